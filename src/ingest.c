@@ -1,0 +1,392 @@
+/*-------------------------------------------------------------------------
+ *
+ * ingest.c
+ *	  Writing points: vscope.put() for OpenTSDB /api/put payloads,
+ *	  vscope.put_point() for one point, and the store path both share.
+ *
+ *	  The store path sorts a batch by (series, ts), keeps the last write of
+ *	  each (series, ts) as OpenTSDB does, makes sure the day partitions
+ *	  exist, and inserts the batch with one INSERT ... SELECT FROM unnest()
+ *	  per chunk, with ON CONFLICT DO UPDATE for rewrites.  Work memory is a
+ *	  child context of the caller's, freed when the call returns.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "vscope.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "putparse.h"
+
+/* points per INSERT statement: bounds the arrays built for one statement */
+#define VS_INSERT_CHUNK 50000
+
+static SPIPlanPtr insert_points_plan = NULL;
+
+static int
+PointCmp(const void *a, const void *b)
+{
+	const VsPointIn *x = a;
+	const VsPointIn *y = b;
+
+	if (x->series_id != y->series_id)
+		return x->series_id < y->series_id ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return (x->ordinal > y->ordinal) - (x->ordinal < y->ordinal);
+}
+
+static void
+InsertChunk(int32 tenant, VsPointIn *points, int n)
+{
+	Datum	   *series = palloc(sizeof(Datum) * n);
+	Datum	   *ts = palloc(sizeof(Datum) * n);
+	Datum	   *fv = palloc(sizeof(Datum) * n);
+	Datum	   *iv = palloc(sizeof(Datum) * n);
+	bool	   *fnull = palloc(sizeof(bool) * n);
+	bool	   *inull = palloc(sizeof(bool) * n);
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	Datum		args[5];
+	int			ret;
+
+	for (int i = 0; i < n; i++)
+	{
+		series[i] = Int32GetDatum(points[i].series_id);
+		ts[i] = TimestampTzGetDatum(points[i].ts);
+		fv[i] = Float8GetDatum(points[i].value);
+		iv[i] = Int64GetDatum(points[i].ivalue);
+		fnull[i] = points[i].is_int;
+		inull[i] = !points[i].is_int;
+	}
+	args[0] = Int32GetDatum(tenant);
+	args[1] = PointerGetDatum(construct_array(series, n, INT4OID, 4, true, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(ts, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[3] = PointerGetDatum(construct_md_array(fv, fnull, 1, dims, lbs, FLOAT8OID, 8,
+												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[4] = PointerGetDatum(construct_md_array(iv, inull, 1, dims, lbs, INT8OID, 8,
+												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+	if (insert_points_plan == NULL)
+	{
+		Oid			types[5] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
+		FLOAT8ARRAYOID, INT8ARRAYOID};
+		SPIPlanPtr	p = SPI_prepare_cursor(
+									"INSERT INTO vscope.points AS p (tenant_id, series_id, ts, value, ivalue) "
+									"SELECT $1, s, t, v, i FROM unnest($2, $3, $4, $5) AS u(s, t, v, i) "
+									"ON CONFLICT (tenant_id, series_id, ts) "
+									"DO UPDATE SET value = excluded.value, ivalue = excluded.ivalue",
+									5, types, CURSOR_OPT_GENERIC_PLAN);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		insert_points_plan = p;
+	}
+	ret = SPI_execute_plan(insert_points_plan, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "inserting points failed: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * VsStorePoints writes points whose series ids are resolved; the last of
+ * several writes to one (series, ts) wins.  Returns how many rows it wrote.
+ * The caller is connected to SPI.
+ */
+int64
+VsStorePoints(int32 tenant, VsPointIn *points, int npoints)
+{
+	int			n = 0;
+
+	if (npoints == 0)
+		return 0;
+	qsort(points, npoints, sizeof(VsPointIn), PointCmp);
+	for (int i = 0; i < npoints; i++)
+	{
+		if (i + 1 < npoints && points[i].series_id == points[i + 1].series_id &&
+			points[i].ts == points[i + 1].ts)
+			continue;			/* a later write to the same (series, ts) */
+		points[n++] = points[i];
+	}
+
+	VsEnsurePartitions(points, n);
+	for (int off = 0; off < n; off += VS_INSERT_CHUNK)
+		InsertChunk(tenant, points + off, Min(VS_INSERT_CHUNK, n - off));
+	return n;
+}
+
+VS_FUNCTION_INFO_V1(vscope_put);
+
+/*
+ * vscope_put writes an OpenTSDB put payload for the current tenant.  Good
+ * points are written even when others fail, as OpenTSDB does; the result
+ * is {"success": n, "failed": m} plus "errors" when details is true.
+ */
+Datum
+vscope_put(PG_FUNCTION_ARGS)
+{
+	text	   *payload;
+	bool		details = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+	MemoryContext callcxt = CurrentMemoryContext;
+	MemoryContext workcxt;
+	MemoryContext old;
+	int32		tenant;
+	VsRawPoint *raw;
+	int			nraw;
+	VsGoodPoint *good;
+	VsSeriesRef *refs;
+	VsPointIn  *points;
+	int			ngood = 0;
+	int			nfailed = 0;
+	StringInfoData errors;
+	StringInfoData result;
+	Jsonb	   *out;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("payload must not be null")));
+	payload = PG_GETARG_TEXT_PP(0);
+	tenant = VsRequireTenant();
+
+	workcxt = AllocSetContextCreate(callcxt, "vscope put", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(workcxt);
+
+	raw = VsParsePut(VARDATA_ANY(payload), VARSIZE_ANY_EXHDR(payload), &nraw);
+	if (nraw == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_VS_BAD_REQUEST),
+				 errmsg("no datapoints found in content"),
+				 errdetail("The payload is an empty array.")));
+
+	good = palloc(sizeof(VsGoodPoint) * nraw);
+	initStringInfo(&errors);
+	for (int i = 0; i < nraw; i++)
+	{
+		const char *err = VsValidatePoint(&raw[i], &good[ngood]);
+
+		if (err == NULL)
+		{
+			ngood++;
+			continue;
+		}
+		nfailed++;
+		if (details)
+		{
+			appendStringInfoString(&errors, errors.len ? ",{\"datapoint\":" : "{\"datapoint\":");
+			VsAppendRawPointJson(&errors, &raw[i]);
+			appendStringInfoString(&errors, ",\"error\":");
+			escape_json(&errors, err);
+			appendStringInfoChar(&errors, '}');
+		}
+	}
+
+	if (ngood > 0)
+	{
+		refs = palloc(sizeof(VsSeriesRef) * ngood);
+		points = palloc(sizeof(VsPointIn) * ngood);
+		for (int i = 0; i < ngood; i++)
+		{
+			refs[i].metric = good[i].metric;
+			refs[i].tags = good[i].tags;
+			refs[i].ntags = good[i].ntags;
+		}
+		SPI_connect();
+		VsResolveSeries(tenant, refs, ngood);
+		for (int i = 0; i < ngood; i++)
+		{
+			points[i].series_id = refs[i].series_id;
+			points[i].ts = good[i].ts;
+			points[i].is_int = good[i].is_int;
+			points[i].ivalue = good[i].ivalue;
+			points[i].value = good[i].value;
+			points[i].ordinal = i;
+		}
+		VsStorePoints(tenant, points, ngood);
+		SPI_finish();
+	}
+
+	initStringInfo(&result);
+	appendStringInfo(&result, "{\"success\":%d,\"failed\":%d", ngood, nfailed);
+	if (details)
+		appendStringInfo(&result, ",\"errors\":[%s]", errors.data);
+	appendStringInfoChar(&result, '}');
+
+	MemoryContextSwitchTo(callcxt);
+	out = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(result.data)));
+	MemoryContextDelete(workcxt);
+	(void) old;
+	PG_RETURN_JSONB_P(out);
+}
+
+/*
+ * ValueFromDatum turns put_point's value argument into an int64 or a double:
+ * integer types and integral numerics are int64, other numbers doubles, and
+ * text follows OpenTSDB's rule for a value string.
+ */
+static void
+ValueFromDatum(Datum d, Oid type, VsPointIn *pt)
+{
+	pt->is_int = false;
+	switch (type)
+	{
+		case INT2OID:
+			pt->is_int = true;
+			pt->ivalue = DatumGetInt16(d);
+			return;
+		case INT4OID:
+			pt->is_int = true;
+			pt->ivalue = DatumGetInt32(d);
+			return;
+		case INT8OID:
+			pt->is_int = true;
+			pt->ivalue = DatumGetInt64(d);
+			return;
+		case FLOAT4OID:
+			pt->value = DatumGetFloat4(d);
+			break;
+		case FLOAT8OID:
+			pt->value = DatumGetFloat8(d);
+			break;
+		case NUMERICOID:
+		case TEXTOID:
+		case VARCHAROID:
+		case UNKNOWNOID:
+			{
+				char	   *s;
+				const char *err;
+
+				if (type == NUMERICOID)
+					s = DatumGetCString(DirectFunctionCall1(numeric_out, d));
+				else if (type == UNKNOWNOID)
+					s = DatumGetCString(d);
+				else
+					s = TextDatumGetCString(d);
+				err = VsParseValue(s, &pt->is_int, &pt->ivalue, &pt->value);
+				if (err != NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+							 errmsg("invalid value \"%s\"", s),
+							 errdetail("A value is an integer or a finite decimal number.")));
+				return;
+			}
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("a point value cannot be of type %s", format_type_be(type)),
+					 errhint("Use an integer, numeric or double precision value.")));
+	}
+	if (isnan(pt->value) || isinf(pt->value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a point value must be finite"),
+				 errdetail("NaN and infinity cannot be stored.")));
+}
+
+VS_FUNCTION_INFO_V1(vscope_put_point);
+
+/*
+ * vscope_put_point writes one point for the current tenant and returns the
+ * series id.  Names are checked by OpenTSDB's rules.
+ */
+Datum
+vscope_put_point(PG_FUNCTION_ARGS)
+{
+	char	   *metric;
+	Jsonb	   *tagsb;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	VsTag	   *tags;
+	int			ntags = 0;
+	VsSeriesRef ref;
+	VsPointIn	pt;
+	int32		tenant;
+	char	   *err;
+
+	for (int i = 0; i < 4; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be null",
+							i == 0 ? "metric" : i == 1 ? "tags" : i == 2 ? "ts" : "value")));
+	metric = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	tagsb = PG_GETARG_JSONB_P(1);
+	tenant = VsRequireTenant();
+
+	if ((err = VsCheckName("metric name", NULL, metric)) != NULL)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s", err)));
+	if (!JB_ROOT_IS_OBJECT(tagsb) || JB_ROOT_COUNT(tagsb) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tags must be a non-empty JSON object"),
+				 errdetail("Every series has at least one tag, e.g. {\"host\": \"web01\"}.")));
+
+	tags = palloc(sizeof(VsTag) * JB_ROOT_COUNT(tagsb));
+	it = JsonbIteratorInit(&tagsb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			tags[ntags].key = pnstrdup(v.val.string.val, v.val.string.len);
+			tags[ntags].ord = ntags;
+		}
+		else if (tok == WJB_VALUE)
+		{
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("tag \"%s\" must have a string value", tags[ntags].key)));
+			tags[ntags].value = pnstrdup(v.val.string.val, v.val.string.len);
+			ntags++;
+		}
+	}
+	ntags = VsSortTags(tags, ntags);
+	if (ntags > vs_max_tags)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many tags: %d", ntags),
+				 errdetail("At most %d tags are allowed (vscope.max_tags).", vs_max_tags)));
+	for (int i = 0; i < ntags; i++)
+	{
+		if ((err = VsCheckName("tag name", NULL, tags[i].key)) != NULL ||
+			(err = VsCheckName("tag value", NULL, tags[i].value)) != NULL)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s", err)));
+	}
+
+	pt.ts = PG_GETARG_TIMESTAMPTZ(2);
+	if (TIMESTAMP_NOT_FINITE(pt.ts) || pt.ts <= VsUnixMsToTimestamp(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timestamp must be after 1970-01-01 00:00:00+00")));
+	if (pt.ts > GetCurrentTransactionStartTimestamp() + (int64) vs_max_future_secs * USECS_PER_SEC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timestamp is too far in the future"),
+				 errdetail("Points may be at most %d seconds ahead of now (vscope.max_future).",
+						   vs_max_future_secs)));
+	ValueFromDatum(PG_GETARG_DATUM(3), get_fn_expr_argtype(fcinfo->flinfo, 3), &pt);
+	pt.ordinal = 0;
+
+	ref.metric = metric;
+	ref.tags = tags;
+	ref.ntags = ntags;
+	SPI_connect();
+	VsResolveSeries(tenant, &ref, 1);
+	pt.series_id = ref.series_id;
+	VsStorePoints(tenant, &pt, 1);
+	SPI_finish();
+	PG_RETURN_INT32(ref.series_id);
+}

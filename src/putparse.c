@@ -1,0 +1,555 @@
+/*-------------------------------------------------------------------------
+ *
+ * putparse.c
+ *	  Parses an OpenTSDB /api/put body (one object or an array of objects)
+ *	  with PostgreSQL's streaming JSON parser, without building a jsonb, and
+ *	  validates each point the way OpenTSDB 2.4 does (IncomingDataPoint.
+ *	  validate, then the value, then IncomingDataPoints.checkMetricAndTags),
+ *	  with its error strings.  Allocates in CurrentMemoryContext.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "putparse.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <wctype.h>
+#include <locale.h>
+
+#include "access/xact.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonfuncs.h"
+
+typedef enum PutField
+{
+	PF_NONE,
+	PF_METRIC,
+	PF_TIMESTAMP,
+	PF_VALUE,
+	PF_TAGS
+} PutField;
+
+typedef struct PutParseState
+{
+	JsonLexContext *lex;
+	int			point_level;	/* lex level of point objects: 0 or 1 */
+	bool		top_is_array;
+	VsRawPoint *points;
+	int			npoints;
+	int			cap;
+	VsRawPoint *cur;
+	PutField	field;			/* the point field being parsed */
+	char	   *tag_key;		/* the tag being parsed */
+} PutParseState;
+
+static void
+MalformedPut(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("malformed put payload"),
+			 errdetail("%s", detail),
+			 errhint("Send one data point object or an array of them: {\"metric\":\"sys.cpu.user\",\"timestamp\":1356998400,\"value\":42,\"tags\":{\"host\":\"web01\"}}.")));
+}
+
+static VsRawPoint *
+NewPoint(PutParseState *st)
+{
+	if (st->npoints == st->cap)
+	{
+		st->cap = st->cap == 0 ? 16 : st->cap * 2;
+		st->points = st->points == NULL ? palloc(sizeof(VsRawPoint) * st->cap)
+			: repalloc_huge(st->points, sizeof(VsRawPoint) * st->cap);
+	}
+	st->cur = &st->points[st->npoints++];
+	memset(st->cur, 0, sizeof(VsRawPoint));
+	return st->cur;
+}
+
+static void
+PutObjectStart(void *state)
+{
+	PutParseState *st = state;
+	int			level = st->lex->lex_level;
+
+	if (level == 0 && !st->top_is_array)
+	{
+		st->point_level = 0;
+		NewPoint(st);
+	}
+	else if (level == 1 && st->top_is_array)
+		NewPoint(st);
+	else if (level == st->point_level + 1 && st->cur != NULL)
+	{
+		/* a field whose value is an object */
+		switch (st->field)
+		{
+			case PF_TAGS:
+				st->cur->tags_state = VS_FIELD_SCALAR;	/* an object: fine */
+				break;
+			case PF_METRIC:
+				st->cur->metric_state = VS_FIELD_CONTAINER;
+				break;
+			case PF_TIMESTAMP:
+				st->cur->ts_state = VS_FIELD_CONTAINER;
+				break;
+			case PF_VALUE:
+				st->cur->value_state = VS_FIELD_CONTAINER;
+				break;
+			case PF_NONE:
+				break;
+		}
+	}
+	else if (level == st->point_level + 2 && st->field == PF_TAGS && st->cur != NULL)
+		st->cur->tags_bad = true;	/* a tag's value is an object */
+}
+
+static void
+PutArrayStart(void *state)
+{
+	PutParseState *st = state;
+	int			level = st->lex->lex_level;
+
+	if (level == 0)
+	{
+		st->top_is_array = true;
+		st->point_level = 1;
+	}
+	else if (level == 1 && st->top_is_array)
+		MalformedPut("An element of the array is an array, not a data point object.");
+	else if (level == st->point_level + 1 && st->cur != NULL)
+	{
+		switch (st->field)
+		{
+			case PF_TAGS:
+				st->cur->tags_state = VS_FIELD_CONTAINER;
+				break;
+			case PF_METRIC:
+				st->cur->metric_state = VS_FIELD_CONTAINER;
+				break;
+			case PF_TIMESTAMP:
+				st->cur->ts_state = VS_FIELD_CONTAINER;
+				break;
+			case PF_VALUE:
+				st->cur->value_state = VS_FIELD_CONTAINER;
+				break;
+			case PF_NONE:
+				break;
+		}
+	}
+	else if (level == st->point_level + 2 && st->field == PF_TAGS && st->cur != NULL)
+		st->cur->tags_bad = true;
+}
+
+static void
+PutObjectEnd(void *state)
+{
+	PutParseState *st = state;
+
+	if (st->lex->lex_level == st->point_level)
+	{
+		st->cur = NULL;
+		st->field = PF_NONE;
+	}
+}
+
+static void
+PutFieldStart(void *state, char *fname, bool isnull)
+{
+	PutParseState *st = state;
+	int			level = st->lex->lex_level;
+
+	if (st->cur == NULL)
+		return;
+	if (level == st->point_level + 1)
+	{
+		st->field = strcmp(fname, "metric") == 0 ? PF_METRIC
+			: strcmp(fname, "timestamp") == 0 ? PF_TIMESTAMP
+			: strcmp(fname, "value") == 0 ? PF_VALUE
+			: strcmp(fname, "tags") == 0 ? PF_TAGS
+			: PF_NONE;
+		if (isnull)
+		{
+			switch (st->field)
+			{
+				case PF_METRIC:
+					st->cur->metric_state = VS_FIELD_NULL;
+					break;
+				case PF_TIMESTAMP:
+					st->cur->ts_state = VS_FIELD_NULL;
+					break;
+				case PF_VALUE:
+					st->cur->value_state = VS_FIELD_NULL;
+					break;
+				case PF_TAGS:
+					st->cur->tags_state = VS_FIELD_NULL;
+					break;
+				case PF_NONE:
+					break;
+			}
+		}
+	}
+	else if (level == st->point_level + 2 && st->field == PF_TAGS)
+	{
+		VsRawPoint *p = st->cur;
+
+		if (p->ntags == p->tags_cap)
+		{
+			p->tags_cap = p->tags_cap == 0 ? 8 : p->tags_cap * 2;
+			p->tags = p->tags == NULL ? palloc(sizeof(VsTag) * p->tags_cap)
+				: repalloc(p->tags, sizeof(VsTag) * p->tags_cap);
+		}
+		p->tags[p->ntags].key = fname;
+		p->tags[p->ntags].value = NULL; /* JSON null, unless a scalar follows */
+		p->tags[p->ntags].ord = p->ntags;
+		p->ntags++;
+	}
+}
+
+static void
+PutArrayElementStart(void *state, bool isnull)
+{
+	PutParseState *st = state;
+
+	if (st->lex->lex_level == 1 && st->top_is_array && isnull)
+	{
+		NewPoint(st)->is_null = true;
+		st->cur = NULL;
+	}
+}
+
+static void
+PutScalar(void *state, char *token, JsonTokenType tokentype)
+{
+	PutParseState *st = state;
+	int			level = st->lex->lex_level;
+	VsRawPoint *p = st->cur;
+
+	if (level == 0)
+		MalformedPut("The payload is a JSON scalar, not a data point object or an array.");
+	if (level == 1 && st->top_is_array)
+	{
+		if (tokentype != JSON_TOKEN_NULL)
+			MalformedPut("An element of the array is a scalar, not a data point object.");
+		return;
+	}
+	if (p == NULL || tokentype == JSON_TOKEN_NULL)
+		return;
+	if (level == st->point_level + 1)
+	{
+		switch (st->field)
+		{
+			case PF_METRIC:
+				p->metric_state = VS_FIELD_SCALAR;
+				p->metric = token;
+				break;
+			case PF_TIMESTAMP:
+				p->ts_state = VS_FIELD_SCALAR;
+				p->ts = token;
+				p->ts_type = tokentype;
+				break;
+			case PF_VALUE:
+				p->value_state = VS_FIELD_SCALAR;
+				p->value = token;
+				p->value_type = tokentype;
+				break;
+			case PF_TAGS:
+				p->tags_state = VS_FIELD_CONTAINER; /* tags must be an object */
+				break;
+			case PF_NONE:
+				break;
+		}
+	}
+	else if (level == st->point_level + 2 && st->field == PF_TAGS && p->ntags > 0)
+		p->tags[p->ntags - 1].value = token;
+}
+
+/*
+ * VsParsePut parses a put body into raw points; malformed JSON, and JSON
+ * that is not an object or an array of objects, raise an error.
+ */
+VsRawPoint *
+VsParsePut(const char *json, int len, int *npoints)
+{
+	PutParseState st = {0};
+	JsonSemAction sem = {0};
+	JsonLexContext *lex;
+
+	lex = makeJsonLexContextCstringLen((char *) json, len, GetDatabaseEncoding(), true);
+	st.lex = lex;
+	sem.semstate = &st;
+	sem.object_start = PutObjectStart;
+	sem.object_end = PutObjectEnd;
+	sem.array_start = PutArrayStart;
+	sem.object_field_start = PutFieldStart;
+	sem.array_element_start = PutArrayElementStart;
+	sem.scalar = PutScalar;
+
+	pg_parse_json_or_ereport(lex, &sem);
+	*npoints = st.npoints;
+	return st.points;
+}
+
+/*
+ * ParseLong follows OpenTSDB's Tags.parseLong: an optional sign and decimal
+ * digits, nothing else, within int64.
+ */
+static bool
+ParseLong(const char *s, int64 *out)
+{
+	const char *p = s;
+	bool		neg = false;
+	uint64		acc = 0;
+
+	if (*p == '+' || *p == '-')
+		neg = (*p++ == '-');
+	if (*p == '\0')
+		return false;
+	for (; *p; p++)
+	{
+		if (*p < '0' || *p > '9')
+			return false;
+		if (acc > (PG_UINT64_MAX - (*p - '0')) / 10)
+			return false;
+		acc = acc * 10 + (*p - '0');
+	}
+	if (neg)
+	{
+		if (acc > (uint64) PG_INT64_MAX + 1)
+			return false;
+		*out = (acc == (uint64) PG_INT64_MAX + 1) ? PG_INT64_MIN : -(int64) acc;
+	}
+	else
+	{
+		if (acc > (uint64) PG_INT64_MAX)
+			return false;
+		*out = (int64) acc;
+	}
+	return true;
+}
+
+/*
+ * VsParseValue parses a value by OpenTSDB's rule: no '.', 'e' or 'E' means
+ * an int64, anything else a finite double.  Returns an error string or NULL.
+ */
+const char *
+VsParseValue(const char *s, bool *is_int, int64 *ivalue, double *value)
+{
+	if (strpbrk(s, ".eE") == NULL)
+	{
+		*is_int = true;
+		if (!ParseLong(s, ivalue))
+			return "Unable to parse value to a number";
+		return NULL;
+	}
+	else
+	{
+		char	   *end;
+		const char *p = s;
+
+		*is_int = false;
+		/* decimal only: no hex floats, no inf/nan spelled out */
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!(isdigit((unsigned char) *p) || (*p == '.' && isdigit((unsigned char) p[1]))))
+			return "Unable to parse value to a number";
+		errno = 0;
+		*value = strtod(s, &end);
+		if (*end != '\0' || isinf(*value) || isnan(*value) ||
+			(p[0] == '0' && (p[1] == 'x' || p[1] == 'X')))
+			return "Unable to parse value to a number";
+		return NULL;
+	}
+}
+
+/*
+ * IsLetter tells whether a code point is a letter (Java's Character.isLetter)
+ * using the C library's Unicode tables.
+ */
+static bool
+IsLetter(pg_wchar c)
+{
+	static locale_t utf8_locale = (locale_t) 0;
+
+	if (utf8_locale == (locale_t) 0)
+		utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
+	if (utf8_locale == (locale_t) 0)
+		return false;
+	return iswalpha_l((wint_t) c, utf8_locale) != 0;
+}
+
+/*
+ * VsCheckName validates a metric, tag key or tag value as OpenTSDB's
+ * Tags.validateString does; returns an error string or NULL.  The error
+ * names the string as "<what>", or "<what> [<ctx>]" with ctx, and is only
+ * built when there is an error (this runs for every name of every point).
+ */
+char *
+VsCheckName(const char *what, const char *ctx, const char *s)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	const char *w = ctx ? psprintf("%s [%s]", what, ctx) : what;
+
+	if (s == NULL)
+		return psprintf("Invalid %s: null", ctx ? w : what);
+	if (*s == '\0')
+		return psprintf("Invalid %s: empty string", ctx ? w : what);
+	if (ctx)
+		pfree((char *) w);
+	while (*p)
+	{
+		unsigned char c = *p;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '/')
+		{
+			p++;
+			continue;
+		}
+		w = ctx ? psprintf("%s [%s]", what, ctx) : what;
+		if (c >= 0x80)
+		{
+			int			l = pg_utf_mblen(p);
+
+			if (l > 1 && IsLetter(utf8_to_unicode(p)))
+			{
+				p += l;
+				continue;
+			}
+			return psprintf("Invalid %s (\"%s\"): illegal character: %.*s",
+							w, s, l, (const char *) p);
+		}
+		return psprintf("Invalid %s (\"%s\"): illegal character: %c", w, s, c);
+	}
+	return NULL;
+}
+
+/*
+ * VsUnixMsToTimestamp converts Unix milliseconds to a timestamptz.
+ */
+TimestampTz
+VsUnixMsToTimestamp(int64 ms)
+{
+	return ms * 1000 -
+		((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC);
+}
+
+/*
+ * VsValidatePoint checks one raw point and fills *good.  Returns NULL or
+ * OpenTSDB's error string for the point.
+ */
+const char *
+VsValidatePoint(VsRawPoint *raw, VsGoodPoint *good)
+{
+	int64		ts = 0;
+	const char *err;
+	char	   *e;
+
+	if (raw->is_null)
+		return "Unexpected null datapoint encountered in set.";
+	if (raw->metric_state != VS_FIELD_SCALAR || raw->metric[0] == '\0')
+		return "Metric name was empty";
+
+	/* timestamp: an integer (number or numeric string), seconds or ms */
+	if (raw->ts_state == VS_FIELD_SCALAR && !ParseLong(raw->ts, &ts))
+		return "Invalid timestamp";
+	if (ts <= 0 || ts > INT64CONST(9999999999999))
+		return "Invalid timestamp";
+	if (ts <= INT64CONST(9999999999))
+		ts *= 1000;
+
+	if (raw->value_state == VS_FIELD_NULL || raw->value_state == VS_FIELD_ABSENT ||
+		(raw->value_state == VS_FIELD_SCALAR && raw->value[0] == '\0'))
+		return "Empty value";
+	if (raw->tags_state != VS_FIELD_SCALAR || raw->ntags == 0)
+		return raw->tags_state == VS_FIELD_CONTAINER || raw->tags_bad
+			? "Invalid tags: expected an object of tag names and values"
+			: "Missing tags";
+	if (raw->tags_bad)
+		return "Invalid tags: expected an object of tag names and values";
+
+	if (raw->value_state != VS_FIELD_SCALAR || raw->value_type == JSON_TOKEN_TRUE ||
+		raw->value_type == JSON_TOKEN_FALSE)
+		return "Unable to parse value to a number";
+	err = VsParseValue(raw->value, &good->is_int, &good->ivalue, &good->value);
+	if (err)
+		return err;
+
+	good->ntags = VsSortTags(raw->tags, raw->ntags);
+	good->tags = raw->tags;
+	if (good->ntags > vs_max_tags)
+		return psprintf("Too many tags: %d maximum allowed: %d", good->ntags, vs_max_tags);
+	if ((e = VsCheckName("metric name", NULL, raw->metric)) != NULL)
+		return e;
+	for (int i = 0; i < good->ntags; i++)
+	{
+		VsTag	   *t = &good->tags[i];
+
+		if ((e = VsCheckName("tag name with value", t->value ? t->value : "null", t->key)) != NULL)
+			return e;
+		if ((e = VsCheckName("tag value with key", t->key, t->value)) != NULL)
+			return e;
+	}
+
+	good->ts = VsUnixMsToTimestamp(ts);
+	if (good->ts > GetCurrentTransactionStartTimestamp() +
+		(int64) vs_max_future_secs * USECS_PER_SEC)
+		return psprintf("Timestamp is more than %d seconds in the future", vs_max_future_secs);
+	good->metric = raw->metric;
+	return NULL;
+}
+
+/*
+ * VsAppendRawPointJson writes a point back as OpenTSDB shows it in the
+ * "details" of a put: metric, timestamp, value (a string) and tags.
+ */
+void
+VsAppendRawPointJson(StringInfo buf, const VsRawPoint *raw)
+{
+	if (raw->is_null)
+	{
+		appendStringInfoString(buf, "null");
+		return;
+	}
+	appendStringInfoString(buf, "{\"metric\":");
+	if (raw->metric_state == VS_FIELD_SCALAR)
+		escape_json(buf, raw->metric);
+	else
+		appendStringInfoString(buf, "null");
+	appendStringInfoString(buf, ",\"timestamp\":");
+	{
+		int64		ts;
+
+		if (raw->ts_state == VS_FIELD_SCALAR && ParseLong(raw->ts, &ts))
+			appendStringInfo(buf, INT64_FORMAT, ts);
+		else
+			appendStringInfoString(buf, "0");
+	}
+	appendStringInfoString(buf, ",\"value\":");
+	if (raw->value_state == VS_FIELD_SCALAR)
+		escape_json(buf, raw->value);
+	else
+		appendStringInfoString(buf, "null");
+	appendStringInfoString(buf, ",\"tags\":");
+	if (raw->tags_state == VS_FIELD_SCALAR)
+	{
+		appendStringInfoChar(buf, '{');
+		for (int i = 0; i < raw->ntags; i++)
+		{
+			if (i > 0)
+				appendStringInfoChar(buf, ',');
+			escape_json(buf, raw->tags[i].key);
+			appendStringInfoChar(buf, ':');
+			if (raw->tags[i].value)
+				escape_json(buf, raw->tags[i].value);
+			else
+				appendStringInfoString(buf, "null");
+		}
+		appendStringInfoChar(buf, '}');
+	}
+	else
+		appendStringInfoString(buf, "null");
+	appendStringInfoChar(buf, '}');
+}

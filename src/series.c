@@ -1,0 +1,402 @@
+/*-------------------------------------------------------------------------
+ *
+ * series.c
+ *	  Series identities: the canonical key of a metric and its tags, and the
+ *	  resolution of keys to series ids, cached per backend.
+ *
+ *	  The cache maps (tenant, canonical key) to a series id and lives in its
+ *	  own memory context under CacheMemoryContext.  A series created by a
+ *	  transaction that then aborts would leave a dangling id, so any abort
+ *	  (or subtransaction abort) after this backend created series empties
+ *	  the cache.  It is also emptied when it grows past VS_SERIES_CACHE_BYTES.
+ *	  Callers must be connected to SPI.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "vscope.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+
+/* the cache is dropped and rebuilt beyond this size */
+#define VS_SERIES_CACHE_BYTES (64 * 1024 * 1024)
+
+typedef struct SeriesKey
+{
+	int32		tenant;
+	const char *skey;
+} SeriesKey;
+
+typedef struct SeriesEntry
+{
+	SeriesKey	key;
+	int32		series_id;
+} SeriesEntry;
+
+static MemoryContext series_cxt = NULL;
+static HTAB *series_cache = NULL;
+static bool created_since_commit = false;
+static SPIPlanPtr select_plan = NULL;
+static SPIPlanPtr insert_plan = NULL;
+
+static uint32
+SeriesKeyHash(const void *key, Size keysize)
+{
+	const SeriesKey *k = key;
+
+	return hash_combine(hash_bytes((const unsigned char *) k->skey, strlen(k->skey)),
+						murmurhash32((uint32) k->tenant));
+}
+
+static int
+SeriesKeyMatch(const void *a, const void *b, Size keysize)
+{
+	const SeriesKey *x = a;
+	const SeriesKey *y = b;
+
+	if (x->tenant != y->tenant)
+		return 1;
+	return strcmp(x->skey, y->skey);
+}
+
+/*
+ * ResetCache forgets every cached series id.
+ */
+static void
+ResetCache(void)
+{
+	if (series_cxt != NULL)
+		MemoryContextReset(series_cxt);
+	series_cache = NULL;
+}
+
+static void
+EnsureCache(void)
+{
+	HASHCTL		ctl;
+
+	if (series_cxt == NULL)
+		series_cxt = AllocSetContextCreate(CacheMemoryContext,
+										   "vscope series cache",
+										   ALLOCSET_DEFAULT_SIZES);
+	if (series_cache != NULL &&
+		MemoryContextMemAllocated(series_cxt, true) > VS_SERIES_CACHE_BYTES)
+		ResetCache();
+	if (series_cache != NULL)
+		return;
+	ctl.keysize = sizeof(SeriesKey);
+	ctl.entrysize = sizeof(SeriesEntry);
+	ctl.hash = SeriesKeyHash;
+	ctl.match = SeriesKeyMatch;
+	ctl.hcxt = series_cxt;
+	series_cache = hash_create("vscope series", 1024, &ctl,
+							   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+static void
+SeriesXactCallback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		if (created_since_commit)
+			ResetCache();
+		created_since_commit = false;
+	}
+	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+			 event == XACT_EVENT_PREPARE)
+		created_since_commit = false;
+}
+
+static void
+SeriesSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && created_since_commit)
+		ResetCache();
+}
+
+/*
+ * VsSeriesCacheInit registers the transaction callbacks (from _PG_init).
+ */
+void
+VsSeriesCacheInit(void)
+{
+	RegisterXactCallback(SeriesXactCallback, NULL);
+	RegisterSubXactCallback(SeriesSubXactCallback, NULL);
+}
+
+static int
+TagCmp(const void *a, const void *b)
+{
+	const VsTag *x = a;
+	const VsTag *y = b;
+	int			c = strcmp(x->key, y->key);
+
+	if (c != 0)
+		return c;
+	return (x->ord > y->ord) - (x->ord < y->ord);
+}
+
+/*
+ * VsSortTags sorts tags bytewise by key and drops all but the last of equal
+ * keys; returns the new count.
+ */
+int
+VsSortTags(VsTag *tags, int ntags)
+{
+	int			n = 0;
+
+	if (ntags > 1)
+		qsort(tags, ntags, sizeof(VsTag), TagCmp);
+	for (int i = 0; i < ntags; i++)
+	{
+		if (i + 1 < ntags && strcmp(tags[i].key, tags[i + 1].key) == 0)
+			continue;
+		tags[n++] = tags[i];
+	}
+	return n;
+}
+
+/*
+ * SeriesKeyString builds metric{k1=v1,k2=v2}: the canonical identity.
+ * OpenTSDB names cannot contain '{', '=' or ',', so it is unambiguous.
+ */
+static void
+SeriesKeyString(StringInfo buf, const VsSeriesRef *ref)
+{
+	resetStringInfo(buf);
+	appendStringInfoString(buf, ref->metric);
+	appendStringInfoChar(buf, '{');
+	for (int i = 0; i < ref->ntags; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(buf, ',');
+		appendStringInfoString(buf, ref->tags[i].key);
+		appendStringInfoChar(buf, '=');
+		appendStringInfoString(buf, ref->tags[i].value);
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+static char *
+TagsJson(const VsSeriesRef *ref)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < ref->ntags; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		escape_json(&buf, ref->tags[i].key);
+		appendStringInfoChar(&buf, ':');
+		escape_json(&buf, ref->tags[i].value);
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+static ArrayType *
+TextArray(char **items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT);
+}
+
+/*
+ * FetchIds looks up the given keys and stores what it finds in the cache.
+ * With insert, it first creates the ones that do not exist.
+ */
+static void
+FetchIds(int32 tenant, char **keys, char **metrics, char **tags, int n, bool insert)
+{
+	Datum		args[4];
+	int			ret;
+
+	args[0] = Int32GetDatum(tenant);
+	args[1] = PointerGetDatum(TextArray(keys, n));
+	if (insert)
+	{
+		args[2] = PointerGetDatum(TextArray(metrics, n));
+		args[3] = PointerGetDatum(TextArray(tags, n));
+		if (insert_plan == NULL)
+		{
+			Oid			types[4] = {INT4OID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+			SPIPlanPtr	p = SPI_prepare_cursor(
+										"INSERT INTO vscope.series AS s (tenant_id, skey, metric, tags) "
+										"SELECT $1, k, m, t::jsonb FROM unnest($2, $3, $4) AS u(k, m, t) "
+										"ON CONFLICT (tenant_id, skey) DO NOTHING "
+										"RETURNING s.skey, s.series_id", 4, types,
+										CURSOR_OPT_GENERIC_PLAN);
+
+			if (p == NULL)
+				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+			SPI_keepplan(p);
+			insert_plan = p;
+		}
+		ret = SPI_execute_plan(insert_plan, args, NULL, false, 0);
+		if (ret != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "inserting series failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed > 0)
+			created_since_commit = true;
+	}
+	else
+	{
+		if (select_plan == NULL)
+		{
+			Oid			types[2] = {INT4OID, TEXTARRAYOID};
+			SPIPlanPtr	p = SPI_prepare_cursor(
+										"SELECT skey, series_id FROM vscope.series "
+										"WHERE tenant_id = $1 AND skey = ANY ($2)", 2, types,
+										CURSOR_OPT_GENERIC_PLAN);
+
+			if (p == NULL)
+				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+			SPI_keepplan(p);
+			select_plan = p;
+		}
+		ret = SPI_execute_plan(select_plan, args, NULL, true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "looking up series failed: %s", SPI_result_code_string(ret));
+	}
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+		char	   *skey = TextDatumGetCString(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		int32		id = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+		SeriesKey	key = {tenant, skey};
+		bool		found;
+		SeriesEntry *e = hash_search(series_cache, &key, HASH_ENTER, &found);
+
+		if (!found)
+			e->key.skey = MemoryContextStrdup(series_cxt, skey);
+		e->series_id = id;
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+static int
+MissCmp(const void *a, const void *b, void *arg)
+{
+	char	  **keys = arg;
+
+	return strcmp(keys[*(const int *) a], keys[*(const int *) b]);
+}
+
+/*
+ * VsResolveSeries fills in the series id of each ref, creating the series
+ * that do not exist yet.  Tags must be sorted (VsSortTags).
+ */
+void
+VsResolveSeries(int32 tenant, VsSeriesRef *refs, int n)
+{
+	char	  **keys = palloc(sizeof(char *) * Max(n, 1));
+	int		   *miss = palloc(sizeof(int) * Max(n, 1));
+	int			nmiss = 0;
+	StringInfoData kbuf;
+
+	EnsureCache();
+	initStringInfo(&kbuf);
+	for (int i = 0; i < n; i++)
+	{
+		SeriesKey	key;
+		SeriesEntry *e;
+
+		SeriesKeyString(&kbuf, &refs[i]);
+		if (kbuf.len > 2048)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("series identity is too long"),
+					 errdetail("A metric and its tags take %d bytes; at most 2048 are allowed.",
+							   kbuf.len)));
+		key.tenant = tenant;
+		key.skey = kbuf.data;
+		e = hash_search(series_cache, &key, HASH_FIND, NULL);
+		keys[i] = NULL;
+		if (e != NULL)
+			refs[i].series_id = e->series_id;
+		else
+		{
+			refs[i].series_id = 0;
+			keys[i] = pstrdup(kbuf.data);
+			miss[nmiss++] = i;
+		}
+	}
+	if (nmiss == 0)
+		return;
+
+	/*
+	 * A batch usually has many points per series: look up each missing key
+	 * once.  Then: look up, create what is still missing, look up again (a
+	 * concurrent writer may have created some in between).
+	 */
+	{
+		int		   *uniq = palloc(sizeof(int) * nmiss);
+		int			nuniq = 0;
+		int			still = 0;
+
+		memcpy(uniq, miss, sizeof(int) * nmiss);
+		qsort_arg(uniq, nmiss, sizeof(int), MissCmp, keys);
+		for (int j = 0; j < nmiss; j++)
+			if (nuniq == 0 || strcmp(keys[uniq[j]], keys[uniq[nuniq - 1]]) != 0)
+				uniq[nuniq++] = uniq[j];
+
+		for (int pass = 0; pass < 3 && nuniq > 0; pass++)
+		{
+			char	  **mkeys = palloc(sizeof(char *) * nuniq);
+			char	  **mmetrics = palloc(sizeof(char *) * nuniq);
+			char	  **mtags = palloc(sizeof(char *) * nuniq);
+			int			left = 0;
+
+			for (int j = 0; j < nuniq; j++)
+			{
+				mkeys[j] = keys[uniq[j]];
+				if (pass == 1)
+				{
+					mmetrics[j] = (char *) refs[uniq[j]].metric;
+					mtags[j] = TagsJson(&refs[uniq[j]]);
+				}
+			}
+			FetchIds(tenant, mkeys, mmetrics, mtags, nuniq, pass == 1);
+			for (int j = 0; j < nuniq; j++)
+			{
+				SeriesKey	key = {tenant, keys[uniq[j]]};
+
+				if (hash_search(series_cache, &key, HASH_FIND, NULL) == NULL)
+					uniq[left++] = uniq[j];
+			}
+			nuniq = left;
+		}
+
+		for (int j = 0; j < nmiss; j++)
+		{
+			SeriesKey	key = {tenant, keys[miss[j]]};
+			SeriesEntry *e = hash_search(series_cache, &key, HASH_FIND, NULL);
+
+			if (e != NULL)
+				refs[miss[j]].series_id = e->series_id;
+			else
+				miss[still++] = miss[j];
+		}
+		nmiss = still;
+	}
+	if (nmiss > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("could not create series \"%s\"", keys[miss[0]]),
+				 errdetail("The series is not visible to the current tenant.")));
+}

@@ -1,0 +1,192 @@
+/*-------------------------------------------------------------------------
+ *
+ * tenancy.c
+ *	  Which tenant a session acts as, and token generation.
+ *
+ *	  The tenant comes from one of two places:
+ *	  - the setting vscope.tenant, trusted only when the session user is the
+ *		authenticator (vscoped, which sets it per request with
+ *		set_config(..., true) after checking a token) or a superuser;
+ *	  - otherwise the binding of the session user in vscope.tenant_roles, so a
+ *		login role given to a BI tool can never choose another tenant.
+ *	  Row-level security compares every row's tenant_id with this value.  It
+ *	  is evaluated often (once per scan, or per row in a filter), so the
+ *	  answer is cached for the rest of the transaction; the setting itself is
+ *	  re-read each call because vscoped changes it inside the transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "vscope.h"
+
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "common/base64.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+
+#define VS_AUTHENTICATOR_ROLE "vscope_authenticator"
+
+static LocalTransactionId cache_lxid = InvalidLocalTransactionId;
+static bool cache_trust_guc;
+static bool cache_bound_isnull;
+static int32 cache_bound;
+
+static int32 LookupBoundTenant(Oid roleid, bool *isnull);
+
+/*
+ * VsCurrentTenant returns the session's tenant, setting *isnull when there
+ * is none.
+ */
+int32
+VsCurrentTenant(bool *isnull)
+{
+	const char *guc;
+
+	if (cache_lxid != MyProc->lxid)
+	{
+		Oid			session_user = GetSessionUserId();
+
+		cache_trust_guc = superuser_arg(session_user) ||
+			session_user == get_role_oid(VS_AUTHENTICATOR_ROLE, true);
+		if (!cache_trust_guc)
+			cache_bound = LookupBoundTenant(session_user, &cache_bound_isnull);
+		cache_lxid = MyProc->lxid;
+	}
+
+	if (!cache_trust_guc)
+	{
+		*isnull = cache_bound_isnull;
+		return cache_bound;
+	}
+
+	guc = GetConfigOption("vscope.tenant", true, false);
+	if (guc == NULL || guc[0] == '\0')
+	{
+		*isnull = true;
+		return 0;
+	}
+	*isnull = false;
+	return pg_strtoint32(guc);
+}
+
+/*
+ * VsRequireTenant returns the session's tenant or raises an error.
+ */
+int32
+VsRequireTenant(void)
+{
+	bool		isnull;
+	int32		tenant = VsCurrentTenant(&isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_VS_NO_TENANT),
+				 errmsg("no tenant selected"),
+				 errdetail("Writes and reads act for one tenant, and this session has none."),
+				 errhint("As a superuser, call vscope.use_tenant('name'); bind other login roles with vscope.grant_tenant_access().")));
+	return tenant;
+}
+
+/*
+ * LookupBoundTenant reads the tenant bound to a login role.  It scans the
+ * table directly (it is tiny), so neither the caller's privileges nor the
+ * table's own row-level security get in the way.
+ */
+static int32
+LookupBoundTenant(Oid roleid, bool *isnull)
+{
+	Oid			nsp = get_namespace_oid("vscope", true);
+	Oid			relid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	char	   *rolname = GetUserNameFromId(roleid, true);
+	Snapshot	snap;
+	int32		result = 0;
+
+	*isnull = true;
+	if (!OidIsValid(nsp) || rolname == NULL)
+		return 0;
+	relid = get_relname_relid("tenant_roles", nsp);
+	if (!OidIsValid(relid))
+		return 0;
+
+	snap = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	rel = table_open(relid, AccessShareLock);
+	scan = table_beginscan(rel, snap, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		n1,
+					n2;
+		Datum		tenant = heap_getattr(tup, 1, RelationGetDescr(rel), &n1);
+		Datum		role = heap_getattr(tup, 2, RelationGetDescr(rel), &n2);
+
+		if (!n1 && !n2 && strcmp(NameStr(*DatumGetName(role)), rolname) == 0)
+		{
+			result = DatumGetInt32(tenant);
+			*isnull = false;
+			break;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+VS_FUNCTION_INFO_V1(vscope_current_tenant);
+
+/*
+ * vscope_current_tenant is vscope.current_tenant(), the key of every policy.
+ */
+Datum
+vscope_current_tenant(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	int32		tenant = VsCurrentTenant(&isnull);
+
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(tenant);
+}
+
+VS_FUNCTION_INFO_V1(vscope_random_token);
+
+/*
+ * vscope_random_token returns "vst_" and 256 random bits in URL-safe base64,
+ * usable as the password of a URL (https://read:TOKEN@host/).
+ */
+Datum
+vscope_random_token(PG_FUNCTION_ARGS)
+{
+	uint8		raw[32];
+	char		enc[64];
+	int			len;
+	StringInfoData buf;
+
+	if (!pg_strong_random(raw, sizeof(raw)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random token")));
+	len = pg_b64_encode((const char *) raw, sizeof(raw), enc, sizeof(enc));
+	if (len < 0)
+		elog(ERROR, "could not encode a random token");
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "vst_");
+	for (int i = 0; i < len; i++)
+	{
+		char		c = enc[i];
+
+		if (c == '=')
+			break;
+		appendStringInfoChar(&buf, c == '+' ? '-' : c == '/' ? '_' : c);
+	}
+	PG_RETURN_TEXT_P(cstring_to_text(buf.data));
+}

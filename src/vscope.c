@@ -1,0 +1,128 @@
+/*-------------------------------------------------------------------------
+ *
+ * vscope.c
+ *	  Module entry point: registers vscope's settings and the per-backend
+ *	  caches of the other modules.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "vscope.h"
+
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+int			vs_max_tags = 8;
+char	   *vs_retention = NULL;
+int			vs_max_future_secs = 7 * 86400;
+static char *vs_tenant_guc = NULL;
+
+static bool CheckRetention(char **newval, void **extra, GucSource source);
+
+void		_PG_init(void);
+
+/*
+ * _PG_init registers the settings and initialises the caches.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("vscope.tenant",
+							   "The tenant this session acts as.",
+							   "Set per request by vscoped, and by vscope.use_tenant(); "
+							   "honoured only for the authenticator role and superusers.",
+							   &vs_tenant_guc,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("vscope.max_tags",
+							"Maximum number of tags on one series.",
+							"OpenTSDB's default is 8.",
+							&vs_max_tags,
+							8, 1, 64,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("vscope.max_future",
+							"How far in the future a point may be written.",
+							NULL,
+							&vs_max_future_secs,
+							7 * 86400, 0, 366 * 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("vscope.retention",
+							   "Default age after which points are dropped by vscope.expire().",
+							   "An interval such as '400 days'; 0 keeps points forever.",
+							   &vs_retention,
+							   "0",
+							   PGC_SIGHUP,
+							   0,
+							   CheckRetention, NULL, NULL);
+
+	MarkGUCPrefixReserved("vscope");
+
+	VsSeriesCacheInit();
+	VsPartitionInit();
+}
+
+/*
+ * CheckRetention accepts 0, "forever" or a positive interval.
+ */
+static bool
+CheckRetention(char **newval, void **extra, GucSource source)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	Interval   *volatile iv = NULL;
+
+	if (strcmp(*newval, "0") == 0 || strcmp(*newval, "") == 0 ||
+		pg_strcasecmp(*newval, "forever") == 0)
+		return true;
+	PG_TRY();
+	{
+		iv = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+												   CStringGetDatum(*newval),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		iv = NULL;
+	}
+	PG_END_TRY();
+	if (iv == NULL)
+	{
+		GUC_check_errdetail("\"%s\" is not an interval.", *newval);
+		return false;
+	}
+	if (iv->month < 0 || iv->day < 0 || iv->time < 0 ||
+		(iv->month == 0 && iv->day == 0 && iv->time == 0))
+	{
+		GUC_check_errdetail("The retention must be positive, or 0 to keep points forever.");
+		return false;
+	}
+	return true;
+}
+
+VS_FUNCTION_INFO_V1(vscope_retention);
+
+/*
+ * vscope_retention returns vscope.retention as an interval, NULL for forever.
+ */
+Datum
+vscope_retention(PG_FUNCTION_ARGS)
+{
+	if (vs_retention == NULL || strcmp(vs_retention, "0") == 0 ||
+		strcmp(vs_retention, "") == 0 || pg_strcasecmp(vs_retention, "forever") == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(DirectFunctionCall3(interval_in, CStringGetDatum(vs_retention),
+										ObjectIdGetDatum(InvalidOid),
+										Int32GetDatum(-1)));
+}
