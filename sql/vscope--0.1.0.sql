@@ -54,11 +54,13 @@ CREATE TABLE vscope.tenants (
 );
 COMMENT ON TABLE vscope.tenants IS 'tenants: the unit of isolation (an OpenStack project, a vScope service, a Coopr tenant)';
 
--- login roles bound to one tenant (psql and BI tools without the daemon)
+-- login roles bound to one tenant (psql and BI tools without the daemon);
+-- by OID, so that a role dropped and created again under the same name is
+-- not bound (bindings do not survive a dump and restore into another cluster)
 CREATE TABLE vscope.tenant_roles (
 	tenant_id	integer NOT NULL REFERENCES vscope.tenants ON DELETE CASCADE,
-	role_name	name NOT NULL UNIQUE,
-	PRIMARY KEY (tenant_id, role_name)
+	role_id		oid NOT NULL UNIQUE,
+	PRIMARY KEY (tenant_id, role_id)
 );
 COMMENT ON TABLE vscope.tenant_roles IS 'database login roles confined to one tenant (see vscope.grant_tenant_access)';
 
@@ -242,10 +244,15 @@ DECLARE
 	tok text;
 	bad text;
 BEGIN
+	IF coalesce(cardinality(scopes), 0) = 0 THEN
+		RAISE EXCEPTION 'a token needs at least one scope'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Scopes are read, write, admin and superadmin.';
+	END IF;
 	SELECT s INTO bad FROM unnest(scopes) s
 	 WHERE s IS NULL OR s NOT IN ('read', 'write', 'admin', 'superadmin') LIMIT 1;
-	IF FOUND OR cardinality(scopes) IS NULL OR cardinality(scopes) = 0 THEN
-		RAISE EXCEPTION 'invalid token scope "%"', coalesce(bad, '')
+	IF FOUND THEN
+		RAISE EXCEPTION 'invalid token scope "%"', coalesce(bad, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Scopes are read, write, admin and superadmin.';
 	END IF;
@@ -361,8 +368,10 @@ BEGIN
 	IF tid IS NULL THEN
 		RAISE EXCEPTION 'tenant "%" does not exist', tenant USING ERRCODE = 'VS404';
 	END IF;
-	INSERT INTO vscope.tenant_roles AS r (tenant_id, role_name) VALUES (tid, role_name)
-		ON CONFLICT (role_name) DO UPDATE SET tenant_id = excluded.tenant_id;
+	INSERT INTO vscope.tenant_roles AS r (tenant_id, role_id)
+		SELECT tid, r.oid FROM pg_roles r WHERE r.rolname = grant_tenant_access.role_name
+		ON CONFLICT ON CONSTRAINT tenant_roles_role_id_key
+		DO UPDATE SET tenant_id = excluded.tenant_id;
 	EXECUTE format('GRANT %I TO %I',
 				   CASE access WHEN 'write' THEN 'vscope_writer' ELSE 'vscope_reader' END,
 				   role_name);
@@ -387,6 +396,12 @@ DECLARE
 	relname text;
 	created integer := 0;
 BEGIN
+	-- nothing missing: no lock (writers call this whenever their cache is cold)
+	IF NOT EXISTS (SELECT FROM unnest(days) AS u(day)
+				   WHERE to_regclass('vscope.points_' ||
+						 to_char('epoch'::timestamp + make_interval(days => u.day), 'YYYYMMDD')) IS NULL) THEN
+		RETURN 0;
+	END IF;
 	-- one creator at a time, so that concurrent writers never race on DDL
 	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
 	FOREACH d IN ARRAY days LOOP
@@ -466,7 +481,7 @@ COMMENT ON FUNCTION vscope.expire() IS 'expires by the vscope.retention setting 
 REVOKE ALL ON FUNCTION vscope.expire() FROM PUBLIC;
 
 CREATE FUNCTION vscope.maintain() RETURNS jsonb
-	LANGUAGE plpgsql VOLATILE
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
@@ -482,6 +497,7 @@ END
 $$;
 COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): creates the coming days'' partitions and expires by vscope.retention';
 REVOKE ALL ON FUNCTION vscope.maintain() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.maintain() TO vscope_authenticator;
 
 --------------------------------------------------------------------------------
 -- Ingest
@@ -491,7 +507,7 @@ CREATE FUNCTION vscope.put_point(metric text, tags jsonb, ts timestamptz, value 
 	RETURNS integer
 	AS 'MODULE_PATHNAME', 'vscope_put_point'
 	LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION vscope.put_point(text, jsonb, timestamptz, anyelement) IS 'writes one point for the current tenant and returns its series id; integer types (and integral numerics) are kept as int64, others as double precision; the last write for a (series, ts) wins';
+COMMENT ON FUNCTION vscope.put_point(text, jsonb, timestamptz, anyelement) IS 'writes one point for the current tenant and returns its series id; integer types are kept as int64 and float types as double precision, while numeric and text values follow OpenTSDB (no ".", "e" or "E" means int64); the last write for a (series, ts) wins';
 
 CREATE FUNCTION vscope.put(payload text, details boolean DEFAULT false)
 	RETURNS jsonb

@@ -295,6 +295,16 @@ ValueFromDatum(Datum d, Oid type, VsPointIn *pt)
 				 errdetail("NaN and infinity cannot be stored.")));
 }
 
+static void
+BadName(const char *what, const char *name, const char *err)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s \"%s\"", what, name),
+			 errdetail("%s.", err),
+			 errhint("Names use letters, digits and the characters - _ . /")));
+}
+
 VS_FUNCTION_INFO_V1(vscope_put_point);
 
 /*
@@ -327,7 +337,7 @@ vscope_put_point(PG_FUNCTION_ARGS)
 	tenant = VsRequireTenant();
 
 	if ((err = VsCheckName("metric name", NULL, metric)) != NULL)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s", err)));
+		BadName("metric name", metric, err);
 	if (!JB_ROOT_IS_OBJECT(tagsb) || JB_ROOT_COUNT(tagsb) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -361,9 +371,10 @@ vscope_put_point(PG_FUNCTION_ARGS)
 				 errdetail("At most %d tags are allowed (vscope.max_tags).", vs_max_tags)));
 	for (int i = 0; i < ntags; i++)
 	{
-		if ((err = VsCheckName("tag name", NULL, tags[i].key)) != NULL ||
-			(err = VsCheckName("tag value", NULL, tags[i].value)) != NULL)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s", err)));
+		if ((err = VsCheckName("tag name", NULL, tags[i].key)) != NULL)
+			BadName("tag name", tags[i].key, err);
+		if ((err = VsCheckName("tag value", NULL, tags[i].value)) != NULL)
+			BadName("tag value", tags[i].value, err);
 	}
 
 	pt.ts = PG_GETARG_TIMESTAMPTZ(2);

@@ -267,7 +267,8 @@ FetchIds(int32 tenant, char **keys, char **metrics, char **tags, int n, bool ins
 			SPI_keepplan(p);
 			select_plan = p;
 		}
-		ret = SPI_execute_plan(select_plan, args, NULL, true, 0);
+		/* not read-only: a fresh snapshot sees series just committed by others */
+		ret = SPI_execute_plan(select_plan, args, NULL, false, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "looking up series failed: %s", SPI_result_code_string(ret));
 	}

@@ -107,12 +107,11 @@ LookupBoundTenant(Oid roleid, bool *isnull)
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tup;
-	char	   *rolname = GetUserNameFromId(roleid, true);
 	Snapshot	snap;
 	int32		result = 0;
 
 	*isnull = true;
-	if (!OidIsValid(nsp) || rolname == NULL)
+	if (!OidIsValid(nsp))
 		return 0;
 	relid = get_relname_relid("tenant_roles", nsp);
 	if (!OidIsValid(relid))
@@ -128,7 +127,7 @@ LookupBoundTenant(Oid roleid, bool *isnull)
 		Datum		tenant = heap_getattr(tup, 1, RelationGetDescr(rel), &n1);
 		Datum		role = heap_getattr(tup, 2, RelationGetDescr(rel), &n2);
 
-		if (!n1 && !n2 && strcmp(NameStr(*DatumGetName(role)), rolname) == 0)
+		if (!n1 && !n2 && DatumGetObjectId(role) == roleid)
 		{
 			result = DatumGetInt32(tenant);
 			*isnull = false;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make run: install what is missing, build, install, start a private cluster
+# and vscoped, load the demo data, print how to use it, and stay in the
+# foreground until Ctrl-C (or SIGTERM), which stops both cleanly.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+"$VSCOPE_ROOT/scripts/deps.sh"
+mkdir -p "$VSCOPE_DATA"
+build_and_install 0
+
+cluster_paths "$VSCOPE_DATA" "$VSCOPE_PGPORT"
+cluster_init
+say "starting PostgreSQL on port $VSCOPE_PGPORT"
+cluster_start
+DAEMON_PID=
+shutdown() {
+	trap - INT TERM
+	echo
+	say "stopping vscoped and PostgreSQL"
+	stop_daemon
+	cluster_stop
+	say "stopped"
+	exit "${1:-0}"
+}
+trap 'shutdown 0' INT TERM
+
+db_setup vscope
+
+DEMO_TENANT=pcc-37-187-228-180
+say "loading the demo data (tenant $DEMO_TENANT, the last 24 hours)"
+psql_q -d vscope -v tenant="$DEMO_TENANT" -f "$VSCOPE_ROOT/scripts/demo.sql" >/dev/null
+
+# tokens: reuse those in tokens.json while they still work
+TOKENS=$VSCOPE_DATA/tokens.json
+token_ok() { [ -n "$1" ] && [ "$(psql_q -d vscope -c "SELECT count(*) FROM vscope.authenticate('$1')")" = 1 ]; }
+SUPER=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["superadmin"])' "$TOKENS" 2>/dev/null || true)
+DEMO=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["demo"]["token"])' "$TOKENS" 2>/dev/null || true)
+case "$SUPER$DEMO" in *"'"*) SUPER= DEMO= ;; esac
+if ! token_ok "$SUPER" || ! token_ok "$DEMO"; then
+	SUPER=$(psql_q -d vscope -c "SELECT vscope.create_tenant('superadmin')" \
+		-c "SELECT vscope.create_token('superadmin', '{superadmin}', 'make run: superadmin')" | tail -1)
+	DEMO=$(psql_q -d vscope -c "SELECT vscope.create_token('$DEMO_TENANT', '{read,write}', 'make run: demo')")
+	(umask 077; printf '{"superadmin": "%s", "demo": {"tenant": "%s", "token": "%s"}}\n' \
+		"$SUPER" "$DEMO_TENANT" "$DEMO" >"$TOKENS")
+fi
+chmod 600 "$TOKENS"
+
+write_daemon_config "$VSCOPE_DATA/vscoped.conf" "$VSCOPE_PGPORT" "$VSCOPE_HTTP_PORT"
+say "starting vscoped on http://127.0.0.1:$VSCOPE_HTTP_PORT"
+start_daemon "$VSCOPE_DATA/vscoped.conf" "$LOG_DIR/vscoped.log"
+
+NOW=$(date +%s)
+cat <<TXT
+
+  vscope is running.
+    OpenTSDB API  http://127.0.0.1:$VSCOPE_HTTP_PORT   (log: $LOG_DIR/vscoped.log)
+    PostgreSQL    psql -h $SOCK_DIR -p $VSCOPE_PGPORT -U postgres vscope
+    tokens        $TOKENS
+
+  Write a point over HTTP (204 means it is committed):
+    curl -i -X POST http://demo:$DEMO@127.0.0.1:$VSCOPE_HTTP_PORT/api/put \\
+      -d '{"metric":"sys.cpu.user","timestamp":$NOW,"value":42,"tags":{"host":"web01"}}'
+
+  Read it, and the demo's vScope metrics, with SQL:
+    psql -h $SOCK_DIR -p $VSCOPE_PGPORT -U postgres vscope \\
+      -c "SELECT vscope.use_tenant('$DEMO_TENANT')" \\
+      -c "SELECT metric, count(*), max(ts) FROM vscope.datapoints GROUP BY metric ORDER BY metric"
+
+  Ctrl-C stops vscoped and PostgreSQL.
+
+TXT
+
+# stay in the foreground; wait returns early when a trapped signal arrives
+while kill -0 "$DAEMON_PID" 2>/dev/null; do
+	wait "$DAEMON_PID" || true
+done
+say "vscoped exited unexpectedly (log: $LOG_DIR/vscoped.log)"
+tail -5 "$LOG_DIR/vscoped.log" >&2 || true
+DAEMON_PID=
+shutdown 1

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make test: the same set-up as make run (on a fresh cluster of its own, so a
+# running `make run` is left alone), then every test: pg_regress, then the
+# end-to-end tests over real HTTP.  Ends with one line "N passed, M failed";
+# exits non-zero on any failure.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+
+"$VSCOPE_ROOT/scripts/deps.sh" || exit 1
+mkdir -p "$VSCOPE_DATA"
+build_and_install 1 || exit 1
+
+TEST_DIR=$VSCOPE_DATA/test
+TEST_PGPORT=${VSCOPE_TEST_PGPORT:-5499}
+TEST_HTTP_PORT=${VSCOPE_TEST_HTTP_PORT:-4299}
+
+cluster_paths "$TEST_DIR" "$TEST_PGPORT"
+cluster_stop
+rm -rf "$TEST_DIR"
+cluster_init
+cluster_start
+DAEMON_PID=
+cleanup() {
+	stop_daemon
+	cluster_stop
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+passed=0
+failed=0
+
+# ---- pg_regress ----
+say "pg_regress"
+make_service_dir "$TEST_DIR/regress"
+chmod 777 "$TEST_DIR/regress"
+make -s -C "$VSCOPE_ROOT" installcheck VSCOPE_DATA="$TEST_DIR" >"$TEST_DIR/regress.log" 2>&1
+cat "$TEST_DIR/regress.log" | grep -E '^(ok|not ok|test |     )|\.\.\.' || true
+r_ok=$(grep -cE '^ok |\.\.\. ok' "$TEST_DIR/regress.log")
+r_bad=$(grep -cE '^not ok |\.\.\. FAILED|\.\.\. failed' "$TEST_DIR/regress.log")
+if [ "$r_ok" -eq 0 ] && [ "$r_bad" -eq 0 ]; then
+	cat "$TEST_DIR/regress.log"
+	r_bad=1
+fi
+if [ -s "$TEST_DIR/regress/regression.diffs" ]; then
+	echo "---- regression.diffs ----"
+	head -200 "$TEST_DIR/regress/regression.diffs"
+fi
+passed=$((passed + r_ok))
+failed=$((failed + r_bad))
+
+# ---- end-to-end ----
+say "end-to-end"
+db_setup vscope
+write_daemon_config "$TEST_DIR/vscoped.conf" "$TEST_PGPORT" "$TEST_HTTP_PORT"
+start_daemon "$TEST_DIR/vscoped.conf" "$LOG_DIR/vscoped.log"
+VSCOPE_URL=http://127.0.0.1:$TEST_HTTP_PORT VSCOPE_TEST_DIR=$TEST_DIR \
+	VSCOPE_DAEMON_PID=$DAEMON_PID VSCOPE_DAEMON_CONF=$TEST_DIR/vscoped.conf \
+	VSCOPE_ROOT=$VSCOPE_ROOT VSCOPE_RUN_AS=$RUN_AS \
+	python3 "$VSCOPE_ROOT/test/e2e/run.py" | tee "$TEST_DIR/e2e.log"
+e_ok=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TEST_DIR/e2e.log")
+e_bad=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TEST_DIR/e2e.log")
+if [ -z "$e_ok" ]; then
+	say "the end-to-end runner did not finish (log: $TEST_DIR/e2e.log)"
+	e_ok=0
+	e_bad=1
+fi
+passed=$((passed + e_ok))
+failed=$((failed + e_bad))
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,269 @@
+/*
+ * auth.c
+ *	  Turns a request's credentials into a tenant and a database role, and
+ *	  runs the request's one transaction.
+ *
+ *	  Credentials: HTTP basic auth whose password is a token (the vScope
+ *	  guide's https://read:TOKEN@host/api/query; the user name is ignored),
+ *	  or an X-Auth-Token header.  A superadmin token may act for a tenant
+ *	  named in X-Vscope-Tenant.  The token is checked by
+ *	  vscope.authenticate() inside the transaction, then the role and tenant
+ *	  are set with set_config(..., true) through bound parameters, so they
+ *	  end with the transaction and never leak to the next request.
+ */
+#include "vscoped.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int			request_timeout_secs = 60;
+
+/* http_status_for_sqlstate maps an SQLSTATE to the HTTP status of the failure */
+int
+http_status_for_sqlstate(const char *st)
+{
+	if (st == NULL || strlen(st) != 5)
+		return 500;
+	if (strncmp(st, "VS", 2) == 0)
+	{
+		int			code = atoi(st + 2);
+
+		return code >= 400 && code <= 599 ? code : 500;
+	}
+	if (strcmp(st, "42501") == 0)	/* insufficient_privilege */
+		return 403;
+	if (strncmp(st, "28", 2) == 0)	/* invalid authorization */
+		return 401;
+	if (strcmp(st, "57014") == 0)	/* query_canceled: statement timeout */
+		return 504;
+	if (strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0 ||
+		strncmp(st, "54", 2) == 0 || strcmp(st, "42P02") == 0)
+		return 400;
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0 ||
+		strncmp(st, "57P", 3) == 0 || strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
+		return 503;
+	return 500;
+}
+
+static void
+set_failure(VsTxn *t, int status, const char *message, const char *detail, const char *hint)
+{
+	t->status = status;
+	free(t->message);
+	free(t->detail);
+	free(t->hint);
+	t->message = strdup(message);
+	t->detail = detail ? strdup(detail) : NULL;
+	t->hint = hint ? strdup(hint) : NULL;
+}
+
+static void
+set_failure_from_result(VsTxn *t, PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	int			status = http_status_for_sqlstate(st);
+
+	if (status >= 500)
+		vs_log(LOG_ERROR, "database error %s: %s", st ? st : "?",
+			   msg ? msg : PQresultErrorMessage(res));
+	set_failure(t, status, msg ? msg : "database error",
+				PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL),
+				PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+}
+
+static bool
+exec_ok(VsTxn *t, const char *sql)
+{
+	PGresult   *res = PQexec(t->conn, sql);
+	bool		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		set_failure_from_result(t, res);
+	PQclear(res);
+	return ok;
+}
+
+/*
+ * extract_token finds the request's token: basic auth password, else the
+ * X-Auth-Token header.  Returns a malloc'd string or NULL.
+ */
+static char *
+extract_token(VsRequest *r, struct MHD_Connection *conn)
+{
+	const char *hdr = req_header(r, "X-Auth-Token");
+	const char *authz = req_header(r, "Authorization");
+
+	if (authz != NULL && strncasecmp(authz, "Basic ", 6) == 0)
+	{
+		char	   *pass = NULL;
+		char	   *user = MHD_basic_auth_get_username_password(conn, &pass);
+
+		if (user != NULL)
+			MHD_free(user);
+		if (pass != NULL)
+		{
+			char	   *tok = strdup(pass);
+
+			MHD_free(pass);
+			return tok;
+		}
+	}
+	if (hdr != NULL && hdr[0] != '\0')
+		return strdup(hdr);
+	return NULL;
+}
+
+/*
+ * txn_begin opens the request's transaction as the credentials' role and
+ * tenant.  need is the scope the endpoint requires.  On false, t->status
+ * and t->message say why (401 no or bad credentials, 403 not allowed,
+ * 503 no database) and nothing is left open.
+ */
+bool
+txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
+{
+	char	   *token = extract_token(r, req_connection(r));
+	const char *as_tenant = req_header(r, "X-Vscope-Tenant");
+	const char *params[2];
+	PGresult   *res;
+	char		timeout[32];
+	const char *role;
+	char	   *scopes;
+
+	memset(t, 0, sizeof(*t));
+	if (token == NULL)
+	{
+		set_failure(t, 401, "Authentication required",
+					"Send a token as the password of HTTP basic auth (https://read:TOKEN@host/...) or in an X-Auth-Token header.",
+					NULL);
+		return false;
+	}
+	t->conn = pool_acquire();
+	if (t->conn == NULL)
+	{
+		free(token);
+		set_failure(t, 503, "Service unavailable", "No database connection could be had.", NULL);
+		return false;
+	}
+	if (!exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN"))
+	{
+		free(token);
+		txn_end(t);
+		return false;
+	}
+
+	params[0] = token;
+	params[1] = as_tenant;
+	res = PQexecParams(t->conn,
+					   "SELECT tenant_id, tenant, array_to_string(scopes, ','), db_role "
+					   "FROM vscope.authenticate($1, $2)",
+					   2, NULL, params, NULL, NULL, 0);
+	free(token);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		set_failure_from_result(t, res);
+		PQclear(res);
+		txn_end(t);
+		return false;
+	}
+	if (PQntuples(res) != 1)
+	{
+		PQclear(res);
+		set_failure(t, 401, "Invalid credentials",
+					as_tenant ? "The token is unknown or revoked, or does not act for that tenant."
+					: "The token is unknown or revoked.", NULL);
+		txn_end(t);
+		return false;
+	}
+	snprintf(t->tenant, sizeof(t->tenant), "%s", PQgetvalue(res, 0, 1));
+	req_set_tenant(r, t->tenant);
+	scopes = PQgetvalue(res, 0, 2);
+	role = PQgetvalue(res, 0, 3);
+	{
+		bool		super = strstr(scopes, "superadmin") != NULL;
+		bool		ok = super ||
+			(need == SCOPE_READ && (strstr(scopes, "read") || strstr(scopes, "write") || strstr(scopes, "admin"))) ||
+			(need == SCOPE_WRITE && (strstr(scopes, "write") || strstr(scopes, "admin"))) ||
+			(need == SCOPE_ADMIN && strstr(scopes, "admin")) ||
+			need == SCOPE_NONE;
+
+		if (!ok)
+		{
+			char		msg[128];
+
+			snprintf(msg, sizeof(msg), "This token's scopes (%s) do not allow this request; it needs %s.",
+					 scopes, need == SCOPE_WRITE ? "write" : need == SCOPE_ADMIN ? "admin" : "read");
+			PQclear(res);
+			set_failure(t, 403, "Forbidden", msg, NULL);
+			txn_end(t);
+			return false;
+		}
+	}
+
+	snprintf(timeout, sizeof(timeout), "%ds", request_timeout_secs);
+	{
+		const char *p3[3] = {role, PQgetvalue(res, 0, 0), timeout};
+		PGresult   *s = PQexecParams(t->conn,
+									 "SELECT set_config('role', $1, true), "
+									 "set_config('vscope.tenant', $2, true), "
+									 "set_config('statement_timeout', $3, true)",
+									 3, NULL, p3, NULL, NULL, 0);
+
+		PQclear(res);
+		if (PQresultStatus(s) != PGRES_TUPLES_OK)
+		{
+			set_failure_from_result(t, s);
+			PQclear(s);
+			txn_end(t);
+			return false;
+		}
+		PQclear(s);
+	}
+	return true;
+}
+
+/*
+ * txn_exec runs one statement with text parameters; NULL (and t->status
+ * set) on failure.
+ */
+PGresult *
+txn_exec(VsTxn *t, const char *sql, int nparams, const char *const *params)
+{
+	PGresult   *res = PQexecParams(t->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		set_failure_from_result(t, res);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* txn_commit commits; a write is acknowledged only after this returns true */
+bool
+txn_commit(VsTxn *t)
+{
+	return exec_ok(t, "COMMIT");
+}
+
+/* txn_end rolls back anything left open, returns the connection, frees */
+void
+txn_end(VsTxn *t)
+{
+	if (t->conn != NULL)
+		pool_release(t->conn);
+	t->conn = NULL;
+}
+
+void
+txn_free(VsTxn *t)
+{
+	free(t->message);
+	free(t->detail);
+	free(t->hint);
+	t->message = t->detail = t->hint = NULL;
+}

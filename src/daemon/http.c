@@ -1,0 +1,531 @@
+/*
+ * http.c
+ *	  The HTTP server (libmicrohttpd, a thread per connection): reads the
+ *	  body within max-body-size, routes by path and method, answers, and
+ *	  writes one access-log line per request.  Unknown paths get 404, known
+ *	  paths with another method 405, oversized bodies 413, all in the
+ *	  OpenTSDB error format (the API families under /v2 and elsewhere will
+ *	  bring their own formats).
+ */
+#include "vscoped.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+enum
+{
+	M_GET = 1, M_POST = 2, M_HEAD = 4, M_PUT = 8, M_DELETE = 16
+};
+
+typedef struct Route
+{
+	const char *path;
+	unsigned	methods;
+	void		(*fn) (VsRequest *r);
+	const char *allow;			/* the Allow header of a 405 */
+} Route;
+
+struct VsRequest
+{
+	struct MHD_Connection *conn;
+	const char *method;
+	char	   *path;			/* without query string or trailing '/' */
+	VsBuf		body;
+	bool		too_big;
+	bool		responded;
+	int			status;
+	size_t		resp_len;
+	char		tenant[160];
+	struct timespec start;
+	int			nhdr;
+	char	   *hdr_name[8];
+	char	   *hdr_value[8];
+};
+
+static struct MHD_Daemon *daemon_handle;
+static const VsConfig *config;
+static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
+static int	active;
+
+static void h_live(VsRequest *r);
+static void h_ready(VsRequest *r);
+
+static const Route routes[] = {
+	{"/api/put", M_POST, api_put, "POST"},
+	{"/api/version", M_GET | M_POST | M_HEAD, api_version, "GET, POST"},
+	{"/live", M_GET | M_HEAD, h_live, "GET"},
+	{"/ready", M_GET | M_HEAD, h_ready, "GET"},
+};
+
+/* ---- small buffers ---- */
+
+void
+buf_append(VsBuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+	{
+		size_t		cap = b->cap ? b->cap : 256;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->data = realloc(b->data, cap);
+		if (b->data == NULL)
+			abort();			/* out of memory: nothing sane left to do */
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_printf(VsBuf *b, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *s = NULL;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	buf_append(b, s, (size_t) n);
+	free(s);
+}
+
+/* buf_json_string appends s as a JSON string literal */
+void
+buf_json_string(VsBuf *b, const char *s)
+{
+	buf_append(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		char		esc[8];
+
+		switch (*p)
+		{
+			case '"':
+				buf_append(b, "\\\"", 2);
+				break;
+			case '\\':
+				buf_append(b, "\\\\", 2);
+				break;
+			case '\n':
+				buf_append(b, "\\n", 2);
+				break;
+			case '\r':
+				buf_append(b, "\\r", 2);
+				break;
+			case '\t':
+				buf_append(b, "\\t", 2);
+				break;
+			default:
+				if (*p < 0x20)
+				{
+					snprintf(esc, sizeof(esc), "\\u%04x", *p);
+					buf_append(b, esc, 6);
+				}
+				else
+					buf_append(b, (const char *) p, 1);
+		}
+	}
+	buf_append(b, "\"", 1);
+}
+
+/* ---- request accessors ---- */
+
+const char *
+req_method(VsRequest *r)
+{
+	return r->method;
+}
+
+const char *
+req_path(VsRequest *r)
+{
+	return r->path;
+}
+
+const char *
+req_header(VsRequest *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+req_arg(VsRequest *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+typedef struct ArgProbe
+{
+	const char *name;
+	bool		found;
+} ArgProbe;
+
+static enum MHD_Result
+probe_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	ArgProbe   *p = cls;
+
+	if (strcmp(key, p->name) == 0)
+	{
+		p->found = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* req_has_arg tells whether the query string has the key, with or without a value */
+bool
+req_has_arg(VsRequest *r, const char *name)
+{
+	ArgProbe	p = {name, false};
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, probe_arg, &p);
+	return p.found;
+}
+
+struct MHD_Connection *
+req_connection(VsRequest *r)
+{
+	return r->conn;
+}
+
+const char *
+req_body(VsRequest *r, size_t *len)
+{
+	*len = r->body.len;
+	return r->body.data ? r->body.data : "";
+}
+
+void
+req_set_tenant(VsRequest *r, const char *tenant)
+{
+	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
+}
+
+void
+req_add_header(VsRequest *r, const char *name, const char *value)
+{
+	if (r->nhdr < (int) (sizeof(r->hdr_name) / sizeof(r->hdr_name[0])))
+	{
+		r->hdr_name[r->nhdr] = strdup(name);
+		r->hdr_value[r->nhdr] = strdup(value);
+		r->nhdr++;
+	}
+}
+
+/* req_respond queues the response; only the first call per request counts */
+void
+req_respond(VsRequest *r, int status, const char *content_type, const char *body, size_t len)
+{
+	struct MHD_Response *resp;
+
+	if (r->responded)
+		return;
+	r->responded = true;
+	r->status = status;
+	r->resp_len = len;
+	resp = MHD_create_response_from_buffer(len, (void *) (body ? body : ""),
+										   MHD_RESPMEM_MUST_COPY);
+	if (content_type != NULL && len > 0)
+		MHD_add_response_header(resp, "Content-Type", content_type);
+	for (int i = 0; i < r->nhdr; i++)
+		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+	MHD_queue_response(r->conn, (unsigned) status, resp);
+	MHD_destroy_response(resp);
+}
+
+/* req_respond_str answers with a JSON string body */
+void
+req_respond_str(VsRequest *r, int status, const char *json)
+{
+	req_respond(r, status, "application/json", json, strlen(json));
+}
+
+/* ---- health ---- */
+
+static void
+h_live(VsRequest *r)
+{
+	req_respond_str(r, 200, "{\"status\":\"ok\"}");
+}
+
+static void
+h_ready(VsRequest *r)
+{
+	PGconn	   *c = pool_acquire();
+	PGresult   *res;
+	bool		ok = false;
+
+	if (c != NULL)
+	{
+		res = PQexec(c, "SELECT extversion FROM pg_extension WHERE extname = 'vscope'");
+		ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+		PQclear(res);
+		pool_release(c);
+	}
+	if (ok)
+		req_respond_str(r, 200, "{\"status\":\"ready\"}");
+	else
+		req_respond_str(r, 503, "{\"status\":\"unavailable\",\"reason\":\"the database or the vscope extension cannot be reached\"}");
+}
+
+/* ---- dispatch ---- */
+
+static unsigned
+method_bit(const char *m)
+{
+	if (strcmp(m, "GET") == 0)
+		return M_GET;
+	if (strcmp(m, "POST") == 0)
+		return M_POST;
+	if (strcmp(m, "HEAD") == 0)
+		return M_HEAD;
+	if (strcmp(m, "PUT") == 0)
+		return M_PUT;
+	if (strcmp(m, "DELETE") == 0)
+		return M_DELETE;
+	return 0;
+}
+
+static const Route *
+find_route(const char *path)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(routes[i].path, path) == 0)
+			return &routes[i];
+	return NULL;
+}
+
+static void
+dispatch(VsRequest *r)
+{
+	const Route *route = find_route(r->path);
+
+	if (route == NULL)
+	{
+		tsdb_error(r, 404, "Endpoint not found", r->path);
+		return;
+	}
+	if ((route->methods & method_bit(r->method)) == 0)
+	{
+		req_add_header(r, "Allow", route->allow);
+		tsdb_error(r, 405, "Method not allowed", "The HTTP method is not allowed for this endpoint");
+		return;
+	}
+	if (r->too_big)
+	{
+		char		msg[128];
+
+		snprintf(msg, sizeof(msg), "The request body is larger than max-body-size (%ld bytes)",
+				 config->max_body_size);
+		tsdb_error(r, 413, "Request entity too large", msg);
+		return;
+	}
+	route->fn(r);
+	if (!r->responded)
+		tsdb_error(r, 500, "Internal error", "The endpoint did not answer");
+}
+
+static char *
+normalize_path(const char *url)
+{
+	size_t		n = strcspn(url, "?");
+	char	   *p = strndup(url, n);
+
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	return p;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+		   const char *method, const char *version, const char *upload_data,
+		   size_t *upload_data_size, void **con_cls)
+{
+	VsRequest  *r = *con_cls;
+
+	if (r == NULL)
+	{
+		const char *cl;
+
+		r = calloc(1, sizeof(VsRequest));
+		if (r == NULL)
+			return MHD_NO;
+		r->conn = conn;
+		r->method = method;
+		r->path = normalize_path(url);
+		clock_gettime(CLOCK_MONOTONIC, &r->start);
+		*con_cls = r;
+		pthread_mutex_lock(&active_mu);
+		active++;
+		pthread_mutex_unlock(&active_mu);
+
+		/* refuse a declared oversize body before reading it */
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		if (cl != NULL && strtoll(cl, NULL, 10) > config->max_body_size)
+			r->too_big = true;
+		return MHD_YES;
+	}
+
+	if (*upload_data_size > 0)
+	{
+		if (!r->too_big)
+		{
+			if (r->body.len + *upload_data_size > (size_t) config->max_body_size)
+				r->too_big = true;
+			else
+				buf_append(&r->body, upload_data, *upload_data_size);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	dispatch(r);
+	return MHD_YES;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	VsRequest  *r = *con_cls;
+	struct timespec end;
+	const union MHD_ConnectionInfo *ci;
+	char		addr[INET6_ADDRSTRLEN] = "-";
+
+	if (r == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL)
+	{
+		if (ci->client_addr->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *) ci->client_addr)->sin_addr, addr, sizeof(addr));
+		else if (ci->client_addr->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ci->client_addr)->sin6_addr, addr, sizeof(addr));
+	}
+	vs_log(LOG_INFO, "%s %s \"%s %s\" %d %zu %.3fms%s", addr,
+		   r->tenant[0] ? r->tenant : "-", r->method, r->path,
+		   r->responded ? r->status : 0, r->resp_len,
+		   (end.tv_sec - r->start.tv_sec) * 1e3 + (end.tv_nsec - r->start.tv_nsec) / 1e6,
+		   toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+	for (int i = 0; i < r->nhdr; i++)
+	{
+		free(r->hdr_name[i]);
+		free(r->hdr_value[i]);
+	}
+	free(r->body.data);
+	free(r->path);
+	free(r);
+	*con_cls = NULL;
+	pthread_mutex_lock(&active_mu);
+	active--;
+	pthread_mutex_unlock(&active_mu);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	   *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) >= 0)
+	{
+		s[strcspn(s, "\n")] = '\0';
+		vs_log(LOG_DEBUG, "http: %s", s);
+		free(s);
+	}
+}
+
+/* http_start listens on server-host:server-port; returns -1 on failure */
+int
+http_start(const VsConfig *cfg)
+{
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+	struct sockaddr *addr;
+	unsigned	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+		MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	config = cfg;
+	memset(&a4, 0, sizeof(a4));
+	memset(&a6, 0, sizeof(a6));
+	if (inet_pton(AF_INET, cfg->server_host, &a4.sin_addr) == 1)
+	{
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((uint16_t) cfg->server_port);
+		addr = (struct sockaddr *) &a4;
+	}
+	else if (inet_pton(AF_INET6, cfg->server_host, &a6.sin6_addr) == 1)
+	{
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons((uint16_t) cfg->server_port);
+		addr = (struct sockaddr *) &a6;
+		flags |= MHD_USE_IPv6;
+	}
+	else
+	{
+		vs_log(LOG_CRIT, "server-host \"%s\" is not an IPv4 or IPv6 address", cfg->server_host);
+		return -1;
+	}
+	daemon_handle = MHD_start_daemon(flags, (uint16_t) cfg->server_port, NULL, NULL,
+									 on_request, NULL,
+									 MHD_OPTION_SOCK_ADDR, addr,
+									 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+									 MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
+									 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
+									 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+									 MHD_OPTION_END);
+	if (daemon_handle == NULL)
+	{
+		vs_log(LOG_CRIT, "cannot listen on %s:%d (in use, or not allowed)",
+			   cfg->server_host, cfg->server_port);
+		return -1;
+	}
+	return 0;
+}
+
+/* http_quiesce stops accepting connections; requests under way go on */
+void
+http_quiesce(void)
+{
+	if (daemon_handle != NULL)
+	{
+		MHD_socket	s = MHD_quiesce_daemon(daemon_handle);
+
+		if (s != MHD_INVALID_SOCKET)
+			close(s);
+	}
+}
+
+int
+http_active(void)
+{
+	int			n;
+
+	pthread_mutex_lock(&active_mu);
+	n = active;
+	pthread_mutex_unlock(&active_mu);
+	return n;
+}
+
+void
+http_stop(void)
+{
+	if (daemon_handle != NULL)
+		MHD_stop_daemon(daemon_handle);
+	daemon_handle = NULL;
+}

@@ -1,0 +1,54 @@
+"""SIGTERM drains: a write under way is finished and committed, then vscoped exits 0."""
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from vstest import assert_status
+
+T = "e2e-drain"
+
+
+def test_sigterm_finishes_the_write_under_way(ctx):
+    tok = ctx.token(T)
+    port = ctx.port + 1
+    env = dict(os.environ, VSCOPE_SERVER_PORT=str(port), VSCOPE_LOG_LEVEL="info",
+               VSCOPE_MAINTENANCE_INTERVAL="0")
+    daemon = os.path.join(os.environ["VSCOPE_ROOT"], "src", "daemon", "vscoped")
+    proc = subprocess.Popen([daemon, os.environ["VSCOPE_DAEMON_CONF"]], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(100):
+            try:
+                if ctx.get("/live", port=port).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        payload = [{"metric": "drain.m", "timestamp": 1356998400 + i, "value": i,
+                    "tags": {"host": f"h{i % 500}"}} for i in range(150000)]
+        result = {}
+
+        def put():
+            result["r"] = ctx.post("/api/put", payload, token=tok, port=port)
+
+        t = threading.Thread(target=put)
+        t.start()
+        time.sleep(0.4)          # the put is being processed
+        proc.send_signal(signal.SIGTERM)
+        t.join(60)
+        assert_status(result["r"], 204)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, out
+        assert "SIGTERM" in out and "stopped" in out, out
+        assert ctx.as_tenant(T, "SELECT count(*) FROM vscope.datapoints WHERE metric = 'drain.m'") == [["150000"]]
+        # and it no longer listens
+        try:
+            ctx.get("/live", port=port, timeout=2)
+            raise AssertionError("still answering after SIGTERM")
+        except OSError:
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

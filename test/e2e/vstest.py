@@ -1,0 +1,120 @@
+"""Helpers for the end-to-end tests: HTTP, psql, tenants and tokens."""
+import base64
+import http.client
+import json
+import os
+import subprocess
+import urllib.parse
+
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:300]!r}>"
+
+
+class Ctx:
+    def __init__(self):
+        self.url = os.environ["VSCOPE_URL"]
+        u = urllib.parse.urlparse(self.url)
+        self.host, self.port = u.hostname, u.port
+        self.test_dir = os.environ.get("VSCOPE_TEST_DIR", "")
+        self._tokens = {}
+
+    # ---- HTTP ----
+    def request(self, method, path, body=None, token=None, basic=None, headers=None,
+                port=None, timeout=60):
+        """One HTTP request.  token goes in X-Auth-Token; basic=(user, pass)."""
+        h = dict(headers or {})
+        if token is not None:
+            h["X-Auth-Token"] = token
+        if basic is not None:
+            raw = f"{basic[0]}:{basic[1]}".encode()
+            h["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        conn = http.client.HTTPConnection(self.host, port or self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=h)
+            r = conn.getresponse()
+            data = r.read().decode("utf-8", "replace")
+            return Response(r.status, r.getheaders(), data)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    # ---- SQL (as the superuser, over the cluster's socket) ----
+    def psql(self, sql, user="postgres", check=True):
+        """Runs SQL; returns rows as lists of strings (unaligned, tab-separated)."""
+        p = subprocess.run([PSQL, "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                            "-U", user, "-d", "vscope", "-f", "-"],
+                           input=sql, capture_output=True, text=True)
+        if check and p.returncode != 0:
+            raise AssertionError(f"psql failed: {p.stderr.strip()}")
+        if not check:
+            return p
+        return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
+
+    def scalar(self, sql):
+        rows = self.psql(sql)
+        assert len(rows) == 1 and len(rows[0]) == 1, f"expected one value from {sql!r}, got {rows}"
+        return rows[0][0]
+
+    def as_tenant(self, tenant, sql):
+        """Runs SQL as a reader of the tenant (the superuser would bypass RLS)."""
+        return self.psql(f"SELECT vscope.use_tenant('{tenant}') \\g /dev/null\n"
+                         f"SET ROLE vscope_reader;\n{sql}")
+
+    # ---- tenants and tokens ----
+    def tenant(self, name):
+        self.psql(f"SELECT vscope.create_tenant('{name}')")
+        return name
+
+    def token(self, tenant, scopes="read,write"):
+        """A token for the tenant with these scopes, made once per (tenant, scopes)."""
+        key = (tenant, scopes)
+        if key not in self._tokens:
+            self.tenant(tenant)
+            self._tokens[key] = self.scalar(
+                f"SELECT vscope.create_token('{tenant}', '{{{scopes}}}', 'e2e')")
+        return self._tokens[key]
+
+    def superadmin(self):
+        return self.token("superadmin", "superadmin")
+
+
+def assert_status(r, status):
+    assert r.status == status, f"expected {status}, got {r!r}"
+
+
+def assert_tsdb_error(r, status, message_part=None):
+    """The OpenTSDB error body: {"error": {"code": status, "message": ...}}."""
+    assert_status(r, status)
+    body = r.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == status, body
+    if message_part is not None:
+        assert message_part in body["error"]["message"], body
+    return body["error"]

@@ -1,0 +1,65 @@
+-- vscope.put: OpenTSDB /api/put payloads
+SET timezone = 'UTC';
+SELECT vscope.use_tenant('acme') IS NOT NULL;
+-- one object
+SELECT vscope.put('{"metric":"put.m","timestamp":1356998400,"value":42,"tags":{"host":"web01"}}');
+-- an array, with seconds, milliseconds, numeric strings and floats
+SELECT vscope.put('[
+  {"metric":"put.m","timestamp":1356998401,"value":"43","tags":{"host":"web01"}},
+  {"metric":"put.m","timestamp":1356998402500,"value":4.5,"tags":{"host":"web01"}},
+  {"metric":"put.m","timestamp":"1356998403","value":-1e2,"tags":{"host":"web01"}},
+  {"metric":"put.m","timestamp":1356998404,"value":9223372036854775807,"tags":{"host":"web01"}},
+  {"metric":"put.m","timestamp":1356998405,"value":1,"tags":{"host":"web01","host":"web02"}, "ignored": {"x": [1, 2]}}
+]', true);
+SELECT s.tags->>'host' AS host, p.ts, p.value, p.ivalue
+  FROM vscope.points p JOIN vscope.series s USING (tenant_id, series_id)
+ WHERE s.metric = 'put.m' ORDER BY p.ts;
+-- duplicates in one payload: the last wins
+SELECT vscope.put('[{"metric":"put.dup","timestamp":1356998400,"value":1,"tags":{"h":"a"}},
+                    {"metric":"put.dup","timestamp":1356998400,"value":2,"tags":{"h":"a"}},
+                    {"metric":"put.dup","timestamp":1356998400000,"value":3,"tags":{"h":"a"}}]');
+SELECT p.value, p.ivalue FROM vscope.series s JOIN vscope.points p USING (tenant_id, series_id)
+ WHERE s.metric = 'put.dup';
+-- per-point errors, in OpenTSDB's words and order of checks
+SELECT r->'success' AS success, r->'failed' AS failed FROM vscope.put('[{"metric":"m"}]', true) r;
+SELECT e->>'error' AS error, e->'datapoint' AS datapoint
+  FROM jsonb_array_elements(vscope.put('[
+  null,
+  {"timestamp":1356998400,"value":1,"tags":{"a":"b"}},
+  {"metric":null,"timestamp":1356998400,"value":1,"tags":{"a":"b"}},
+  {"metric":"m","value":1,"tags":{"a":"b"}},
+  {"metric":"m","timestamp":0,"value":1,"tags":{"a":"b"}},
+  {"metric":"m","timestamp":1.5,"value":1,"tags":{"a":"b"}},
+  {"metric":"m","timestamp":99999999999999,"value":1,"tags":{"a":"b"}},
+  {"metric":"m","timestamp":1356998400,"tags":{"a":"b"}},
+  {"metric":"m","timestamp":1356998400,"value":"","tags":{"a":"b"}},
+  {"metric":"m","timestamp":1356998400,"value":1},
+  {"metric":"m","timestamp":1356998400,"value":1,"tags":{}},
+  {"metric":"m","timestamp":1356998400,"value":1,"tags":"a=b"},
+  {"metric":"m","timestamp":1356998400,"value":1,"tags":{"a":{"b":"c"}}},
+  {"metric":"m","timestamp":1356998400,"value":"NaN","tags":{"a":"b"}},
+  {"metric":"m","timestamp":1356998400,"value":"Infinity","tags":{"a":"b"}},
+  {"metric":"m","timestamp":1356998400,"value":"0x10","tags":{"a":"b"}},
+  {"metric":"m","timestamp":1356998400,"value":"9223372036854775808","tags":{"a":"b"}},
+  {"metric":"m","timestamp":1356998400,"value":true,"tags":{"a":"b"}},
+  {"metric":"m","timestamp":1356998400,"value":1,"tags":{"a":"b","c":"d","e":"f","g":"h","i":"j","k":"l","m":"n","o":"p","q":"r"}},
+  {"metric":"m m","timestamp":1356998400,"value":1,"tags":{"a":"b"}},
+  {"metric":"m","timestamp":1356998400,"value":1,"tags":{"a b":"c"}},
+  {"metric":"m","timestamp":1356998400,"value":1,"tags":{"a":"c,d"}},
+  {"metric":"m","timestamp":1356998400,"value":1,"tags":{"a":null}},
+  {"metric":"m","timestamp":1356998400,"value":1,"tags":{"a":""}}
+]', true)->'errors') e;
+-- without details: counts only
+SELECT vscope.put('[{"metric":"put.m2","timestamp":1356998400,"value":1,"tags":{"a":"b"}}, {"metric":""}]');
+-- whole-payload errors
+SELECT vscope.put('[]');
+SELECT vscope.put('');
+SELECT vscope.put('{"metric":');
+SELECT vscope.put('42');
+SELECT vscope.put('[1, 2]');
+SELECT vscope.put('[[{"metric":"m"}]]');
+SELECT vscope.put(NULL);
+-- the vscope.max_tags limit is a setting
+SET vscope.max_tags = 2;
+SELECT vscope.put('{"metric":"m","timestamp":1356998400,"value":1,"tags":{"a":"b","c":"d","e":"f"}}', true)->'errors'->0->>'error';
+RESET vscope.max_tags;

@@ -1,0 +1,28 @@
+-- the extension installs, in its own schema, with its roles
+SET timezone = 'UTC';
+CREATE EXTENSION vscope;
+SELECT extname, extversion, extrelocatable, n.nspname
+  FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+ WHERE extname = 'vscope';
+SELECT rolname, rolcanlogin, rolinherit, rolbypassrls
+  FROM pg_roles WHERE rolname LIKE 'vscope\_%' ORDER BY 1;
+-- every table is tenant-keyed and forces row-level security
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
+  FROM pg_class c WHERE c.relnamespace = 'vscope'::regnamespace AND c.relkind IN ('r', 'p')
+ ORDER BY 1;
+-- every function and table carries a comment
+SELECT p.proname FROM pg_proc p
+ WHERE p.pronamespace = 'vscope'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
+   AND p.proname NOT LIKE '\_%';
+SELECT c.relname FROM pg_class c
+ WHERE c.relnamespace = 'vscope'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+   AND obj_description(c.oid, 'pg_class') IS NULL AND c.relname NOT LIKE 'points\_%';
+-- the settings exist, with their defaults
+SHOW vscope.max_tags;
+SHOW vscope.retention;
+SELECT vscope.retention() IS NULL AS keeps_forever;
+-- it is a server-wide setting, checked when set
+ALTER SYSTEM SET vscope.retention = 'soon';
+ALTER SYSTEM SET vscope.retention = '-3 days';
+ALTER SYSTEM SET vscope.retention = '400 days';
+ALTER SYSTEM RESET vscope.retention;
