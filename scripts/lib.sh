@@ -87,7 +87,7 @@ cluster_stop() {
 	fi
 }
 
-psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+psql_q() { PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 # db_setup DB: the database with the extension at its newest version
 db_setup() {

@@ -31,6 +31,11 @@ DEMO_TENANT=pcc-37-187-228-180
 say "loading the demo data (tenant $DEMO_TENANT, the last 24 hours)"
 psql_q -d vscope -v tenant="$DEMO_TENANT" -f "$VSCOPE_ROOT/scripts/demo.sql" >/dev/null
 
+# a login role confined to the demo tenant, for psql and BI tools
+psql_q -d vscope -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vscope_demo')
+	THEN CREATE ROLE vscope_demo LOGIN; END IF; END\$\$" \
+	-c "SELECT vscope.grant_tenant_access('vscope_demo', '$DEMO_TENANT', 'read')" >/dev/null
+
 # tokens: reuse those in tokens.json while they still work
 TOKENS=$VSCOPE_DATA/tokens.json
 token_ok() { [ -n "$1" ] && [ "$(psql_q -d vscope -c "SELECT count(*) FROM vscope.authenticate('$1')")" = 1 ]; }
@@ -62,20 +67,23 @@ cat <<TXT
     curl -i -X POST http://demo:$DEMO@127.0.0.1:$VSCOPE_HTTP_PORT/api/put \\
       -d '{"metric":"sys.cpu.user","timestamp":$NOW,"value":42,"tags":{"host":"web01"}}'
 
-  Read it, and the demo's vScope metrics, with SQL:
-    psql -h $SOCK_DIR -p $VSCOPE_PGPORT -U postgres vscope \\
-      -c "SELECT vscope.use_tenant('$DEMO_TENANT')" \\
+  Read it, and the demo's vScope metrics, with SQL as vscope_demo, a login
+  role that row-level security confines to the demo tenant:
+    psql -h $SOCK_DIR -p $VSCOPE_PGPORT -U vscope_demo vscope \\
       -c "SELECT metric, count(*), max(ts) FROM vscope.datapoints GROUP BY metric ORDER BY metric"
 
   Ctrl-C stops vscoped and PostgreSQL.
 
 TXT
 
-# stay in the foreground; wait returns early when a trapped signal arrives
+# Stay in the foreground.  Ctrl-C reaches vscoped too (same process group),
+# which then stops cleanly and exits 0: that is a normal stop as well.
+status=0
 while kill -0 "$DAEMON_PID" 2>/dev/null; do
-	wait "$DAEMON_PID" || true
+	wait "$DAEMON_PID" && status=0 || status=$?
 done
-say "vscoped exited unexpectedly (log: $LOG_DIR/vscoped.log)"
-tail -5 "$LOG_DIR/vscoped.log" >&2 || true
 DAEMON_PID=
+[ "$status" -eq 0 ] && shutdown 0
+say "vscoped exited with status $status (log: $LOG_DIR/vscoped.log)"
+tail -5 "$LOG_DIR/vscoped.log" >&2 || true
 shutdown 1

@@ -6,8 +6,9 @@
  *
  *	  The store path sorts a batch by (series, ts), keeps the last write of
  *	  each (series, ts) as OpenTSDB does, makes sure the day partitions
- *	  exist, and inserts the batch with one INSERT ... SELECT FROM unnest()
- *	  per chunk, with ON CONFLICT DO UPDATE for rewrites.  Work memory is a
+ *	  exist, and inserts the batch with one INSERT ... SELECT unnest(...)
+ *	  per chunk: a plain INSERT first, and only when it meets an existing
+ *	  point the same again with ON CONFLICT DO UPDATE.  Work memory is a
  *	  child context of the caller's, freed when the call returns.
  *
  *-------------------------------------------------------------------------
@@ -27,13 +28,87 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/resowner.h"
+#include "access/xact.h"
 
 #include "putparse.h"
 
 /* points per INSERT statement: bounds the arrays built for one statement */
 #define VS_INSERT_CHUNK 50000
 
-static SPIPlanPtr insert_points_plan = NULL;
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr upsert_plan = NULL;
+
+/*
+ * GetPlan returns the prepared INSERT of a chunk of points, plain or with
+ * ON CONFLICT DO UPDATE (the last write wins).
+ */
+static SPIPlanPtr
+GetPlan(bool upsert)
+{
+	SPIPlanPtr *slot = upsert ? &upsert_plan : &insert_plan;
+
+	if (*slot == NULL)
+	{
+		Oid			types[5] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
+		FLOAT8ARRAYOID, INT8ARRAYOID};
+		/* unnest() in the target list streams; in FROM it would materialize */
+		char	   *sql = psprintf("INSERT INTO vscope.points AS p (tenant_id, series_id, ts, value, ivalue) "
+								   "SELECT $1, unnest($2), unnest($3), unnest($4), unnest($5)%s",
+								   upsert ? " ON CONFLICT (tenant_id, series_id, ts) "
+								   "DO UPDATE SET value = excluded.value, ivalue = excluded.ivalue" : "");
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*slot = p;
+	}
+	return *slot;
+}
+
+/*
+ * TryInsert runs the plain INSERT in a subtransaction; false when it hit an
+ * existing (series, ts), in which case nothing of it remains.  Any other
+ * error is raised as it is.
+ */
+static bool
+TryInsert(SPIPlanPtr plan, Datum *args)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		int			ret = SPI_execute_plan(plan, args, NULL, false, 0);
+
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "inserting points failed: %s", SPI_result_code_string(ret));
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
 
 static int
 PointCmp(const void *a, const void *b)
@@ -79,25 +154,17 @@ InsertChunk(int32 tenant, VsPointIn *points, int n)
 	args[4] = PointerGetDatum(construct_md_array(iv, inull, 1, dims, lbs, INT8OID, 8,
 												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
-	if (insert_points_plan == NULL)
+	/*
+	 * Rewrites of existing points are rare, and ON CONFLICT costs a second
+	 * index descent per row; so try a plain INSERT in a subtransaction
+	 * first, and only on a unique violation do it again with ON CONFLICT.
+	 */
+	if (!TryInsert(GetPlan(false), args))
 	{
-		Oid			types[5] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
-		FLOAT8ARRAYOID, INT8ARRAYOID};
-		SPIPlanPtr	p = SPI_prepare_cursor(
-									"INSERT INTO vscope.points AS p (tenant_id, series_id, ts, value, ivalue) "
-									"SELECT $1, s, t, v, i FROM unnest($2, $3, $4, $5) AS u(s, t, v, i) "
-									"ON CONFLICT (tenant_id, series_id, ts) "
-									"DO UPDATE SET value = excluded.value, ivalue = excluded.ivalue",
-									5, types, CURSOR_OPT_GENERIC_PLAN);
-
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		insert_points_plan = p;
+		ret = SPI_execute_plan(GetPlan(true), args, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "inserting points failed: %s", SPI_result_code_string(ret));
 	}
-	ret = SPI_execute_plan(insert_points_plan, args, NULL, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "inserting points failed: %s", SPI_result_code_string(ret));
 }
 
 /*

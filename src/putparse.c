@@ -390,17 +390,17 @@ char *
 VsCheckName(const char *what, const char *ctx, const char *s)
 {
 	const unsigned char *p = (const unsigned char *) s;
-	const char *w = ctx ? psprintf("%s [%s]", what, ctx) : what;
 
 	if (s == NULL)
-		return psprintf("Invalid %s: null", ctx ? w : what);
+		return ctx ? psprintf("Invalid %s [%s]: null", what, ctx)
+			: psprintf("Invalid %s: null", what);
 	if (*s == '\0')
-		return psprintf("Invalid %s: empty string", ctx ? w : what);
-	if (ctx)
-		pfree((char *) w);
+		return ctx ? psprintf("Invalid %s [%s]: empty string", what, ctx)
+			: psprintf("Invalid %s: empty string", what);
 	while (*p)
 	{
 		unsigned char c = *p;
+		int			l = 1;
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			(c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '/')
@@ -408,20 +408,19 @@ VsCheckName(const char *what, const char *ctx, const char *s)
 			p++;
 			continue;
 		}
-		w = ctx ? psprintf("%s [%s]", what, ctx) : what;
 		if (c >= 0x80)
 		{
-			int			l = pg_utf_mblen(p);
-
+			l = pg_utf_mblen(p);
 			if (l > 1 && IsLetter(utf8_to_unicode(p)))
 			{
 				p += l;
 				continue;
 			}
-			return psprintf("Invalid %s (\"%s\"): illegal character: %.*s",
-							w, s, l, (const char *) p);
 		}
-		return psprintf("Invalid %s (\"%s\"): illegal character: %c", w, s, c);
+		/* OpenTSDB: Invalid <what> ("<s>"): illegal character: <c> */
+		return psprintf("Invalid %s%s%s%s (\"%s\"): illegal character: %.*s",
+						what, ctx ? " [" : "", ctx ? ctx : "", ctx ? "]" : "",
+						s, l, (const char *) p);
 	}
 	return NULL;
 }

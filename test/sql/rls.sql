@@ -28,7 +28,8 @@ SAVEPOINT s4;
 SELECT count(*) FROM vscope.points_20231114;
 ROLLBACK TO s4;
 ROLLBACK;
--- readers cannot write
+-- readers cannot write (terse: the internal statement is no business of the test)
+\set VERBOSITY terse
 BEGIN;
 SET LOCAL ROLE vscope_reader;
 SELECT count(*) > 0 AS reads FROM vscope.datapoints;
@@ -37,6 +38,7 @@ SELECT vscope.put('{"metric":"rls.m","timestamp":1700000001,"value":1,"tags":{"o
 ROLLBACK TO s;
 SELECT vscope.put('{"metric":"rls.new","timestamp":1700000001,"value":1,"tags":{"owner":"acme"}}');
 ROLLBACK;
+\set VERBOSITY default
 -- with no tenant, a non-superuser sees nothing at all
 BEGIN;
 SET LOCAL ROLE vscope_reader;
