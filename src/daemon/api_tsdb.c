@@ -141,14 +141,20 @@ api_put(VsRequest *r)
 	}
 	else
 	{
+		/* OpenTSDB's order: success, failed, [timeouts,] [errors] */
+		struct json_object *o = json_object_new_object();
 		const char *s;
 
+		json_object_object_add(o, "success", json_object_get(
+						  json_object_object_get_ex(out, "success", &v) ? v : NULL));
+		json_object_object_add(o, "failed", json_object_new_int(failed));
 		if (req_has_arg(r, "sync_timeout"))
-			json_object_object_add(out, "timeouts", json_object_new_int(0));
-		if (!details)
-			json_object_object_del(out, "errors");
-		s = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+			json_object_object_add(o, "timeouts", json_object_new_int(0));
+		if (details && json_object_object_get_ex(out, "errors", &v))
+			json_object_object_add(o, "errors", json_object_get(v));
+		s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 		req_respond(r, failed == 0 ? 200 : 400, "application/json", s, strlen(s));
+		json_object_put(o);
 	}
 	json_object_put(out);
 }

@@ -103,6 +103,10 @@ def test_summary_and_details(ctx):
                                               "tags": {"host": "a"}}
     r = ctx.post("/api/put?summary&sync_timeout=100", [good], token=tok)
     assert r.json() == {"success": 1, "failed": 0, "timeouts": 0}
+    # in OpenTSDB's key order
+    assert r.body == '{"success":1,"failed":0,"timeouts":0}', r.body
+    r = ctx.post("/api/put?details", [good], token=tok)
+    assert r.body == '{"success":1,"failed":0,"errors":[]}', r.body
 
 
 def test_empty_array_is_400(ctx):
