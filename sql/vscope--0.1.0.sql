@@ -1,6 +1,16 @@
 -- vscope 0.1.0: metric store, ingest, tenancy and tokens
 \echo Use "CREATE EXTENSION vscope" to load this file. \quit
 
+-- names are validated as Unicode letters: the database must be UTF-8
+DO $enc$
+BEGIN
+	IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+		RAISE EXCEPTION 'vscope needs a UTF8 database, not %', pg_catalog.getdatabaseencoding()
+			USING HINT = 'Create the database with ENCODING ''UTF8''.';
+	END IF;
+END
+$enc$;
+
 --------------------------------------------------------------------------------
 -- Roles (cluster-wide, so created only when absent; shared by every database)
 --
@@ -320,7 +330,9 @@ BEGIN
 		RETURN;
 	END IF;
 	IF 'superadmin' = ANY (k.scopes) THEN
-		db_role := 'vscope_superadmin';
+		-- acting for one tenant (its own unless it names another), a
+		-- superadmin is confined to it by row-level security like anyone
+		db_role := 'vscope_admin';
 		IF as_tenant IS NOT NULL THEN
 			SELECT tn.tenant_id, tn.name INTO k.tenant_id, k.name
 			  FROM vscope.tenants tn WHERE tn.name = as_tenant;
@@ -343,7 +355,7 @@ BEGIN
 	RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION vscope.authenticate(text, text) IS 'for vscoped: the tenant, scopes and database role of an active token (no row if unknown or revoked)';
+COMMENT ON FUNCTION vscope.authenticate(text, text) IS 'for vscoped: the tenant, scopes and database role of an active token (no row if unknown or revoked); a superadmin token acts for the tenant it names (default its own) as vscope_admin, so row-level security still applies';
 REVOKE ALL ON FUNCTION vscope.authenticate(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.authenticate(text, text) TO vscope_authenticator;
 
@@ -389,24 +401,33 @@ REVOKE ALL ON FUNCTION vscope.grant_tenant_access(name, text, text) FROM PUBLIC;
 CREATE FUNCTION vscope._ensure_partitions(days integer[]) RETURNS integer
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
 	AS $$
 DECLARE
+	missing integer[];
 	d integer;
 	lo timestamptz;
 	relname text;
 	created integer := 0;
 BEGIN
+	missing := ARRAY(SELECT DISTINCT u.day FROM unnest(days) AS u(day)
+					  WHERE to_regclass('vscope.points_' ||
+							to_char(to_timestamp(u.day::bigint * 86400), 'YYYYMMDD')) IS NULL);
 	-- nothing missing: no lock (writers call this whenever their cache is cold)
-	IF NOT EXISTS (SELECT FROM unnest(days) AS u(day)
-				   WHERE to_regclass('vscope.points_' ||
-						 to_char('epoch'::timestamp + make_interval(days => u.day), 'YYYYMMDD')) IS NULL) THEN
+	IF cardinality(missing) = 0 THEN
 		RETURN 0;
+	END IF;
+	IF cardinality(missing) > coalesce(current_setting('vscope.max_new_partitions', true), '100')::integer THEN
+		RAISE EXCEPTION 'a write may create at most % new daily partitions, this one needs %',
+			coalesce(current_setting('vscope.max_new_partitions', true), '100'), cardinality(missing)
+			USING ERRCODE = 'VS400',
+				  HINT = 'Send points from fewer distinct days per request, or raise vscope.max_new_partitions.';
 	END IF;
 	-- one creator at a time, so that concurrent writers never race on DDL
 	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
-	FOREACH d IN ARRAY days LOOP
-		lo := 'epoch'::timestamptz + make_interval(days => d);
-		relname := 'points_' || to_char(lo AT TIME ZONE 'UTC', 'YYYYMMDD');
+	FOREACH d IN ARRAY missing LOOP
+		lo := to_timestamp(d::bigint * 86400);
+		relname := 'points_' || to_char(lo, 'YYYYMMDD');
 		CONTINUE WHEN to_regclass('vscope.' || relname) IS NOT NULL;
 		EXECUTE format('CREATE TABLE vscope.%I PARTITION OF vscope.points FOR VALUES FROM (%L) TO (%L)',
 					   relname, lo, lo + interval '1 day');
@@ -438,6 +459,7 @@ COMMENT ON FUNCTION vscope.partitions() IS 'the daily partitions of vscope.point
 CREATE FUNCTION vscope.expire(older_than interval) RETURNS integer
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
 	AS $$
 DECLARE
 	p record;
@@ -483,6 +505,7 @@ REVOKE ALL ON FUNCTION vscope.expire() FROM PUBLIC;
 CREATE FUNCTION vscope.maintain() RETURNS jsonb
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
 	AS $$
 DECLARE
 	today integer := floor(extract(epoch FROM now()) / 86400)::integer;
@@ -510,7 +533,7 @@ CREATE FUNCTION vscope.put_point(metric text, tags jsonb, ts timestamptz, value 
 COMMENT ON FUNCTION vscope.put_point(text, jsonb, timestamptz, anyelement) IS 'writes one point for the current tenant and returns its series id; integer types are kept as int64 and float types as double precision, while numeric and text values follow OpenTSDB (no ".", "e" or "E" means int64); the last write for a (series, ts) wins';
 
 CREATE FUNCTION vscope.put(payload text, details boolean DEFAULT false)
-	RETURNS jsonb
+	RETURNS json
 	AS 'MODULE_PATHNAME', 'vscope_put'
 	LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION vscope.put(text, boolean) IS 'writes an OpenTSDB /api/put payload (one object or an array) for the current tenant; returns {"success","failed"} and, with details, "errors"';

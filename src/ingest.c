@@ -219,7 +219,8 @@ vscope_put(PG_FUNCTION_ARGS)
 	int			nfailed = 0;
 	StringInfoData errors;
 	StringInfoData result;
-	Jsonb	   *out;
+	text	   *out;
+	TimestampTz oldest = VsRetentionCutoff();
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -242,7 +243,7 @@ vscope_put(PG_FUNCTION_ARGS)
 	initStringInfo(&errors);
 	for (int i = 0; i < nraw; i++)
 	{
-		const char *err = VsValidatePoint(&raw[i], &good[ngood]);
+		const char *err = VsValidatePoint(&raw[i], &good[ngood], oldest);
 
 		if (err == NULL)
 		{
@@ -285,17 +286,21 @@ vscope_put(PG_FUNCTION_ARGS)
 		SPI_finish();
 	}
 
+	/* json text, in OpenTSDB's key order */
 	initStringInfo(&result);
 	appendStringInfo(&result, "{\"success\":%d,\"failed\":%d", ngood, nfailed);
 	if (details)
-		appendStringInfo(&result, ",\"errors\":[%s]", errors.data);
+	{
+		appendStringInfoString(&result, ",\"errors\":[");
+		appendBinaryStringInfo(&result, errors.data, errors.len);
+		appendStringInfoChar(&result, ']');
+	}
 	appendStringInfoChar(&result, '}');
 
-	MemoryContextSwitchTo(callcxt);
-	out = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(result.data)));
+	MemoryContextSwitchTo(old);
+	out = cstring_to_text_with_len(result.data, result.len);
 	MemoryContextDelete(workcxt);
-	(void) old;
-	PG_RETURN_JSONB_P(out);
+	PG_RETURN_TEXT_P(out);
 }
 
 /*
@@ -449,6 +454,11 @@ vscope_put_point(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("timestamp must be after 1970-01-01 00:00:00+00")));
+	if (pt.ts < VsRetentionCutoff())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timestamp is older than the retention period"),
+				 errdetail("vscope.retention is %s.", vs_retention)));
 	if (pt.ts > GetCurrentTransactionStartTimestamp() + (int64) vs_max_future_secs * USECS_PER_SEC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

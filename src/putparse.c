@@ -57,6 +57,12 @@ MalformedPut(const char *detail)
 static VsRawPoint *
 NewPoint(PutParseState *st)
 {
+	if (st->npoints >= vs_max_put_points)
+		ereport(ERROR,
+				(errcode(ERRCODE_VS_TOO_LARGE),
+				 errmsg("too many data points in one put"),
+				 errdetail("At most %d are allowed (vscope.max_put_points).", vs_max_put_points),
+				 errhint("Split the points into several requests.")));
 	if (st->npoints == st->cap)
 	{
 		st->cap = st->cap == 0 ? 16 : st->cap * 2;
@@ -411,7 +417,7 @@ VsCheckName(const char *what, const char *ctx, const char *s)
 		if (c >= 0x80)
 		{
 			l = pg_utf_mblen(p);
-			if (l > 1 && IsLetter(utf8_to_unicode(p)))
+			if (l > 1 && pg_utf8_islegal(p, l) && IsLetter(utf8_to_unicode(p)))
 			{
 				p += l;
 				continue;
@@ -440,8 +446,9 @@ VsUnixMsToTimestamp(int64 ms)
  * OpenTSDB's error string for the point.
  */
 const char *
-VsValidatePoint(VsRawPoint *raw, VsGoodPoint *good)
+VsValidatePoint(VsRawPoint *raw, VsGoodPoint *good, TimestampTz oldest)
 {
+	size_t		keylen;
 	int64		ts = 0;
 	const char *err;
 	char	   *e;
@@ -492,7 +499,16 @@ VsValidatePoint(VsRawPoint *raw, VsGoodPoint *good)
 			return e;
 	}
 
+	keylen = strlen(raw->metric) + 2;
+	for (int i = 0; i < good->ntags; i++)
+		keylen += strlen(good->tags[i].key) + strlen(good->tags[i].value) + 2;
+	if (keylen > VS_MAX_SERIES_KEY)
+		return psprintf("Series identity is too long: %zu bytes for the metric and tags, at most %d",
+						keylen, VS_MAX_SERIES_KEY);
+
 	good->ts = VsUnixMsToTimestamp(ts);
+	if (good->ts < oldest)
+		return "Timestamp is older than the retention period (vscope.retention)";
 	if (good->ts > GetCurrentTransactionStartTimestamp() +
 		(int64) vs_max_future_secs * USECS_PER_SEC)
 		return psprintf("Timestamp is more than %d seconds in the future", vs_max_future_secs);

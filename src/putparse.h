@@ -52,7 +52,7 @@ typedef struct VsGoodPoint
 } VsGoodPoint;
 
 extern VsRawPoint *VsParsePut(const char *json, int len, int *npoints);
-extern const char *VsValidatePoint(VsRawPoint *raw, VsGoodPoint *good);
+extern const char *VsValidatePoint(VsRawPoint *raw, VsGoodPoint *good, TimestampTz oldest);
 extern void VsAppendRawPointJson(StringInfo buf, const VsRawPoint *raw);
 extern const char *VsParseValue(const char *s, bool *is_int, int64 *ivalue, double *value);
 

@@ -281,10 +281,14 @@ FetchIds(int32 tenant, char **keys, char **metrics, char **tags, int n, bool ins
 		int32		id = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
 		SeriesKey	key = {tenant, skey};
 		bool		found;
-		SeriesEntry *e = hash_search(series_cache, &key, HASH_ENTER, &found);
+		SeriesEntry *e = hash_search(series_cache, &key, HASH_FIND, NULL);
 
-		if (!found)
-			e->key.skey = MemoryContextStrdup(series_cxt, skey);
+		if (e == NULL)
+		{
+			/* copy first: an entry must never point at SPI's memory */
+			key.skey = MemoryContextStrdup(series_cxt, skey);
+			e = hash_search(series_cache, &key, HASH_ENTER, &found);
+		}
 		e->series_id = id;
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -318,12 +322,12 @@ VsResolveSeries(int32 tenant, VsSeriesRef *refs, int n)
 		SeriesEntry *e;
 
 		SeriesKeyString(&kbuf, &refs[i]);
-		if (kbuf.len > 2048)
+		if (kbuf.len > VS_MAX_SERIES_KEY)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("series identity is too long"),
-					 errdetail("A metric and its tags take %d bytes; at most 2048 are allowed.",
-							   kbuf.len)));
+					 errdetail("A metric and its tags take %d bytes; at most %d are allowed.",
+							   kbuf.len, VS_MAX_SERIES_KEY)));
 		key.tenant = tenant;
 		key.skey = kbuf.data;
 		e = hash_search(series_cache, &key, HASH_FIND, NULL);

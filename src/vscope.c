@@ -10,12 +10,17 @@
 
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "access/xact.h"
+#include "datatype/timestamp.h"
+#include <limits.h>
 
 PG_MODULE_MAGIC;
 
 int			vs_max_tags = 8;
 char	   *vs_retention = NULL;
 int			vs_max_future_secs = 7 * 86400;
+int			vs_max_put_points = 500000;
+int			vs_max_new_partitions = 100;
 static char *vs_tenant_guc = NULL;
 
 static bool CheckRetention(char **newval, void **extra, GucSource source);
@@ -56,12 +61,30 @@ _PG_init(void)
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("vscope.max_put_points",
+							"Most data points one put may carry.",
+							"A larger put is refused whole, before anything is written.",
+							&vs_max_put_points,
+							500000, 1, INT_MAX / 2,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("vscope.max_new_partitions",
+							"Most daily partitions one write may create.",
+							NULL,
+							&vs_max_new_partitions,
+							100, 1, 100000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
 	DefineCustomStringVariable("vscope.retention",
 							   "Default age after which points are dropped by vscope.expire().",
 							   "An interval such as '400 days'; 0 keeps points forever.",
 							   &vs_retention,
 							   "0",
-							   PGC_SIGHUP,
+							   PGC_SUSET,
 							   0,
 							   CheckRetention, NULL, NULL);
 
@@ -109,6 +132,25 @@ CheckRetention(char **newval, void **extra, GucSource source)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * VsRetentionCutoff returns the oldest timestamp a write may carry now:
+ * now - vscope.retention, or DT_NOBEGIN when points are kept forever.
+ */
+TimestampTz
+VsRetentionCutoff(void)
+{
+	Datum		iv;
+
+	if (vs_retention == NULL || strcmp(vs_retention, "0") == 0 ||
+		strcmp(vs_retention, "") == 0 || pg_strcasecmp(vs_retention, "forever") == 0)
+		return DT_NOBEGIN;
+	iv = DirectFunctionCall3(interval_in, CStringGetDatum(vs_retention),
+							 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+												   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+												   iv));
 }
 
 VS_FUNCTION_INFO_V1(vscope_retention);

@@ -24,6 +24,12 @@
 extern int	vs_max_tags;
 extern char *vs_retention;
 extern int	vs_max_future_secs;
+extern int	vs_max_put_points;
+extern int	vs_max_new_partitions;
+extern TimestampTz VsRetentionCutoff(void);
+
+/* the longest canonical series identity, metric{k=v,...} */
+#define VS_MAX_SERIES_KEY 2048
 
 /* tenancy.c */
 extern int32 VsCurrentTenant(bool *isnull);

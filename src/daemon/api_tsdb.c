@@ -88,8 +88,6 @@ api_put(VsRequest *r)
 	bool		summary = req_has_arg(r, "summary");
 	const char *params[2];
 	PGresult   *res;
-	struct json_object *out = NULL;
-	struct json_object *v;
 	int			failed;
 
 	if (len == 0)
@@ -110,7 +108,8 @@ api_put(VsRequest *r)
 	}
 	params[0] = body;
 	params[1] = details ? "true" : "false";
-	res = txn_exec(&t, "SELECT vscope.put($1, $2)", 2, params);
+	/* the answer is json text in OpenTSDB's key order: pass it through */
+	res = txn_exec(&t, "SELECT r::text, r->>'failed' FROM vscope.put($1, $2) AS r", 2, params);
 	if (res == NULL || !txn_commit(&t))
 	{
 		if (res)
@@ -120,16 +119,9 @@ api_put(VsRequest *r)
 		txn_free(&t);
 		return;
 	}
-	out = json_tokener_parse(PQgetvalue(res, 0, 0));
-	PQclear(res);
 	txn_end(&t);
 	txn_free(&t);
-	if (out == NULL)
-	{
-		tsdb_error(r, 500, "Internal error", "vscope.put() answered something that is not JSON.");
-		return;
-	}
-	failed = json_object_object_get_ex(out, "failed", &v) ? json_object_get_int(v) : 0;
+	failed = atoi(PQgetvalue(res, 0, 1));
 
 	if (!details && !summary)
 	{
@@ -141,20 +133,19 @@ api_put(VsRequest *r)
 	}
 	else
 	{
-		/* OpenTSDB's order: success, failed, [timeouts,] [errors] */
-		struct json_object *o = json_object_new_object();
-		const char *s;
+		const char *json = PQgetvalue(res, 0, 0);
+		const char *errors = strstr(json, ",\"errors\":");
+		VsBuf		b = {0};
 
-		json_object_object_add(o, "success", json_object_get(
-						  json_object_object_get_ex(out, "success", &v) ? v : NULL));
-		json_object_object_add(o, "failed", json_object_new_int(failed));
+		/* {"success":S,"failed":F[,"timeouts":0][,"errors":[...]]} */
+		if (errors == NULL)
+			errors = json + strlen(json) - 1;	/* the closing brace */
+		buf_append(&b, json, errors - json);
 		if (req_has_arg(r, "sync_timeout"))
-			json_object_object_add(o, "timeouts", json_object_new_int(0));
-		if (details && json_object_object_get_ex(out, "errors", &v))
-			json_object_object_add(o, "errors", json_object_get(v));
-		s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-		req_respond(r, failed == 0 ? 200 : 400, "application/json", s, strlen(s));
-		json_object_put(o);
+			buf_append(&b, ",\"timeouts\":0", 13);
+		buf_append(&b, errors, strlen(errors));
+		req_respond(r, failed == 0 ? 200 : 400, "application/json", b.data, b.len);
+		free(b.data);
 	}
-	json_object_put(out);
+	PQclear(res);
 }

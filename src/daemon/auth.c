@@ -64,12 +64,13 @@ set_failure_from_result(VsTxn *t, PGresult *res)
 {
 	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	int			status = http_status_for_sqlstate(st);
+	/* no SQLSTATE: the connection itself failed */
+	int			status = st == NULL ? 503 : http_status_for_sqlstate(st);
 
 	if (status >= 500)
 		vs_log(LOG_ERROR, "database error %s: %s", st ? st : "?",
 			   msg ? msg : PQresultErrorMessage(res));
-	set_failure(t, status, msg ? msg : "database error",
+	set_failure(t, status, msg ? msg : st == NULL ? "Database unavailable" : "database error",
 				PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL),
 				PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
 }
@@ -150,9 +151,14 @@ txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 	}
 	if (!exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN"))
 	{
-		free(token);
-		txn_end(t);
-		return false;
+		/* a pooled connection dies silently when the server restarts */
+		if (PQstatus(t->conn) != CONNECTION_BAD || !pool_reconnect(&t->conn) ||
+			!exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN"))
+		{
+			free(token);
+			txn_end(t);
+			return false;
+		}
 	}
 
 	params[0] = token;

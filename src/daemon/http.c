@@ -32,6 +32,7 @@ typedef struct Route
 	unsigned	methods;
 	void		(*fn) (VsRequest *r);
 	const char *allow;			/* the Allow header of a 405 */
+	bool		needs_token;	/* 401 before reading a body without credentials */
 } Route;
 
 struct VsRequest
@@ -52,6 +53,7 @@ struct VsRequest
 };
 
 static struct MHD_Daemon *daemon_handle;
+static MHD_socket quiesced_socket = MHD_INVALID_SOCKET;
 static const VsConfig *config;
 static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
 static int	active;
@@ -60,10 +62,10 @@ static void h_live(VsRequest *r);
 static void h_ready(VsRequest *r);
 
 static const Route routes[] = {
-	{"/api/put", M_POST, api_put, "POST"},
-	{"/api/version", M_GET | M_POST | M_HEAD, api_version, "GET, POST"},
-	{"/live", M_GET | M_HEAD, h_live, "GET"},
-	{"/ready", M_GET | M_HEAD, h_ready, "GET"},
+	{"/api/put", M_POST, api_put, "POST", true},
+	{"/api/version", M_GET | M_POST | M_HEAD, api_version, "GET, POST", false},
+	{"/live", M_GET | M_HEAD, h_live, "GET", false},
+	{"/ready", M_GET | M_HEAD, h_ready, "GET", false},
 };
 
 /* ---- small buffers ---- */
@@ -310,21 +312,26 @@ find_route(const char *path)
 	return NULL;
 }
 
-static void
-dispatch(VsRequest *r)
+/*
+ * refuse answers what can be refused before the body is read: unknown path
+ * (404), wrong method (405), a declared body over the limit (413), no
+ * credentials where a token is needed (401).  True when it answered.
+ */
+static bool
+refuse(VsRequest *r)
 {
 	const Route *route = find_route(r->path);
 
 	if (route == NULL)
 	{
 		tsdb_error(r, 404, "Endpoint not found", r->path);
-		return;
+		return true;
 	}
 	if ((route->methods & method_bit(r->method)) == 0)
 	{
 		req_add_header(r, "Allow", route->allow);
 		tsdb_error(r, 405, "Method not allowed", "The HTTP method is not allowed for this endpoint");
-		return;
+		return true;
 	}
 	if (r->too_big)
 	{
@@ -333,9 +340,24 @@ dispatch(VsRequest *r)
 		snprintf(msg, sizeof(msg), "The request body is larger than max-body-size (%ld bytes)",
 				 config->max_body_size);
 		tsdb_error(r, 413, "Request entity too large", msg);
-		return;
+		return true;
 	}
-	route->fn(r);
+	if (route->needs_token && req_header(r, "Authorization") == NULL &&
+		req_header(r, "X-Auth-Token") == NULL)
+	{
+		tsdb_error(r, 401, "Authentication required",
+				   "Send a token as the password of HTTP basic auth (https://read:TOKEN@host/...) or in an X-Auth-Token header.");
+		return true;
+	}
+	return false;
+}
+
+static void
+dispatch(VsRequest *r)
+{
+	if (refuse(r))
+		return;
+	find_route(r->path)->fn(r);
 	if (!r->responded)
 		tsdb_error(r, 500, "Internal error", "The endpoint did not answer");
 }
@@ -374,13 +396,19 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		active++;
 		pthread_mutex_unlock(&active_mu);
 
-		/* refuse a declared oversize body before reading it */
+		/* refuse what can be refused before reading (and keeping) a body */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl != NULL && strtoll(cl, NULL, 10) > config->max_body_size)
 			r->too_big = true;
+		refuse(r);
 		return MHD_YES;
 	}
 
+	if (r->responded)
+	{
+		*upload_data_size = 0;	/* already answered: drop the rest */
+		return MHD_YES;
+	}
 	if (*upload_data_size > 0)
 	{
 		if (!r->too_big)
@@ -396,6 +424,24 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 
 	dispatch(r);
 	return MHD_YES;
+}
+
+/* log_safe copies s with control characters, quotes and backslashes escaped */
+static char *
+log_safe(const char *s)
+{
+	VsBuf		b = {0};
+
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			buf_printf(&b, "\\x%02x", *p);
+		else
+			buf_append(&b, (const char *) p, 1);
+	}
+	if (b.data == NULL)
+		buf_append(&b, "", 0);
+	return b.data;
 }
 
 static void
@@ -418,11 +464,18 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		else if (ci->client_addr->sa_family == AF_INET6)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ci->client_addr)->sin6_addr, addr, sizeof(addr));
 	}
-	vs_log(LOG_INFO, "%s %s \"%s %s\" %d %zu %.3fms%s", addr,
-		   r->tenant[0] ? r->tenant : "-", r->method, r->path,
+	{
+		char	   *method = log_safe(r->method);
+		char	   *path = log_safe(r->path);
+
+		vs_log(LOG_INFO, "%s %s \"%s %s\" %d %zu %.3fms%s", addr,
+			   r->tenant[0] ? r->tenant : "-", method, path,
 		   r->responded ? r->status : 0, r->resp_len,
 		   (end.tv_sec - r->start.tv_sec) * 1e3 + (end.tv_nsec - r->start.tv_nsec) / 1e6,
-		   toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+			   toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+		free(method);
+		free(path);
+	}
 	for (int i = 0; i < r->nhdr; i++)
 	{
 		free(r->hdr_name[i]);
@@ -502,13 +555,9 @@ http_start(const VsConfig *cfg)
 void
 http_quiesce(void)
 {
+	/* the socket is ours to close, but only after MHD_stop_daemon */
 	if (daemon_handle != NULL)
-	{
-		MHD_socket	s = MHD_quiesce_daemon(daemon_handle);
-
-		if (s != MHD_INVALID_SOCKET)
-			close(s);
-	}
+		quiesced_socket = MHD_quiesce_daemon(daemon_handle);
 }
 
 int
@@ -528,4 +577,7 @@ http_stop(void)
 	if (daemon_handle != NULL)
 		MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;
+	if (quiesced_socket != MHD_INVALID_SOCKET)
+		close(quiesced_socket);
+	quiesced_socket = MHD_INVALID_SOCKET;
 }

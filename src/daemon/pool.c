@@ -39,7 +39,10 @@ pool_init(const char *info, int size, int acquire_timeout)
 static PGconn *
 open_conn(void)
 {
-	PGconn	   *c = PQconnectdb(conninfo);
+	/* defaults first: whatever db-uri says overrides them */
+	const char *const keys[] = {"connect_timeout", "client_encoding", "dbname", NULL};
+	const char *const vals[] = {"10", "UTF8", conninfo, NULL};
+	PGconn	   *c = PQconnectdbParams(keys, vals, 1);
 
 	if (PQstatus(c) != CONNECTION_OK)
 	{
@@ -106,6 +109,30 @@ pool_acquire(void)
 		return NULL;
 	}
 	return conns[slot];
+}
+
+/*
+ * pool_reconnect replaces a broken connection (the server restarted);
+ * false when the database cannot be reached.
+ */
+bool
+pool_reconnect(PGconn **conn)
+{
+	PGconn	   *fresh = open_conn();
+
+	if (fresh == NULL)
+		return false;
+	pthread_mutex_lock(&mu);
+	for (int i = 0; i < nconns; i++)
+		if (conns[i] == *conn)
+		{
+			conns[i] = fresh;
+			break;
+		}
+	pthread_mutex_unlock(&mu);
+	PQfinish(*conn);
+	*conn = fresh;
+	return true;
 }
 
 /* pool_release hands a connection back, clean */

@@ -48,6 +48,7 @@ extern void vs_log(VsLogLevel level, const char *fmt,...) __attribute__((format(
 extern bool pool_init(const char *conninfo, int size, int acquire_timeout);
 extern PGconn *pool_acquire(void);
 extern void pool_release(PGconn *conn);
+extern bool pool_reconnect(PGconn **conn);
 extern void pool_close(void);
 
 /* http.c: a request being answered */

@@ -59,6 +59,34 @@ class Ctx:
         finally:
             conn.close()
 
+    def headers_only(self, method, path, headers):
+        """Sends the request line and headers but no body, and returns
+        (status, body) of what the server answers without waiting for it."""
+        import socket
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        with socket.create_connection((self.host, self.port), timeout=10) as s:
+            s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            head, _, rest = data.partition(b"\r\n\r\n")
+            status = int(head.split(b" ")[1])
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                k, _, v = line.partition(b":")
+                if k.strip().lower() == b"content-length":
+                    length = int(v.strip())
+            while len(rest) < length:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+            return status, rest.decode()
+
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 

@@ -23,7 +23,7 @@ SELECT p.value, p.ivalue FROM vscope.series s JOIN vscope.points p USING (tenant
 -- per-point errors, in OpenTSDB's words and order of checks
 SELECT r->'success' AS success, r->'failed' AS failed FROM vscope.put('[{"metric":"m"}]', true) r;
 SELECT e->>'error' AS error, e->'datapoint' AS datapoint
-  FROM jsonb_array_elements(vscope.put('[
+  FROM json_array_elements(vscope.put('[
   null,
   {"timestamp":1356998400,"value":1,"tags":{"a":"b"}},
   {"metric":null,"timestamp":1356998400,"value":1,"tags":{"a":"b"}},
@@ -63,3 +63,13 @@ SELECT vscope.put(NULL);
 SET vscope.max_tags = 2;
 SELECT vscope.put('{"metric":"m","timestamp":1356998400,"value":1,"tags":{"a":"b","c":"d","e":"f"}}', true)->'errors'->0->>'error';
 RESET vscope.max_tags;
+-- vscope.max_put_points bounds one put, before anything is written
+SET vscope.max_put_points = 2;
+SELECT vscope.put('[{"metric":"cap.m","timestamp":1356998400,"value":1,"tags":{"a":"b"}},{},{}]');
+SELECT count(*) AS written FROM vscope.series WHERE metric = 'cap.m';
+RESET vscope.max_put_points;
+-- a series identity over 2048 bytes fails that point only
+SELECT r->'success' AS success, r->'failed' AS failed, r->'errors'->0->>'error' AS error
+  FROM CAST(vscope.put(json_build_array(
+    json_build_object('metric', 'long.m', 'timestamp', 1356998400, 'value', 1, 'tags', json_build_object('a', repeat('x', 2100))),
+    json_build_object('metric', 'long.m', 'timestamp', 1356998400, 'value', 1, 'tags', json_build_object('a', 'short')))::text, true) AS jsonb) r;

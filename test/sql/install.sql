@@ -21,8 +21,15 @@ SELECT c.relname FROM pg_class c
 SHOW vscope.max_tags;
 SHOW vscope.retention;
 SELECT vscope.retention() IS NULL AS keeps_forever;
--- it is a server-wide setting, checked when set
+-- set in postgresql.conf (or per session by a superuser), checked when set
 ALTER SYSTEM SET vscope.retention = 'soon';
 ALTER SYSTEM SET vscope.retention = '-3 days';
 ALTER SYSTEM SET vscope.retention = '400 days';
 ALTER SYSTEM RESET vscope.retention;
+-- the database must be UTF-8 (names are checked as Unicode letters)
+SELECT current_database() AS regress_db \gset
+CREATE DATABASE vscope_regress_ascii ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C';
+\c vscope_regress_ascii
+CREATE EXTENSION vscope;
+\c :regress_db
+DROP DATABASE vscope_regress_ascii;
