@@ -12,12 +12,18 @@ OBJS = \
 	src/partition.o \
 	src/putparse.o \
 	src/ingest.o \
-	src/reader.o
+	src/reader.o \
+	src/tsdb_time.o \
+	src/tsdb_agg.o \
+	src/tsdb_filter.o \
+	src/tsdb_series.o \
+	src/tsdb_merge.o \
+	src/tsdb_query.o
 
 DATA = sql/vscope--$(EXTVERSION).sql
 
 # pg_regress tests, in order (test/sql/*.sql against test/expected/*.out)
-REGRESS = install tenancy tokens ingest_point ingest_put partitions reader rls
+REGRESS = install tenancy tokens ingest_point ingest_put partitions reader rls tsdb_query
 REGRESS_OPTS = --inputdir=test --outputdir=$(VSCOPE_DATA)/regress \
 	--dbname=vscope_regress
 

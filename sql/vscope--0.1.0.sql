@@ -550,3 +550,17 @@ COMMENT ON FUNCTION vscope.read_points(integer[], timestamptz, timestamptz) IS '
 
 GRANT EXECUTE ON FUNCTION vscope.put_point(text, jsonb, timestamptz, anyelement),
 	vscope.put(text, boolean) TO vscope_writer;
+
+--------------------------------------------------------------------------------
+-- OpenTSDB queries
+--------------------------------------------------------------------------------
+
+CREATE FUNCTION vscope.tsdb_query(request jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query(jsonb) IS 'answers an OpenTSDB /api/query request body for the current tenant, exactly as OpenTSDB 2.4 would (json, so that key order and number formats are OpenTSDB''s)';
+
+CREATE FUNCTION vscope.tsdb_aggregators() RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_aggregators'
+	LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION vscope.tsdb_aggregators() IS 'the names of the OpenTSDB aggregators (/api/aggregators)';

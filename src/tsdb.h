@@ -1,0 +1,143 @@
+/*-------------------------------------------------------------------------
+ *
+ * tsdb.h
+ *	  The OpenTSDB query engine: shared types.
+ *
+ *	  Times inside the engine are Unix epoch milliseconds (int64), as in
+ *	  OpenTSDB.  A value carries its kind: an int64 or a double; the rules
+ *	  for when arithmetic stays integral are OpenTSDB's (see tsdb_merge.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VSCOPE_TSDB_H
+#define VSCOPE_TSDB_H
+
+#include "vscope.h"
+
+#include "lib/stringinfo.h"
+
+/* one data point in the engine */
+typedef struct TsPoint
+{
+	int64		ts;				/* Unix ms */
+	bool		is_int;
+	int64		i;
+	double		d;				/* the value as a double, always set */
+} TsPoint;
+
+/* a growable run of points of one series, in time order */
+typedef struct TsSeries
+{
+	TsPoint    *p;
+	int			n;
+	int			cap;
+} TsSeries;
+
+extern void ts_append(TsSeries *s, TsPoint pt);
+
+/* ---- aggregators (tsdb_agg.c) ---- */
+
+typedef enum TsInterp
+{
+	INTERP_LERP,
+	INTERP_ZIM,
+	INTERP_MAX,
+	INTERP_MIN,
+	INTERP_PREV
+} TsInterp;
+
+typedef enum TsAggKind
+{
+	AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG, AGG_NONE, AGG_MEDIAN, AGG_MULT, AGG_DEV,
+	AGG_DIFF, AGG_COUNT, AGG_FIRST, AGG_LAST, AGG_SQUARESUM, AGG_PCT, AGG_EPCT_R3,
+	AGG_EPCT_R7
+} TsAggKind;
+
+typedef struct TsAgg
+{
+	const char *name;
+	TsAggKind	kind;
+	TsInterp	interp;
+	double		pct;			/* for the percentiles */
+} TsAgg;
+
+extern const TsAgg *ts_agg_lookup(const char *name);
+extern void ts_agg_names(StringInfo buf);
+extern int64 ts_agg_long(const TsAgg *agg, int64 *v, int n);
+extern double ts_agg_double(const TsAgg *agg, double *v, int n);
+
+/* ---- time (tsdb_time.c) ---- */
+
+extern int64 ts_now_ms(void);
+extern int64 ts_parse_time(const char *s, const char *tz, bool is_end);
+extern int64 ts_parse_duration(const char *s);
+
+/* ---- downsampling and rate (tsdb_series.c) ---- */
+
+typedef enum TsFill
+{
+	FILL_NONE, FILL_NAN, FILL_NULL, FILL_ZERO
+} TsFill;
+
+typedef struct TsDownsample
+{
+	bool		present;
+	char	   *spec;			/* as given */
+	int64		interval;		/* ms */
+	bool		all;			/* 0all: one bucket over [start, end) */
+	bool		calendar;
+	char		unit;			/* calendar unit: s m h d w n y */
+	int			count;			/* calendar multiple */
+	const TsAgg *agg;
+	TsFill		fill;
+} TsDownsample;
+
+typedef struct TsRate
+{
+	bool		present;
+	bool		counter;
+	int64		counter_max;
+	int64		reset_value;
+	bool		drop_resets;
+} TsRate;
+
+extern void ts_parse_downsample(const char *spec, TsDownsample *ds, bool use_calendar);
+extern void ts_downsample(const TsSeries *in, const TsDownsample *ds, int64 start,
+						  int64 end, const char *tz, TsSeries *out);
+extern void ts_rate(const TsSeries *in, const TsRate *rate, TsSeries *out);
+
+/* ---- merging a group (tsdb_merge.c) ---- */
+
+extern void ts_merge(TsSeries *series, int nseries, const TsAgg *agg, bool rate,
+					 bool doubles_only, TsSeries *out);
+
+/* ---- filters (tsdb_filter.c) ---- */
+
+typedef enum TsFilterType
+{
+	TF_LITERAL_OR, TF_ILITERAL_OR, TF_NOT_LITERAL_OR, TF_NOT_ILITERAL_OR,
+	TF_WILDCARD, TF_IWILDCARD, TF_REGEXP, TF_NOT_KEY
+} TsFilterType;
+
+typedef struct TsFilter
+{
+	TsFilterType type;
+	char	   *tagk;
+	char	   *filter;			/* the expression as given */
+	bool		group_by;
+	char	  **literals;		/* literal_or family */
+	int			nliterals;
+	void	   *regex;			/* compiled regexp (regex_t *) */
+} TsFilter;
+
+extern TsFilterType ts_filter_type(const char *name);
+extern const char *ts_filter_type_name(TsFilterType t);
+extern void ts_filter_prepare(TsFilter *f);
+extern bool ts_filter_match(const TsFilter *f, const char *value);
+extern void ts_tag_to_filter(const char *tagk, const char *value, bool group_by, TsFilter *f);
+
+/* ---- number formatting (tsdb_query.c) ---- */
+
+extern void ts_append_double(StringInfo buf, double d);
+
+#endif							/* VSCOPE_TSDB_H */

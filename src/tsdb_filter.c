@@ -1,0 +1,211 @@
+/*-------------------------------------------------------------------------
+ *
+ * tsdb_filter.c
+ *	  OpenTSDB's tag value filters: literal_or, iliteral_or, not_literal_or,
+ *	  not_iliteral_or (|-separated literals), wildcard and iwildcard (globs
+ *	  with *), regexp (PostgreSQL's regular expressions, matched anywhere in
+ *	  the value like Java's find()), and not_key; and the conversion of the
+ *	  legacy "tags" map (and GET's braces) into filters.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "tsdb.h"
+
+#include "catalog/pg_collation.h"
+#include "regex/regex.h"
+#include "utils/builtins.h"
+
+static const char *const type_names[] = {
+	"literal_or", "iliteral_or", "not_literal_or", "not_iliteral_or",
+	"wildcard", "iwildcard", "regexp", "not_key"
+};
+
+/* ts_filter_type maps a type name (case-insensitive) to its type, or -1 */
+TsFilterType
+ts_filter_type(const char *name)
+{
+	for (int i = 0; i < (int) lengthof(type_names); i++)
+		if (pg_strcasecmp(name, type_names[i]) == 0)
+			return (TsFilterType) i;
+	return (TsFilterType) -1;
+}
+
+const char *
+ts_filter_type_name(TsFilterType t)
+{
+	return type_names[t];
+}
+
+static void
+BadFilter(const TsFilter *f, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_VS_BAD_REQUEST),
+			 errmsg("invalid %s filter on \"%s\": %s", ts_filter_type_name(f->type), f->tagk, why)));
+}
+
+/*
+ * ts_filter_prepare checks a filter and readies it for matching: splits
+ * literals, compiles a regexp.
+ */
+void
+ts_filter_prepare(TsFilter *f)
+{
+	switch (f->type)
+	{
+		case TF_LITERAL_OR:
+		case TF_ILITERAL_OR:
+		case TF_NOT_LITERAL_OR:
+		case TF_NOT_ILITERAL_OR:
+			{
+				char	   *copy = pstrdup(f->filter);
+				char	   *p = copy;
+				int			cap = 4;
+
+				if (f->filter[0] == '\0')
+					BadFilter(f, "the filter is empty");
+				f->literals = palloc(sizeof(char *) * cap);
+				f->nliterals = 0;
+				for (;;)
+				{
+					char	   *bar = strchr(p, '|');
+
+					if (bar)
+						*bar = '\0';
+					if (f->nliterals == cap)
+					{
+						cap *= 2;
+						f->literals = repalloc(f->literals, sizeof(char *) * cap);
+					}
+					f->literals[f->nliterals++] = p;
+					if (!bar)
+						break;
+					p = bar + 1;
+				}
+				break;
+			}
+		case TF_WILDCARD:
+		case TF_IWILDCARD:
+			if (strchr(f->filter, '*') == NULL)
+				BadFilter(f, "a wildcard filter needs at least one *");
+			break;
+		case TF_REGEXP:
+			if (f->filter[0] == '\0')
+				BadFilter(f, "the expression is empty");
+			/* compiled (and cached) now, so a bad pattern fails the request up front */
+			f->regex = RE_compile_and_cache(cstring_to_text(f->filter), REG_ADVANCED,
+											C_COLLATION_OID);
+			break;
+		case TF_NOT_KEY:
+			if (f->filter[0] != '\0')
+				BadFilter(f, "not_key takes no filter expression");
+			break;
+	}
+}
+
+/* Glob: * matches any run, everything else itself; case folding optional */
+static bool
+Glob(const char *pat, const char *s, bool icase)
+{
+	const char *star = NULL;
+	const char *mark = NULL;
+
+	while (*s)
+	{
+		if (*pat == '*')
+		{
+			star = pat++;
+			mark = s;
+		}
+		else if (*pat && (icase ? pg_tolower((unsigned char) *pat) == pg_tolower((unsigned char) *s)
+						  : *pat == *s))
+		{
+			pat++;
+			s++;
+		}
+		else if (star)
+		{
+			pat = star + 1;
+			s = ++mark;
+		}
+		else
+			return false;
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}
+
+/*
+ * ts_filter_match tells whether a tag value passes the filter (the caller
+ * has checked that the series has the key; not_key is decided there).
+ */
+bool
+ts_filter_match(const TsFilter *f, const char *value)
+{
+	switch (f->type)
+	{
+		case TF_LITERAL_OR:
+		case TF_NOT_LITERAL_OR:
+			for (int i = 0; i < f->nliterals; i++)
+				if (strcmp(f->literals[i], value) == 0)
+					return f->type == TF_LITERAL_OR;
+			return f->type == TF_NOT_LITERAL_OR;
+		case TF_ILITERAL_OR:
+		case TF_NOT_ILITERAL_OR:
+			for (int i = 0; i < f->nliterals; i++)
+				if (pg_strcasecmp(f->literals[i], value) == 0)
+					return f->type == TF_ILITERAL_OR;
+			return f->type == TF_NOT_ILITERAL_OR;
+		case TF_WILDCARD:
+			return Glob(f->filter, value, false);
+		case TF_IWILDCARD:
+			return Glob(f->filter, value, true);
+		case TF_REGEXP:
+			return RE_compile_and_execute(cstring_to_text(f->filter), (char *) value,
+										  strlen(value), REG_ADVANCED, C_COLLATION_OID,
+										  0, NULL);
+		case TF_NOT_KEY:
+			return false;
+	}
+	return false;
+}
+
+/*
+ * ts_tag_to_filter turns a legacy tag value into a filter: "*" or a value
+ * with * is a wildcard, "type(expr)" that type, anything else literal_or
+ * (so a|b matches either, one group per value).
+ */
+void
+ts_tag_to_filter(const char *tagk, const char *value, bool group_by, TsFilter *f)
+{
+	const char *paren = strchr(value, '(');
+	int			len = strlen(value);
+
+	memset(f, 0, sizeof(*f));
+	f->tagk = pstrdup(tagk);
+	f->group_by = group_by;
+	if (paren != NULL && len > 0 && value[len - 1] == ')')
+	{
+		char	   *name = pnstrdup(value, paren - value);
+		int			t = (int) ts_filter_type(name);
+
+		if (t < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_VS_BAD_REQUEST),
+					 errmsg("could not find a filter of the type: %s", name)));
+		f->type = (TsFilterType) t;
+		f->filter = pnstrdup(paren + 1, len - (paren - value) - 2);
+	}
+	else if (strchr(value, '*') != NULL)
+	{
+		f->type = TF_WILDCARD;
+		f->filter = pstrdup(value);
+	}
+	else
+	{
+		f->type = TF_LITERAL_OR;
+		f->filter = pstrdup(value);
+	}
+	ts_filter_prepare(f);
+}

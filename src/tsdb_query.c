@@ -1,0 +1,1000 @@
+/*-------------------------------------------------------------------------
+ *
+ * tsdb_query.c
+ *	  vscope.tsdb_query(request jsonb) returns json: OpenTSDB's /api/query.
+ *
+ *	  For each sub-query, in order: validate (OpenTSDB's order and
+ *	  messages), select the metric's series and apply the filters, group
+ *	  them, read their points over the hour-aligned scan range through the
+ *	  reader, downsample and rate each series, merge each group with the
+ *	  aggregator's interpolation, trim to [start, end] and serialize in
+ *	  OpenTSDB's shape: metric, tags, aggregateTags, query, dps.  Integers
+ *	  come out as integers and doubles the way Java's Double.toString writes
+ *	  them.  Everything is allocated in a per-call context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "tsdb.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "reader.h"
+
+#define UNIX_EPOCH_MS_OFFSET \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000)
+#define HOUR_MS INT64CONST(3600000)
+
+typedef struct SubQuery
+{
+	int			index;
+	const TsAgg *agg;
+	char	   *metric;
+	TsDownsample ds;
+	TsRate		rate;
+	TsFilter   *filters;
+	int			nfilters;
+	bool		explicit_tags;
+} SubQuery;
+
+typedef struct TsQuery
+{
+	int64		start;
+	int64		end;
+	char	   *tz;
+	bool		ms_resolution;
+	bool		show_query;
+	bool		show_tsuids;
+	bool		arrays;
+	bool		use_calendar;
+	SubQuery   *subs;
+	int			nsubs;
+} TsQuery;
+
+/* a selected series: id and tags */
+typedef struct SeriesInfo
+{
+	int32		id;
+	int			ntags;
+	char	  **keys;
+	char	  **vals;
+	TsSeries	data;			/* raw, then downsampled and rated */
+} SeriesInfo;
+
+static void
+Bad(const char *msg)
+{
+	ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST), errmsg("%s", msg)));
+}
+
+/* ---- reading the request ---- */
+
+static JsonbValue *
+Field(JsonbContainer *c, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	return findJsonbValueFromContainer(c, JB_FOBJECT, &k);
+}
+
+/* ScalarText: a string, number or boolean as text; NULL for null or absent */
+static char *
+ScalarText(JsonbValue *v)
+{
+	if (v == NULL || v->type == jbvNull)
+		return NULL;
+	switch (v->type)
+	{
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		default:
+			return NULL;
+	}
+}
+
+static bool
+BoolField(JsonbContainer *c, const char *key)
+{
+	JsonbValue *v = Field(c, key);
+
+	if (v == NULL)
+		return false;
+	if (v->type == jbvBool)
+		return v->val.boolean;
+	if (v->type == jbvString)
+		return v->val.string.len == 4 && pg_strncasecmp(v->val.string.val, "true", 4) == 0;
+	return false;
+}
+
+static int64
+Int64Field(JsonbContainer *c, const char *key, int64 dflt)
+{
+	char	   *s = ScalarText(Field(c, key));
+	int64		v;
+	char	   *end;
+
+	if (s == NULL)
+		return dflt;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s)
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("invalid %s: %s", key, s),
+						errdetail("Expected a whole number.")));
+	return v;
+}
+
+static void
+AddFilter(SubQuery *sq, int *cap, TsFilter *f)
+{
+	if (sq->nfilters == *cap)
+	{
+		*cap = *cap ? *cap * 2 : 4;
+		sq->filters = sq->filters ? repalloc(sq->filters, sizeof(TsFilter) * *cap)
+			: palloc(sizeof(TsFilter) * *cap);
+	}
+	sq->filters[sq->nfilters++] = *f;
+}
+
+static void
+ParseSubQuery(JsonbContainer *c, int index, bool use_calendar, SubQuery *sq)
+{
+	char	   *agg = ScalarText(Field(c, "aggregator"));
+	char	   *ds = ScalarText(Field(c, "downsample"));
+	JsonbValue *v;
+	int			cap = 0;
+
+	memset(sq, 0, sizeof(*sq));
+	sq->index = index;
+	if (agg == NULL || agg[0] == '\0')
+		Bad("missing the aggregation function");
+	sq->agg = ts_agg_lookup(agg);
+	if (sq->agg == NULL)
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("no such aggregation function: %s", agg)));
+	sq->metric = ScalarText(Field(c, "metric"));
+	if (sq->metric == NULL || sq->metric[0] == '\0')
+	{
+		if (Field(c, "tsuids") != NULL)
+			ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+							errmsg("tsuids are not supported"),
+							errhint("Query by metric and tags.")));
+		Bad("missing the metric or tsuids, provide at least one");
+	}
+	if (ds != NULL && ds[0] != '\0')
+		ts_parse_downsample(ds, &sq->ds, use_calendar);
+
+	sq->rate.present = BoolField(c, "rate");
+	sq->rate.counter_max = PG_INT64_MAX;
+	v = Field(c, "rateOptions");
+	if (v != NULL && v->type == jbvBinary)
+	{
+		JsonbContainer *ro = v->val.binary.data;
+
+		sq->rate.counter = BoolField(ro, "counter");
+		sq->rate.counter_max = Int64Field(ro, "counterMax", PG_INT64_MAX);
+		sq->rate.reset_value = Int64Field(ro, "resetValue", 0);
+		sq->rate.drop_resets = BoolField(ro, "dropResets");
+	}
+
+	/* filters */
+	v = Field(c, "filters");
+	if (v != NULL && v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
+	{
+		JsonbContainer *arr = v->val.binary.data;
+		int			n = JsonContainerSize(arr);
+
+		for (int i = 0; i < n; i++)
+		{
+			JsonbValue *fv = getIthJsonbValueFromContainer(arr, i);
+			TsFilter	f;
+			char	   *type;
+			int			t;
+
+			if (fv == NULL || fv->type != jbvBinary || !JsonContainerIsObject(fv->val.binary.data))
+				Bad("each filter is an object with type, tagk and filter");
+			memset(&f, 0, sizeof(f));
+			type = ScalarText(Field(fv->val.binary.data, "type"));
+			f.tagk = ScalarText(Field(fv->val.binary.data, "tagk"));
+			f.filter = ScalarText(Field(fv->val.binary.data, "filter"));
+			f.group_by = BoolField(fv->val.binary.data, "groupBy");
+			if (type == NULL)
+				Bad("missing the filter type");
+			t = (int) ts_filter_type(type);
+			if (t < 0)
+				ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+								errmsg("could not find a filter of the type: %s", type)));
+			f.type = (TsFilterType) t;
+			if (f.tagk == NULL || f.tagk[0] == '\0')
+				Bad("missing the tag key (tagk) of a filter");
+			if (f.filter == NULL)
+				f.filter = pstrdup("");
+			ts_filter_prepare(&f);
+			AddFilter(sq, &cap, &f);
+		}
+	}
+	else if (v != NULL && v->type != jbvNull)
+		Bad("filters must be an array");
+
+	/* legacy tags: every one a group-by filter */
+	v = Field(c, "tags");
+	if (v != NULL && v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
+	{
+		JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
+		JsonbValue	kv;
+		JsonbIteratorToken tok;
+		char	   *key = NULL;
+
+		while ((tok = JsonbIteratorNext(&it, &kv, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+				key = pnstrdup(kv.val.string.val, kv.val.string.len);
+			else if (tok == WJB_VALUE)
+			{
+				TsFilter	f;
+				char	   *val = ScalarText(&kv);
+
+				if (val == NULL)
+					ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+									errmsg("tag \"%s\" needs a value", key)));
+				ts_tag_to_filter(key, val, true, &f);
+				AddFilter(sq, &cap, &f);
+			}
+		}
+	}
+	sq->explicit_tags = BoolField(c, "explicitTags");
+}
+
+static void
+ParseQuery(Jsonb *req, TsQuery *q)
+{
+	JsonbContainer *c = &req->root;
+	char	   *start;
+	char	   *end;
+	JsonbValue *v;
+
+	memset(q, 0, sizeof(*q));
+	if (!JB_ROOT_IS_OBJECT(req))
+		Bad("the query must be a JSON object");
+	q->tz = ScalarText(Field(c, "timezone"));
+	if (q->tz != NULL && q->tz[0] != '\0')
+		(void) DirectFunctionCall2(timestamptz_zone, CStringGetTextDatum(q->tz),
+								   TimestampTzGetDatum(0)); /* unknown zone: error */
+	start = ScalarText(Field(c, "start"));
+	if (start == NULL || start[0] == '\0')
+		Bad("missing start time");
+	q->start = ts_parse_time(start, q->tz, false);
+	end = ScalarText(Field(c, "end"));
+	q->end = (end == NULL || end[0] == '\0') ? ts_now_ms() : ts_parse_time(end, q->tz, true);
+	if (q->end < q->start)
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("end time [" INT64_FORMAT "] must be greater than or equal to the start time [" INT64_FORMAT "]",
+							   q->end, q->start)));
+	q->ms_resolution = BoolField(c, "msResolution") || BoolField(c, "ms");
+	q->show_query = BoolField(c, "showQuery");
+	q->show_tsuids = BoolField(c, "showTSUIDs");
+	q->arrays = BoolField(c, "arrays");
+	q->use_calendar = BoolField(c, "useCalendar");
+	if (BoolField(c, "delete"))
+		Bad("deleting data is not enabled");
+
+	v = Field(c, "queries");
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
+		JsonContainerSize(v->val.binary.data) == 0)
+		Bad("missing queries");
+	q->nsubs = JsonContainerSize(v->val.binary.data);
+	q->subs = palloc(sizeof(SubQuery) * q->nsubs);
+	for (int i = 0; i < q->nsubs; i++)
+	{
+		JsonbValue *sv = getIthJsonbValueFromContainer(v->val.binary.data, i);
+
+		if (sv == NULL || sv->type != jbvBinary || !JsonContainerIsObject(sv->val.binary.data))
+			Bad("each query is an object");
+		ParseSubQuery(sv->val.binary.data, i, q->use_calendar, &q->subs[i]);
+	}
+}
+
+/* ---- selecting series ---- */
+
+static const char *
+TagValue(const SeriesInfo *s, const char *key)
+{
+	for (int i = 0; i < s->ntags; i++)
+		if (strcmp(s->keys[i], key) == 0)
+			return s->vals[i];
+	return NULL;
+}
+
+static void
+NoSuchName(const char *kind, const char *name)
+{
+	ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+					errmsg("no such name for '%s': '%s'", kind, name)));
+}
+
+static bool
+Exists(const char *sql, int32 tenant, const char *a, const char *b)
+{
+	Oid			types[3] = {INT4OID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	int			ret;
+	bool		isnull;
+
+	args[0] = Int32GetDatum(tenant);
+	args[1] = CStringGetTextDatum(a);
+	args[2] = CStringGetTextDatum(b ? b : "");
+	ret = SPI_execute_with_args(sql, 3, types, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "name lookup failed");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * CheckNames raises OpenTSDB's "No such name" for a tag key, or a literal
+ * value, that no series of the tenant has ever carried.
+ */
+static void
+CheckNames(int32 tenant, const SubQuery *sq)
+{
+	for (int i = 0; i < sq->nfilters; i++)
+	{
+		const TsFilter *f = &sq->filters[i];
+
+		if (!Exists("SELECT EXISTS (SELECT FROM vscope.series WHERE tenant_id = $1 AND tags ? $2 AND $3 = $3)",
+					tenant, f->tagk, NULL))
+			NoSuchName("tagk", f->tagk);
+		if (f->type == TF_LITERAL_OR || f->type == TF_NOT_LITERAL_OR)
+			for (int k = 0; k < f->nliterals; k++)
+				if (!Exists("SELECT EXISTS (SELECT FROM vscope.series WHERE tenant_id = $1 "
+							"AND jsonb_path_exists(tags, '$.* ? (@ == $v)', jsonb_build_object('v', $2)) "
+							"AND $3 = $3)", tenant, f->literals[k], NULL))
+					NoSuchName("tagv", f->literals[k]);
+	}
+}
+
+static bool
+SeriesMatches(const SeriesInfo *s, const SubQuery *sq)
+{
+	for (int i = 0; i < sq->nfilters; i++)
+	{
+		const TsFilter *f = &sq->filters[i];
+		const char *v = TagValue(s, f->tagk);
+
+		if (f->type == TF_NOT_KEY)
+		{
+			if (v != NULL)
+				return false;
+			continue;
+		}
+		if (v == NULL || !ts_filter_match(f, v))
+			return false;
+	}
+	if (sq->explicit_tags)
+	{
+		/* the series' keys are exactly the filtered keys */
+		for (int k = 0; k < s->ntags; k++)
+		{
+			bool		named = false;
+
+			for (int i = 0; i < sq->nfilters && !named; i++)
+				named = strcmp(sq->filters[i].tagk, s->keys[k]) == 0;
+			if (!named)
+				return false;
+		}
+	}
+	return true;
+}
+
+static SeriesInfo *
+SelectSeries(int32 tenant, const SubQuery *sq, int *nout)
+{
+	Oid			types[2] = {INT4OID, TEXTOID};
+	Datum		args[2];
+	int			ret;
+	SeriesInfo *out;
+	int			n = 0;
+	uint64		nrows;
+
+	args[0] = Int32GetDatum(tenant);
+	args[1] = CStringGetTextDatum(sq->metric);
+	ret = SPI_execute_with_args("SELECT series_id, tags FROM vscope.series "
+								"WHERE tenant_id = $1 AND metric = $2 ORDER BY series_id",
+								2, types, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "selecting series failed");
+	nrows = SPI_processed;
+	if (nrows == 0)
+		NoSuchName("metrics", sq->metric);
+	out = palloc0(sizeof(SeriesInfo) * nrows);
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		Jsonb	   *tags = DatumGetJsonbP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+		SeriesInfo *s = &out[n];
+		JsonbIterator *it = JsonbIteratorInit(&tags->root);
+		JsonbValue	kv;
+		JsonbIteratorToken tok;
+		int			cap = JB_ROOT_COUNT(tags);
+
+		/* the slot may hold a series that did not match: start afresh */
+		memset(s, 0, sizeof(SeriesInfo));
+		s->id = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		s->keys = palloc(sizeof(char *) * Max(cap, 1));
+		s->vals = palloc(sizeof(char *) * Max(cap, 1));
+		while ((tok = JsonbIteratorNext(&it, &kv, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+				s->keys[s->ntags] = pnstrdup(kv.val.string.val, kv.val.string.len);
+			else if (tok == WJB_VALUE)
+				s->vals[s->ntags++] = kv.type == jbvString
+					? pnstrdup(kv.val.string.val, kv.val.string.len) : pstrdup("");
+		}
+		if (SeriesMatches(s, sq))
+			n++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	*nout = n;
+	return out;
+}
+
+/* ---- reading points ---- */
+
+static void
+ScanRange(const TsQuery *q, const SubQuery *sq, int64 *from, int64 *to)
+{
+	int64		s = q->start;
+	int64		e = q->end;
+
+	if (sq->ds.present && sq->ds.calendar)
+	{
+		int64		widen = sq->ds.unit == 'y' ? 367 * 86400000LL : sq->ds.unit == 'n' ? 32 * 86400000LL
+			: sq->ds.unit == 'w' ? 8 * 86400000LL : sq->ds.unit == 'd' ? 2 * 86400000LL
+			: sq->ds.interval;
+
+		s -= widen;
+		e += widen;
+	}
+	else if (sq->ds.present && !sq->ds.all)
+	{
+		s -= s % sq->ds.interval;
+		e = e - e % sq->ds.interval + sq->ds.interval;
+	}
+	s -= s % HOUR_MS;
+	if (sq->ds.present)
+	{
+		if (e % HOUR_MS != 0)
+			e += HOUR_MS - e % HOUR_MS;
+	}
+	else
+		e = e - e % HOUR_MS + HOUR_MS;
+	*from = Max(s, 0);
+	*to = e;
+}
+
+static int
+CmpSeriesId(const void *a, const void *b)
+{
+	int32		x = ((const SeriesInfo *) a)->id;
+	int32		y = ((const SeriesInfo *) b)->id;
+
+	return (x > y) - (x < y);
+}
+
+static void
+ReadPoints(int32 tenant, SeriesInfo *series, int n, int64 from, int64 to)
+{
+	int32	   *ids = palloc(sizeof(int32) * Max(n, 1));
+	VsReader   *r;
+	int32		sid;
+	VsPoint		pt;
+
+	for (int i = 0; i < n; i++)
+		ids[i] = series[i].id;
+	r = vs_reader_open(tenant, ids, n, (from - UNIX_EPOCH_MS_OFFSET) * 1000,
+					   (to - UNIX_EPOCH_MS_OFFSET) * 1000);
+	while (vs_reader_next(r, &sid, &pt))
+	{
+		SeriesInfo	key = {.id = sid};
+		SeriesInfo *s = bsearch(&key, series, n, sizeof(SeriesInfo), CmpSeriesId);
+		TsPoint		tp;
+
+		if (s == NULL)
+			continue;
+		tp.ts = pt.ts / 1000 + UNIX_EPOCH_MS_OFFSET;
+		/* floor, for the (unlikely) sub-millisecond timestamps before 1970 */
+		if (pt.ts % 1000 < 0)
+			tp.ts--;
+		tp.is_int = pt.is_int;
+		tp.i = pt.ivalue;
+		tp.d = pt.value;
+		/* two points in one millisecond: keep the later (as OpenTSDB would) */
+		if (s->data.n > 0 && s->data.p[s->data.n - 1].ts == tp.ts)
+			s->data.p[s->data.n - 1] = tp;
+		else
+			ts_append(&s->data, tp);
+	}
+	vs_reader_close(r);
+}
+
+/* ---- output ---- */
+
+/*
+ * ts_append_double writes a finite double the way Java's Double.toString
+ * does: shortest digits that read back exactly; plain decimal with at least
+ * one fractional digit for 1e-3 <= |d| < 1e7, else d.dddE<n>.
+ */
+void
+ts_append_double(StringInfo buf, double d)
+{
+	char		s[DOUBLE_SHORTEST_DECIMAL_LEN];
+	char		digits[DOUBLE_SHORTEST_DECIMAL_LEN];
+	int			nd = 0;
+	int			point = 0;		/* value = 0.<digits> * 10^point */
+	int			exp10 = 0;
+	bool		seen_point = false;
+	const char *p;
+	int			sci;
+
+	if (isnan(d))
+	{
+		appendStringInfoString(buf, "\"NaN\"");
+		return;
+	}
+	if (isinf(d))
+	{
+		appendStringInfoString(buf, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+		return;
+	}
+	if (d == 0)
+	{
+		appendStringInfoString(buf, signbit(d) ? "-0.0" : "0.0");
+		return;
+	}
+	double_to_shortest_decimal_buf(d, s);
+	p = s;
+	if (*p == '-')
+	{
+		appendStringInfoChar(buf, '-');
+		p++;
+	}
+	for (; *p && *p != 'e' && *p != 'E'; p++)
+	{
+		if (*p == '.')
+		{
+			seen_point = true;
+			continue;
+		}
+		digits[nd++] = *p;
+		if (!seen_point)
+			point++;
+	}
+	if (*p == 'e' || *p == 'E')
+		exp10 = atoi(p + 1);
+	point += exp10;
+	/* drop leading and trailing zeros */
+	{
+		int			lead = 0;
+
+		while (lead < nd - 1 && digits[lead] == '0')
+		{
+			lead++;
+			point--;
+		}
+		memmove(digits, digits + lead, nd - lead);
+		nd -= lead;
+		while (nd > 1 && digits[nd - 1] == '0')
+			nd--;
+	}
+	sci = point - 1;
+	if (sci >= -3 && sci < 7)
+	{
+		if (point <= 0)
+		{
+			appendStringInfoString(buf, "0.");
+			for (int i = 0; i < -point; i++)
+				appendStringInfoChar(buf, '0');
+			appendBinaryStringInfo(buf, digits, nd);
+		}
+		else if (point >= nd)
+		{
+			appendBinaryStringInfo(buf, digits, nd);
+			for (int i = nd; i < point; i++)
+				appendStringInfoChar(buf, '0');
+			appendStringInfoString(buf, ".0");
+		}
+		else
+		{
+			appendBinaryStringInfo(buf, digits, point);
+			appendStringInfoChar(buf, '.');
+			appendBinaryStringInfo(buf, digits + point, nd - point);
+		}
+	}
+	else
+	{
+		appendStringInfoChar(buf, digits[0]);
+		appendStringInfoChar(buf, '.');
+		if (nd > 1)
+			appendBinaryStringInfo(buf, digits + 1, nd - 1);
+		else
+			appendStringInfoChar(buf, '0');
+		appendStringInfo(buf, "E%d", sci);
+	}
+}
+
+static int
+CmpStr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * AppendTags writes "tags" and "aggregateTags" of a group: keys with one
+ * value across the group's series are tags, keys with several are
+ * aggregated.
+ */
+static void
+AppendTags(StringInfo buf, SeriesInfo **members, int n)
+{
+	char	  **keys = NULL;
+	int			nkeys = 0;
+	int			cap = 0;
+	bool		first;
+
+	for (int m = 0; m < n; m++)
+		for (int k = 0; k < members[m]->ntags; k++)
+		{
+			bool		have = false;
+
+			for (int j = 0; j < nkeys && !have; j++)
+				have = strcmp(keys[j], members[m]->keys[k]) == 0;
+			if (have)
+				continue;
+			if (nkeys == cap)
+			{
+				cap = cap ? cap * 2 : 8;
+				keys = keys ? repalloc(keys, sizeof(char *) * cap) : palloc(sizeof(char *) * cap);
+			}
+			keys[nkeys++] = members[m]->keys[k];
+		}
+	if (nkeys > 1)
+		qsort(keys, nkeys, sizeof(char *), CmpStr);
+
+	appendStringInfoString(buf, ",\"tags\":{");
+	first = true;
+	for (int j = 0; j < nkeys; j++)
+	{
+		const char *value = NULL;
+		bool		same = true;
+
+		for (int m = 0; m < n && same; m++)
+		{
+			const char *v = TagValue(members[m], keys[j]);
+
+			if (v == NULL)
+				continue;
+			if (value == NULL)
+				value = v;
+			else if (strcmp(value, v) != 0)
+				same = false;
+		}
+		if (!same)
+			continue;
+		if (!first)
+			appendStringInfoChar(buf, ',');
+		first = false;
+		escape_json(buf, keys[j]);
+		appendStringInfoChar(buf, ':');
+		escape_json(buf, value);
+	}
+	appendStringInfoString(buf, "},\"aggregateTags\":[");
+	first = true;
+	for (int j = 0; j < nkeys; j++)
+	{
+		const char *value = NULL;
+		bool		same = true;
+
+		for (int m = 0; m < n && same; m++)
+		{
+			const char *v = TagValue(members[m], keys[j]);
+
+			if (v == NULL)
+				continue;
+			if (value == NULL)
+				value = v;
+			else if (strcmp(value, v) != 0)
+				same = false;
+		}
+		if (same)
+			continue;
+		if (!first)
+			appendStringInfoChar(buf, ',');
+		first = false;
+		escape_json(buf, keys[j]);
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+static void
+AppendQueryEcho(StringInfo buf, const TsQuery *q, const SubQuery *sq)
+{
+	appendStringInfo(buf, ",\"query\":{\"index\":%d", sq->index);
+	if (q->show_query)
+	{
+		appendStringInfoString(buf, ",\"aggregator\":");
+		escape_json(buf, sq->agg->name);
+		appendStringInfoString(buf, ",\"metric\":");
+		escape_json(buf, sq->metric);
+		appendStringInfoString(buf, ",\"tsuids\":null,\"downsample\":");
+		if (sq->ds.present)
+			escape_json(buf, sq->ds.spec);
+		else
+			appendStringInfoString(buf, "null");
+		appendStringInfo(buf, ",\"rate\":%s,\"explicitTags\":%s",
+						 sq->rate.present ? "true" : "false",
+						 sq->explicit_tags ? "true" : "false");
+		appendStringInfoString(buf, ",\"filters\":[");
+		for (int i = 0; i < sq->nfilters; i++)
+		{
+			const TsFilter *f = &sq->filters[i];
+
+			if (i > 0)
+				appendStringInfoChar(buf, ',');
+			appendStringInfoString(buf, "{\"tagk\":");
+			escape_json(buf, f->tagk);
+			appendStringInfoString(buf, ",\"filter\":");
+			escape_json(buf, f->filter);
+			appendStringInfo(buf, ",\"group_by\":%s,\"type\":\"%s\"}",
+							 f->group_by ? "true" : "false", ts_filter_type_name(f->type));
+		}
+		appendStringInfoString(buf, "]");
+		appendStringInfo(buf, ",\"rateOptions\":{\"counter\":%s,\"counterMax\":" INT64_FORMAT
+						 ",\"resetValue\":" INT64_FORMAT ",\"dropResets\":%s}",
+						 sq->rate.counter ? "true" : "false", sq->rate.counter_max,
+						 sq->rate.reset_value, sq->rate.drop_resets ? "true" : "false");
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+static void
+AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery *sq,
+			SeriesInfo **members, int n, const TsSeries *data)
+{
+	bool		first = true;
+
+	if (!*first_group)
+		appendStringInfoChar(buf, ',');
+	*first_group = false;
+	appendStringInfoString(buf, "{\"metric\":");
+	escape_json(buf, sq->metric);
+	AppendTags(buf, members, n);
+	AppendQueryEcho(buf, q, sq);
+	if (q->show_tsuids)
+	{
+		appendStringInfoString(buf, ",\"tsuids\":[");
+		for (int m = 0; m < n; m++)
+			appendStringInfo(buf, "%s\"%08X\"", m ? "," : "", (uint32) members[m]->id);
+		appendStringInfoChar(buf, ']');
+	}
+	appendStringInfoString(buf, q->arrays ? ",\"dps\":[" : ",\"dps\":{");
+	for (int k = 0; k < data->n; k++)
+	{
+		const TsPoint *pt = &data->p[k];
+		int64		key = q->ms_resolution ? pt->ts : pt->ts / 1000;
+
+		if (pt->ts < q->start || pt->ts > q->end)
+			continue;
+		if (!first)
+			appendStringInfoChar(buf, ',');
+		first = false;
+		if (q->arrays)
+			appendStringInfo(buf, "[" INT64_FORMAT ",", key);
+		else
+			appendStringInfo(buf, "\"" INT64_FORMAT "\":", key);
+		if (pt->is_int)
+			appendStringInfo(buf, INT64_FORMAT, pt->i);
+		else if (isnan(pt->d) && sq->ds.fill == FILL_NULL)
+			appendStringInfoString(buf, "null");
+		else
+			ts_append_double(buf, pt->d);
+		if (q->arrays)
+			appendStringInfoChar(buf, ']');
+	}
+	appendStringInfoString(buf, q->arrays ? "]}" : "}}");
+}
+
+/* ---- running a sub-query ---- */
+
+typedef struct TsGroup
+{
+	char	   *key;
+	int32		first_id;		/* orders groups, like OpenTSDB's UIDs: by age */
+	SeriesInfo **members;
+	int			n;
+} TsGroup;
+
+static int
+CmpGroupKey(const void *a, const void *b)
+{
+	return strcmp(((const TsGroup *) a)->key, ((const TsGroup *) b)->key);
+}
+
+static int
+CmpGroupAge(const void *a, const void *b)
+{
+	int32		x = ((const TsGroup *) a)->first_id;
+	int32		y = ((const TsGroup *) b)->first_id;
+
+	return (x > y) - (x < y);
+}
+
+static void
+RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, bool *first_group)
+{
+	int			n;
+	SeriesInfo *series;
+	int64		from;
+	int64		to;
+	TsGroup	   *groups;
+	int			ngroups = 0;
+	char	  **gkeys = palloc(sizeof(char *) * Max(sq->nfilters, 1));
+	int			ngkeys = 0;
+
+	CheckNames(tenant, sq);
+	series = SelectSeries(tenant, sq, &n);
+	if (n == 0)
+		return;
+	ScanRange(q, sq, &from, &to);
+	ReadPoints(tenant, series, n, from, to);
+
+	/* per series: downsample, then rate */
+	for (int i = 0; i < n; i++)
+	{
+		if (sq->ds.present)
+		{
+			TsSeries	ds = {0};
+
+			ts_downsample(&series[i].data, &sq->ds, q->start, q->end, q->tz, &ds);
+			series[i].data = ds;
+		}
+		if (sq->rate.present)
+		{
+			TsSeries	r = {0};
+
+			ts_rate(&series[i].data, &sq->rate, &r);
+			series[i].data = r;
+		}
+	}
+
+	/* the group-by keys, sorted and distinct */
+	for (int i = 0; i < sq->nfilters; i++)
+	{
+		bool		have = false;
+
+		if (!sq->filters[i].group_by)
+			continue;
+		for (int j = 0; j < ngkeys && !have; j++)
+			have = strcmp(gkeys[j], sq->filters[i].tagk) == 0;
+		if (!have)
+			gkeys[ngkeys++] = sq->filters[i].tagk;
+	}
+	if (ngkeys > 1)
+		qsort(gkeys, ngkeys, sizeof(char *), CmpStr);
+
+	/* groups: one per series with "none", else by the group-by values */
+	groups = palloc(sizeof(TsGroup) * n);
+	for (int i = 0; i < n; i++)
+	{
+		StringInfoData k;
+
+		initStringInfo(&k);
+		if (sq->agg->kind == AGG_NONE)
+			appendStringInfo(&k, "%010d", series[i].id);
+		else
+			for (int j = 0; j < ngkeys; j++)
+			{
+				appendStringInfoString(&k, TagValue(&series[i], gkeys[j]));
+				appendStringInfoChar(&k, '\x01');
+			}
+		groups[i].key = k.data;
+		groups[i].first_id = series[i].id;
+		groups[i].members = palloc(sizeof(SeriesInfo *));
+		groups[i].members[0] = &series[i];
+		groups[i].n = 1;
+	}
+	qsort(groups, n, sizeof(TsGroup), CmpGroupKey);
+	for (int i = 0; i < n; i++)
+	{
+		if (ngroups > 0 && strcmp(groups[ngroups - 1].key, groups[i].key) == 0)
+		{
+			TsGroup	   *g = &groups[ngroups - 1];
+
+			g->members = repalloc(g->members, sizeof(SeriesInfo *) * (g->n + 1));
+			g->members[g->n++] = groups[i].members[0];
+			g->first_id = Min(g->first_id, groups[i].first_id);
+		}
+		else
+			groups[ngroups++] = groups[i];
+	}
+	qsort(groups, ngroups, sizeof(TsGroup), CmpGroupAge);
+
+	for (int g = 0; g < ngroups; g++)
+	{
+		TsGroup	   *grp = &groups[g];
+
+		if (sq->agg->kind == AGG_NONE)
+			AppendGroup(out, first_group, q, sq, grp->members, 1, &grp->members[0]->data);
+		else
+		{
+			TsSeries   *in = palloc(sizeof(TsSeries) * grp->n);
+			TsSeries	merged = {0};
+
+			for (int m = 0; m < grp->n; m++)
+				in[m] = grp->members[m]->data;
+			ts_merge(in, grp->n, sq->agg, sq->rate.present, sq->ds.present, &merged);
+			AppendGroup(out, first_group, q, sq, grp->members, grp->n, &merged);
+		}
+	}
+}
+
+VS_FUNCTION_INFO_V1(vscope_tsdb_query);
+
+/*
+ * vscope_tsdb_query answers an OpenTSDB /api/query request for the current
+ * tenant: a JSON array of result groups.
+ */
+Datum
+vscope_tsdb_query(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *req = PG_GETARG_JSONB_P(0);
+	int32		tenant = VsRequireTenant();
+	MemoryContext callcxt = CurrentMemoryContext;
+	MemoryContext work = AllocSetContextCreate(callcxt, "vscope tsdb query",
+											   ALLOCSET_DEFAULT_SIZES);
+	TsQuery		q;
+	StringInfoData out;
+	bool		first_group = true;
+	text	   *result;
+
+	MemoryContextSwitchTo(work);
+	ParseQuery(req, &q);
+	initStringInfo(&out);
+	appendStringInfoChar(&out, '[');
+	SPI_connect();
+	for (int i = 0; i < q.nsubs; i++)
+		RunSubQuery(tenant, &q, &q.subs[i], &out, &first_group);
+	SPI_finish();
+	appendStringInfoChar(&out, ']');
+	MemoryContextSwitchTo(callcxt);
+	result = cstring_to_text_with_len(out.data, out.len);
+	MemoryContextDelete(work);
+	PG_RETURN_TEXT_P(result);
+}
+
+VS_FUNCTION_INFO_V1(vscope_tsdb_aggregators);
+
+/* vscope_tsdb_aggregators answers /api/aggregators */
+Datum
+vscope_tsdb_aggregators(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	ts_agg_names(&buf);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
