@@ -18,6 +18,7 @@ OBJS = \
 	src/tsdb_filter.o \
 	src/tsdb_series.o \
 	src/tsdb_merge.o \
+	src/tsdb_get.o \
 	src/tsdb_query.o
 
 DATA = sql/vscope--$(EXTVERSION).sql

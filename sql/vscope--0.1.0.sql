@@ -564,3 +564,59 @@ CREATE FUNCTION vscope.tsdb_aggregators() RETURNS json
 	AS 'MODULE_PATHNAME', 'vscope_tsdb_aggregators'
 	LANGUAGE C IMMUTABLE;
 COMMENT ON FUNCTION vscope.tsdb_aggregators() IS 'the names of the OpenTSDB aggregators (/api/aggregators)';
+
+CREATE FUNCTION vscope.tsdb_query_get(args jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_get'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query_get(jsonb) IS 'answers the GET form of /api/query from its query-string arguments as {"key": ["value", ...]} (m=sum:1h-avg:rate:metric{tag=v}{tag=filter(x)})';
+
+CREATE FUNCTION vscope.tsdb_query_request(args jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_string'
+	LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query_request(jsonb) IS 'the /api/query POST body that a GET form''s query-string arguments stand for';
+
+GRANT EXECUTE ON FUNCTION vscope.tsdb_query(jsonb), vscope.tsdb_query_get(jsonb) TO vscope_reader;
+
+CREATE FUNCTION vscope.tsdb_suggest(type text, q text DEFAULT '', max text DEFAULT '25')
+	RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n integer;
+	result json;
+BEGIN
+	IF type IS NULL OR type = '' THEN
+		RAISE EXCEPTION 'missing ''type'' parameter' USING ERRCODE = 'VS400',
+			HINT = 'type is metrics, tagk or tagv.';
+	END IF;
+	IF type NOT IN ('metrics', 'tagk', 'tagv') THEN
+		RAISE EXCEPTION 'invalid ''type'' parameter:%', type USING ERRCODE = 'VS400',
+			HINT = 'type is metrics, tagk or tagv.';
+	END IF;
+	BEGIN
+		n := coalesce(nullif(max, ''), '25')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'unable to parse ''max'' as a number' USING ERRCODE = 'VS400';
+	END;
+	q := coalesce(q, '');
+	IF type = 'metrics' THEN
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT DISTINCT s.metric COLLATE "C" AS m FROM vscope.series s
+				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(s.metric, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	ELSIF type = 'tagk' THEN
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT DISTINCT k COLLATE "C" AS m FROM vscope.series s, jsonb_object_keys(s.tags) k
+				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(k, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	ELSE
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT DISTINCT t.value COLLATE "C" AS m FROM vscope.series s, jsonb_each_text(s.tags) t
+				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(t.value, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	END IF;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_suggest(text, text, text) IS 'OpenTSDB /api/suggest: metric names, tag keys or tag values of the current tenant starting with q, in byte order, at most max';

@@ -15,6 +15,7 @@
 #include "vscope.h"
 
 #include "lib/stringinfo.h"
+#include "utils/jsonb.h"
 
 /* one data point in the engine */
 typedef struct TsPoint
@@ -135,6 +136,10 @@ extern const char *ts_filter_type_name(TsFilterType t);
 extern void ts_filter_prepare(TsFilter *f);
 extern bool ts_filter_match(const TsFilter *f, const char *value);
 extern void ts_tag_to_filter(const char *tagk, const char *value, bool group_by, TsFilter *f);
+
+/* ---- the GET form (tsdb_get.c) ---- */
+
+extern char *ts_get_to_request(Jsonb *args);
 
 /* ---- number formatting (tsdb_query.c) ---- */
 

@@ -952,16 +952,13 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 	}
 }
 
-VS_FUNCTION_INFO_V1(vscope_tsdb_query);
-
 /*
- * vscope_tsdb_query answers an OpenTSDB /api/query request for the current
- * tenant: a JSON array of result groups.
+ * RunQuery answers a parsed request for the current tenant: a JSON array
+ * of result groups, as text.
  */
-Datum
-vscope_tsdb_query(PG_FUNCTION_ARGS)
+static text *
+RunQuery(Jsonb *req)
 {
-	Jsonb	   *req = PG_GETARG_JSONB_P(0);
 	int32		tenant = VsRequireTenant();
 	MemoryContext callcxt = CurrentMemoryContext;
 	MemoryContext work = AllocSetContextCreate(callcxt, "vscope tsdb query",
@@ -983,7 +980,44 @@ vscope_tsdb_query(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(callcxt);
 	result = cstring_to_text_with_len(out.data, out.len);
 	MemoryContextDelete(work);
-	PG_RETURN_TEXT_P(result);
+	return result;
+}
+
+VS_FUNCTION_INFO_V1(vscope_tsdb_query);
+
+/*
+ * vscope_tsdb_query answers an OpenTSDB /api/query request body.
+ */
+Datum
+vscope_tsdb_query(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(RunQuery(PG_GETARG_JSONB_P(0)));
+}
+
+VS_FUNCTION_INFO_V1(vscope_tsdb_query_get);
+
+/*
+ * vscope_tsdb_query_get answers the GET form, from its query-string
+ * arguments ({"key": ["value", ...]}).
+ */
+Datum
+vscope_tsdb_query_get(PG_FUNCTION_ARGS)
+{
+	char	   *body = ts_get_to_request(PG_GETARG_JSONB_P(0));
+	Jsonb	   *req = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(body)));
+
+	PG_RETURN_TEXT_P(RunQuery(req));
+}
+
+VS_FUNCTION_INFO_V1(vscope_tsdb_query_string);
+
+/*
+ * vscope_tsdb_query_string shows the POST body a GET form becomes.
+ */
+Datum
+vscope_tsdb_query_string(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(ts_get_to_request(PG_GETARG_JSONB_P(0))));
 }
 
 VS_FUNCTION_INFO_V1(vscope_tsdb_aggregators);

@@ -6,6 +6,7 @@
 #include "vscoped.h"
 
 #include <json-c/json.h>
+#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,4 +149,176 @@ api_put(VsRequest *r)
 		free(b.data);
 	}
 	PQclear(res);
+}
+
+/*
+ * run_json answers with the single json value of one SQL call made in the
+ * request's transaction (200), or with the failure in OpenTSDB's format.
+ */
+static void
+run_json(VsRequest *r, VsScope need, bool read_only, const char *sql,
+		 int nparams, const char *const *params)
+{
+	VsTxn		t;
+	PGresult   *res;
+
+	if (!txn_begin(r, &t, need, read_only))
+	{
+		tsdb_txn_error(r, &t);
+		txn_free(&t);
+		return;
+	}
+	res = txn_exec(&t, sql, nparams, params);
+	if (res == NULL || !txn_commit(&t))
+	{
+		if (res)
+			PQclear(res);
+		tsdb_txn_error(r, &t);
+	}
+	else
+	{
+		const char *v = PQgetvalue(res, 0, 0);
+
+		req_respond(r, 200, "application/json", v, strlen(v));
+		PQclear(res);
+	}
+	txn_end(&t);
+	txn_free(&t);
+}
+
+typedef struct ArgsJson
+{
+	struct json_object *obj;
+} ArgsJson;
+
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct json_object *obj = cls;
+	struct json_object *arr;
+
+	if (!json_object_object_get_ex(obj, key, &arr))
+	{
+		arr = json_object_new_array();
+		json_object_object_add(obj, key, arr);
+	}
+	json_object_array_add(arr, value ? json_object_new_string(value) : NULL);
+	return MHD_YES;
+}
+
+/* query_args_json returns the query string as {"key": ["value", ...]} (free it) */
+static char *
+query_args_json(VsRequest *r)
+{
+	struct json_object *obj = json_object_new_object();
+	char	   *out;
+
+	MHD_get_connection_values(req_connection(r), MHD_GET_ARGUMENT_KIND, collect_arg, obj);
+	out = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+	json_object_put(obj);
+	return out;
+}
+
+/*
+ * api_query answers /api/query: POST with a JSON body, GET with the
+ * query-string form; DELETE is refused as OpenTSDB does by default.
+ */
+void
+api_query(VsRequest *r)
+{
+	const char *method = req_method(r);
+
+	if (strcmp(method, "DELETE") == 0)
+	{
+		tsdb_error(r, 400, "Deleting data is not enabled", NULL);
+		return;
+	}
+	if (strcmp(method, "POST") == 0)
+	{
+		size_t		len;
+		const char *body = req_body(r, &len);
+		const char *params[1] = {body};
+
+		if (len == 0)
+		{
+			tsdb_error(r, 400, "Missing request content", "POST a JSON query body, or use GET with query-string parameters.");
+			return;
+		}
+		if (memchr(body, '\0', len) != NULL)
+		{
+			tsdb_error(r, 400, "Malformed query", "The body contains a NUL byte.");
+			return;
+		}
+		run_json(r, SCOPE_READ, true, "SELECT vscope.tsdb_query($1::jsonb)", 1, params);
+	}
+	else
+	{
+		char	   *args = query_args_json(r);
+		const char *params[1] = {args};
+
+		run_json(r, SCOPE_READ, true, "SELECT vscope.tsdb_query_get($1::jsonb)", 1, params);
+		free(args);
+	}
+}
+
+/* api_aggregators answers /api/aggregators (no credentials, as OpenTSDB) */
+void
+api_aggregators(VsRequest *r)
+{
+	PGconn	   *c = pool_acquire();
+	PGresult   *res;
+
+	if (c == NULL)
+	{
+		tsdb_error(r, 503, "Service unavailable", "No database connection could be had.");
+		return;
+	}
+	res = PQexec(c, "SELECT vscope.tsdb_aggregators()");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+	{
+		const char *v = PQgetvalue(res, 0, 0);
+
+		req_respond(r, 200, "application/json", v, strlen(v));
+	}
+	else
+		tsdb_error(r, 503, "Service unavailable", PQresultErrorMessage(res));
+	PQclear(res);
+	pool_release(c);
+}
+
+/* api_suggest answers /api/suggest: GET type, q, max, or the same as a JSON body */
+void
+api_suggest(VsRequest *r)
+{
+	const char *params[3];
+	struct json_object *body = NULL;
+	size_t		len;
+	const char *text = req_body(r, &len);
+
+	params[0] = req_arg(r, "type");
+	params[1] = req_arg(r, "q");
+	params[2] = req_arg(r, "max");
+	if (strcmp(req_method(r), "POST") == 0 && len > 0)
+	{
+		struct json_object *v;
+
+		body = json_tokener_parse(text);
+		if (body == NULL || !json_object_is_type(body, json_type_object))
+		{
+			if (body)
+				json_object_put(body);
+			tsdb_error(r, 400, "Unable to parse the suggest request", "Send {\"type\": \"metrics\", \"q\": \"sys\", \"max\": 25}.");
+			return;
+		}
+		if (json_object_object_get_ex(body, "type", &v))
+			params[0] = json_object_get_string(v);
+		if (json_object_object_get_ex(body, "q", &v))
+			params[1] = json_object_get_string(v);
+		if (json_object_object_get_ex(body, "max", &v))
+			params[2] = json_object_get_string(v);
+	}
+	run_json(r, SCOPE_READ, true, "SELECT vscope.tsdb_suggest($1, coalesce($2, ''), coalesce($3, '25'))",
+			 3, params);
+	if (body)
+		json_object_put(body);
 }

@@ -113,5 +113,8 @@ extern void tsdb_error(VsRequest *r, int status, const char *message, const char
 extern void tsdb_txn_error(VsRequest *r, VsTxn *t);
 extern void api_version(VsRequest *r);
 extern void api_put(VsRequest *r);
+extern void api_query(VsRequest *r);
+extern void api_aggregators(VsRequest *r);
+extern void api_suggest(VsRequest *r);
 
 #endif							/* VSCOPED_H */

@@ -1,0 +1,307 @@
+/*-------------------------------------------------------------------------
+ *
+ * tsdb_get.c
+ *	  The GET form of /api/query: query-string arguments (as a jsonb object
+ *	  of arrays, {"m": ["sum:1h-avg:rate:sys.cpu{host=*}{dc=lga}"], ...})
+ *	  translated into the POST body, which then runs the same way.
+ *
+ *	  m = <agg>:[<modifiers>:]<metric>[{group-by filters}][{other filters}]
+ *	  split on ':' into 2 to 5 parts; modifiers in any order: rate or
+ *	  rate{counter|dropcounter[,max[,reset]]}, a downsample spec (starts
+ *	  with a digit), explicit_tags; others of OpenTSDB's (pre-agg,
+ *	  rollup_*, percentiles[...], show-histogram-buckets) are accepted and
+ *	  ignored.  Duplicate m values count once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "tsdb.h"
+
+#include <ctype.h>
+
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+
+/* the values of a query-string key; NULL entries for bare keys */
+static char **
+ArgValues(Jsonb *args, const char *key, int *n)
+{
+	JsonbValue	k;
+	JsonbValue *v;
+	char	  **out;
+
+	*n = 0;
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	v = findJsonbValueFromContainer(&args->root, JB_FOBJECT, &k);
+	if (v == NULL)
+		return NULL;
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("query-string arguments must be arrays of values")));
+	*n = JsonContainerSize(v->val.binary.data);
+	out = palloc(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, i);
+
+		out[i] = (e != NULL && e->type == jbvString)
+			? pnstrdup(e->val.string.val, e->val.string.len) : NULL;
+	}
+	return out;
+}
+
+static const char *
+Arg(Jsonb *args, const char *key)
+{
+	int			n;
+	char	  **v = ArgValues(args, key, &n);
+
+	return n > 0 ? (v[0] ? v[0] : "") : NULL;
+}
+
+static bool
+Flag(Jsonb *args, const char *key)
+{
+	int			n;
+	char	  **v = ArgValues(args, key, &n);
+
+	/* present with no value, or with anything but false */
+	return n > 0 && (v[0] == NULL || pg_strcasecmp(v[0], "false") != 0);
+}
+
+static void
+BadM(const char *m, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_VS_BAD_REQUEST),
+			 errmsg("invalid parameter m=%s", m),
+			 errdetail("%s", why)));
+}
+
+/* AppendFilters writes the filters of one {k=v,...} group */
+static void
+AppendFilters(StringInfo buf, bool *first, const char *body, bool group_by, const char *m)
+{
+	char	   *copy = pstrdup(body);
+	char	   *p = copy;
+
+	if (*p == '\0')
+		return;
+	for (;;)
+	{
+		char	   *comma = strchr(p, ',');
+		char	   *eq;
+		TsFilter	f;
+
+		if (comma)
+			*comma = '\0';
+		eq = strchr(p, '=');
+		if (eq == NULL || eq == p || eq[1] == '\0')
+			BadM(m, psprintf("\"%s\" is not a tag=value pair.", p));
+		*eq = '\0';
+		ts_tag_to_filter(p, eq + 1, group_by, &f);
+		if (!*first)
+			appendStringInfoChar(buf, ',');
+		*first = false;
+		appendStringInfo(buf, "{\"type\":\"%s\",\"tagk\":", ts_filter_type_name(f.type));
+		escape_json(buf, f.tagk);
+		appendStringInfoString(buf, ",\"filter\":");
+		escape_json(buf, f.filter);
+		appendStringInfo(buf, ",\"groupBy\":%s}", group_by ? "true" : "false");
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+}
+
+/* AppendSubQuery writes the POST form of one m expression */
+static void
+AppendSubQuery(StringInfo buf, const char *m)
+{
+	char	   *copy = pstrdup(m);
+	char	   *parts[5];
+	int			nparts = 0;
+	char	   *p = copy;
+	char	   *metric;
+	char	   *brace;
+	bool		first = true;
+
+	for (;;)
+	{
+		char	   *colon = strchr(p, ':');
+
+		if (nparts == 5)
+			BadM(m, "It has more than 5 parts separated by ':'.");
+		parts[nparts++] = p;
+		if (!colon)
+			break;
+		*colon = '\0';
+		p = colon + 1;
+	}
+	if (nparts < 2)
+		BadM(m, "It needs at least an aggregator and a metric: <aggregator>:<metric>.");
+
+	appendStringInfoString(buf, "{\"aggregator\":");
+	escape_json(buf, parts[0]);
+	for (int i = 1; i < nparts - 1; i++)
+	{
+		char	   *mod = parts[i];
+
+		if (strncmp(mod, "rate", 4) == 0 && (mod[4] == '\0' || mod[4] == '{'))
+		{
+			appendStringInfoString(buf, ",\"rate\":true");
+			if (mod[4] == '{')
+			{
+				int			len = strlen(mod);
+				char	   *opts;
+				char	   *o[4];
+				int			no = 0;
+
+				if (mod[len - 1] != '}')
+					BadM(m, "rate options end with '}'.");
+				opts = pnstrdup(mod + 5, len - 6);
+				if (opts[0] != '\0')
+				{
+					char	   *q = opts;
+
+					for (;;)
+					{
+						char	   *c = strchr(q, ',');
+
+						if (no == 3)
+							BadM(m, "rate takes at most 3 options: counter, max, reset.");
+						o[no++] = q;
+						if (!c)
+							break;
+						*c = '\0';
+						q = c + 1;
+					}
+					appendStringInfo(buf, ",\"rateOptions\":{\"counter\":%s,\"dropResets\":%s",
+									 (strcmp(o[0], "counter") == 0 || strcmp(o[0], "dropcounter") == 0) ? "true" : "false",
+									 strcmp(o[0], "dropcounter") == 0 ? "true" : "false");
+					for (int k = 1; k < no; k++)
+					{
+						const char *name = k == 1 ? "counterMax" : "resetValue";
+						char	   *end;
+
+						if (o[k][0] == '\0')
+							continue;	/* empty: the default */
+						(void) strtoll(o[k], &end, 10);
+						if (*end != '\0')
+							BadM(m, psprintf("The rate option \"%s\" is not a whole number.", o[k]));
+						appendStringInfo(buf, ",\"%s\":%s", name, o[k]);
+					}
+					appendStringInfoChar(buf, '}');
+				}
+			}
+		}
+		else if (isdigit((unsigned char) mod[0]))
+		{
+			appendStringInfoString(buf, ",\"downsample\":");
+			escape_json(buf, mod);
+		}
+		else if (strcmp(mod, "explicit_tags") == 0)
+			appendStringInfoString(buf, ",\"explicitTags\":true");
+		/* pre-agg, rollup_*, percentiles[...], show-histogram-buckets: ignored */
+	}
+
+	/* metric{group-by}{others} */
+	metric = parts[nparts - 1];
+	brace = strchr(metric, '{');
+	appendStringInfoString(buf, ",\"metric\":");
+	if (brace == NULL)
+		escape_json(buf, metric);
+	else
+	{
+		char	   *close;
+		char	   *second;
+
+		*brace = '\0';
+		escape_json(buf, metric);
+		close = strchr(brace + 1, '}');
+		if (close == NULL)
+			BadM(m, "A '{' has no matching '}'.");
+		*close = '\0';
+		appendStringInfoString(buf, ",\"filters\":[");
+		AppendFilters(buf, &first, brace + 1, true, m);
+		second = close + 1;
+		if (*second == '{')
+		{
+			close = strchr(second + 1, '}');
+			if (close == NULL || close[1] != '\0')
+				BadM(m, "The second '{' has no matching '}' at the end.");
+			*close = '\0';
+			AppendFilters(buf, &first, second + 1, false, m);
+		}
+		else if (*second != '\0')
+			BadM(m, "Only filters in braces may follow the metric.");
+		appendStringInfoChar(buf, ']');
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * ts_get_to_request builds the POST body of a GET /api/query.
+ */
+char *
+ts_get_to_request(Jsonb *args)
+{
+	StringInfoData buf;
+	const char *start = Arg(args, "start");
+	const char *end = Arg(args, "end");
+	const char *tz = Arg(args, "tz");
+	char	  **ms;
+	int			nm;
+	bool		first = true;
+
+	if (!JB_ROOT_IS_OBJECT(args))
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("query-string arguments must be a JSON object")));
+	if (start == NULL || start[0] == '\0')
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("missing parameter <code>start</code>")));
+	ms = ArgValues(args, "m", &nm);
+	if (nm == 0)
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("missing sub queries")));
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"start\":");
+	escape_json(&buf, start);
+	if (end != NULL && end[0] != '\0')
+	{
+		appendStringInfoString(&buf, ",\"end\":");
+		escape_json(&buf, end);
+	}
+	if (tz != NULL && tz[0] != '\0')
+	{
+		appendStringInfoString(&buf, ",\"timezone\":");
+		escape_json(&buf, tz);
+	}
+	appendStringInfo(&buf, ",\"msResolution\":%s,\"showQuery\":%s,\"showTSUIDs\":%s,\"arrays\":%s",
+					 Flag(args, "ms") ? "true" : "false",
+					 Flag(args, "show_query") ? "true" : "false",
+					 Flag(args, "show_tsuids") ? "true" : "false",
+					 Flag(args, "arrays") ? "true" : "false");
+	appendStringInfoString(&buf, ",\"queries\":[");
+	for (int i = 0; i < nm; i++)
+	{
+		bool		dup = false;
+
+		if (ms[i] == NULL || ms[i][0] == '\0')
+			ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+							errmsg("missing sub queries")));
+		for (int j = 0; j < i && !dup; j++)
+			dup = strcmp(ms[i], ms[j]) == 0;
+		if (dup)
+			continue;
+		if (!first)
+			appendStringInfoChar(&buf, ',');
+		first = false;
+		AppendSubQuery(&buf, ms[i]);
+	}
+	appendStringInfoString(&buf, "]}");
+	return buf.data;
+}
