@@ -111,7 +111,8 @@ build_and_install() {
 		{ cat "$VSCOPE_DATA.build.log" >&2; die "install failed"; }
 }
 
-# write_daemon_config FILE DBPORT HTTPPORT TENANT: a vscoped config for this cluster
+# write_daemon_config FILE DBPORT HTTPPORT TELNETPORT TENANT: a vscoped config
+# for this cluster, its telnet put listener writing to TENANT
 write_daemon_config() {
 	cat >"$1" <<CONF
 # vscoped configuration written by scripts/run.sh
@@ -119,6 +120,9 @@ db-uri = "host=$SOCK_DIR port=$2 dbname=vscope user=vscope_authenticator applica
 db-pool = 8
 server-host = "127.0.0.1"
 server-port = $3
+telnet-host = "127.0.0.1"
+telnet-port = $4
+telnet-tenant = "$5"
 log-level = "info"
 CONF
 	[ "$RUN_AS" = postgres ] && chown postgres: "$1"

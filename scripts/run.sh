@@ -51,7 +51,9 @@ if ! token_ok "$SUPER" || ! token_ok "$DEMO"; then
 fi
 chmod 600 "$TOKENS"
 
-write_daemon_config "$VSCOPE_DATA/vscoped.conf" "$VSCOPE_PGPORT" "$VSCOPE_HTTP_PORT"
+VSCOPE_TELNET_PORT=${VSCOPE_TELNET_PORT:-4243}
+write_daemon_config "$VSCOPE_DATA/vscoped.conf" "$VSCOPE_PGPORT" "$VSCOPE_HTTP_PORT" \
+	"$VSCOPE_TELNET_PORT" "$DEMO_TENANT"
 say "starting vscoped on http://127.0.0.1:$VSCOPE_HTTP_PORT"
 start_daemon "$VSCOPE_DATA/vscoped.conf" "$LOG_DIR/vscoped.log"
 

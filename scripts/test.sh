@@ -52,9 +52,12 @@ failed=$((failed + r_bad))
 # ---- end-to-end ----
 say "end-to-end"
 db_setup vscope
-write_daemon_config "$TEST_DIR/vscoped.conf" "$TEST_PGPORT" "$TEST_HTTP_PORT"
+TEST_TELNET_PORT=${VSCOPE_TEST_TELNET_PORT:-4298}
+psql_q -d vscope -c "SELECT vscope.create_tenant('e2e-telnet')" >/dev/null
+write_daemon_config "$TEST_DIR/vscoped.conf" "$TEST_PGPORT" "$TEST_HTTP_PORT" \
+	"$TEST_TELNET_PORT" e2e-telnet
 start_daemon "$TEST_DIR/vscoped.conf" "$LOG_DIR/vscoped.log"
-VSCOPE_URL=http://127.0.0.1:$TEST_HTTP_PORT VSCOPE_TEST_DIR=$TEST_DIR \
+VSCOPE_URL=http://127.0.0.1:$TEST_HTTP_PORT VSCOPE_TEST_DIR=$TEST_DIR VSCOPE_TELNET_PORT=$TEST_TELNET_PORT \
 	VSCOPE_DAEMON_PID=$DAEMON_PID VSCOPE_DAEMON_CONF=$TEST_DIR/vscoped.conf \
 	VSCOPE_ROOT=$VSCOPE_ROOT VSCOPE_RUN_AS=$RUN_AS \
 	python3 "$VSCOPE_ROOT/test/e2e/run.py" | tee "$TEST_DIR/e2e.log"

@@ -620,3 +620,18 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.tsdb_suggest(text, text, text) IS 'OpenTSDB /api/suggest: metric names, tag keys or tag values of the current tenant starting with q, in byte order, at most max';
+
+CREATE FUNCTION vscope.put_lines(lines text) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_put_lines'
+	LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION vscope.put_lines(text) IS 'writes OpenTSDB telnet-style lines ("put <metric> <ts> <value> <k=v> ...", one per line) for the current tenant; returns {"success","failed","errors":[{"line","error"}]} with OpenTSDB''s telnet error messages';
+GRANT EXECUTE ON FUNCTION vscope.put_lines(text) TO vscope_writer;
+
+-- for vscoped's telnet listener, whose writes go to the tenant its configuration names
+CREATE FUNCTION vscope.listener_tenant(tenant text) RETURNS integer
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT tenant_id FROM vscope.tenants WHERE name = tenant $$;
+COMMENT ON FUNCTION vscope.listener_tenant(text) IS 'for vscoped: the id of the tenant that its telnet put listener writes to';
+REVOKE ALL ON FUNCTION vscope.listener_tenant(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.listener_tenant(text) TO vscope_authenticator;

@@ -194,6 +194,124 @@ VsStorePoints(int32 tenant, VsPointIn *points, int npoints)
 	return n;
 }
 
+/*
+ * StoreGood resolves the series of validated points and stores them.
+ */
+static void
+StoreGood(int32 tenant, VsGoodPoint *good, int ngood)
+{
+	VsSeriesRef *refs;
+	VsPointIn  *points;
+
+	if (ngood == 0)
+		return;
+	refs = palloc(sizeof(VsSeriesRef) * ngood);
+	points = palloc(sizeof(VsPointIn) * ngood);
+	for (int i = 0; i < ngood; i++)
+	{
+		refs[i].metric = good[i].metric;
+		refs[i].tags = good[i].tags;
+		refs[i].ntags = good[i].ntags;
+	}
+	SPI_connect();
+	VsResolveSeries(tenant, refs, ngood);
+	for (int i = 0; i < ngood; i++)
+	{
+		points[i].series_id = refs[i].series_id;
+		points[i].ts = good[i].ts;
+		points[i].is_int = good[i].is_int;
+		points[i].ivalue = good[i].ivalue;
+		points[i].value = good[i].value;
+		points[i].ordinal = i;
+	}
+	VsStorePoints(tenant, points, ngood);
+	SPI_finish();
+}
+
+VS_FUNCTION_INFO_V1(vscope_put_lines);
+
+/*
+ * vscope_put_lines writes telnet-style "put" lines for the current tenant
+ * (one per line; blank lines are skipped) and answers
+ * {"success": n, "failed": m, "errors": [{"line": k, "error": "put: ..."}]}
+ * with OpenTSDB's telnet error messages, lines numbered from 1.
+ */
+Datum
+vscope_put_lines(PG_FUNCTION_ARGS)
+{
+	text	   *in = PG_GETARG_TEXT_PP(0);
+	int32		tenant = VsRequireTenant();
+	MemoryContext old;
+	MemoryContext workcxt = AllocSetContextCreate(CurrentMemoryContext, "vscope put lines",
+												  ALLOCSET_DEFAULT_SIZES);
+	char	   *buf;
+	char	   *line;
+	int			lineno = 0;
+	int			cap = 64;
+	int			ngood = 0;
+	int			nfailed = 0;
+	VsGoodPoint *good;
+	StringInfoData errors;
+	StringInfoData result;
+	TimestampTz oldest = VsRetentionCutoff();
+	text	   *out;
+
+	old = MemoryContextSwitchTo(workcxt);
+	buf = text_to_cstring(in);
+	good = palloc(sizeof(VsGoodPoint) * cap);
+	initStringInfo(&errors);
+	for (line = buf; line != NULL;)
+	{
+		char	   *nl = strchr(line, '\n');
+		char	   *l = line;
+		const char *err;
+
+		if (nl)
+			*nl = '\0';
+		line = nl ? nl + 1 : NULL;
+		lineno++;
+		while (*l == ' ' || *l == '\t' || *l == '\r')
+			l++;
+		if (*l == '\0')
+			continue;
+		if (ngood + nfailed >= vs_max_put_points)
+			ereport(ERROR,
+					(errcode(ERRCODE_VS_TOO_LARGE),
+					 errmsg("too many data points in one put"),
+					 errdetail("At most %d are allowed (vscope.max_put_points).", vs_max_put_points)));
+		if (strncmp(l, "put", 3) != 0 || (l[3] != ' ' && l[3] != '\t'))
+			err = "put: illegal argument: not a put command";
+		else
+		{
+			if (ngood == cap)
+			{
+				cap *= 2;
+				good = repalloc_huge(good, sizeof(VsGoodPoint) * cap);
+			}
+			err = VsParseLine(l, &good[ngood], oldest);
+		}
+		if (err == NULL)
+		{
+			ngood++;
+			continue;
+		}
+		nfailed++;
+		appendStringInfo(&errors, "%s{\"line\":%d,\"error\":", errors.len ? "," : "", lineno);
+		escape_json(&errors, err);
+		appendStringInfoChar(&errors, '}');
+	}
+	StoreGood(tenant, good, ngood);
+
+	initStringInfo(&result);
+	appendStringInfo(&result, "{\"success\":%d,\"failed\":%d,\"errors\":[", ngood, nfailed);
+	appendBinaryStringInfo(&result, errors.data, errors.len);
+	appendStringInfoString(&result, "]}");
+	MemoryContextSwitchTo(old);
+	out = cstring_to_text_with_len(result.data, result.len);
+	MemoryContextDelete(workcxt);
+	PG_RETURN_TEXT_P(out);
+}
+
 VS_FUNCTION_INFO_V1(vscope_put);
 
 /*
@@ -213,8 +331,6 @@ vscope_put(PG_FUNCTION_ARGS)
 	VsRawPoint *raw;
 	int			nraw;
 	VsGoodPoint *good;
-	VsSeriesRef *refs;
-	VsPointIn  *points;
 	int			ngood = 0;
 	int			nfailed = 0;
 	StringInfoData errors;
@@ -261,30 +377,7 @@ vscope_put(PG_FUNCTION_ARGS)
 		}
 	}
 
-	if (ngood > 0)
-	{
-		refs = palloc(sizeof(VsSeriesRef) * ngood);
-		points = palloc(sizeof(VsPointIn) * ngood);
-		for (int i = 0; i < ngood; i++)
-		{
-			refs[i].metric = good[i].metric;
-			refs[i].tags = good[i].tags;
-			refs[i].ntags = good[i].ntags;
-		}
-		SPI_connect();
-		VsResolveSeries(tenant, refs, ngood);
-		for (int i = 0; i < ngood; i++)
-		{
-			points[i].series_id = refs[i].series_id;
-			points[i].ts = good[i].ts;
-			points[i].is_int = good[i].is_int;
-			points[i].ivalue = good[i].ivalue;
-			points[i].value = good[i].value;
-			points[i].ordinal = i;
-		}
-		VsStorePoints(tenant, points, ngood);
-		SPI_finish();
-	}
+	StoreGood(tenant, good, ngood);
 
 	/* json text, in OpenTSDB's key order */
 	initStringInfo(&result);

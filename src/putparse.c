@@ -568,3 +568,112 @@ VsAppendRawPointJson(StringInfo buf, const VsRawPoint *raw)
 		appendStringInfoString(buf, "null");
 	appendStringInfoChar(buf, '}');
 }
+
+/*
+ * VsParseLine parses one telnet line, "put <metric> <timestamp> <value>
+ * <tagk=tagv> ...", the way OpenTSDB's importDataPoint does (words may be
+ * separated by runs of spaces or tabs: collectd writes "a=b  c=d").  The
+ * strings in *good point into line, which is modified.  Returns NULL or
+ * the error line OpenTSDB would send back (without the newline).
+ */
+const char *
+VsParseLine(char *line, VsGoodPoint *good, TimestampTz oldest)
+{
+	char	   *words[64];
+	int			nwords = 0;
+	char	   *p = line;
+	int64		ts;
+	char	   *tsword;
+	const char *err;
+	char	   *e;
+	VsTag	   *tags;
+	int			ntags = 0;
+
+	while (*p)
+	{
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		if (nwords == lengthof(words))
+			return psprintf("put: illegal argument: Too many tags: more than %d words", (int) lengthof(words) - 4);
+		words[nwords++] = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r')
+			p++;
+	}
+	if (nwords < 5)
+		return psprintf("put: illegal argument: not enough arguments (need least 4, got %d)",
+						Max(nwords - 1, 0));
+
+	/* timestamp: seconds, ms, or sec.ms with the dot removed */
+	tsword = words[2];
+	if (strchr(tsword, '.') != NULL)
+	{
+		char	   *q = tsword;
+		char	   *w = tsword;
+
+		for (; *q; q++)
+			if (*q != '.')
+				*w++ = *q;
+		*w = '\0';
+	}
+	if (!ParseLong(tsword, &ts))
+		return psprintf("put: invalid value: Invalid timestamp: %s", words[2]);
+	if (ts <= 0 || ts > INT64CONST(9999999999999))
+		return psprintf("put: illegal argument: invalid timestamp: " INT64_FORMAT, ts);
+	if (ts <= INT64CONST(9999999999))
+		ts *= 1000;
+
+	/* value */
+	err = VsParseValue(words[3], &good->is_int, &good->ivalue, &good->value);
+	if (err != NULL)
+		return psprintf("put: invalid value: For input string: \"%s\"", words[3]);
+
+	/* tags */
+	tags = palloc(sizeof(VsTag) * (nwords - 4));
+	for (int i = 4; i < nwords; i++)
+	{
+		char	   *eq = strchr(words[i], '=');
+
+		if (eq == NULL || eq == words[i] || eq[1] == '\0' || strchr(eq + 1, '=') != NULL)
+			return psprintf("put: illegal argument: invalid tag: %s", words[i]);
+		*eq = '\0';
+		for (int k = 0; k < ntags; k++)
+			if (strcmp(tags[k].key, words[i]) == 0 && strcmp(tags[k].value, eq + 1) != 0)
+				return psprintf("put: illegal argument: duplicate tag: %s=%s", words[i], eq + 1);
+		tags[ntags].key = words[i];
+		tags[ntags].value = eq + 1;
+		tags[ntags].ord = ntags;
+		ntags++;
+	}
+	good->ntags = VsSortTags(tags, ntags);
+	good->tags = tags;
+	if (good->ntags > vs_max_tags)
+		return psprintf("put: illegal argument: Too many tags: %d maximum allowed: %d",
+						good->ntags, vs_max_tags);
+	if ((e = VsCheckName("metric name", NULL, words[1])) != NULL)
+		return psprintf("put: illegal argument: %s", e);
+	for (int i = 0; i < good->ntags; i++)
+	{
+		if ((e = VsCheckName("tag name with value", good->tags[i].value, good->tags[i].key)) != NULL ||
+			(e = VsCheckName("tag value with key", good->tags[i].key, good->tags[i].value)) != NULL)
+			return psprintf("put: illegal argument: %s", e);
+	}
+	{
+		size_t		keylen = strlen(words[1]) + 2;
+
+		for (int i = 0; i < good->ntags; i++)
+			keylen += strlen(good->tags[i].key) + strlen(good->tags[i].value) + 2;
+		if (keylen > VS_MAX_SERIES_KEY)
+			return psprintf("put: illegal argument: Series identity is too long: %zu bytes, at most %d",
+							keylen, VS_MAX_SERIES_KEY);
+	}
+	good->ts = VsUnixMsToTimestamp(ts);
+	if (good->ts < oldest)
+		return "put: illegal argument: Timestamp is older than the retention period (vscope.retention)";
+	if (good->ts > GetCurrentTransactionStartTimestamp() + (int64) vs_max_future_secs * USECS_PER_SEC)
+		return psprintf("put: illegal argument: Timestamp is more than %d seconds in the future",
+						vs_max_future_secs);
+	good->metric = words[1];
+	return NULL;
+}

@@ -54,6 +54,7 @@ typedef struct VsGoodPoint
 extern VsRawPoint *VsParsePut(const char *json, int len, int *npoints);
 extern const char *VsValidatePoint(VsRawPoint *raw, VsGoodPoint *good, TimestampTz oldest);
 extern void VsAppendRawPointJson(StringInfo buf, const VsRawPoint *raw);
+extern const char *VsParseLine(char *line, VsGoodPoint *good, TimestampTz oldest);
 extern const char *VsParseValue(const char *s, bool *is_int, int64 *ivalue, double *value);
 
 #endif							/* VSCOPE_PUTPARSE_H */

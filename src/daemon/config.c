@@ -41,6 +41,9 @@ static const KeyDef keys[] = {
 	{"max-body-size", T_SIZE, "16777216", "largest request body in bytes; larger gets a 413", OFF(max_body_size), 1024, 1L << 30},
 	{"max-connections", T_INT, "256", "simultaneous HTTP connections", OFF(max_connections), 1, 65536},
 	{"request-timeout", T_INT, "60", "seconds one request's SQL may run (statement_timeout)", OFF(request_timeout), 1, 86400},
+	{"telnet-host", T_STRING, "127.0.0.1", "address of the telnet put listener (its clients send no credentials: keep it on loopback)", OFF(telnet_host), 0, 0},
+	{"telnet-port", T_INT, "4243", "port of the telnet put listener", OFF(telnet_port), 1, 65535},
+	{"telnet-tenant", T_STRING, "", "the tenant telnet puts are written to; empty turns the listener off", OFF(telnet_tenant), 0, 0},
 	{"maintenance-interval", T_INT, "3600", "seconds between runs of vscope.maintain() (partitions ahead, expiry); 0 never", OFF(maintenance_interval), 0, 86400 * 7},
 };
 

@@ -104,6 +104,11 @@ main(int argc, char **argv)
 		return 1;
 	vs_log(LOG_INFO, "vscoped %s listening on http://%s:%d/", VSCOPED_VERSION,
 		   cfg.server_host, cfg.server_port);
+	if (telnet_start(&cfg) < 0)
+	{
+		http_stop();
+		return 1;
+	}
 	if (cfg.maintenance_interval > 0 &&
 		pthread_create(&maint, NULL, maintainer, NULL) == 0)
 		have_maint = true;
@@ -123,11 +128,12 @@ main(int argc, char **argv)
 	vs_log(LOG_INFO, "%s: no new connections; finishing %d request(s)",
 		   sig == SIGTERM ? "SIGTERM" : "SIGINT", http_active());
 	http_quiesce();
-	for (int i = 0; i < DRAIN_SECONDS * 10 && http_active() > 0; i++)
+	telnet_stop();
+	for (int i = 0; i < DRAIN_SECONDS * 10 && (http_active() > 0 || telnet_active() > 0); i++)
 		usleep(100000);
-	if (http_active() > 0)
-		vs_log(LOG_WARN, "%d request(s) still under way after %d s; stopping anyway",
-			   http_active(), DRAIN_SECONDS);
+	if (http_active() > 0 || telnet_active() > 0)
+		vs_log(LOG_WARN, "%d request(s) and %d telnet connection(s) still under way after %d s; stopping anyway",
+			   http_active(), telnet_active(), DRAIN_SECONDS);
 	pthread_mutex_lock(&stop_mu);
 	stopping = true;
 	pthread_cond_broadcast(&stop_cv);

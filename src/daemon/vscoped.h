@@ -31,6 +31,9 @@ typedef struct VsConfig
 	int			max_connections;
 	int			request_timeout;	/* seconds, per SQL statement */
 	int			maintenance_interval;	/* seconds; 0 = never */
+	char	   *telnet_host;
+	int			telnet_port;
+	char	   *telnet_tenant;	/* "" = no telnet listener */
 } VsConfig;
 
 extern int	config_load(VsConfig *cfg, const char *path, char *err, size_t errlen);
@@ -83,6 +86,11 @@ extern int	http_start(const VsConfig *cfg);
 extern void http_quiesce(void);
 extern int	http_active(void);
 extern void http_stop(void);
+
+/* telnet.c */
+extern int	telnet_start(const VsConfig *cfg);
+extern void telnet_stop(void);
+extern int	telnet_active(void);
 
 /* auth.c: credentials, and the request's transaction */
 typedef enum

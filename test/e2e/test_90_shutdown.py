@@ -13,7 +13,7 @@ T = "e2e-drain"
 def test_sigterm_finishes_the_write_under_way(ctx):
     tok = ctx.token(T)
     port = ctx.port + 1
-    env = dict(os.environ, VSCOPE_SERVER_PORT=str(port), VSCOPE_LOG_LEVEL="info",
+    env = dict(os.environ, VSCOPE_SERVER_PORT=str(port), VSCOPE_LOG_LEVEL="info", VSCOPE_TELNET_TENANT="",
                VSCOPE_MAINTENANCE_INTERVAL="0")
     daemon = os.path.join(os.environ["VSCOPE_ROOT"], "src", "daemon", "vscoped")
     proc = subprocess.Popen([daemon, os.environ["VSCOPE_DAEMON_CONF"]], env=env,

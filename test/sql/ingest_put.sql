@@ -73,3 +73,7 @@ SELECT r->'success' AS success, r->'failed' AS failed, r->'errors'->0->>'error' 
   FROM CAST(vscope.put(json_build_array(
     json_build_object('metric', 'long.m', 'timestamp', 1356998400, 'value', 1, 'tags', json_build_object('a', repeat('x', 2100))),
     json_build_object('metric', 'long.m', 'timestamp', 1356998400, 'value', 1, 'tags', json_build_object('a', 'short')))::text, true) AS jsonb) r;
+-- telnet-style lines, with OpenTSDB's telnet error messages, numbered from 1
+SELECT vscope.put_lines(E'put lines.m 1356998400 1 host=a  dc=b\n\nput lines.m 1356998460.250 2.5 host=a dc=b\r\nput lines.m x 1 host=a\nput lines.m 1356998400 1\nversion\nput lines.m 1356998400 1 a=b a=c\n   put lines.m 1356998520 3 host=a\tdc=b');
+SELECT p.ts, p.value, p.ivalue FROM vscope.points p JOIN vscope.series s USING (tenant_id, series_id)
+ WHERE s.metric = 'lines.m' ORDER BY p.ts;

@@ -1,0 +1,401 @@
+/*
+ * telnet.c
+ *	  OpenTSDB's line protocol on its own TCP port, for collectd's write_tsdb
+ *	  and tcollector: "put <metric> <ts> <value> <k=v> ...", plus version,
+ *	  help and exit.  These clients send no credentials, so the listener
+ *	  binds to loopback by default and writes to the one tenant named by
+ *	  telnet-tenant.  Put lines are batched: a batch goes to
+ *	  vscope.put_lines() in one transaction when it reaches TELNET_BATCH
+ *	  lines or when the client pauses; a bad line gets OpenTSDB's error line
+ *	  back and the connection stays usable.  A connection thread each.
+ */
+#include "vscoped.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TELNET_BATCH 1000
+#define TELNET_MAX_LINE 65536
+#define TELNET_MAX_CONNECTIONS 64
+
+static int	listen_fd = -1;
+static pthread_t accept_thread;
+static volatile bool telnet_stopping = false;
+static pthread_mutex_t tmu = PTHREAD_MUTEX_INITIALIZER;
+static int	telnet_conns = 0;
+static char *tenant_name;
+
+typedef struct TelnetConn
+{
+	int			fd;
+	char		peer[INET6_ADDRSTRLEN];
+	VsBuf		batch;
+	int			nbatch;
+} TelnetConn;
+
+static void
+send_str(TelnetConn *c, const char *s)
+{
+	size_t		len = strlen(s);
+
+	while (len > 0)
+	{
+		ssize_t		n = send(c->fd, s, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;
+		s += n;
+		len -= (size_t) n;
+	}
+}
+
+/* flush writes the pending put lines; errors go back to the client */
+static void
+flush(TelnetConn *c)
+{
+	PGconn	   *conn;
+	PGresult   *res;
+	const char *params[2];
+	char	   *err = NULL;
+
+	if (c->nbatch == 0)
+		return;
+	conn = pool_acquire();
+	if (conn == NULL)
+		err = strdup("put: Unexpected runtime exception: the database is unavailable, lines dropped\n");
+	else
+	{
+		params[0] = tenant_name;
+		res = PQexec(conn, "BEGIN");
+		PQclear(res);
+		res = PQexecParams(conn,
+						   "SELECT set_config('role', 'vscope_writer', true), "
+						   "set_config('vscope.tenant', vscope.listener_tenant($1)::text, true), "
+						   "vscope.listener_tenant($1) IS NOT NULL",
+						   1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+		{
+			if (asprintf(&err, "put: Unexpected runtime exception: telnet-tenant \"%s\" is unknown, lines dropped\n",
+						 tenant_name) < 0)
+				err = NULL;
+			PQclear(res);
+		}
+		else
+		{
+			PQclear(res);
+			params[0] = c->batch.data;
+			res = PQexecParams(conn, "SELECT vscope.put_lines($1)", 1, NULL, params, NULL, NULL, 0);
+			if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			{
+				struct json_object *out = json_tokener_parse(PQgetvalue(res, 0, 0));
+				struct json_object *errors;
+				PGresult   *cr = PQexec(conn, "COMMIT");
+
+				if (PQresultStatus(cr) != PGRES_COMMAND_OK)
+				{
+					if (asprintf(&err, "put: Unexpected runtime exception: %s", PQerrorMessage(conn)) < 0)
+						err = NULL;
+				}
+				else if (out != NULL && json_object_object_get_ex(out, "errors", &errors))
+				{
+					for (size_t i = 0; i < json_object_array_length(errors); i++)
+					{
+						struct json_object *e = json_object_array_get_idx(errors, i);
+						struct json_object *msg;
+
+						if (json_object_object_get_ex(e, "error", &msg))
+						{
+							send_str(c, json_object_get_string(msg));
+							send_str(c, "\n");
+						}
+					}
+				}
+				PQclear(cr);
+				if (out)
+					json_object_put(out);
+			}
+			else
+			{
+				if (asprintf(&err, "put: Unexpected runtime exception: %s\n",
+							 PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+							 ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "database error") < 0)
+					err = NULL;
+			}
+			PQclear(res);
+		}
+		pool_release(conn);
+	}
+	if (err != NULL)
+	{
+		vs_log(LOG_WARN, "telnet %s: %s", c->peer, err);
+		send_str(c, err);
+		free(err);
+	}
+	vs_log(LOG_DEBUG, "telnet %s: %d line(s)", c->peer, c->nbatch);
+	c->batch.len = 0;
+	if (c->batch.data)
+		c->batch.data[0] = '\0';
+	c->nbatch = 0;
+}
+
+/* handle_line acts on one line; false to close the connection */
+static bool
+handle_line(TelnetConn *c, char *line)
+{
+	char	   *cmd = line;
+	size_t		n;
+
+	while (*cmd == ' ' || *cmd == '\t')
+		cmd++;
+	n = strcspn(cmd, " \t\r");
+	if (cmd[0] == '\0' || cmd[0] == '\r')
+		return true;
+	if (n == 3 && strncmp(cmd, "put", 3) == 0)
+	{
+		buf_append(&c->batch, cmd, strlen(cmd));
+		buf_append(&c->batch, "\n", 1);
+		if (++c->nbatch >= TELNET_BATCH)
+			flush(c);
+		return true;
+	}
+	flush(c);
+	if (n == 4 && strncmp(cmd, "exit", 4) == 0)
+		return false;
+	if (n == 7 && strncmp(cmd, "version", 7) == 0)
+		send_str(c, "vscoped " VSCOPED_VERSION " (the OpenTSDB 2.4 telnet protocol)\n");
+	else if (n == 4 && strncmp(cmd, "help", 4) == 0)
+		send_str(c, "available commands: put version help exit\n");
+	else
+	{
+		char	   *msg;
+
+		if (asprintf(&msg, "unknown command: %.*s.  Try `help'.\n", (int) (n > 64 ? 64 : n), cmd) >= 0)
+		{
+			send_str(c, msg);
+			free(msg);
+		}
+	}
+	return true;
+}
+
+static void *
+serve(void *arg)
+{
+	TelnetConn *c = arg;
+	char	   *buf = malloc(TELNET_MAX_LINE + 1);
+	size_t		have = 0;
+	bool		discarding = false;
+	bool		open = buf != NULL;
+
+	while (open)
+	{
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		int			pr = poll(&pfd, 1, 100);
+		ssize_t		got;
+
+		if (pr == 0)
+		{
+			/* the client paused: what it sent so far is written now */
+			flush(c);
+			if (telnet_stopping)
+				break;
+			continue;
+		}
+		if (pr < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		got = recv(c->fd, buf + have, TELNET_MAX_LINE - have, 0);
+		if (got <= 0)
+			break;
+		have += (size_t) got;
+		for (;;)
+		{
+			char	   *nl = memchr(buf, '\n', have);
+			size_t		len;
+
+			if (nl == NULL)
+			{
+				if (have == TELNET_MAX_LINE)
+				{
+					if (!discarding)
+						send_str(c, "put: illegal argument: line longer than 65536 bytes\n");
+					discarding = true;
+					have = 0;
+				}
+				break;
+			}
+			len = (size_t) (nl - buf);
+			*nl = '\0';
+			if (len > 0 && buf[len - 1] == '\r')
+				buf[len - 1] = '\0';
+			if (!discarding && !handle_line(c, buf))
+				open = false;
+			discarding = false;
+			memmove(buf, nl + 1, have - len - 1);
+			have -= len + 1;
+			if (!open)
+				break;
+		}
+	}
+	flush(c);
+	close(c->fd);
+	free(buf);
+	free(c->batch.data);
+	free(c);
+	pthread_mutex_lock(&tmu);
+	telnet_conns--;
+	pthread_mutex_unlock(&tmu);
+	return NULL;
+}
+
+static void *
+accept_loop(void *arg)
+{
+	while (!telnet_stopping)
+	{
+		struct sockaddr_storage sa;
+		socklen_t	salen = sizeof(sa);
+		struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
+		int			fd;
+		TelnetConn *c;
+		pthread_t	t;
+		bool		full;
+
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		fd = accept(listen_fd, (struct sockaddr *) &sa, &salen);
+		if (fd < 0)
+			continue;
+		pthread_mutex_lock(&tmu);
+		full = telnet_conns >= TELNET_MAX_CONNECTIONS;
+		if (!full)
+			telnet_conns++;
+		pthread_mutex_unlock(&tmu);
+		if (full)
+		{
+			const char	msg[] = "too many connections\n";
+
+			if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL) < 0)
+				vs_log(LOG_DEBUG, "telnet: could not refuse a connection politely");
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(TelnetConn));
+		if (c == NULL)
+		{
+			close(fd);
+			pthread_mutex_lock(&tmu);
+			telnet_conns--;
+			pthread_mutex_unlock(&tmu);
+			continue;
+		}
+		c->fd = fd;
+		if (sa.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *) &sa)->sin_addr, c->peer, sizeof(c->peer));
+		else
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &sa)->sin6_addr, c->peer, sizeof(c->peer));
+		if (pthread_create(&t, NULL, serve, c) != 0)
+		{
+			close(fd);
+			free(c);
+			pthread_mutex_lock(&tmu);
+			telnet_conns--;
+			pthread_mutex_unlock(&tmu);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+/* telnet_start listens when telnet-tenant is set; -1 when it cannot */
+int
+telnet_start(const VsConfig *cfg)
+{
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+	int			one = 1;
+
+	if (cfg->telnet_tenant == NULL || cfg->telnet_tenant[0] == '\0')
+	{
+		vs_log(LOG_INFO, "telnet put listener off (set telnet-tenant to turn it on)");
+		return 0;
+	}
+	tenant_name = cfg->telnet_tenant;
+	memset(&a4, 0, sizeof(a4));
+	memset(&a6, 0, sizeof(a6));
+	if (inet_pton(AF_INET, cfg->telnet_host, &a4.sin_addr) == 1)
+	{
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((uint16_t) cfg->telnet_port);
+		listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (listen_fd >= 0)
+			setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *) &a4, sizeof(a4)) < 0)
+			goto fail;
+	}
+	else if (inet_pton(AF_INET6, cfg->telnet_host, &a6.sin6_addr) == 1)
+	{
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons((uint16_t) cfg->telnet_port);
+		listen_fd = socket(AF_INET6, SOCK_STREAM, 0);
+		if (listen_fd >= 0)
+			setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *) &a6, sizeof(a6)) < 0)
+			goto fail;
+	}
+	else
+	{
+		vs_log(LOG_CRIT, "telnet-host \"%s\" is not an IPv4 or IPv6 address", cfg->telnet_host);
+		return -1;
+	}
+	if (listen(listen_fd, 64) < 0)
+		goto fail;
+	if (pthread_create(&accept_thread, NULL, accept_loop, NULL) != 0)
+		goto fail;
+	vs_log(LOG_INFO, "telnet put listener on %s:%d, writing to tenant \"%s\"",
+		   cfg->telnet_host, cfg->telnet_port, tenant_name);
+	return 0;
+fail:
+	vs_log(LOG_CRIT, "cannot listen for telnet puts on %s:%d: %s", cfg->telnet_host,
+		   cfg->telnet_port, strerror(errno));
+	if (listen_fd >= 0)
+		close(listen_fd);
+	listen_fd = -1;
+	return -1;
+}
+
+/* telnet_stop stops accepting; connections flush what they have and close */
+void
+telnet_stop(void)
+{
+	if (listen_fd < 0)
+		return;
+	telnet_stopping = true;
+	pthread_join(accept_thread, NULL);
+	close(listen_fd);
+	listen_fd = -1;
+}
+
+int
+telnet_active(void)
+{
+	int			n;
+
+	pthread_mutex_lock(&tmu);
+	n = telnet_conns;
+	pthread_mutex_unlock(&tmu);
+	return n;
+}
