@@ -635,3 +635,158 @@ CREATE FUNCTION vscope.listener_tenant(tenant text) RETURNS integer
 COMMENT ON FUNCTION vscope.listener_tenant(text) IS 'for vscoped: the id of the tenant that its telnet put listener writes to';
 REVOKE ALL ON FUNCTION vscope.listener_tenant(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.listener_tenant(text) TO vscope_authenticator;
+
+-- /api/query/last: the latest point of each series matching a metric and
+-- exact tag values, optionally no older than back_scan hours
+CREATE FUNCTION vscope.tsdb_last(request jsonb) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q jsonb;
+	back_scan integer;
+	out json;
+BEGIN
+	IF jsonb_typeof(request) <> 'object' OR jsonb_typeof(request->'queries') <> 'array'
+	   OR jsonb_array_length(request->'queries') = 0 THEN
+		RAISE EXCEPTION 'missing queries' USING ERRCODE = 'VS400';
+	END IF;
+	FOR q IN SELECT * FROM jsonb_array_elements(request->'queries') LOOP
+		IF coalesce(q->>'metric', '') = '' THEN
+			RAISE EXCEPTION 'missing metric in a last query' USING ERRCODE = 'VS400';
+		END IF;
+		IF q ? 'tags' AND jsonb_typeof(q->'tags') <> 'object' THEN
+			RAISE EXCEPTION 'tags must be an object of tag names and values' USING ERRCODE = 'VS400';
+		END IF;
+	END LOOP;
+	BEGIN
+		back_scan := coalesce(nullif(request->>'backScan', ''), '0')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'invalid backScan: %', request->>'backScan' USING ERRCODE = 'VS400';
+	END;
+	SELECT coalesce(json_agg(json_build_object(
+			   'metric', s.metric,
+			   'timestamp', (extract(epoch FROM l.ts) * 1000)::bigint,
+			   'value', coalesce(l.ivalue::text, l.value::text),
+			   'tags', s.tags,
+			   'tsuid', upper(lpad(to_hex(s.series_id), 8, '0')))
+			 ORDER BY qn, s.series_id), '[]')
+	  INTO out
+	  FROM jsonb_array_elements(request->'queries') WITH ORDINALITY AS r(q, qn)
+	  JOIN vscope.series s
+		ON s.tenant_id = vscope.current_tenant() AND s.metric = r.q->>'metric'
+	   AND s.tags @> coalesce(r.q->'tags', '{}')
+	 CROSS JOIN LATERAL (
+		   SELECT p.ts, p.value, p.ivalue FROM vscope.points p
+			WHERE p.tenant_id = s.tenant_id AND p.series_id = s.series_id
+			  AND (back_scan <= 0 OR p.ts >= now() - make_interval(hours => back_scan))
+			ORDER BY p.ts DESC LIMIT 1) l;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_last(jsonb) IS 'OpenTSDB /api/query/last: the latest point of each series matching {"queries":[{"metric","tags"}],"backScan":hours}';
+
+-- /api/search/lookup: the series of a metric (or * for any) whose tags match
+-- key/value pairs, * standing for any key or any value
+CREATE FUNCTION vscope.tsdb_lookup(request jsonb) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	want text := nullif(request->>'metric', '');
+	lim integer;
+	t0 timestamptz := clock_timestamp();
+	total bigint;
+	results json;
+BEGIN
+	IF want IS NULL THEN
+		RAISE EXCEPTION 'missing metric' USING ERRCODE = 'VS400',
+			HINT = 'Name a metric, or * for any: {"metric": "sys.cpu", "tags": [{"key": "host", "value": "*"}]}.';
+	END IF;
+	BEGIN
+		lim := coalesce(nullif(request->>'limit', ''), '25')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'invalid limit: %', request->>'limit' USING ERRCODE = 'VS400';
+	END;
+	IF request ? 'tags' AND jsonb_typeof(request->'tags') <> 'array' THEN
+		RAISE EXCEPTION 'tags must be an array of {"key", "value"} pairs' USING ERRCODE = 'VS400';
+	END IF;
+	WITH matched AS (
+		SELECT s.series_id, s.metric, s.tags
+		  FROM vscope.series s
+		 WHERE s.tenant_id = vscope.current_tenant()
+		   AND (want = '*' OR s.metric = want)
+		   AND NOT EXISTS (
+				SELECT FROM jsonb_array_elements(coalesce(request->'tags', '[]')) AS f(pair)
+				 WHERE NOT EXISTS (
+					   SELECT FROM jsonb_each_text(s.tags) AS t(k, v)
+						WHERE (coalesce(f.pair->>'key', '*') IN ('*', t.k))
+						  AND (coalesce(f.pair->>'value', '*') IN ('*', t.v)))))
+	SELECT (SELECT count(*) FROM matched),
+		   coalesce((SELECT json_agg(json_build_object(
+						 'tsuid', upper(lpad(to_hex(m.series_id), 8, '0')),
+						 'metric', m.metric, 'tags', m.tags) ORDER BY m.series_id)
+					   FROM (SELECT * FROM matched ORDER BY series_id LIMIT greatest(lim, 0)) m), '[]')
+	  INTO total, results;
+	RETURN json_build_object('type', 'LOOKUP', 'metric', want,
+							 'tags', coalesce(request->'tags', '[]'), 'limit', lim,
+							 'time', (extract(epoch FROM clock_timestamp() - t0) * 1000)::bigint,
+							 'results', results, 'startIndex', 0, 'totalResults', total);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_lookup(jsonb) IS 'OpenTSDB /api/search/lookup: {"metric": name or *, "tags": [{"key","value"}] with * for any, "limit": 25}';
+
+-- the GET forms: m=metric{k=v,...} (lookup, * allowed) and timeseries=metric{k=v} (last)
+CREATE FUNCTION vscope.tsdb_parse_m(m text, OUT metric text, OUT tags jsonb)
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	parts text[];
+	pair text;
+	kv text[];
+BEGIN
+	parts := regexp_match(coalesce(m, ''), '^([^{}]*)(?:\{([^{}]*)\})?$');
+	IF parts IS NULL OR parts[1] = '' THEN
+		RAISE EXCEPTION 'invalid metric expression: %', coalesce(m, '') USING ERRCODE = 'VS400',
+			HINT = 'Write metric{tagk=tagv,...}.';
+	END IF;
+	metric := parts[1];
+	tags := '[]';
+	IF coalesce(parts[2], '') <> '' THEN
+		FOREACH pair IN ARRAY string_to_array(parts[2], ',') LOOP
+			kv := regexp_match(pair, '^([^=]+)=([^=]+)$');
+			IF kv IS NULL THEN
+				RAISE EXCEPTION 'invalid tag: %', pair USING ERRCODE = 'VS400';
+			END IF;
+			tags := tags || jsonb_build_array(jsonb_build_object('key', kv[1], 'value', kv[2]));
+		END LOOP;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_parse_m(text) IS 'splits metric{k=v,...} into the metric and [{"key","value"}] pairs';
+
+CREATE FUNCTION vscope.tsdb_last_get(args jsonb) RETURNS json
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT vscope.tsdb_last(jsonb_build_object(
+		'queries', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+							'metric', p.metric,
+							'tags', (SELECT coalesce(jsonb_object_agg(t->>'key', t->>'value'), '{}')
+									   FROM jsonb_array_elements(p.tags) t))), '[]')
+					  FROM jsonb_array_elements_text(coalesce(args->'timeseries', '[]')) AS ts(m),
+						   vscope.tsdb_parse_m(ts.m) p),
+		'backScan', args->'back_scan'->>0))
+$$;
+COMMENT ON FUNCTION vscope.tsdb_last_get(jsonb) IS 'the GET form of /api/query/last: timeseries=metric{k=v} (repeatable), back_scan=hours';
+
+CREATE FUNCTION vscope.tsdb_lookup_get(args jsonb) RETURNS json
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT vscope.tsdb_lookup(jsonb_build_object('metric', p.metric, 'tags', p.tags,
+												 'limit', args->'limit'->>0))
+	  FROM vscope.tsdb_parse_m(args->'m'->>0) p
+$$;
+COMMENT ON FUNCTION vscope.tsdb_lookup_get(jsonb) IS 'the GET form of /api/search/lookup: m=metric{k=v,...} with * for any';

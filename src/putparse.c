@@ -416,6 +416,11 @@ VsCheckName(const char *what, const char *ctx, const char *s)
 		}
 		if (c >= 0x80)
 		{
+			/*
+			 * The database is UTF-8 (the install script insists), so text
+			 * here is valid UTF-8 and a lead byte never promises bytes past
+			 * the terminator; pg_utf8_islegal is a second line of defence.
+			 */
 			l = pg_utf_mblen(p);
 			if (l > 1 && pg_utf8_islegal(p, l) && IsLetter(utf8_to_unicode(p)))
 			{

@@ -322,3 +322,47 @@ api_suggest(VsRequest *r)
 	if (body)
 		json_object_put(body);
 }
+
+/*
+ * api_json_or_args answers an endpoint that takes a JSON body on POST and
+ * query-string arguments on GET, each through its own SQL function.
+ */
+static void
+api_json_or_args(VsRequest *r, const char *post_sql, const char *get_sql)
+{
+	if (strcmp(req_method(r), "POST") == 0)
+	{
+		size_t		len;
+		const char *body = req_body(r, &len);
+		const char *params[1] = {body};
+
+		if (len == 0 || memchr(body, '\0', len) != NULL)
+		{
+			tsdb_error(r, 400, "Missing request content", "POST a JSON body, or use GET with query-string parameters.");
+			return;
+		}
+		run_json(r, SCOPE_READ, true, post_sql, 1, params);
+	}
+	else
+	{
+		char	   *args = query_args_json(r);
+		const char *params[1] = {args};
+
+		run_json(r, SCOPE_READ, true, get_sql, 1, params);
+		free(args);
+	}
+}
+
+/* api_query_last answers /api/query/last */
+void
+api_query_last(VsRequest *r)
+{
+	api_json_or_args(r, "SELECT vscope.tsdb_last($1::jsonb)", "SELECT vscope.tsdb_last_get($1::jsonb)");
+}
+
+/* api_lookup answers /api/search/lookup */
+void
+api_lookup(VsRequest *r)
+{
+	api_json_or_args(r, "SELECT vscope.tsdb_lookup($1::jsonb)", "SELECT vscope.tsdb_lookup_get($1::jsonb)");
+}

@@ -64,6 +64,8 @@ static void h_ready(VsRequest *r);
 static const Route routes[] = {
 	{"/api/put", M_POST, api_put, "POST", true},
 	{"/api/query", M_GET | M_POST | M_DELETE, api_query, "GET, POST, DELETE", true},
+	{"/api/query/last", M_GET | M_POST, api_query_last, "GET, POST", true},
+	{"/api/search/lookup", M_GET | M_POST, api_lookup, "GET, POST", true},
 	{"/api/suggest", M_GET | M_POST, api_suggest, "GET, POST", true},
 	{"/api/aggregators", M_GET | M_POST, api_aggregators, "GET, POST", false},
 	{"/api/version", M_GET | M_POST | M_HEAD, api_version, "GET, POST", false},

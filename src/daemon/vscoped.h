@@ -124,5 +124,7 @@ extern void api_put(VsRequest *r);
 extern void api_query(VsRequest *r);
 extern void api_aggregators(VsRequest *r);
 extern void api_suggest(VsRequest *r);
+extern void api_query_last(VsRequest *r);
+extern void api_lookup(VsRequest *r);
 
 #endif							/* VSCOPED_H */

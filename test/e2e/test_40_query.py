@@ -141,3 +141,37 @@ def test_suggest(ctx):
     assert_tsdb_error(ctx.get("/api/suggest?q=x", token=tok), 400, "Missing 'type' parameter")
     assert_tsdb_error(ctx.get("/api/suggest?type=hosts", token=tok), 400, "Invalid 'type' parameter:hosts")
     assert_tsdb_error(ctx.get("/api/suggest?type=tagk&max=many", token=tok), 400, "Unable to parse 'max' as a number")
+
+
+def test_query_last(ctx):
+    tok = demo(ctx)
+    latest = ctx.as_tenant(SERVICE, f"""
+        SELECT (extract(epoch FROM max(ts)) * 1000)::bigint FROM vscope.datapoints
+         WHERE metric = 'vscope.host.mem.usage.perc' AND tags->>'host' = '{HOST}' AND tags->>'datacenter' = '{DC}'""")[0][0]
+    r = ctx.post("/api/query/last", {"queries": [{"metric": "vscope.host.mem.usage.perc",
+                                                  "tags": {"host": HOST, "datacenter": DC}}]}, token=tok)
+    assert_status(r, 200)
+    res = r.json()
+    assert len(res) == 1 and res[0]["timestamp"] == int(latest), (res, latest)
+    assert res[0]["tags"]["host"] == HOST and isinstance(res[0]["value"], str)
+    # the GET form: all three hosts of the datacenter, one latest point each
+    r = ctx.get("/api/query/last?" + urllib.parse.urlencode(
+        {"timeseries": f"vscope.host.cpu.usage.perc{{datacenter={DC}}}", "back_scan": "24"}), token=tok)
+    assert_status(r, 200)
+    assert sorted(x["tags"]["host"] for x in r.json()) == ["172.17.86.51", "172.17.86.52", "172.17.86.53"]
+    assert_tsdb_error(ctx.post("/api/query/last", {"queries": []}, token=tok), 400, "Missing queries")
+
+
+def test_search_lookup(ctx):
+    tok = demo(ctx)
+    r = ctx.get("/api/search/lookup?" + urllib.parse.urlencode({"m": f"vscope.vm.cpu.ready{{datacenter={DC},vm=*}}"}), token=tok)
+    assert_status(r, 200)
+    body = r.json()
+    assert body["type"] == "LOOKUP" and body["totalResults"] == 6 and len(body["results"]) == 6, body
+    assert all(x["metric"] == "vscope.vm.cpu.ready" and x["tags"]["datacenter"] == DC for x in body["results"])
+    r = ctx.post("/api/search/lookup", {"metric": "*", "tags": [{"key": "nicname", "value": "vmnic3"}], "limit": 5},
+                 token=tok)
+    body = r.json()
+    # 6 hosts x 4 nic metrics have vmnic3; 5 shown
+    assert body["totalResults"] == 24 and len(body["results"]) == 5, body
+    assert_tsdb_error(ctx.get("/api/search/lookup?m=", token=tok), 400)
