@@ -19,12 +19,13 @@ OBJS = \
 	src/tsdb_series.o \
 	src/tsdb_merge.o \
 	src/tsdb_get.o \
-	src/tsdb_query.o
+	src/tsdb_query.o \
+	src/tsdb_sql.o
 
 DATA = sql/vscope--$(EXTVERSION).sql
 
 # pg_regress tests, in order (test/sql/*.sql against test/expected/*.out)
-REGRESS = install tenancy tokens ingest_point ingest_put partitions reader rls tsdb_query tsdb_features
+REGRESS = install tenancy tokens ingest_point ingest_put partitions reader rls tsdb_query tsdb_features tsdb_sql
 REGRESS_OPTS = --inputdir=test --outputdir=$(VSCOPE_DATA)/regress \
 	--dbname=vscope_regress
 

@@ -790,3 +790,50 @@ CREATE FUNCTION vscope.tsdb_lookup_get(args jsonb) RETURNS json
 	  FROM vscope.tsdb_parse_m(args->'m'->>0) p
 $$;
 COMMENT ON FUNCTION vscope.tsdb_lookup_get(jsonb) IS 'the GET form of /api/search/lookup: m=metric{k=v,...} with * for any';
+
+--------------------------------------------------------------------------------
+-- OpenTSDB's building blocks in plain SQL
+--------------------------------------------------------------------------------
+
+CREATE FUNCTION vscope.downsample(series integer[], start_ts timestamptz, end_ts timestamptz,
+								  spec text, timezone text DEFAULT NULL)
+	RETURNS TABLE (series_id integer, ts timestamptz, value double precision)
+	AS 'MODULE_PATHNAME', 'vscope_downsample'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION vscope.downsample(integer[], timestamptz, timestamptz, text, text) IS 'the points of these series in [start_ts, end_ts] downsampled by an OpenTSDB spec such as 1h-avg or 20m-max-zero (buckets aligned to the Unix epoch, or to the calendar in timezone with 1dc, 1nc...), exactly as /api/query does it';
+
+CREATE FUNCTION vscope._pct_accum(double precision[], double precision, double precision)
+	RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'vscope_pct_accum'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION vscope._pct_combine(double precision[], double precision[])
+	RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'vscope_pct_combine'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION vscope._pct_final_legacy(double precision[]) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'vscope_pct_final_legacy' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vscope._pct_final_r3(double precision[]) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'vscope_pct_final_r3' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vscope._pct_final_r7(double precision[]) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'vscope_pct_final_r7' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vscope._pct_accum(double precision[], double precision, double precision) IS 'internal: percentile state transition';
+COMMENT ON FUNCTION vscope._pct_combine(double precision[], double precision[]) IS 'internal: percentile state combine';
+COMMENT ON FUNCTION vscope._pct_final_legacy(double precision[]) IS 'internal: percentile, legacy estimation';
+COMMENT ON FUNCTION vscope._pct_final_r3(double precision[]) IS 'internal: percentile, R-3 estimation';
+COMMENT ON FUNCTION vscope._pct_final_r7(double precision[]) IS 'internal: percentile, R-7 estimation';
+
+CREATE AGGREGATE vscope.percentile(value double precision, p double precision) (
+	SFUNC = vscope._pct_accum, STYPE = double precision[],
+	COMBINEFUNC = vscope._pct_combine, FINALFUNC = vscope._pct_final_legacy,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE vscope.percentile(double precision, double precision) IS 'the p-th percentile (0..100) as OpenTSDB''s pNN computes it (commons-math legacy estimation)';
+CREATE AGGREGATE vscope.percentile_r3(value double precision, p double precision) (
+	SFUNC = vscope._pct_accum, STYPE = double precision[],
+	COMBINEFUNC = vscope._pct_combine, FINALFUNC = vscope._pct_final_r3,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE vscope.percentile_r3(double precision, double precision) IS 'the p-th percentile (0..100) by estimation R-3, as OpenTSDB''s epNNr3 (nearest order statistic)';
+CREATE AGGREGATE vscope.percentile_r7(value double precision, p double precision) (
+	SFUNC = vscope._pct_accum, STYPE = double precision[],
+	COMBINEFUNC = vscope._pct_combine, FINALFUNC = vscope._pct_final_r7,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE vscope.percentile_r7(double precision, double precision) IS 'the p-th percentile (0..100) by estimation R-7, as OpenTSDB''s epNNr7 (linear between order statistics)';

@@ -66,6 +66,7 @@ extern const TsAgg *ts_agg_lookup(const char *name);
 extern void ts_agg_names(StringInfo buf);
 extern int64 ts_agg_long(const TsAgg *agg, int64 *v, int n);
 extern double ts_agg_double(const TsAgg *agg, double *v, int n);
+extern double ts_percentile(double *v, int n, double p, TsAggKind how);
 
 /* ---- time (tsdb_time.c) ---- */
 

@@ -123,6 +123,25 @@ Percentile(const double *v, int n, double p, TsAggKind how)
 }
 
 /*
+ * ts_percentile sorts v (NaN removed first by the caller, or ignored here)
+ * and returns its percentile p (0..100) by the estimator: AGG_PCT legacy,
+ * AGG_EPCT_R3 or AGG_EPCT_R7.  NaN when v is empty.
+ */
+double
+ts_percentile(double *v, int n, double p, TsAggKind how)
+{
+	int			m = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!isnan(v[i]))
+			v[m++] = v[i];
+	if (m == 0)
+		return NAN;
+	qsort(v, m, sizeof(double), CmpDouble);
+	return Percentile(v, m, p, how);
+}
+
+/*
  * ts_agg_long aggregates integers (n >= 1) with integer arithmetic.
  * v may be reordered.
  */
