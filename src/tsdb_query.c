@@ -346,24 +346,39 @@ Exists(const char *sql, int32 tenant, const char *a, const char *b)
 
 /*
  * CheckNames raises OpenTSDB's "No such name" for a tag key, or a literal
- * value, that no series of the tenant has ever carried.
+ * value, that no series of the tenant has ever carried.  A name that a
+ * selected series carries exists: only the others are looked up, so the
+ * common query asks the database nothing.
  */
 static void
-CheckNames(int32 tenant, const SubQuery *sq)
+CheckNames(int32 tenant, const SubQuery *sq, SeriesInfo *sel, int nsel)
 {
 	for (int i = 0; i < sq->nfilters; i++)
 	{
 		const TsFilter *f = &sq->filters[i];
 
-		if (!Exists("SELECT EXISTS (SELECT FROM vscope.series WHERE tenant_id = $1 AND tags ? $2 AND $3 = $3)",
-					tenant, f->tagk, NULL))
+		if (f->type != TF_NOT_KEY && nsel > 0)
+			;					/* every selected series has the key */
+		else if (!Exists("SELECT EXISTS (SELECT FROM vscope.series WHERE tenant_id = $1 AND tags ? $2 AND $3 = $3)",
+						 tenant, f->tagk, NULL))
 			NoSuchName("tagk", f->tagk);
 		if (f->type == TF_LITERAL_OR || f->type == TF_NOT_LITERAL_OR)
 			for (int k = 0; k < f->nliterals; k++)
-				if (!Exists("SELECT EXISTS (SELECT FROM vscope.series WHERE tenant_id = $1 "
+			{
+				bool		seen = false;
+
+				for (int j = 0; j < nsel && !seen; j++)
+				{
+					const char *v = TagValue(&sel[j], f->tagk);
+
+					seen = v != NULL && strcmp(v, f->literals[k]) == 0;
+				}
+				if (!seen &&
+					!Exists("SELECT EXISTS (SELECT FROM vscope.series WHERE tenant_id = $1 "
 							"AND jsonb_path_exists(tags, '$.* ? (@ == $v)', jsonb_build_object('v', $2)) "
 							"AND $3 = $3)", tenant, f->literals[k], NULL))
 					NoSuchName("tagv", f->literals[k]);
+			}
 	}
 }
 
@@ -400,6 +415,8 @@ SeriesMatches(const SeriesInfo *s, const SubQuery *sq)
 	return true;
 }
 
+static SPIPlanPtr select_plan = NULL;
+
 static SeriesInfo *
 SelectSeries(int32 tenant, const SubQuery *sq, int *nout)
 {
@@ -412,9 +429,18 @@ SelectSeries(int32 tenant, const SubQuery *sq, int *nout)
 
 	args[0] = Int32GetDatum(tenant);
 	args[1] = CStringGetTextDatum(sq->metric);
-	ret = SPI_execute_with_args("SELECT series_id, tags FROM vscope.series "
-								"WHERE tenant_id = $1 AND metric = $2 ORDER BY series_id",
-								2, types, args, NULL, true, 0);
+	if (select_plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("SELECT series_id, tags FROM vscope.series "
+									"WHERE tenant_id = $1 AND metric = $2 ORDER BY series_id",
+									2, types);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		select_plan = p;
+	}
+	ret = SPI_execute_plan(select_plan, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "selecting series failed");
 	nrows = SPI_processed;
@@ -855,8 +881,8 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 	char	  **gkeys = palloc(sizeof(char *) * Max(sq->nfilters, 1));
 	int			ngkeys = 0;
 
-	CheckNames(tenant, sq);
 	series = SelectSeries(tenant, sq, &n);
+	CheckNames(tenant, sq, series, n);
 	if (n == 0)
 		return;
 	ScanRange(q, sq, &from, &to);
