@@ -89,13 +89,27 @@ cluster_stop() {
 
 psql_q() { PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
-# db_setup DB: the database with the extension at its newest version
+# db_setup DB: the database with the extension at its newest version.
+# Until vscope's first release the install script changes without a new
+# version number, so ALTER EXTENSION UPDATE cannot bring an old database up
+# to date: when the script differs from the one this database was made
+# with, the database (demo or test data only) is made again.
 db_setup() {
 	local db=$1
-	if [ "$(psql_q -d postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$db'")" = 0 ]; then
+	local sum stamp exists
+	sum=$(cat "$VSCOPE_ROOT"/sql/vscope--*.sql | md5sum | cut -c1-32)
+	stamp=$CL_DIR/extension-$db.md5
+	exists=$(psql_q -d postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$db'")
+	if [ "$exists" = 1 ] && [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+		say "vscope's SQL changed since database $db was made: making it again"
+		psql_q -d postgres -c "DROP DATABASE \"$db\" WITH (FORCE)"
+		exists=0
+	fi
+	if [ "$exists" = 0 ]; then
 		psql_q -d postgres -c "CREATE DATABASE \"$db\""
 	fi
 	psql_q -d "$db" -c "CREATE EXTENSION IF NOT EXISTS vscope" -c "ALTER EXTENSION vscope UPDATE"
+	echo "$sum" >"$stamp"
 }
 
 build_and_install() {
