@@ -489,9 +489,9 @@ ScanRange(const TsQuery *q, const SubQuery *sq, int64 *from, int64 *to)
 
 	if (sq->ds.present && sq->ds.calendar)
 	{
-		int64		widen = sq->ds.unit == 'y' ? 367 * 86400000LL : sq->ds.unit == 'n' ? 32 * 86400000LL
-			: sq->ds.unit == 'w' ? 8 * 86400000LL : sq->ds.unit == 'd' ? 2 * 86400000LL
-			: sq->ds.interval;
+		int64		widen = sq->ds.unit == 'y' ? 367 * 86400000LL * sq->ds.count
+			: sq->ds.unit == 'n' ? 32 * 86400000LL * sq->ds.count
+			: sq->ds.interval + 2 * 86400000LL;
 
 		s -= widen;
 		e += widen;

@@ -15,7 +15,9 @@
 #include <ctype.h>
 #include <math.h>
 
+#include "pgtime.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/timestamp.h"
 
 #define UNIX_EPOCH_MS_OFFSET \
@@ -122,10 +124,6 @@ ts_parse_downsample(const char *spec, TsDownsample *ds, bool use_calendar)
 			ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
 							errmsg("calendar downsampling needs a unit of a second or more: %s", spec)));
 		ds->count = atoi(iv);
-		if (ds->count != 1 && strchr("dwny", ds->unit) != NULL)
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							errmsg("calendar downsampling by more than one day, week, month or year is not supported: %s", spec),
-							errhint("Use 1dc, 1wc, 1nc or 1yc, or a fixed interval such as 2d.")));
 	}
 }
 
@@ -143,11 +141,21 @@ TruncZone(int64 ts, const char *field, const char *tz)
 	return b / 1000 + UNIX_EPOCH_MS_OFFSET;
 }
 
+static int64
+FloorMod(int64 a, int64 n)
+{
+	int64		r = a % n;
+
+	return r < 0 ? r + n : r;
+}
+
 /*
  * CalendarBucket returns the start (Unix ms) of the calendar bucket of ts
- * in the zone: the unit truncated, then, for multiples of seconds, minutes
- * or hours, down to a whole multiple within the next larger unit (2hc:
- * 00:00, 02:00, ... local time).
+ * in the zone: the unit truncated in local time; then, for a multiple,
+ * down to a whole multiple: of seconds, minutes or hours within the next
+ * larger unit (2hc: 00:00, 02:00, ... local), of days, weeks, months or
+ * years counted from 1970 in local calendar terms (weeks from Monday
+ * 1970-01-05).
  */
 static int64
 CalendarBucket(int64 ts, const TsDownsample *ds, const char *tz)
@@ -157,14 +165,59 @@ CalendarBucket(int64 ts, const TsDownsample *ds, const char *tz)
 	int			u = strchr(units, ds->unit) - units;
 	int64		b = TruncZone(ts, fields[u], tz);
 
-	if (ds->count > 1)
+	if (ds->count <= 1)
+		return b;
+	if (u <= 2)
 	{
 		int64		unit_ms = ds->unit == 's' ? 1000 : ds->unit == 'm' ? 60000 : 3600000;
 		int64		outer = TruncZone(ts, fields[u + 1], tz);
 
-		b -= ((b - outer) / unit_ms % ds->count) * unit_ms;
+		return b - ((b - outer) / unit_ms % ds->count) * unit_ms;
 	}
-	return b;
+	else
+	{
+		pg_tz	   *zone = pg_tzset(tz && tz[0] ? tz : "UTC");
+		struct pg_tm tm;
+		fsec_t		fsec;
+		int			offset;
+		TimestampTz t = (b - UNIX_EPOCH_MS_OFFSET) * 1000;
+		TimestampTz out;
+		int			epoch = date2j(1970, 1, 1);
+
+		if (zone == NULL || timestamp2tm(t, &offset, &tm, &fsec, NULL, zone) != 0)
+			ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+							errmsg("timestamp out of range for calendar downsampling")));
+		if (ds->unit == 'd' || ds->unit == 'w')
+		{
+			int64		jd = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
+			int64		step = ds->unit == 'd' ? 1 : 7;
+			int64		base = ds->unit == 'd' ? epoch : date2j(1970, 1, 5);
+
+			jd -= FloorMod((jd - base) / step, ds->count) * step;
+			j2date((int) jd, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+		}
+		else if (ds->unit == 'n')
+		{
+			int64		idx = (int64) tm.tm_year * 12 + (tm.tm_mon - 1);
+
+			idx -= FloorMod(idx - 1970 * 12, ds->count);
+			tm.tm_year = (int) (idx / 12);
+			tm.tm_mon = (int) (idx % 12) + 1;
+			tm.tm_mday = 1;
+		}
+		else
+		{
+			tm.tm_year -= (int) FloorMod(tm.tm_year - 1970, ds->count);
+			tm.tm_mon = 1;
+			tm.tm_mday = 1;
+		}
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		offset = DetermineTimeZoneOffset(&tm, zone);
+		if (tm2timestamp(&tm, 0, &offset, &out) != 0)
+			ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+							errmsg("timestamp out of range for calendar downsampling")));
+		return out / 1000 + UNIX_EPOCH_MS_OFFSET;
+	}
 }
 
 static int64
@@ -183,7 +236,8 @@ NextBucket(int64 b, const TsDownsample *ds, const char *tz)
 	if (!ds->calendar)
 		return b + ds->interval;
 	/* calendar units vary in length: step past the bucket and re-align */
-	guess = b + (ds->unit == 'n' ? 32LL * 86400000 : ds->unit == 'y' ? 367LL * 86400000
+	guess = b + (ds->unit == 'n' ? 32LL * 86400000 * ds->count
+				 : ds->unit == 'y' ? 367LL * 86400000 * ds->count
 				 : ds->interval + (ds->unit == 'd' || ds->unit == 'w' ? 7200000 : 0));
 	return BucketOf(guess, ds, tz);
 }

@@ -104,7 +104,7 @@ vscope_downsample(PG_FUNCTION_ARGS)
 	s_ms = start / 1000 + UNIX_EPOCH_MS_OFFSET;
 	e_ms = end / 1000 + UNIX_EPOCH_MS_OFFSET;
 	/* read whole buckets at both ends */
-	widen = ds.all ? 0 : ds.calendar ? 367 * 86400000LL : ds.interval;
+	widen = ds.all ? 0 : ds.calendar ? 367 * 86400000LL * Max(ds.count, 1) : ds.interval;
 
 	SPI_connect();
 	r = vs_reader_open(tenant, ids, nids, (s_ms - widen - UNIX_EPOCH_MS_OFFSET) * 1000,

@@ -131,6 +131,15 @@ SELECT pg_temp.q('{"start":1356998400,"end":1357257599,"timezone":"America/New_Y
 -- 6hc in New York: buckets at local 00:00 and 06:00 (05:00 and 11:00 UTC)
 SELECT json_object_keys(pg_temp.q('{"start":1357016400,"end":1357038000,"timezone":"America/New_York","queries":[{"metric":"cal.m","aggregator":"sum","downsample":"6hc-count"}]}')->0->'dps') AS ts;
 
+-- calendar multiples count whole units from 1970 in local terms:
+-- 2dc: 2013-01-01 is day 15706 since 1970-01-01, even, so buckets are [Jan 1, Jan 3) = 48 and
+-- [Jan 3, Jan 5) = 24; 3nc: month 516 since 1970, a multiple of 3, so one quarter from Jan 1 = 72;
+-- 1wc from Monday 2012-12-31 (1356912000): one week holding all 72;
+-- 2yc: 2013 - 1970 = 43 is odd, so the bucket starts 2012-01-01, before start: trimmed away
+SELECT spec, pg_temp.q(format('{"start":%s,"end":1357257599,"queries":[{"metric":"cal.m","aggregator":"sum","downsample":"%s-count"}]}',
+                              CASE spec WHEN '1wc' THEN '1356912000' ELSE '1356998400' END, spec))->0->'dps' AS dps
+  FROM unnest(ARRAY['2dc', '3nc', '1wc', '2yc']) spec;
+
 -- errors, each a 400 in OpenTSDB's words
 \set VERBOSITY terse
 SELECT pg_temp.q('{"queries":[{"metric":"fmt.m","aggregator":"sum"}]}');
