@@ -1,0 +1,87 @@
+-- The SQL behind /api/query's GET form, /api/suggest, /api/search/lookup and
+-- /api/query/last.
+SET timezone = 'UTC';
+SELECT vscope.create_tenant('tsdb4') IS NOT NULL;
+SELECT vscope.use_tenant('tsdb4') IS NOT NULL;
+SELECT vscope.put($$[
+  {"metric":"api.cpu","timestamp":1356998400,"value":1,"tags":{"host":"web01","dc":"lga"}},
+  {"metric":"api.cpu","timestamp":1356998460,"value":2,"tags":{"host":"web01","dc":"lga"}},
+  {"metric":"api.cpu","timestamp":1356998400,"value":3.5,"tags":{"host":"web02","dc":"lga"}},
+  {"metric":"api.cpu","timestamp":1356998400,"value":4,"tags":{"host":"db01","dc":"nyc"}},
+  {"metric":"api.mem","timestamp":1356998400,"value":5,"tags":{"host":"web01"}},
+  {"metric":"apis.x","timestamp":1356998400,"value":6,"tags":{"zone":"z1"}}
+]$$)->>'failed' AS failed;
+SET ROLE vscope_reader;
+
+-- the GET form becomes this POST body: m split on ':', modifiers in any order,
+-- the first braces group by, the second do not, type(expr) picks a filter,
+-- duplicate m values count once
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"end":["now"],"tz":["UTC"],"ms":[null],"show_query":[null],
+  "m":["sum:1h-avg:rate{counter,,35}:sys.cpu{host=*,dc=lga|nyc}{rack=regexp(r[0-9])}",
+       "avg:explicit_tags:10m-max-zero:rate{dropcounter,1000}:sys.mem",
+       "sum:sys.cpu{}{}", "sum:sys.cpu{}{}"]}');
+-- errors
+\set VERBOSITY terse
+SELECT vscope.tsdb_query_request('{"m":["sum:sys.cpu"]}');
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"]}');
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"m":["sys.cpu"]}');
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"m":["a:b:c:d:e:f"]}');
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"m":["sum:rate{counter,1,2,3}:sys.cpu"]}');
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"m":["sum:rate{counter,x}:sys.cpu"]}');
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"m":["sum:sys.cpu{host}"]}');
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"m":["sum:sys.cpu{host=a"]}');
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"m":["sum:sys.cpu{host=a}x"]}');
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"m":["sum:sys.cpu{host=foo(a)}"]}');
+SELECT vscope.tsdb_query_request('{"start":"1h-ago","m":"sum:sys.cpu"}');
+\set VERBOSITY default
+-- and it runs
+SELECT vscope.tsdb_query_get('{"start":["1356998400"],"end":["1356998460"],"m":["sum:api.cpu{host=web01}"]}');
+
+-- suggest: prefix, byte order, max
+SELECT vscope.tsdb_suggest('metrics', 'api');
+SELECT vscope.tsdb_suggest('metrics', 'api.', '1');
+SELECT vscope.tsdb_suggest('tagk', '');
+SELECT vscope.tsdb_suggest('tagv', 'web');
+SELECT vscope.tsdb_suggest('metrics', 'nothing');
+\set VERBOSITY terse
+SELECT vscope.tsdb_suggest('', 'a');
+SELECT vscope.tsdb_suggest('hosts', 'a');
+SELECT vscope.tsdb_suggest('tagk', 'a', 'lots');
+\set VERBOSITY default
+
+-- lookup: a metric, or * for any, with key/value pairs where * means any
+SELECT r->'totalResults' AS total, json_array_length(r->'results') AS shown,
+       (SELECT json_agg(x->'tags'->>'host') FROM json_array_elements(r->'results') x) AS hosts
+  FROM vscope.tsdb_lookup('{"metric":"api.cpu","tags":[{"key":"dc","value":"lga"}]}') r;
+SELECT r->'totalResults' AS total FROM vscope.tsdb_lookup('{"metric":"*","tags":[{"key":"host","value":"web01"}]}') r;
+SELECT r->'totalResults' AS total FROM vscope.tsdb_lookup('{"metric":"*","tags":[{"key":"*","value":"z1"}]}') r;
+SELECT r->'totalResults' AS total, json_array_length(r->'results') AS shown
+  FROM vscope.tsdb_lookup('{"metric":"api.cpu","limit":2}') r;
+SELECT r->'type' AS type, r->'metric' AS metric, r->'tags' AS tags, r->'limit' AS lim, r->'startIndex' AS si
+  FROM vscope.tsdb_lookup_get('{"m":["api.cpu{host=web0*,dc=*}"]}') r;
+\set VERBOSITY terse
+SELECT vscope.tsdb_lookup('{}');
+SELECT vscope.tsdb_lookup('{"metric":"api.cpu","limit":"x"}');
+SELECT vscope.tsdb_lookup_get('{"m":["api.cpu{host}"]}');
+SELECT vscope.tsdb_lookup_get('{}');
+\set VERBOSITY default
+
+-- last: the newest point of each matching series (value as a string, ms timestamp)
+SELECT x->>'metric' AS metric, x->'tags'->>'host' AS host, x->'timestamp' AS ts, x->'value' AS value
+  FROM json_array_elements(vscope.tsdb_last('{"queries":[{"metric":"api.cpu","tags":{"dc":"lga"}},{"metric":"api.mem"}]}')) x;
+SELECT vscope.tsdb_last('{"queries":[{"metric":"api.cpu"}],"backScan":1}');
+SELECT json_array_length(vscope.tsdb_last_get('{"timeseries":["api.cpu{dc=lga}","api.mem"]}'));
+\set VERBOSITY terse
+SELECT vscope.tsdb_last('{"queries":[]}');
+SELECT vscope.tsdb_last('{"queries":[{"tags":{}}]}');
+SELECT vscope.tsdb_last('{"queries":[{"metric":"api.cpu"}],"backScan":"x"}');
+\set VERBOSITY default
+
+-- another tenant sees none of it
+RESET ROLE;
+SELECT vscope.create_tenant('tsdb4-other') IS NOT NULL;
+SELECT vscope.use_tenant('tsdb4-other') IS NOT NULL;
+SET ROLE vscope_reader;
+SELECT vscope.tsdb_suggest('metrics', 'api');
+SELECT vscope.tsdb_lookup('{"metric":"*"}')->'totalResults' AS total;
+SELECT vscope.tsdb_last('{"queries":[{"metric":"api.cpu"}]}');
