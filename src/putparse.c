@@ -437,6 +437,20 @@ VsCheckName(const char *what, const char *ctx, const char *s)
 }
 
 /*
+ * SeriesKeyLength is the length of the canonical identity metric{k=v,...}
+ * (series.c builds it), to refuse a point whose series could not be stored.
+ */
+static size_t
+SeriesKeyLength(const char *metric, const VsTag *tags, int ntags)
+{
+	size_t		len = strlen(metric) + 2;
+
+	for (int i = 0; i < ntags; i++)
+		len += strlen(tags[i].key) + strlen(tags[i].value) + 2;
+	return len;
+}
+
+/*
  * VsUnixMsToTimestamp converts Unix milliseconds to a timestamptz.
  */
 TimestampTz
@@ -504,9 +518,7 @@ VsValidatePoint(VsRawPoint *raw, VsGoodPoint *good, TimestampTz oldest)
 			return e;
 	}
 
-	keylen = strlen(raw->metric) + 2;
-	for (int i = 0; i < good->ntags; i++)
-		keylen += strlen(good->tags[i].key) + strlen(good->tags[i].value) + 2;
+	keylen = SeriesKeyLength(raw->metric, good->tags, good->ntags);
 	if (keylen > VS_MAX_SERIES_KEY)
 		return psprintf("Series identity is too long: %zu bytes for the metric and tags, at most %d",
 						keylen, VS_MAX_SERIES_KEY);
@@ -664,15 +676,9 @@ VsParseLine(char *line, VsGoodPoint *good, TimestampTz oldest)
 			(e = VsCheckName("tag value with key", good->tags[i].key, good->tags[i].value)) != NULL)
 			return psprintf("put: illegal argument: %s", e);
 	}
-	{
-		size_t		keylen = strlen(words[1]) + 2;
-
-		for (int i = 0; i < good->ntags; i++)
-			keylen += strlen(good->tags[i].key) + strlen(good->tags[i].value) + 2;
-		if (keylen > VS_MAX_SERIES_KEY)
-			return psprintf("put: illegal argument: Series identity is too long: %zu bytes, at most %d",
-							keylen, VS_MAX_SERIES_KEY);
-	}
+	if (SeriesKeyLength(words[1], good->tags, good->ntags) > VS_MAX_SERIES_KEY)
+		return psprintf("put: illegal argument: Series identity is too long: %zu bytes, at most %d",
+						SeriesKeyLength(words[1], good->tags, good->ntags), VS_MAX_SERIES_KEY);
 	good->ts = VsUnixMsToTimestamp(ts);
 	if (good->ts < oldest)
 		return "put: illegal argument: Timestamp is older than the retention period (vscope.retention)";

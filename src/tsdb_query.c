@@ -670,6 +670,29 @@ CmpStr(const void *a, const void *b)
 }
 
 /*
+ * SoleValue returns the one value a tag key has across the group's series
+ * (series without the key do not count), or NULL when it has several.
+ */
+static const char *
+SoleValue(SeriesInfo **members, int n, const char *key)
+{
+	const char *value = NULL;
+
+	for (int m = 0; m < n; m++)
+	{
+		const char *v = TagValue(members[m], key);
+
+		if (v == NULL)
+			continue;
+		if (value == NULL)
+			value = v;
+		else if (strcmp(value, v) != 0)
+			return NULL;
+	}
+	return value;
+}
+
+/*
  * AppendTags writes "tags" and "aggregateTags" of a group: keys with one
  * value across the group's series are tags, keys with several are
  * aggregated.
@@ -705,21 +728,9 @@ AppendTags(StringInfo buf, SeriesInfo **members, int n)
 	first = true;
 	for (int j = 0; j < nkeys; j++)
 	{
-		const char *value = NULL;
-		bool		same = true;
+		const char *value = SoleValue(members, n, keys[j]);
 
-		for (int m = 0; m < n && same; m++)
-		{
-			const char *v = TagValue(members[m], keys[j]);
-
-			if (v == NULL)
-				continue;
-			if (value == NULL)
-				value = v;
-			else if (strcmp(value, v) != 0)
-				same = false;
-		}
-		if (!same)
+		if (value == NULL)
 			continue;
 		if (!first)
 			appendStringInfoChar(buf, ',');
@@ -732,21 +743,7 @@ AppendTags(StringInfo buf, SeriesInfo **members, int n)
 	first = true;
 	for (int j = 0; j < nkeys; j++)
 	{
-		const char *value = NULL;
-		bool		same = true;
-
-		for (int m = 0; m < n && same; m++)
-		{
-			const char *v = TagValue(members[m], keys[j]);
-
-			if (v == NULL)
-				continue;
-			if (value == NULL)
-				value = v;
-			else if (strcmp(value, v) != 0)
-				same = false;
-		}
-		if (same)
+		if (SoleValue(members, n, keys[j]) != NULL)
 			continue;
 		if (!first)
 			appendStringInfoChar(buf, ',');
