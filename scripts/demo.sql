@@ -67,3 +67,29 @@ SELECT sum((vscope.put(batch)->>'success')::int) AS points
 										   + (hashtext(s.tags::text) % 628) / 100.0)
 							 + s.amp * 0.15 * (random() - 0.5)) AS v) AS val
 		 GROUP BY s.metric) AS b;
+
+-- the inventory behind those series, for the live-data endpoints
+SELECT vscope.register_inventory(jsonb_build_object(
+  'datacenters', (SELECT jsonb_agg(jsonb_build_object('datacenter_id', id, 'name', 'datacenter' || id))
+                    FROM (VALUES (869), (870)) v(id)),
+  'filers', (SELECT jsonb_agg(jsonb_build_object(
+                 'datacenter_id', dc, 'filer_id', 100 * (n + 1) + f + 1,
+                 'name', 'pcc-000' || (443 + 2 * n + f), 'profile', '2t-nfs', 'full_profile', '2 TB NFS',
+                 'size_gb', 2048, 'state', 'delivered', 'billing_type', 'monthly', 'vm_total', 3))
+               FROM (VALUES (869, 0), (870, 1)) d(dc, n), generate_series(0, 1) f),
+  'hosts', (SELECT jsonb_agg(jsonb_build_object(
+                 'datacenter_id', dc, 'host_id', 1000 * (n + 1) + h + 1, 'name', net || (51 + h),
+                 'profile', 'L', 'profile_code', 'pcc-l-2018', 'rack', 'R' || (n + 1),
+                 'state', 'delivered', 'connection_state', 'connected', 'billing_type', 'monthly',
+                 'cpu_max', 48000, 'cpu_max_core', 2000, 'cpu_num', 24, 'ram_gb', 256,
+                 'uptime', 86400 * 40, 'in_maintenance', false, 'cluster_name', 'Cluster' || (n + 1)))
+               FROM (VALUES (869, 0, '172.17.86.'), (870, 1, '172.17.87.')) d(dc, n, net), generate_series(0, 2) h),
+  'vms', (SELECT jsonb_agg(jsonb_build_object(
+                 'datacenter_id', dc, 'vm_id', 5000 + 10 * n + v, 'mo_ref', 'vm-0' || (1254 + 10 * n + v),
+                 'name', 'web-' || n || '-' || v, 'power_state', 'poweredOn', 'cpu_num', 2 + v % 3,
+                 'cpu_max', 4000 + 2000 * (v % 3), 'memory_max', 4096 * (1 + v % 2),
+                 'host_name', net || (51 + v % 3), 'cluster_name', 'Cluster' || (n + 1),
+                 'folder_name', 'web', 'snapshot_num', v % 2, 'vmware_tools', 'toolsOk',
+                 'vmware_tools_version', '11333'))
+             FROM (VALUES (869, 0, '172.17.86.'), (870, 1, '172.17.87.')) d(dc, n, net), generate_series(0, 5) v)
+));

@@ -155,16 +155,16 @@ api_put(VsRequest *r)
  * run_json answers with the single json value of one SQL call made in the
  * request's transaction (200), or with the failure in OpenTSDB's format.
  */
-static void
-run_json(VsRequest *r, VsScope need, bool read_only, const char *sql,
-		 int nparams, const char *const *params)
+void
+run_json_as(VsRequest *r, VsScope need, bool read_only, const char *sql,
+			int nparams, const char *const *params, VsFailFn fail)
 {
 	VsTxn		t;
 	PGresult   *res;
 
 	if (!txn_begin(r, &t, need, read_only))
 	{
-		tsdb_txn_error(r, &t);
+		fail(r, &t);
 		txn_free(&t);
 		return;
 	}
@@ -173,7 +173,7 @@ run_json(VsRequest *r, VsScope need, bool read_only, const char *sql,
 	{
 		if (res)
 			PQclear(res);
-		tsdb_txn_error(r, &t);
+		fail(r, &t);
 	}
 	else
 	{
@@ -184,6 +184,13 @@ run_json(VsRequest *r, VsScope need, bool read_only, const char *sql,
 	}
 	txn_end(&t);
 	txn_free(&t);
+}
+
+static void
+run_json(VsRequest *r, VsScope need, bool read_only, const char *sql,
+		 int nparams, const char *const *params)
+{
+	run_json_as(r, need, read_only, sql, nparams, params, tsdb_txn_error);
 }
 
 typedef struct ArgsJson

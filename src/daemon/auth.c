@@ -127,7 +127,7 @@ bool
 txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 {
 	char	   *token = extract_token(r, req_connection(r));
-	const char *as_tenant = req_header(r, "X-Vscope-Tenant");
+	const char *as_tenant = req_as_tenant(r);
 	const char *params[2];
 	PGresult   *res;
 	char		timeout[32];

@@ -44,6 +44,7 @@ static const KeyDef keys[] = {
 	{"telnet-host", T_STRING, "127.0.0.1", "address of the telnet put listener (its clients send no credentials: keep it on loopback)", OFF(telnet_host), 0, 0},
 	{"telnet-port", T_INT, "4243", "port of the telnet put listener", OFF(telnet_port), 1, 65535},
 	{"telnet-tenant", T_STRING, "", "the tenant telnet puts are written to; empty turns the listener off", OFF(telnet_tenant), 0, 0},
+	{"public-url", T_STRING, "", "the API's URL as clients reach it (metrics tokens point there); empty: http://server-host:server-port", OFF(public_url), 0, 0},
 	{"maintenance-interval", T_INT, "3600", "seconds between runs of vscope.maintain() (partitions ahead, expiry); 0 never", OFF(maintenance_interval), 0, 86400 * 7},
 };
 

@@ -26,14 +26,17 @@ enum
 	M_GET = 1, M_POST = 2, M_HEAD = 4, M_PUT = 8, M_DELETE = 16
 };
 
-typedef struct Route
+typedef struct Route Route;
+struct Route
 {
 	const char *path;
 	unsigned	methods;
 	void		(*fn) (VsRequest *r);
 	const char *allow;			/* the Allow header of a 405 */
 	bool		needs_token;	/* 401 before reading a body without credentials */
-} Route;
+	bool		prefix;			/* path is a prefix: the handler parses the rest */
+	void		(*error) (VsRequest *r, int status, const char *message, const char *details);
+};
 
 struct VsRequest
 {
@@ -47,6 +50,8 @@ struct VsRequest
 	size_t		resp_len;
 	char		tenant[160];
 	struct timespec start;
+	const struct Route *route;
+	char	   *as_tenant;		/* the tenant the request names, if any */
 	int			nhdr;
 	char	   *hdr_name[8];
 	char	   *hdr_value[8];
@@ -62,15 +67,16 @@ static void h_live(VsRequest *r);
 static void h_ready(VsRequest *r);
 
 static const Route routes[] = {
-	{"/api/put", M_POST, api_put, "POST", true},
-	{"/api/query", M_GET | M_POST | M_DELETE, api_query, "GET, POST, DELETE", true},
-	{"/api/query/last", M_GET | M_POST, api_query_last, "GET, POST", true},
-	{"/api/search/lookup", M_GET | M_POST, api_lookup, "GET, POST", true},
-	{"/api/suggest", M_GET | M_POST, api_suggest, "GET, POST", true},
-	{"/api/aggregators", M_GET | M_POST, api_aggregators, "GET, POST", false},
-	{"/api/version", M_GET | M_POST | M_HEAD, api_version, "GET, POST", false},
-	{"/live", M_GET | M_HEAD, h_live, "GET", false},
-	{"/ready", M_GET | M_HEAD, h_ready, "GET", false},
+	{"/api/put", M_POST, api_put, "POST", true, false, tsdb_error},
+	{"/api/query", M_GET | M_POST | M_DELETE, api_query, "GET, POST, DELETE", true, false, tsdb_error},
+	{"/api/query/last", M_GET | M_POST, api_query_last, "GET, POST", true, false, tsdb_error},
+	{"/api/search/lookup", M_GET | M_POST, api_lookup, "GET, POST", true, false, tsdb_error},
+	{"/api/suggest", M_GET | M_POST, api_suggest, "GET, POST", true, false, tsdb_error},
+	{"/api/aggregators", M_GET | M_POST, api_aggregators, "GET, POST", false, false, tsdb_error},
+	{"/api/version", M_GET | M_POST | M_HEAD, api_version, "GET, POST", false, false, tsdb_error},
+	{"/dedicatedCloud/", M_GET | M_POST, api_vscope, "GET, POST", true, true, ovh_error},
+	{"/live", M_GET | M_HEAD, h_live, "GET", false, false, tsdb_error},
+	{"/ready", M_GET | M_HEAD, h_ready, "GET", false, false, tsdb_error},
 };
 
 /* ---- small buffers ---- */
@@ -217,6 +223,30 @@ req_body(VsRequest *r, size_t *len)
 	return r->body.data ? r->body.data : "";
 }
 
+/* req_set_as_tenant names the tenant a superadmin token acts for (from the path) */
+void
+req_set_as_tenant(VsRequest *r, const char *tenant)
+{
+	free(r->as_tenant);
+	r->as_tenant = strdup(tenant);
+}
+
+const char *
+req_as_tenant(VsRequest *r)
+{
+	return r->as_tenant ? r->as_tenant : req_header(r, "X-Vscope-Tenant");
+}
+
+/* req_fail answers with the route's error format */
+void
+req_fail(VsRequest *r, int status, const char *message, const char *details)
+{
+	if (r->route != NULL)
+		r->route->error(r, status, message, details);
+	else
+		tsdb_error(r, status, message, details);
+}
+
 void
 req_set_tenant(VsRequest *r, const char *tenant)
 {
@@ -312,7 +342,8 @@ static const Route *
 find_route(const char *path)
 {
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(routes[i].path, path) == 0)
+		if (routes[i].prefix ? strncmp(routes[i].path, path, strlen(routes[i].path)) == 0
+			: strcmp(routes[i].path, path) == 0)
 			return &routes[i];
 	return NULL;
 }
@@ -332,10 +363,11 @@ refuse(VsRequest *r)
 		tsdb_error(r, 404, "Endpoint not found", r->path);
 		return true;
 	}
+	r->route = route;
 	if ((route->methods & method_bit(r->method)) == 0)
 	{
 		req_add_header(r, "Allow", route->allow);
-		tsdb_error(r, 405, "Method not allowed", "The HTTP method is not allowed for this endpoint");
+		route->error(r, 405, "Method not allowed", "The HTTP method is not allowed for this endpoint");
 		return true;
 	}
 	if (r->too_big)
@@ -344,14 +376,14 @@ refuse(VsRequest *r)
 
 		snprintf(msg, sizeof(msg), "The request body is larger than max-body-size (%ld bytes)",
 				 config->max_body_size);
-		tsdb_error(r, 413, "Request entity too large", msg);
+		route->error(r, 413, "Request entity too large", msg);
 		return true;
 	}
 	if (route->needs_token && req_header(r, "Authorization") == NULL &&
 		req_header(r, "X-Auth-Token") == NULL)
 	{
-		tsdb_error(r, 401, "Authentication required",
-				   "Send a token as the password of HTTP basic auth (https://read:TOKEN@host/...) or in an X-Auth-Token header.");
+		route->error(r, 401, "Authentication required",
+					 "Send a token as the password of HTTP basic auth (https://read:TOKEN@host/...) or in an X-Auth-Token header.");
 		return true;
 	}
 	return false;
@@ -488,6 +520,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	free(r->body.data);
 	free(r->path);
+	free(r->as_tenant);
 	free(r);
 	*con_cls = NULL;
 	pthread_mutex_lock(&active_mu);

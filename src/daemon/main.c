@@ -86,6 +86,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	request_timeout_secs = cfg.request_timeout;
+	vs_config = &cfg;
 
 	/* signals are taken by this thread alone, with sigwait */
 	sigemptyset(&sigs);

@@ -34,6 +34,7 @@ typedef struct VsConfig
 	char	   *telnet_host;
 	int			telnet_port;
 	char	   *telnet_tenant;	/* "" = no telnet listener */
+	char	   *public_url;		/* the API's own URL, as clients reach it */
 } VsConfig;
 
 extern int	config_load(VsConfig *cfg, const char *path, char *err, size_t errlen);
@@ -75,6 +76,9 @@ extern const char *req_arg(VsRequest *r, const char *name);
 extern bool req_has_arg(VsRequest *r, const char *name);
 extern const char *req_body(VsRequest *r, size_t *len);
 extern void req_set_tenant(VsRequest *r, const char *tenant);
+extern void req_set_as_tenant(VsRequest *r, const char *tenant);
+extern const char *req_as_tenant(VsRequest *r);
+extern void req_fail(VsRequest *r, int status, const char *message, const char *details);
 extern void req_respond(VsRequest *r, int status, const char *content_type,
 						const char *body, size_t len);
 extern void req_respond_str(VsRequest *r, int status, const char *json);
@@ -126,5 +130,13 @@ extern void api_aggregators(VsRequest *r);
 extern void api_suggest(VsRequest *r);
 extern void api_query_last(VsRequest *r);
 extern void api_lookup(VsRequest *r);
+typedef void (*VsFailFn) (VsRequest *r, VsTxn *t);
+extern void run_json_as(VsRequest *r, VsScope need, bool read_only, const char *sql,
+						int nparams, const char *const *params, VsFailFn fail);
+
+/* api_vscope.c: vScope live data */
+extern void ovh_error(VsRequest *r, int status, const char *message, const char *details);
+extern void api_vscope(VsRequest *r);
+extern const VsConfig *vs_config;
 
 #endif							/* VSCOPED_H */
