@@ -39,15 +39,21 @@ psql_q -d vscope -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE roln
 # tokens: reuse those in tokens.json while they still work
 TOKENS=$VSCOPE_DATA/tokens.json
 token_ok() { [ -n "$1" ] && [ "$(psql_q -d vscope -c "SELECT count(*) FROM vscope.authenticate('$1')")" = 1 ]; }
-SUPER=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["superadmin"])' "$TOKENS" 2>/dev/null || true)
-DEMO=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["demo"]["token"])' "$TOKENS" 2>/dev/null || true)
-case "$SUPER$DEMO" in *"'"*) SUPER= DEMO= ;; esac
-if ! token_ok "$SUPER" || ! token_ok "$DEMO"; then
+coopr_ok() { [ -n "$1" ] && [ "$(psql_q -d vscope -c "SELECT count(*) FROM vscope.coopr_authenticate('superadmin', 'admin', '$1')")" = 1 ]; }
+field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2:]: d=d[k]
+print(d)' "$TOKENS" "$@" 2>/dev/null || true; }
+SUPER=$(field superadmin)
+DEMO=$(field demo token)
+COOPR=$(field coopr superadmin_apikey)
+case "$SUPER$DEMO$COOPR" in *"'"*) SUPER= DEMO= COOPR= ;; esac
+if ! token_ok "$SUPER" || ! token_ok "$DEMO" || ! coopr_ok "$COOPR"; then
 	SUPER=$(psql_q -d vscope -c "SELECT vscope.create_tenant('superadmin')" \
 		-c "SELECT vscope.create_token('superadmin', '{superadmin}', 'make run: superadmin')" | tail -1)
 	DEMO=$(psql_q -d vscope -c "SELECT vscope.create_token('$DEMO_TENANT', '{read,write}', 'make run: demo')")
-	(umask 077; printf '{"superadmin": "%s", "demo": {"tenant": "%s", "token": "%s"}}\n' \
-		"$SUPER" "$DEMO_TENANT" "$DEMO" >"$TOKENS")
+	COOPR=$(psql_q -d vscope -c "SELECT vscope.coopr_create_apikey('superadmin', 'admin')->>'apikey'")
+	(umask 077; printf '{"superadmin": "%s", "demo": {"tenant": "%s", "token": "%s"}, "coopr": {"superadmin_apikey": "%s"}}\n' \
+		"$SUPER" "$DEMO_TENANT" "$DEMO" "$COOPR" >"$TOKENS")
 fi
 chmod 600 "$TOKENS"
 

@@ -273,3 +273,87 @@ txn_free(VsTxn *t)
 	free(t->hint);
 	t->message = t->detail = t->hint = NULL;
 }
+
+/*
+ * txn_begin_coopr opens the request's transaction for Coopr's headers:
+ * Coopr-UserID, Coopr-TenantID and Coopr-ApiKey, checked by
+ * vscope.coopr_authenticate(); on false t->status says why (401).
+ */
+bool
+txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only)
+{
+	const char *user = req_header(r, "Coopr-UserID");
+	const char *tenant = req_header(r, "Coopr-TenantID");
+	const char *key = req_header(r, "Coopr-ApiKey");
+	const char *params[3];
+	PGresult   *res;
+	char		timeout[32];
+
+	memset(t, 0, sizeof(*t));
+	if (user == NULL)
+	{
+		set_failure(t, 401, "Coopr-UserID not found in request headers.", NULL, NULL);
+		return false;
+	}
+	if (tenant == NULL)
+	{
+		set_failure(t, 401, "Coopr-TenantID not found in request headers.", NULL, NULL);
+		return false;
+	}
+	if (key == NULL)
+	{
+		set_failure(t, 401, "Coopr-ApiKey not found in request headers.", NULL, NULL);
+		return false;
+	}
+	t->conn = pool_acquire();
+	if (t->conn == NULL)
+	{
+		set_failure(t, 503, "Service unavailable", "No database connection could be had.", NULL);
+		return false;
+	}
+	if (!exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN") &&
+		(PQstatus(t->conn) != CONNECTION_BAD || !pool_reconnect(&t->conn) ||
+		 !exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN")))
+	{
+		txn_end(t);
+		return false;
+	}
+	params[0] = tenant;
+	params[1] = user;
+	params[2] = key;
+	res = PQexecParams(t->conn, "SELECT tenant_id, db_role FROM vscope.coopr_authenticate($1, $2, $3)",
+					   3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			set_failure_from_result(t, res);
+		else
+			set_failure(t, 401, "Invalid Coopr credentials: the API key does not belong to that user of that tenant.",
+						NULL, NULL);
+		PQclear(res);
+		txn_end(t);
+		return false;
+	}
+	snprintf(t->tenant, sizeof(t->tenant), "%s", tenant);
+	req_set_tenant(r, tenant);
+	snprintf(timeout, sizeof(timeout), "%ds", request_timeout_secs);
+	{
+		const char *p3[3] = {PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), timeout};
+		PGresult   *s = PQexecParams(t->conn,
+									 "SELECT set_config('role', $1, true), "
+									 "set_config('vscope.tenant', $2, true), "
+									 "set_config('statement_timeout', $3, true)",
+									 3, NULL, p3, NULL, NULL, 0);
+
+		PQclear(res);
+		if (PQresultStatus(s) != PGRES_TUPLES_OK)
+		{
+			set_failure_from_result(t, s);
+			PQclear(s);
+			txn_end(t);
+			return false;
+		}
+		PQclear(s);
+	}
+	return true;
+}

@@ -75,6 +75,11 @@ static const Route routes[] = {
 	{"/api/aggregators", M_GET | M_POST, api_aggregators, "GET, POST", false, false, tsdb_error},
 	{"/api/version", M_GET | M_POST | M_HEAD, api_version, "GET, POST", false, false, tsdb_error},
 	{"/dedicatedCloud/", M_GET | M_POST, api_vscope, "GET, POST", true, true, ovh_error},
+	{"/v2/metrics/queues", M_GET, api_coopr, "GET", false, false, coopr_error},
+	{"/v2/metrics/nodes/usage", M_GET, api_coopr, "GET", false, false, coopr_error},
+	{"/v2/apikeys", M_POST, api_coopr, "POST", false, false, coopr_error},
+	{"/v2/nodes/events", M_POST, api_coopr, "POST", false, false, coopr_error},
+	{"/v2/queues/events", M_POST, api_coopr, "POST", false, false, coopr_error},
 	{"/live", M_GET | M_HEAD, h_live, "GET", false, false, tsdb_error},
 	{"/ready", M_GET | M_HEAD, h_ready, "GET", false, false, tsdb_error},
 };

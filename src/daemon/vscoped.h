@@ -113,6 +113,7 @@ typedef struct VsTxn
 } VsTxn;
 
 extern bool txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only);
+extern bool txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only);
 extern PGresult *txn_exec(VsTxn *t, const char *sql, int nparams, const char *const *params);
 extern bool txn_commit(VsTxn *t);
 extern void txn_end(VsTxn *t);
@@ -138,5 +139,9 @@ extern void run_json_as(VsRequest *r, VsScope need, bool read_only, const char *
 extern void ovh_error(VsRequest *r, int status, const char *message, const char *details);
 extern void api_vscope(VsRequest *r);
 extern const VsConfig *vs_config;
+
+/* api_coopr.c: Coopr admin metrics */
+extern void coopr_error(VsRequest *r, int status, const char *message, const char *details);
+extern void api_coopr(VsRequest *r);
 
 #endif							/* VSCOPED_H */
