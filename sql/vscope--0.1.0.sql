@@ -647,7 +647,8 @@ DECLARE
 	back_scan integer;
 	out json;
 BEGIN
-	IF jsonb_typeof(request) <> 'object' OR jsonb_typeof(request->'queries') <> 'array'
+	IF jsonb_typeof(request) IS DISTINCT FROM 'object'
+	   OR jsonb_typeof(request->'queries') IS DISTINCT FROM 'array'
 	   OR jsonb_array_length(request->'queries') = 0 THEN
 		RAISE EXCEPTION 'missing queries' USING ERRCODE = 'VS400';
 	END IF;
@@ -708,7 +709,8 @@ BEGIN
 	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
 		RAISE EXCEPTION 'invalid limit: %', request->>'limit' USING ERRCODE = 'VS400';
 	END;
-	IF request ? 'tags' AND jsonb_typeof(request->'tags') <> 'array' THEN
+	IF request ? 'tags' AND (jsonb_typeof(request->'tags') <> 'array' OR EXISTS (
+			SELECT FROM jsonb_array_elements(request->'tags') p WHERE jsonb_typeof(p) <> 'object')) THEN
 		RAISE EXCEPTION 'tags must be an array of {"key", "value"} pairs' USING ERRCODE = 'VS400';
 	END IF;
 	WITH matched AS (
@@ -1437,23 +1439,25 @@ COMMENT ON FUNCTION vscope.coopr_node_events(jsonb) IS 'Coopr: records finished 
 
 -- each counted node's life, in ms: a COMPLETE CREATE to the earliest COMPLETE
 -- DELETE of the same tenant, cluster and node (or now)
+-- (no SET clause, and every name qualified: so that it is inlined into the
+-- caller's query, whose plan then sees the actual filters)
 CREATE FUNCTION vscope._coopr_lives(tid integer, uid text, now_ms bigint)
 	RETURNS TABLE (birth bigint, death bigint)
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, pg_temp
 	AS $$
-	WITH tasks AS (
-		SELECT k.tenant_id, k.cluster, k.node, k.action,
-			   (extract(epoch FROM k.completed_at) * 1000)::bigint AS at
-		  FROM vscope.coopr_tasks k
-		 WHERE k.status = 'COMPLETE' AND (tid IS NULL OR k.tenant_id = tid)
-		   AND (uid IS NULL OR k.user_id = uid)),
-	deaths AS (
-		SELECT tenant_id, cluster, node, min(at) AS death FROM tasks
-		 WHERE action = 'DELETE' GROUP BY tenant_id, cluster, node)
-	SELECT c.at, coalesce(d.death, now_ms)
-	  FROM tasks c LEFT JOIN deaths d USING (tenant_id, cluster, node)
-	 WHERE c.action = 'CREATE'
+	-- plain subqueries (no CTE read twice): the planner sees the table's
+	-- statistics and hash-joins creates to first deletes
+	SELECT (extract(epoch FROM c.completed_at) * 1000)::bigint,
+		   coalesce((extract(epoch FROM d.death) * 1000)::bigint, now_ms)
+	  FROM vscope.coopr_tasks c
+	  LEFT JOIN (SELECT k.tenant_id, k.cluster, k.node, min(k.completed_at) AS death
+				   FROM vscope.coopr_tasks k
+				  WHERE k.status = 'COMPLETE' AND k.action = 'DELETE'
+					AND (tid IS NULL OR k.tenant_id = tid) AND (uid IS NULL OR k.user_id = uid)
+				  GROUP BY k.tenant_id, k.cluster, k.node) d
+		ON d.tenant_id = c.tenant_id AND d.cluster = c.cluster AND d.node = c.node
+	 WHERE c.status = 'COMPLETE' AND c.action = 'CREATE'
+	   AND (tid IS NULL OR c.tenant_id = tid) AND (uid IS NULL OR c.user_id = uid)
 $$;
 COMMENT ON FUNCTION vscope._coopr_lives(integer, text, bigint) IS 'internal: the lives of the nodes that count for node-seconds';
 

@@ -13,6 +13,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -72,6 +73,7 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 static void
 FetchBatch(VsReader *r)
 {
+	CHECK_FOR_INTERRUPTS();
 	SPI_cursor_fetch(r->portal, true, VS_READER_BATCH);
 	r->n = (int) SPI_processed;
 	r->pos = 0;

@@ -17,6 +17,7 @@
 #include "tsdb.h"
 
 #include <ctype.h>
+#include <errno.h>
 
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -185,13 +186,15 @@ AppendSubQuery(StringInfo buf, const char *m)
 					{
 						const char *name = k == 1 ? "counterMax" : "resetValue";
 						char	   *end;
+						long long	v;
 
 						if (o[k][0] == '\0')
 							continue;	/* empty: the default */
-						(void) strtoll(o[k], &end, 10);
-						if (*end != '\0')
+						errno = 0;
+						v = strtoll(o[k], &end, 10);
+						if (*end != '\0' || errno != 0 || !isdigit((unsigned char) o[k][0]))
 							BadM(m, psprintf("The rate option \"%s\" is not a whole number.", o[k]));
-						appendStringInfo(buf, ",\"%s\":%s", name, o[k]);
+						appendStringInfo(buf, ",\"%s\":%lld", name, v);
 					}
 					appendStringInfoChar(buf, '}');
 				}

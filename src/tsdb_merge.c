@@ -15,6 +15,8 @@
 #include "tsdb.h"
 
 #include <float.h>
+
+#include "miscadmin.h"
 #include <math.h>
 
 static int
@@ -60,6 +62,8 @@ ts_merge(TsSeries *series, int nseries, const TsAgg *agg, bool rate,
 
 		if (t > 0 && times[t - 1] == x)
 			continue;
+		if ((t & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 
 		/* first pass: who takes part, and may we stay in integers? */
 		for (int s = 0; s < nseries; s++)

@@ -362,7 +362,7 @@ CheckNames(int32 tenant, const SubQuery *sq, SeriesInfo *sel, int nsel)
 		else if (!Exists("SELECT EXISTS (SELECT FROM vscope.series WHERE tenant_id = $1 AND tags ? $2 AND $3 = $3)",
 						 tenant, f->tagk, NULL))
 			NoSuchName("tagk", f->tagk);
-		if (f->type == TF_LITERAL_OR || f->type == TF_NOT_LITERAL_OR)
+		if (f->type == TF_LITERAL_OR)
 			for (int k = 0; k < f->nliterals; k++)
 			{
 				bool		seen = false;
@@ -843,6 +843,32 @@ AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery 
 
 /* ---- running a sub-query ---- */
 
+/*
+ * CheckBuckets refuses a downsample that would make more buckets than
+ * vscope.max_buckets across the sub-query's series (a fill policy makes
+ * every bucket of the range, even with no data).
+ */
+static void
+CheckBuckets(const TsQuery *q, const SubQuery *sq, int nseries)
+{
+	double		per;
+	double		unit;
+
+	if (!sq->ds.present || sq->ds.all)
+		return;
+	unit = sq->ds.calendar ? (sq->ds.unit == 'n' ? 28.0 * 86400000 * Max(sq->ds.count, 1)
+							  : sq->ds.unit == 'y' ? 365.0 * 86400000 * Max(sq->ds.count, 1)
+							  : (double) sq->ds.interval)
+		: (double) sq->ds.interval;
+	per = ((double) q->end - (double) q->start) / unit + 2;
+	if (per * nseries > vs_max_buckets)
+		ereport(ERROR,
+				(errcode(ERRCODE_VS_BAD_REQUEST),
+				 errmsg("downsampling '%s' over this range makes %.0f buckets for %d series, at most %d are allowed",
+						sq->ds.spec, per * nseries, nseries, vs_max_buckets),
+				 errhint("Use a longer interval or a shorter range (vscope.max_buckets).")));
+}
+
 typedef struct TsGroup
 {
 	char	   *key;
@@ -882,6 +908,7 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 	CheckNames(tenant, sq, series, n);
 	if (n == 0)
 		return;
+	CheckBuckets(q, sq, n);
 	ScanRange(q, sq, &from, &to);
 	ReadPoints(tenant, series, n, from, to);
 
@@ -909,7 +936,8 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 	{
 		bool		have = false;
 
-		if (!sq->filters[i].group_by)
+		/* OpenTSDB never groups on not_key (its series lack the key) */
+		if (!sq->filters[i].group_by || sq->filters[i].type == TF_NOT_KEY)
 			continue;
 		for (int j = 0; j < ngkeys && !have; j++)
 			have = strcmp(gkeys[j], sq->filters[i].tagk) == 0;
@@ -931,7 +959,9 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 		else
 			for (int j = 0; j < ngkeys; j++)
 			{
-				appendStringInfoString(&k, TagValue(&series[i], gkeys[j]));
+				const char *v = TagValue(&series[i], gkeys[j]);
+
+				appendStringInfoString(&k, v ? v : "");
 				appendStringInfoChar(&k, '\x01');
 			}
 		groups[i].key = k.data;

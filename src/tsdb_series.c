@@ -13,6 +13,8 @@
 #include "tsdb.h"
 
 #include <ctype.h>
+
+#include "miscadmin.h"
 #include <math.h>
 
 #include "pgtime.h"
@@ -123,7 +125,18 @@ ts_parse_downsample(const char *spec, TsDownsample *ds, bool use_calendar)
 		if (ds->unit == 's' && ivlen >= 2 && tolower((unsigned char) iv[ivlen - 2]) == 'm')
 			ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
 							errmsg("calendar downsampling needs a unit of a second or more: %s", spec)));
-		ds->count = atoi(iv);
+		{
+			int64		unit_ms = ds->unit == 's' ? 1000 : ds->unit == 'm' ? 60000
+				: ds->unit == 'h' ? 3600000 : ds->unit == 'd' ? 86400000
+				: ds->unit == 'w' ? 604800000 : ds->unit == 'n' ? INT64CONST(2592000000)
+				: INT64CONST(31536000000);
+
+			if (ds->interval / unit_ms > 1000)
+				ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+								errmsg("calendar interval too long: %s", spec),
+								errdetail("At most 1000 units.")));
+			ds->count = (int) (ds->interval / unit_ms);
+		}
 	}
 }
 
@@ -293,6 +306,11 @@ ts_downsample(const TsSeries *in, const TsDownsample *ds, int64 start, int64 end
 		{
 			int64		nb = NextBucket(b, ds, tz);
 
+			CHECK_FOR_INTERRUPTS();
+			if (nb <= b)
+				ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+								errmsg("downsampling interval '%s' is out of range", ds->spec)));
+
 			nv = 0;
 			while (i < in->n && in->p[i].ts < nb)
 				vals[nv++] = in->p[i++].d;
@@ -304,6 +322,7 @@ ts_downsample(const TsSeries *in, const TsDownsample *ds, int64 start, int64 end
 	{
 		int64		cur = BucketOf(in->p[i].ts, ds, tz);
 
+		CHECK_FOR_INTERRUPTS();
 		nv = 0;
 		while (i < in->n && BucketOf(in->p[i].ts, ds, tz) == cur)
 			vals[nv++] = in->p[i++].d;

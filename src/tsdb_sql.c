@@ -103,6 +103,12 @@ vscope_downsample(PG_FUNCTION_ARGS)
 
 	s_ms = start / 1000 + UNIX_EPOCH_MS_OFFSET;
 	e_ms = end / 1000 + UNIX_EPOCH_MS_OFFSET;
+	if (!ds.all &&
+		(((double) e_ms - (double) s_ms) / (double) ds.interval + 2) * Max(nids, 1) > vs_max_buckets)
+		ereport(ERROR,
+				(errcode(ERRCODE_VS_BAD_REQUEST),
+				 errmsg("downsampling '%s' over this range makes too many buckets", spec),
+				 errdetail("At most %d over all the series (vscope.max_buckets).", vs_max_buckets)));
 	/* read whole buckets at both ends */
 	widen = ds.all ? 0 : ds.calendar ? 367 * 86400000LL * Max(ds.count, 1) : ds.interval;
 

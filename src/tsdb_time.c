@@ -137,9 +137,10 @@ ts_parse_duration(const char *s)
 			mult = 0;
 	}
 	mult *= 1000;
-	if (n > PG_INT64_MAX / mult)
+	/* longer than the span of timestamps (about 317 years) is no duration */
+	if (n > INT64CONST(9999999999999) / mult)
 		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
-						errmsg("duration must be < Long.MAX_VALUE ms: %s", s)));
+						errmsg("duration is longer than timestamps can span (about 317 years): %s", s)));
 	return n * mult;
 }
 
@@ -197,27 +198,37 @@ AbsoluteDate(const char *s, const char *tz)
 /*
  * ts_parse_time parses a start or end time to Unix ms.
  */
+static int64 ParseNumericTime(const char *s, int len);
+
 int64
 ts_parse_time(const char *s, const char *tz, bool is_end)
 {
 	int			len = strlen(s);
-	const char *dot;
 	int64		t;
 
 	if (len == 0)
 		BadTime("invalid time", s);
 	if (len > 2 && AllDigits(s, len - 2) && strcmp(s + len - 2, "ms") == 0)
-	{
-		char	   *digits = pnstrdup(s, len - 2);
+		t = ParseDigits(pnstrdup(s, len - 2), s);
+	else if (pg_strcasecmp(s, "now") == 0)
+		t = ts_now_ms();
+	else if (len > 4 && pg_strcasecmp(s + len - 4, "-ago") == 0)
+		t = ts_now_ms() - ts_parse_duration(pnstrdup(s, len - 4));
+	else if (strchr(s, '/') || strchr(s, ':'))
+		t = AbsoluteDate(s, tz);
+	else
+		return ParseNumericTime(s, len);
+	if (t < 0 || t > INT64CONST(9999999999999))
+		BadTime("invalid time", s);
+	return t;
+}
 
-		return ParseDigits(digits, s);
-	}
-	if (pg_strcasecmp(s, "now") == 0)
-		return ts_now_ms();
-	if (len > 4 && pg_strcasecmp(s + len - 4, "-ago") == 0)
-		return ts_now_ms() - ts_parse_duration(pnstrdup(s, len - 4));
-	if (strchr(s, '/') || strchr(s, ':'))
-		return AbsoluteDate(s, tz);
+/* the digits-only and dotted forms */
+static int64
+ParseNumericTime(const char *s, int len)
+{
+	const char *dot;
+	int64		t;
 
 	dot = strchr(s, '.');
 	if (dot != NULL)

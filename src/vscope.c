@@ -21,6 +21,7 @@ char	   *vs_retention = NULL;
 int			vs_max_future_secs = 7 * 86400;
 int			vs_max_put_points = 500000;
 int			vs_max_new_partitions = 100;
+int			vs_max_buckets = 5000000;
 static char *vs_tenant_guc = NULL;
 
 static bool CheckRetention(char **newval, void **extra, GucSource source);
@@ -75,6 +76,15 @@ _PG_init(void)
 							NULL,
 							&vs_max_new_partitions,
 							100, 1, 100000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("vscope.max_buckets",
+							"Most downsampling buckets one OpenTSDB sub-query may make, over all its series.",
+							NULL,
+							&vs_max_buckets,
+							5000000, 1000, INT_MAX / 2,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);

@@ -26,6 +26,7 @@ extern char *vs_retention;
 extern int	vs_max_future_secs;
 extern int	vs_max_put_points;
 extern int	vs_max_new_partitions;
+extern int	vs_max_buckets;
 extern TimestampTz VsRetentionCutoff(void);
 
 /* the longest canonical series identity, metric{k=v,...} */

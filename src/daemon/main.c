@@ -142,7 +142,9 @@ main(int argc, char **argv)
 	if (have_maint)
 		pthread_join(maint, NULL);
 	http_stop();
-	pool_close();
+	/* a telnet thread still running would use a closed connection: leave them open */
+	if (telnet_active() == 0)
+		pool_close();
 	vs_log(LOG_INFO, "stopped");
 	return 0;
 }

@@ -21,11 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define TELNET_BATCH 1000
 #define TELNET_MAX_LINE 65536
 #define TELNET_MAX_CONNECTIONS 64
+#define TELNET_BATCH_BYTES (1024 * 1024)
+#define TELNET_IDLE_SECONDS 600
+#define TELNET_SEND_TIMEOUT_SECONDS 5
 
 static int	listen_fd = -1;
 static pthread_t accept_thread;
@@ -40,25 +44,37 @@ typedef struct TelnetConn
 	char		peer[INET6_ADDRSTRLEN];
 	VsBuf		batch;
 	int			nbatch;
+	bool		alive;			/* false once the client stops reading */
 } TelnetConn;
 
+/*
+ * send_str writes to the client; one that does not take the bytes within
+ * the socket's send timeout is given up on (alive = false).
+ */
 static void
 send_str(TelnetConn *c, const char *s)
 {
 	size_t		len = strlen(s);
 
-	while (len > 0)
+	while (len > 0 && c->alive)
 	{
 		ssize_t		n = send(c->fd, s, len, MSG_NOSIGNAL);
 
 		if (n <= 0)
+		{
+			c->alive = false;
 			return;
+		}
 		s += n;
 		len -= (size_t) n;
 	}
 }
 
-/* flush writes the pending put lines; errors go back to the client */
+/*
+ * flush writes the pending put lines in one transaction.  The error lines
+ * are collected and sent only after the database connection is back in the
+ * pool, so a client that does not read cannot hold one.
+ */
 static void
 flush(TelnetConn *c)
 {
@@ -66,72 +82,90 @@ flush(TelnetConn *c)
 	PGresult   *res;
 	const char *params[2];
 	char	   *err = NULL;
+	VsBuf		replies = {0};
+	char		timeout[32];
 
 	if (c->nbatch == 0)
 		return;
+	snprintf(timeout, sizeof(timeout), "%ds", request_timeout_secs);
 	conn = pool_acquire();
 	if (conn == NULL)
 		err = strdup("put: Unexpected runtime exception: the database is unavailable, lines dropped\n");
 	else
 	{
-		params[0] = tenant_name;
 		res = PQexec(conn, "BEGIN");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQstatus(conn) == CONNECTION_BAD &&
+			pool_reconnect(&conn))
+		{
+			/* the server restarted since this connection was last used */
+			PQclear(res);
+			res = PQexec(conn, "BEGIN");
+		}
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			if (asprintf(&err, "put: Unexpected runtime exception: %s, lines dropped\n",
+						 PQerrorMessage(conn)) < 0)
+				err = NULL;
+			PQclear(res);
+			goto done;
+		}
 		PQclear(res);
+		params[0] = tenant_name;
+		params[1] = timeout;
 		res = PQexecParams(conn,
 						   "SELECT set_config('role', 'vscope_writer', true), "
 						   "set_config('vscope.tenant', vscope.listener_tenant($1)::text, true), "
+						   "set_config('statement_timeout', $2, true), "
 						   "vscope.listener_tenant($1) IS NOT NULL",
-						   1, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK || strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+						   2, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || strcmp(PQgetvalue(res, 0, 3), "t") != 0)
 		{
 			if (asprintf(&err, "put: Unexpected runtime exception: telnet-tenant \"%s\" is unknown, lines dropped\n",
 						 tenant_name) < 0)
 				err = NULL;
 			PQclear(res);
+			goto done;
 		}
-		else
+		PQclear(res);
+		params[0] = c->batch.data;
+		res = PQexecParams(conn, "SELECT vscope.put_lines($1)", 1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		{
-			PQclear(res);
-			params[0] = c->batch.data;
-			res = PQexecParams(conn, "SELECT vscope.put_lines($1)", 1, NULL, params, NULL, NULL, 0);
-			if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			{
-				struct json_object *out = json_tokener_parse(PQgetvalue(res, 0, 0));
-				struct json_object *errors;
-				PGresult   *cr = PQexec(conn, "COMMIT");
+			struct json_object *out = json_tokener_parse(PQgetvalue(res, 0, 0));
+			struct json_object *errors;
+			PGresult   *cr = PQexec(conn, "COMMIT");
 
-				if (PQresultStatus(cr) != PGRES_COMMAND_OK)
-				{
-					if (asprintf(&err, "put: Unexpected runtime exception: %s", PQerrorMessage(conn)) < 0)
-						err = NULL;
-				}
-				else if (out != NULL && json_object_object_get_ex(out, "errors", &errors))
-				{
-					for (size_t i = 0; i < json_object_array_length(errors); i++)
-					{
-						struct json_object *e = json_object_array_get_idx(errors, i);
-						struct json_object *msg;
-
-						if (json_object_object_get_ex(e, "error", &msg))
-						{
-							send_str(c, json_object_get_string(msg));
-							send_str(c, "\n");
-						}
-					}
-				}
-				PQclear(cr);
-				if (out)
-					json_object_put(out);
-			}
-			else
+			if (PQresultStatus(cr) != PGRES_COMMAND_OK)
 			{
-				if (asprintf(&err, "put: Unexpected runtime exception: %s\n",
-							 PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-							 ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "database error") < 0)
+				if (asprintf(&err, "put: Unexpected runtime exception: %s", PQerrorMessage(conn)) < 0)
 					err = NULL;
 			}
-			PQclear(res);
+			else if (out != NULL && json_object_object_get_ex(out, "errors", &errors))
+			{
+				for (size_t i = 0; i < json_object_array_length(errors); i++)
+				{
+					struct json_object *e = json_object_array_get_idx(errors, i);
+					struct json_object *msg;
+
+					if (json_object_object_get_ex(e, "error", &msg))
+					{
+						const char *m = json_object_get_string(msg);
+
+						buf_append(&replies, m, strlen(m));
+						buf_append(&replies, "\n", 1);
+					}
+				}
+			}
+			PQclear(cr);
+			if (out)
+				json_object_put(out);
 		}
+		else if (asprintf(&err, "put: Unexpected runtime exception: %s, lines dropped\n",
+						  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+						  ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "database error") < 0)
+			err = NULL;
+		PQclear(res);
+done:
 		pool_release(conn);
 	}
 	if (err != NULL)
@@ -140,11 +174,33 @@ flush(TelnetConn *c)
 		send_str(c, err);
 		free(err);
 	}
+	if (replies.len > 0)
+		send_str(c, replies.data);
+	free(replies.data);
 	vs_log(LOG_DEBUG, "telnet %s: %d line(s)", c->peer, c->nbatch);
 	c->batch.len = 0;
 	if (c->batch.data)
 		c->batch.data[0] = '\0';
 	c->nbatch = 0;
+}
+
+/* utf8_valid tells whether s is well-formed UTF-8 (the database refuses the rest) */
+static bool
+utf8_valid(const unsigned char *s)
+{
+	while (*s)
+	{
+		int			n = *s < 0x80 ? 0 : (*s & 0xE0) == 0xC0 ? 1 : (*s & 0xF0) == 0xE0 ? 2
+			: (*s & 0xF8) == 0xF0 ? 3 : -1;
+
+		if (n < 0 || (n == 1 && *s < 0xC2))
+			return false;
+		s++;
+		for (int i = 0; i < n; i++, s++)
+			if ((*s & 0xC0) != 0x80)
+				return false;
+	}
+	return true;
 }
 
 /* handle_line acts on one line; false to close the connection */
@@ -161,11 +217,16 @@ handle_line(TelnetConn *c, char *line)
 		return true;
 	if (n == 3 && strncmp(cmd, "put", 3) == 0)
 	{
+		if (!utf8_valid((const unsigned char *) cmd))
+		{
+			send_str(c, "put: illegal argument: the line is not valid UTF-8\n");
+			return c->alive;
+		}
 		buf_append(&c->batch, cmd, strlen(cmd));
 		buf_append(&c->batch, "\n", 1);
-		if (++c->nbatch >= TELNET_BATCH)
+		if (++c->nbatch >= TELNET_BATCH || c->batch.len >= TELNET_BATCH_BYTES)
 			flush(c);
-		return true;
+		return c->alive;
 	}
 	flush(c);
 	if (n == 4 && strncmp(cmd, "exit", 4) == 0)
@@ -184,7 +245,7 @@ handle_line(TelnetConn *c, char *line)
 			free(msg);
 		}
 	}
-	return true;
+	return c->alive;
 }
 
 static void *
@@ -195,8 +256,9 @@ serve(void *arg)
 	size_t		have = 0;
 	bool		discarding = false;
 	bool		open = buf != NULL;
+	int			idle = 0;
 
-	while (open)
+	while (open && c->alive)
 	{
 		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 		int			pr = poll(&pfd, 1, 100);
@@ -206,10 +268,11 @@ serve(void *arg)
 		{
 			/* the client paused: what it sent so far is written now */
 			flush(c);
-			if (telnet_stopping)
+			if (telnet_stopping || ++idle > TELNET_IDLE_SECONDS * 10)
 				break;
 			continue;
 		}
+		idle = 0;
 		if (pr < 0)
 		{
 			if (errno == EINTR)
@@ -219,6 +282,9 @@ serve(void *arg)
 		got = recv(c->fd, buf + have, TELNET_MAX_LINE - have, 0);
 		if (got <= 0)
 			break;
+		/* stopping: take what arrived, then flush and close below */
+		if (telnet_stopping)
+			open = false;
 		have += (size_t) got;
 		for (;;)
 		{
@@ -242,6 +308,8 @@ serve(void *arg)
 				buf[len - 1] = '\0';
 			if (!discarding && !handle_line(c, buf))
 				open = false;
+			if (!c->alive)
+				break;
 			discarding = false;
 			memmove(buf, nl + 1, have - len - 1);
 			have -= len + 1;
@@ -277,7 +345,10 @@ accept_loop(void *arg)
 			continue;
 		fd = accept(listen_fd, (struct sockaddr *) &sa, &salen);
 		if (fd < 0)
+		{
+			usleep(100000);		/* e.g. out of file descriptors: do not spin */
 			continue;
+		}
 		pthread_mutex_lock(&tmu);
 		full = telnet_conns >= TELNET_MAX_CONNECTIONS;
 		if (!full)
@@ -302,6 +373,12 @@ accept_loop(void *arg)
 			continue;
 		}
 		c->fd = fd;
+		c->alive = true;
+		{
+			struct timeval tv = {.tv_sec = TELNET_SEND_TIMEOUT_SECONDS};
+
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		}
 		if (sa.ss_family == AF_INET)
 			inet_ntop(AF_INET, &((struct sockaddr_in *) &sa)->sin_addr, c->peer, sizeof(c->peer));
 		else

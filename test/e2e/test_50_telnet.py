@@ -92,3 +92,12 @@ def test_a_pause_is_enough_to_write(ctx):
         time.sleep(0.05)
     assert values(ctx, "tn.pause") == [["2013-01-01 00:00:00+00", "3"]]
     t.close()
+
+
+def test_a_line_of_bad_utf8_fails_alone(ctx):
+    t = Telnet()
+    t.s.sendall(b"put tn.utf 1356998400 1 host=a\nput tn.utf 1356998401 2 host=\xff\nput tn.utf 1356998402 3 host=a\n")
+    assert t.line() == "put: illegal argument: the line is not valid UTF-8"
+    t.sync()
+    assert [r[1] for r in values(ctx, "tn.utf")] == ["1", "3"]
+    t.close()

@@ -167,3 +167,17 @@ SELECT pg_temp.q('{"start":"1.5h-ago","queries":[{"metric":"fmt.m","aggregator":
 SELECT pg_temp.q('{"start":1356998400,"delete":true,"queries":[{"metric":"fmt.m","aggregator":"sum"}]}');
 SELECT pg_temp.q('[1]');
 SELECT vscope.tsdb_query_get('{"start":["1356998400"],"m":["sum:1h-avg:rate{counter,,35}:fmt.m{k=*}"]}') IS NOT NULL AS get_form_runs;
+-- not_key never groups (it once crashed the backend): db01 alone, value 4
+\set VERBOSITY default
+SELECT pg_temp.one('flt.m', ',"aggregator":"sum","filters":[{"type":"not_key","tagk":"dc","filter":"","groupBy":true}]')->0->'dps';
+SELECT pg_temp.one('flt.m', ',"aggregator":"sum","tags":{"dc":"not_key()"}')->0->'tags';
+-- bounds: too many buckets, times beyond the range, calendar multiples too long
+\set VERBOSITY terse
+SELECT pg_temp.q('{"start":"2013/01/01","end":"2013/03/01","queries":[{"metric":"fill.m","aggregator":"sum","downsample":"1ms-sum-zero"}]}');
+SELECT pg_temp.q('{"start":1356998400,"end":"9223372036854775807ms","queries":[{"metric":"fill.m","aggregator":"sum"}]}');
+SELECT pg_temp.q('{"start":1356998400,"queries":[{"metric":"fill.m","aggregator":"sum","downsample":"100000000wc-sum-zero"}]}');
+SELECT pg_temp.q('{"start":1356998400,"queries":[{"metric":"fill.m","aggregator":"sum","downsample":"99999999999y-sum"}]}');
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"m":["sum:rate{counter,+5}:sys.cpu"]}');
+SELECT * FROM vscope.downsample(ARRAY[1], '2013-01-01', '2013-03-01', '1ms-sum');
+SELECT vscope.tsdb_last('{}');
+SELECT vscope.tsdb_lookup('{"metric":"*","tags":["host"]}');
