@@ -279,7 +279,7 @@ vscope_put_lines(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_VS_TOO_LARGE),
 					 errmsg("too many data points in one put"),
 					 errdetail("At most %d are allowed (vscope.max_put_points).", vs_max_put_points)));
-		if (strncmp(l, "put", 3) != 0 || (l[3] != ' ' && l[3] != '\t'))
+		if (strncmp(l, "put", 3) != 0 || (l[3] != ' ' && l[3] != '\t' && l[3] != '\r' && l[3] != '\0'))
 			err = "put: illegal argument: not a put command";
 		else
 		{

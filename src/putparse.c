@@ -622,8 +622,8 @@ VsParseLine(char *line, VsGoodPoint *good, TimestampTz oldest)
 		return psprintf("put: illegal argument: not enough arguments (need least 4, got %d)",
 						Max(nwords - 1, 0));
 
-	/* timestamp: seconds, ms, or sec.ms with the dot removed */
-	tsword = words[2];
+	/* timestamp: seconds, ms, or sec.ms with the dot removed (in a copy) */
+	tsword = pstrdup(words[2]);
 	if (strchr(tsword, '.') != NULL)
 	{
 		char	   *q = tsword;
@@ -641,10 +641,6 @@ VsParseLine(char *line, VsGoodPoint *good, TimestampTz oldest)
 	if (ts <= INT64CONST(9999999999))
 		ts *= 1000;
 
-	/* value */
-	err = VsParseValue(words[3], &good->is_int, &good->ivalue, &good->value);
-	if (err != NULL)
-		return psprintf("put: invalid value: For input string: \"%s\"", words[3]);
 
 	/* tags */
 	tags = palloc(sizeof(VsTag) * (nwords - 4));
@@ -663,6 +659,11 @@ VsParseLine(char *line, VsGoodPoint *good, TimestampTz oldest)
 		tags[ntags].ord = ntags;
 		ntags++;
 	}
+	/* the value, after the tags (OpenTSDB's importDataPoint order) */
+	err = VsParseValue(words[3], &good->is_int, &good->ivalue, &good->value);
+	if (err != NULL)
+		return psprintf("put: invalid value: For input string: \"%s\"", words[3]);
+
 	good->ntags = VsSortTags(tags, ntags);
 	good->tags = tags;
 	if (good->ntags > vs_max_tags)

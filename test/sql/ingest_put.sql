@@ -77,3 +77,5 @@ SELECT r->'success' AS success, r->'failed' AS failed, r->'errors'->0->>'error' 
 SELECT vscope.put_lines(E'put lines.m 1356998400 1 host=a  dc=b\n\nput lines.m 1356998460.250 2.5 host=a dc=b\r\nput lines.m x 1 host=a\nput lines.m 1356998400 1\nversion\nput lines.m 1356998400 1 a=b a=c\n   put lines.m 1356998520 3 host=a\tdc=b');
 SELECT p.ts, p.value, p.ivalue FROM vscope.points p JOIN vscope.series s USING (tenant_id, series_id)
  WHERE s.metric = 'lines.m' ORDER BY p.ts;
+-- OpenTSDB's order and words: a bare put; tags before the value; the timestamp as sent
+SELECT vscope.put_lines(E'put\nput lines.m 1.2a 1 host=a\nput lines.m 1356998400 abc host');
