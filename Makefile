@@ -20,12 +20,14 @@ OBJS = \
 	src/tsdb_merge.o \
 	src/tsdb_get.o \
 	src/tsdb_query.o \
-	src/tsdb_sql.o
+	src/tsdb_sql.o \
+	src/stats.o \
+	src/cquery.o
 
 DATA = sql/vscope--$(EXTVERSION).sql
 
 # pg_regress tests, in order (test/sql/*.sql against test/expected/*.out)
-REGRESS = install tenancy tokens ingest_point ingest_put partitions reader rls tsdb_query tsdb_features tsdb_sql tsdb_api coopr
+REGRESS = install tenancy tokens ingest_point ingest_put partitions reader rls tsdb_query tsdb_features tsdb_sql tsdb_api coopr ceilometer_blocks
 REGRESS_OPTS = --inputdir=test --outputdir=$(VSCOPE_DATA)/regress \
 	--dbname=vscope_regress
 

@@ -1573,3 +1573,29 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.coopr_node_usage(text, text, text, text, text, text) IS 'Coopr node-seconds: the life of every node (COMPLETE CREATE to the first COMPLETE DELETE of its cluster and node) inside [start, end], summed, optionally per interval; admins see their tenant, superadmins all or the tenant they name';
+
+--------------------------------------------------------------------------------
+-- Ceilometer building blocks: one-pass statistics, complex-query translation
+--------------------------------------------------------------------------------
+
+CREATE FUNCTION vscope._stats_accum(double precision[], double precision) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'vscope_stats_accum' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vscope._stats_combine(double precision[], double precision[]) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'vscope_stats_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vscope._stats_final(double precision[]) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'vscope_stats_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vscope._stats_accum(double precision[], double precision) IS 'internal: statistics transition (Welford)';
+COMMENT ON FUNCTION vscope._stats_combine(double precision[], double precision[]) IS 'internal: statistics combine (Chan)';
+COMMENT ON FUNCTION vscope._stats_final(double precision[]) IS 'internal: statistics final';
+CREATE AGGREGATE vscope.sample_stats(value double precision) (
+	SFUNC = vscope._stats_accum, STYPE = double precision[], INITCOND = '{0,0,0,0,0,0}',
+	COMBINEFUNC = vscope._stats_combine, FINALFUNC = vscope._stats_final,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE vscope.sample_stats(double precision) IS '[count, sum, min, max, avg, population stddev] in one pass (Ceilometer statistics); NULL when no value';
+
+CREATE FUNCTION vscope.ceilometer_filter_sql(filter text) RETURNS text
+	AS 'MODULE_PATHNAME', 'vscope_ceilometer_filter_sql' LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION vscope.ceilometer_filter_sql(text) IS 'the WHERE clause (over samples aliased s) of a Ceilometer complex-query filter; every field whitelisted, every value quoted; "not" treats a missing metadata field as not matching its operand';
+CREATE FUNCTION vscope.ceilometer_orderby_sql(orderby text) RETURNS text
+	AS 'MODULE_PATHNAME', 'vscope_ceilometer_orderby_sql' LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION vscope.ceilometer_orderby_sql(text) IS 'the ORDER BY list (over samples aliased s) of a Ceilometer complex-query orderby; s.timestamp DESC by default';
