@@ -1447,8 +1447,8 @@ CREATE FUNCTION vscope._coopr_lives(tid integer, uid text, now_ms bigint)
 	AS $$
 	-- plain subqueries (no CTE read twice): the planner sees the table's
 	-- statistics and hash-joins creates to first deletes
-	SELECT (extract(epoch FROM c.completed_at) * 1000)::bigint,
-		   coalesce((extract(epoch FROM d.death) * 1000)::bigint, now_ms)
+	SELECT (pg_catalog.date_part('epoch', c.completed_at) * 1000)::bigint,
+		   coalesce((pg_catalog.date_part('epoch', d.death) * 1000)::bigint, now_ms)
 	  FROM vscope.coopr_tasks c
 	  LEFT JOIN (SELECT k.tenant_id, k.cluster, k.node, min(k.completed_at) AS death
 				   FROM vscope.coopr_tasks k
@@ -1526,8 +1526,8 @@ BEGIN
 		tid := vscope.current_tenant();
 	END IF;
 
-	SELECT min(extract(epoch FROM k.completed_at) * 1000) FILTER (WHERE k.action = 'CREATE'),
-		   max(extract(epoch FROM k.completed_at) * 1000) FILTER (WHERE k.action = 'DELETE'),
+	SELECT (date_part('epoch', min(k.completed_at) FILTER (WHERE k.action = 'CREATE')) * 1000)::bigint,
+		   (date_part('epoch', max(k.completed_at) FILTER (WHERE k.action = 'DELETE')) * 1000)::bigint,
 		   count(*)
 	  INTO first_create, last_delete, ntasks
 	  FROM vscope.coopr_tasks k
