@@ -88,6 +88,38 @@ exec_ok(VsTxn *t, const char *sql)
 }
 
 /*
+ * set_identity makes the rest of the transaction run as this role and
+ * tenant, with the request timeout; all transaction-local, through bound
+ * parameters.  On failure the transaction is ended.
+ */
+static bool
+set_identity(VsTxn *t, const char *role, const char *tenant_id)
+{
+	char		timeout[32];
+	const char *params[3];
+	PGresult   *res;
+
+	snprintf(timeout, sizeof(timeout), "%ds", request_timeout_secs);
+	params[0] = role;
+	params[1] = tenant_id;
+	params[2] = timeout;
+	res = PQexecParams(t->conn,
+					   "SELECT set_config('role', $1, true), "
+					   "set_config('vscope.tenant', $2, true), "
+					   "set_config('statement_timeout', $3, true)",
+					   3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		set_failure_from_result(t, res);
+		PQclear(res);
+		txn_end(t);
+		return false;
+	}
+	PQclear(res);
+	return true;
+}
+
+/*
  * extract_token finds the request's token: basic auth password, else the
  * X-Auth-Token header.  Returns a malloc'd string or NULL.
  */
@@ -130,7 +162,6 @@ txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 	const char *as_tenant = req_as_tenant(r);
 	const char *params[2];
 	PGresult   *res;
-	char		timeout[32];
 	const char *role;
 	char	   *scopes;
 
@@ -209,26 +240,12 @@ txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 		}
 	}
 
-	snprintf(timeout, sizeof(timeout), "%ds", request_timeout_secs);
 	{
-		const char *p3[3] = {role, PQgetvalue(res, 0, 0), timeout};
-		PGresult   *s = PQexecParams(t->conn,
-									 "SELECT set_config('role', $1, true), "
-									 "set_config('vscope.tenant', $2, true), "
-									 "set_config('statement_timeout', $3, true)",
-									 3, NULL, p3, NULL, NULL, 0);
+		bool		ok = set_identity(t, role, PQgetvalue(res, 0, 0));
 
 		PQclear(res);
-		if (PQresultStatus(s) != PGRES_TUPLES_OK)
-		{
-			set_failure_from_result(t, s);
-			PQclear(s);
-			txn_end(t);
-			return false;
-		}
-		PQclear(s);
+		return ok;
 	}
-	return true;
 }
 
 /*
@@ -287,7 +304,6 @@ txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only)
 	const char *key = req_header(r, "Coopr-ApiKey");
 	const char *params[3];
 	PGresult   *res;
-	char		timeout[32];
 
 	memset(t, 0, sizeof(*t));
 	if (user == NULL)
@@ -336,24 +352,10 @@ txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only)
 	}
 	snprintf(t->tenant, sizeof(t->tenant), "%s", tenant);
 	req_set_tenant(r, tenant);
-	snprintf(timeout, sizeof(timeout), "%ds", request_timeout_secs);
 	{
-		const char *p3[3] = {PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), timeout};
-		PGresult   *s = PQexecParams(t->conn,
-									 "SELECT set_config('role', $1, true), "
-									 "set_config('vscope.tenant', $2, true), "
-									 "set_config('statement_timeout', $3, true)",
-									 3, NULL, p3, NULL, NULL, 0);
+		bool		ok = set_identity(t, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
 
 		PQclear(res);
-		if (PQresultStatus(s) != PGRES_TUPLES_OK)
-		{
-			set_failure_from_result(t, s);
-			PQclear(s);
-			txn_end(t);
-			return false;
-		}
-		PQclear(s);
+		return ok;
 	}
-	return true;
 }
