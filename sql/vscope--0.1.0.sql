@@ -85,6 +85,7 @@ CREATE TABLE vscope.tokens (
 	description	text,
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	revoked_at	timestamptz,
+	metrics_user_id bigint,		-- a vScope metricsToken: the user it was issued to
 	PRIMARY KEY (tenant_id, token_id)
 );
 -- authentication looks a token up before its tenant is known
@@ -175,6 +176,7 @@ GRANT SELECT ON vscope.tenants, vscope.series, vscope.points, vscope.datapoints
 GRANT INSERT, UPDATE ON vscope.series, vscope.points TO vscope_writer;
 GRANT SELECT, INSERT ON vscope.tokens TO vscope_admin;
 GRANT UPDATE (revoked_at, description) ON vscope.tokens TO vscope_admin;
+GRANT UPDATE (metrics_user_id) ON vscope.tokens TO vscope_admin;
 GRANT SELECT ON vscope.tenant_roles TO vscope_admin;
 GRANT INSERT, UPDATE, DELETE ON vscope.tenants, vscope.tenant_roles, vscope.tokens
 	TO vscope_superadmin;
@@ -341,7 +343,8 @@ BEGIN
 			END IF;
 		END IF;
 	ELSIF as_tenant IS NOT NULL AND as_tenant <> k.name THEN
-		RETURN;		-- a tenant's token acts for that tenant only
+		-- a tenant's token acts for that tenant only
+		RAISE EXCEPTION 'this token does not act for tenant "%"', as_tenant USING ERRCODE = 'VS403';
 	ELSIF 'admin' = ANY (k.scopes) THEN
 		db_role := 'vscope_admin';
 	ELSIF 'write' = ANY (k.scopes) THEN
@@ -934,6 +937,12 @@ BEGIN
 END
 $rls$;
 
+-- a double as a bigint, or NULL when it is not finite or does not fit
+CREATE FUNCTION vscope._to_long(x double precision) RETURNS bigint
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$ SELECT CASE WHEN x BETWEEN -9.2e18 AND 9.2e18 THEN round(x)::bigint END $$;
+COMMENT ON FUNCTION vscope._to_long(double precision) IS 'internal: a double as a bigint, NULL when it cannot be one';
+
 -- the latest value of a metric for series whose tags contain these
 CREATE FUNCTION vscope.latest_value(metric text, tags jsonb) RETURNS double precision
 	LANGUAGE sql STABLE
@@ -986,9 +995,15 @@ BEGIN
 	IF tid IS NULL THEN
 		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
 	END IF;
-	IF jsonb_typeof(inventory) <> 'object' THEN
+	IF jsonb_typeof(inventory) IS DISTINCT FROM 'object' THEN
 		RAISE EXCEPTION 'the inventory is an object of datacenters, filers, hosts and vms arrays'
 			USING ERRCODE = 'VS400';
+	END IF;
+	IF EXISTS (SELECT FROM jsonb_each(inventory) k, jsonb_array_elements(
+				   CASE jsonb_typeof(k.value) WHEN 'array' THEN k.value ELSE '[]' END) e,
+				   jsonb_each(CASE jsonb_typeof(e) WHEN 'object' THEN e ELSE '{}' END) f
+			   WHERE f.key LIKE '%\_id' AND jsonb_typeof(f.value) = 'number' AND (f.value)::numeric < 0) THEN
+		RAISE EXCEPTION 'invalid inventory: ids are not negative' USING ERRCODE = 'VS400';
 	END IF;
 	INSERT INTO vscope.datacenters AS d (tenant_id, datacenter_id, name)
 	SELECT tid, x.datacenter_id, x.name
@@ -1042,7 +1057,7 @@ BEGIN
 	RETURN jsonb_build_object('datacenters', n_dc, 'filers', n_f, 'hosts', n_h, 'vms', n_v);
 EXCEPTION
 	WHEN not_null_violation OR check_violation OR foreign_key_violation OR invalid_text_representation
-		 OR numeric_value_out_of_range OR datatype_mismatch THEN
+		 OR numeric_value_out_of_range OR datatype_mismatch OR cardinality_violation THEN
 		RAISE EXCEPTION 'invalid inventory: %', SQLERRM USING ERRCODE = 'VS400',
 			HINT = 'Each filer, host and vm names its datacenter_id and its id; a filer has a name, a host a name, a vm a mo_ref; datacenters come first.';
 END
@@ -1123,8 +1138,8 @@ BEGIN
 		out := json_build_object(
 			'filerId', f.filer_id, 'name', f.name, 'profile', f.profile, 'fullProfile', f.full_profile,
 			'size', json_build_object('unit', 'GB', 'value', f.size_gb),
-			'spaceUsed', round(used::numeric, 2),
-			'spaceFree', round((f.size_gb - used)::numeric, 2),
+			'spaceUsed', CASE WHEN used BETWEEN -1e15 AND 1e15 THEN round(used::numeric, 2) END,
+			'spaceFree', CASE WHEN used BETWEEN -1e15 AND 1e15 THEN round((f.size_gb - used)::numeric, 2) END,
 			'spaceProvisionned', NULL, 'state', f.state, 'vmTotal', f.vm_total,
 			'billingType', f.billing_type);
 	ELSIF kind = 'host' THEN
@@ -1142,9 +1157,9 @@ BEGIN
 			'billingType', h.billing_type,
 			'cpu', json_build_object('unit', 'MHz', 'value', h.cpu_max),
 			'cpuMax', h.cpu_max, 'cpuMaxCore', h.cpu_max_core, 'cpuNum', h.cpu_num,
-			'cpuUsed', round(perc / 100 * h.cpu_max)::bigint,
+			'cpuUsed', vscope._to_long(perc / 100 * h.cpu_max),
 			'ram', json_build_object('unit', 'GB', 'value', h.ram_gb),
-			'memoryUsed', round((used / 100 * h.ram_gb * 1024)::numeric, 2),
+			'memoryUsed', CASE WHEN used BETWEEN -1e15 AND 1e15 THEN round((used / 100 * h.ram_gb * 1024)::numeric, 2) END,
 			'vmTotal', (SELECT count(*) FROM vscope.vms x WHERE x.tenant_id = h.tenant_id
 						  AND x.datacenter_id = h.datacenter_id AND x.host_name = h.name),
 			'vmVcpuTotal', (SELECT sum(x.cpu_num) FROM vscope.vms x WHERE x.tenant_id = h.tenant_id
@@ -1166,12 +1181,12 @@ BEGIN
 		out := json_build_object(
 			'vmId', v.vm_id, 'moRef', v.mo_ref, 'name', v.name, 'powerState', v.power_state,
 			'cpuNum', v.cpu_num, 'cpuMax', v.cpu_max,
-			'cpuUsed', round(perc / 100 * v.cpu_max)::bigint,
+			'cpuUsed', vscope._to_long(perc / 100 * v.cpu_max),
 			'cpuReady', ready,
 			-- ready time over vSphere's 20-second real-time sample
-			'cpuReadyPercent', round((ready / 20000 * 100)::numeric, 2),
+			'cpuReadyPercent', CASE WHEN ready BETWEEN -1e15 AND 1e15 THEN round((ready / 20000 * 100)::numeric, 2) END,
 			'memoryMax', v.memory_max,
-			'memoryUsed', round(used / 100 * v.memory_max)::bigint,
+			'memoryUsed', vscope._to_long(used / 100 * v.memory_max),
 			'memoryTps', NULL,
 			'netRx', vscope.latest_value('vscope.vm.net.rx', tags),
 			'netTx', vscope.latest_value('vscope.vm.net.tx', tags),
@@ -1211,9 +1226,14 @@ BEGIN
 	IF user_id IS NULL OR user_id <= 0 THEN
 		RAISE EXCEPTION 'invalid userId' USING ERRCODE = 'VS400';
 	END IF;
+	-- one issuer at a time per user, so exactly one token stays active
+	PERFORM pg_advisory_xact_lock(hashtext('vscope metricsToken'), hashtext(vscope.current_tenant() || '/' || user_id));
 	UPDATE vscope.tokens k SET revoked_at = now()
-	 WHERE k.tenant_id = vscope.current_tenant() AND k.description = label AND k.revoked_at IS NULL;
+	 WHERE k.tenant_id = vscope.current_tenant() AND k.metrics_user_id = metrics_token.user_id
+	   AND k.revoked_at IS NULL;
 	tok := vscope.create_token(service, '{read}', label);
+	UPDATE vscope.tokens k SET metrics_user_id = metrics_token.user_id
+	 WHERE k.token_hash = sha256(convert_to(tok, 'UTF8'));
 	RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
 END
 $$;
@@ -1274,6 +1294,39 @@ END
 $rls$;
 GRANT INSERT ON vscope.coopr_users TO vscope_admin;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA vscope TO vscope_superadmin;
+
+-- a request body as jsonb, or a 400 (after the caller checked permissions)
+CREATE FUNCTION vscope._coopr_json(body text) RETURNS jsonb
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF coalesce(body, '') = '' THEN
+		RAISE EXCEPTION 'Missing request content.' USING ERRCODE = 'VS400';
+	END IF;
+	RETURN body::jsonb;
+EXCEPTION WHEN invalid_text_representation THEN
+	RAISE EXCEPTION 'The request body is not JSON: %', SQLERRM USING ERRCODE = 'VS400';
+END
+$$;
+COMMENT ON FUNCTION vscope._coopr_json(text) IS 'internal: a Coopr request body as jsonb, or a 400';
+
+-- POST /v2/apikeys: admins only, checked before the body is read
+CREATE FUNCTION vscope.coopr_apikey_request(body text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+BEGIN
+	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'Only admins are allowed to create API keys.' USING ERRCODE = 'VS403';
+	END IF;
+	b := vscope._coopr_json(body);
+	RETURN vscope.coopr_create_apikey(b->>'tenant', b->>'user');
+END
+$$;
+COMMENT ON FUNCTION vscope.coopr_apikey_request(text) IS 'Coopr: POST /v2/apikeys {"tenant", "user"}';
 
 -- issues an API key: superusers and superadmins for any tenant (made if
 -- absent), a tenant's admin for its own tenant
@@ -1355,7 +1408,7 @@ $$;
 COMMENT ON FUNCTION vscope.coopr_queue_metrics() IS 'Coopr: queued, inProgress and total of each visible tenant''s task queue (admins: their tenant; superadmins: all); never stale';
 
 -- POST /v2/queues/events: queue operations applied in order
-CREATE FUNCTION vscope.coopr_queue_events(request jsonb) RETURNS json
+CREATE FUNCTION vscope.coopr_queue_events(body text) RETURNS json
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
@@ -1363,10 +1416,12 @@ DECLARE
 	op jsonb;
 	tid integer;
 	n integer := 0;
+	request jsonb;
 BEGIN
 	IF NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') THEN
 		RAISE EXCEPTION 'only the superadmin reports queue events' USING ERRCODE = 'VS403';
 	END IF;
+	request := vscope._coopr_json(body);
 	IF jsonb_typeof(request->'ops') IS DISTINCT FROM 'array' THEN
 		RAISE EXCEPTION 'expected {"ops": [{"tenant", "op", "task"}, ...]}' USING ERRCODE = 'VS400';
 	END IF;
@@ -1401,19 +1456,21 @@ BEGIN
 	RETURN json_build_object('applied', n);
 END
 $$;
-COMMENT ON FUNCTION vscope.coopr_queue_events(jsonb) IS 'Coopr: applies {"ops": [{"tenant", "op": add|take|finish|fail, "task"}]} in order (superadmin)';
+COMMENT ON FUNCTION vscope.coopr_queue_events(text) IS 'Coopr: applies {"ops": [{"tenant", "op": add|take|finish|fail, "task"}]} in order (superadmin)';
 
 -- POST /v2/nodes/events: finished provisioner tasks
-CREATE FUNCTION vscope.coopr_node_events(request jsonb) RETURNS json
+CREATE FUNCTION vscope.coopr_node_events(body text) RETURNS json
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	n integer;
+	request jsonb;
 BEGIN
 	IF NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') THEN
 		RAISE EXCEPTION 'only the superadmin reports node events' USING ERRCODE = 'VS403';
 	END IF;
+	request := vscope._coopr_json(body);
 	IF jsonb_typeof(coalesce(request->'events', '[]')) <> 'array' OR
 	   jsonb_typeof(coalesce(request->'tenants', '[]')) <> 'array' THEN
 		RAISE EXCEPTION 'expected {"tenants": [...], "events": [{"tenant", "user", "cluster", "node", "action", "status", "time"}]}'
@@ -1422,6 +1479,11 @@ BEGIN
 	PERFORM vscope.create_tenant(t) FROM jsonb_array_elements_text(coalesce(request->'tenants', '[]')) t;
 	PERFORM vscope.create_tenant(e->>'tenant') FROM jsonb_array_elements(coalesce(request->'events', '[]')) e
 	  WHERE coalesce(e->>'tenant', '') <> '';
+	IF EXISTS (SELECT FROM jsonb_array_elements(coalesce(request->'events', '[]')) e
+			   WHERE jsonb_typeof(e->'time') IS DISTINCT FROM 'number'
+				  OR (e->'time')::numeric NOT BETWEEN 0 AND 99999999999) THEN
+		RAISE EXCEPTION 'invalid node event: time is Unix seconds, from 0 to 99999999999' USING ERRCODE = 'VS400';
+	END IF;
 	INSERT INTO vscope.coopr_tasks (tenant_id, user_id, cluster, node, action, status, completed_at)
 	SELECT vscope.tenant_id(x.tenant), x."user", x.cluster, x.node, x.action, x.status, to_timestamp(x.time)
 	  FROM jsonb_to_recordset(coalesce(request->'events', '[]'))
@@ -1435,7 +1497,7 @@ EXCEPTION
 			HINT = 'Each event has tenant, user, cluster, node, action (CREATE or DELETE), status (COMPLETE or FAILED) and time (Unix seconds).';
 END
 $$;
-COMMENT ON FUNCTION vscope.coopr_node_events(jsonb) IS 'Coopr: records finished provisioner tasks (superadmin); tenants are made if absent';
+COMMENT ON FUNCTION vscope.coopr_node_events(text) IS 'Coopr: records finished provisioner tasks (superadmin); tenants are made if absent';
 
 -- each counted node's life, in ms: a COMPLETE CREATE to the earliest COMPLETE
 -- DELETE of the same tenant, cluster and node (or now)
@@ -1461,6 +1523,11 @@ CREATE FUNCTION vscope._coopr_lives(tid integer, uid text, now_ms bigint)
 $$;
 COMMENT ON FUNCTION vscope._coopr_lives(integer, text, bigint) IS 'internal: the lives of the nodes that count for node-seconds';
 
+CREATE FUNCTION vscope._max_buckets() RETURNS integer
+	LANGUAGE sql STABLE
+	AS $$ SELECT coalesce(current_setting('vscope.max_buckets', true), '5000000')::integer $$;
+COMMENT ON FUNCTION vscope._max_buckets() IS 'internal: the vscope.max_buckets setting';
+
 -- GET /v2/metrics/nodes/usage
 CREATE FUNCTION vscope.coopr_node_usage(start_s text DEFAULT NULL, end_s text DEFAULT NULL,
 										user_id text DEFAULT NULL, tenant text DEFAULT NULL,
@@ -1477,6 +1544,7 @@ DECLARE
 	e_ms bigint;
 	now_ms bigint := (extract(epoch FROM now()) * 1000)::bigint;
 	unit_ms bigint;
+	scale bigint;
 	period_ms bigint;
 	first_create bigint;
 	last_delete bigint;
@@ -1502,10 +1570,13 @@ BEGIN
 	IF s_ms IS NOT NULL AND e_ms IS NOT NULL AND s_ms > e_ms THEN
 		RAISE EXCEPTION 'start (%) is after end (%)', start_s, end_s USING ERRCODE = 'VS400';
 	END IF;
+	-- milliseconds per unit; the sub-millisecond units multiply instead (scale)
 	unit_ms := CASE lower(coalesce(timeunit, 'seconds'))
-				   WHEN 'nanoseconds' THEN 0 WHEN 'microseconds' THEN 0
+				   WHEN 'nanoseconds' THEN 1 WHEN 'microseconds' THEN 1
 				   WHEN 'milliseconds' THEN 1 WHEN 'seconds' THEN 1000 WHEN 'minutes' THEN 60000
 				   WHEN 'hours' THEN 3600000 WHEN 'days' THEN 86400000 END;
+	scale := CASE lower(coalesce(timeunit, 'seconds')) WHEN 'nanoseconds' THEN 1000000
+				  WHEN 'microseconds' THEN 1000 ELSE 1 END;
 	IF unit_ms IS NULL THEN
 		RAISE EXCEPTION 'invalid timeunit "%"', timeunit USING ERRCODE = 'VS400',
 			HINT = 'Use milliseconds, seconds, minutes, hours or days.';
@@ -1537,16 +1608,27 @@ BEGIN
 	IF ntasks = 0 THEN
 		s_ms := coalesce(s_ms, 0);
 		e_ms := coalesce(e_ms, now_ms);
+		IF s_ms > e_ms THEN
+			RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+		END IF;
 		RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000,
 								 'data', json_build_array(json_build_object('time', s_ms / 1000, 'value', 0)));
 	END IF;
+	-- vscope's rule (Coopr's documentation): end defaults to now
 	s_ms := coalesce(s_ms, first_create, 0);
-	e_ms := coalesce(e_ms, last_delete, now_ms);
+	e_ms := coalesce(e_ms, now_ms);
+	IF s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+	END IF;
+	IF period_ms IS NOT NULL AND (e_ms - s_ms) / period_ms + 1 > vscope._max_buckets() THEN
+		RAISE EXCEPTION 'groupby % over this window makes % intervals, at most % are allowed',
+			groupby, (e_ms - s_ms) / period_ms + 1, vscope._max_buckets() USING ERRCODE = 'VS400';
+	END IF;
 
 	IF period_ms IS NULL THEN
 		SELECT json_build_array(json_build_object('time', s_ms / 1000, 'value',
 				   coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
-					   greatest(0, least(death, e_ms) - greatest(birth, s_ms)) / unit_ms END), 0)))
+					   greatest(0, least(death, e_ms) - greatest(birth, s_ms)) * scale / unit_ms END), 0)))
 		  INTO data FROM vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms);
 	ELSE
 		-- intervals on epoch multiples of the period, the first from start; each
@@ -1561,7 +1643,7 @@ BEGIN
 		SELECT coalesce(json_agg(json_build_object('time', lo / 1000, 'value', v) ORDER BY lo), '[]')
 		  INTO data
 		  FROM (SELECT b.lo, coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
-					   greatest(0, least(n.death, b.hi) - greatest(n.birth, b.lo)) / unit_ms END), 0) AS v
+					   greatest(0, least(n.death, b.hi) - greatest(n.birth, b.lo)) * scale / unit_ms END), 0) AS v
 				  FROM bounds b LEFT JOIN vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms) n
 					ON n.birth < b.hi AND n.death > b.lo
 				 GROUP BY b.lo) x;
@@ -1572,7 +1654,7 @@ BEGIN
 	RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000, 'data', data);
 END
 $$;
-COMMENT ON FUNCTION vscope.coopr_node_usage(text, text, text, text, text, text) IS 'Coopr node-seconds: the life of every node (COMPLETE CREATE to the first COMPLETE DELETE of its cluster and node) inside [start, end], summed, optionally per interval; admins see their tenant, superadmins all or the tenant they name';
+COMMENT ON FUNCTION vscope.coopr_node_usage(text, text, text, text, text, text) IS 'Coopr node-seconds: the life of every node (COMPLETE CREATE to the first COMPLETE DELETE of its cluster and node) inside [start, end] (end defaults to now, start to the first CREATE), summed, optionally per interval; admins see their tenant, superadmins all or the tenant they name';
 
 --------------------------------------------------------------------------------
 -- Ceilometer building blocks: one-pass statistics, complex-query translation

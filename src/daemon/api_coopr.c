@@ -69,17 +69,15 @@ run(VsRequest *r, bool read_only, int ok_status, const char *sql, int nparams, c
 	txn_free(&t);
 }
 
+/* body_text is the body, "" when it is empty or has a NUL (the SQL says 400) */
 static const char *
-body_or_fail(VsRequest *r)
+body_text(VsRequest *r)
 {
 	size_t		len;
 	const char *body = req_body(r, &len);
 
 	if (len == 0 || memchr(body, '\0', len) != NULL)
-	{
-		coopr_error(r, 400, "Missing request content.", NULL);
-		return NULL;
-	}
+		return "";
 	return body;
 }
 
@@ -104,29 +102,17 @@ api_coopr(VsRequest *r)
 			params[3] = "";
 		run(r, true, 200, "SELECT vscope.coopr_node_usage($1, $2, $3, $4, $5, $6)", 6, params);
 	}
-	else if (strcmp(path, "/v2/apikeys") == 0)
-	{
-		const char *body = body_or_fail(r);
-		const char *params[1] = {body};
-
-		if (body != NULL)
-			run(r, false, 201, "SELECT vscope.coopr_create_apikey(b->>'tenant', b->>'user') FROM CAST($1 AS jsonb) b",
-				1, params);
-	}
-	else if (strcmp(path, "/v2/nodes/events") == 0)
-	{
-		const char *body = body_or_fail(r);
-		const char *params[1] = {body};
-
-		if (body != NULL)
-			run(r, false, 200, "SELECT vscope.coopr_node_events($1::jsonb)", 1, params);
-	}
 	else
 	{
-		const char *body = body_or_fail(r);
+		/* credentials, then permission, then the body: the functions parse it */
+		const char *body = body_text(r);
 		const char *params[1] = {body};
 
-		if (body != NULL)
-			run(r, false, 200, "SELECT vscope.coopr_queue_events($1::jsonb)", 1, params);
+		if (strcmp(path, "/v2/apikeys") == 0)
+			run(r, false, 201, "SELECT vscope.coopr_apikey_request($1)", 1, params);
+		else if (strcmp(path, "/v2/nodes/events") == 0)
+			run(r, false, 200, "SELECT vscope.coopr_node_events($1)", 1, params);
+		else
+			run(r, false, 200, "SELECT vscope.coopr_queue_events($1)", 1, params);
 	}
 }

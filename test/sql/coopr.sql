@@ -17,8 +17,12 @@ SELECT vscope.coopr_node_usage('0', '30', NULL, 'k-tenant1');
 SELECT vscope.coopr_node_usage('9', '20', NULL, 'k-tenant1');
 -- only end: start is the first completed CREATE (2): 20 + 5 + 11 = 36
 SELECT vscope.coopr_node_usage(NULL, '22', NULL, 'k-tenant1');
--- neither: start 2, end the last DELETE (20): 18 + 3 + 11 = 32
-SELECT vscope.coopr_node_usage(NULL, NULL, NULL, 'k-tenant1');
+-- neither: start 2 (first CREATE), end now (spec section 5); three nodes are still
+-- live, so the value grows by 3 per second: 3 * end - 33
+SELECT (u->>'start')::int AS start,
+       abs((u->>'end')::bigint - extract(epoch FROM now())::bigint) < 5 AS end_is_now,
+       (u->'data'->0->>'value')::bigint - 3 * (u->>'end')::bigint AS value_minus_3_end
+  FROM vscope.coopr_node_usage(NULL, NULL, NULL, 'k-tenant1') u;
 -- tenant2 over [5, 22]: 22 - 11 = 11; every tenant at once: 33 + 11 = 44
 SELECT vscope.coopr_node_usage('5', '22', NULL, 'k-tenant2');
 SELECT vscope.coopr_node_usage('5', '22') ->'data'->0->'value' AS all_tenants_at_least_44;
@@ -45,7 +49,7 @@ SELECT (r->>'start')::int AS start, (r->>'end')::bigint > 1700000000 AS end_is_n
 -- start == end: 0; the window is not inclusive (no "+1")
 SELECT vscope.coopr_node_usage('12', '12', NULL, 'k-tenant1')->'data';
 -- grouped by hour in minutes (MetricHandlerTest.sevenTaskGroupByTest, hours for seconds): 17 intervals
-SELECT vscope.coopr_node_events(jsonb_build_object('events', jsonb_agg(jsonb_set(e, '{time}', to_jsonb((e->>'time')::int * 3600)))))
+SELECT vscope.coopr_node_events(jsonb_build_object('events', jsonb_agg(jsonb_set(e, '{time}', to_jsonb((e->>'time')::int * 3600))))::text)
   FROM jsonb_array_elements('[
   {"tenant":"k-hours","user":"user1","cluster":"1","node":"node1","action":"CREATE","status":"COMPLETE","time":2},
   {"tenant":"k-hours","user":"user1","cluster":"1","node":"node2","action":"CREATE","status":"COMPLETE","time":17},
@@ -75,3 +79,8 @@ SET ROLE vscope_reader;
 SELECT vscope.coopr_node_usage('5', '22');
 SELECT vscope.coopr_queue_metrics();
 RESET ROLE;
+-- groupby is bounded by vscope.max_buckets: 1001 hours are refused at the minimum cap
+SET vscope.max_buckets = 1000;
+SELECT vscope.coopr_node_usage('0', (1000 * 3600)::text, NULL, 'k-tenant1', 'hour');
+SELECT jsonb_array_length((vscope.coopr_node_usage('0', (999 * 3600)::text, NULL, 'k-tenant1', 'hour')->'data')::jsonb) AS intervals;
+RESET vscope.max_buckets;

@@ -7,6 +7,7 @@ SELECT count(*) AS stored_in_clear FROM vscope.tokens WHERE token_hash = convert
 SELECT count(*) AS stored_as_sha256 FROM vscope.tokens WHERE token_hash = sha256(convert_to(:'tok', 'UTF8'));
 SELECT tenant, scopes, db_role FROM vscope.authenticate(:'tok');
 SELECT tenant FROM vscope.authenticate(:'tok', 'acme');
+-- a valid token naming another tenant is refused outright (403 in the daemon)
 SELECT count(*) AS acts_for_other FROM vscope.authenticate(:'tok', 'globex');
 SELECT count(*) AS unknown FROM vscope.authenticate('vst_nothing');
 SELECT vscope.create_token('acme', '{read}', 'regress ro') AS ro \gset
