@@ -1471,7 +1471,8 @@ BEGIN
 		RAISE EXCEPTION 'only the superadmin reports node events' USING ERRCODE = 'VS403';
 	END IF;
 	request := vscope._coopr_json(body);
-	IF jsonb_typeof(coalesce(request->'events', '[]')) <> 'array' OR
+	IF jsonb_typeof(request) <> 'object' OR
+	   jsonb_typeof(coalesce(request->'events', '[]')) <> 'array' OR
 	   jsonb_typeof(coalesce(request->'tenants', '[]')) <> 'array' THEN
 		RAISE EXCEPTION 'expected {"tenants": [...], "events": [{"tenant", "user", "cluster", "node", "action", "status", "time"}]}'
 			USING ERRCODE = 'VS400';

@@ -1,4 +1,5 @@
 """vScope live data and metrics tokens over HTTP, on the demo data of make run."""
+import concurrent.futures
 import time
 
 from vstest import assert_status
@@ -114,6 +115,18 @@ def test_metrics_token_reads_its_service_at_once(ctx):
     assert_status(ctx.get(f"{BASE}/user/42/metricsToken", token=tok), 405)
 
 
+def test_concurrent_metrics_tokens_leave_one_live(ctx):
+    tok = admin(ctx)
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        rs = list(pool.map(lambda _: ctx.post(f"{BASE}/user/77/metricsToken", token=tok), range(12)))
+    for r in rs:
+        assert_status(r, 200)
+    assert ctx.scalar("SELECT count(*) FROM vscope.tokens WHERE metrics_user_id = 77 AND revoked_at IS NULL") == "1"
+    live = [r.json()["token"] for r in rs if ctx.post("/api/query/last", {"queries": []},
+                                                       basic=("read", r.json()["token"])).status != 401]
+    assert len(live) == 1, live
+
+
 def test_inventory_can_be_registered_over_http(ctx):
     tok = ctx.token("e2e-inventory", "admin")
     r = ctx.post("/dedicatedCloud/e2e-inventory/inventory", {
@@ -126,3 +139,7 @@ def test_inventory_can_be_registered_over_http(ctx):
     r = ctx.post("/dedicatedCloud/e2e-inventory/inventory", {"hosts": [{"datacenter_id": 2, "host_id": 1, "name": "x"}]}, token=tok)
     assert_status(r, 400)
     assert r.json()["message"].startswith("Invalid inventory")
+    r = ctx.post("/dedicatedCloud/e2e-inventory/inventory", {"datacenters": [{"datacenter_id": -3, "name": "neg"}]}, token=tok)
+    assert_status(r, 400)
+    # ids beyond a bigint are refused, not wrapped
+    assert_status(ctx.get("/dedicatedCloud/e2e-inventory/datacenter/99999999999999999999/host", token=tok), 400)

@@ -1,5 +1,6 @@
 """Coopr admin metrics over HTTP: API keys, node events, node-seconds, queues,
 with the worked examples of the spec (MetricHandlerTest, AdminHandlerTest)."""
+import json
 import time
 
 from vstest import assert_status
@@ -175,6 +176,23 @@ def test_queue_metrics(ctx):
     # only the superadmin reports events
     assert_status(ctx.post("/v2/queues/events", {"ops": []}, headers=a_admin), 403)
     assert_status(ctx.post("/v2/nodes/events", {"events": []}, headers=a_admin), 403)
+    # ... and the permission comes first: a non-superadmin with a broken body is still 403
+    assert_status(ctx.post("/v2/nodes/events", "{not json", headers=a_admin), 403)
+
+
+def test_bad_event_bodies(ctx):
+    sa = su(ctx)
+    for body in ("", "{not json", "[]", '{"events": 7}'):
+        r = ctx.post("/v2/nodes/events", body, headers=sa)
+        assert_status(r, 400)
+        assert not r.body.lstrip().startswith("{"), r   # Coopr's errors are plain text
+        assert_status(ctx.post("/v2/queues/events", body, headers=sa), 400)
+    ev = {"tenant": f"{RUN}-bad", "user": "u", "cluster": "1", "node": "n", "action": "CREATE", "status": "COMPLETE"}
+    for t in ("NaN", "Infinity", "-1e300", "1e300"):
+        body = json.dumps({"events": [dict(ev, time="TIME")]}).replace('"TIME"', t)
+        r = ctx.post("/v2/nodes/events", body, headers=sa)
+        assert_status(r, 400)
+    assert ctx.scalar(f"SELECT count(*) FROM vscope.coopr_tasks t JOIN vscope.tenants n USING (tenant_id) WHERE n.name = '{RUN}-bad'") == "0"
 
 
 def test_api_keys(ctx):
