@@ -15,7 +15,7 @@ RUNS=${BENCH_C_RUNS:-5}
 q() { psql_q -d vscope "$@"; }
 
 echo "coopr: $NODES nodes, $TENANTS tenants, $((NODES * PER)) tasks, median of $RUNS runs"
-q -v nodes="$NODES" -v tenants="$TENANTS" -v per="$PER" -v runs="$RUNS" <<'SQL'
+cat "$(dirname "$0")/median_ms.sql" - <<'SQL' | q -v nodes="$NODES" -v tenants="$TENANTS" -v per="$PER" -v runs="$RUNS"
 SELECT vscope.create_tenant('cb-' || t) FROM generate_series(0, :tenants - 1) t \g /dev/null
 SELECT setseed(0.75);
 -- a month of activity ending now: node i is created at a random time, then
@@ -46,19 +46,6 @@ VACUUM ANALYZE vscope.coopr_tasks;
 SELECT count(*) AS tasks FROM cb_plain \gset
 SELECT extract(epoch FROM now() - interval '30 days')::bigint AS s, extract(epoch FROM now())::bigint AS e \gset
 
-CREATE FUNCTION pg_temp.median_ms(sql text, runs int) RETURNS numeric LANGUAGE plpgsql AS $$
-DECLARE
-	t timestamptz;
-	times numeric[] := '{}';
-BEGIN
-	EXECUTE sql;
-	FOR i IN 1..runs LOOP
-		t := clock_timestamp();
-		EXECUTE sql;
-		times := times || (extract(epoch FROM clock_timestamp() - t) * 1000)::numeric;
-	END LOOP;
-	RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(times) x);
-END $$;
 SET ROLE vscope_superadmin;
 SELECT (vscope.coopr_node_usage(:'s', :'e')->'data'->0->>'value')::bigint AS vs_value \gset
 SELECT pg_temp.median_ms(format('SELECT vscope.coopr_node_usage(%L, %L)', :'s', :'e'), :runs) AS vs_ms \gset

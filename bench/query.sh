@@ -52,22 +52,9 @@ d1=$((t0 + 86400))        # Q1 and Q2: the second day
 t_end=$((t0 + DAYS * 86400 - 1))
 host1=$(q -c "SELECT series_id FROM bq_series WHERE host = 'h1'")
 
-q -v runs="$RUNS" -v t0="$t0" -v d1="$d1" -v tend="$t_end" -v sid="$host1" <<'SQL'
+cat "$(dirname "$0")/median_ms.sql" - <<'SQL' | q -v runs="$RUNS" -v t0="$t0" -v d1="$d1" -v tend="$t_end" -v sid="$host1"
 SELECT vscope.use_tenant('benchq') \g /dev/null
 SET ROLE vscope_reader;
-CREATE FUNCTION pg_temp.median_ms(sql text, runs int) RETURNS numeric LANGUAGE plpgsql AS $$
-DECLARE
-	t timestamptz;
-	times numeric[] := '{}';
-BEGIN
-	EXECUTE sql;	-- warm
-	FOR i IN 1..runs LOOP
-		t := clock_timestamp();
-		EXECUTE sql;
-		times := times || (extract(epoch FROM clock_timestamp() - t) * 1000)::numeric;
-	END LOOP;
-	RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(times) x);
-END $$;
 CREATE TEMP TABLE results (q text, vscope_ms numeric, plain_ms numeric);
 -- Q1
 INSERT INTO results SELECT 'Q1 one series, 1 day, 20m-max',

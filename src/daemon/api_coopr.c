@@ -43,7 +43,6 @@ static void
 run(VsRequest *r, bool read_only, int ok_status, const char *sql, int nparams, const char *const *params)
 {
 	VsTxn		t;
-	PGresult   *res;
 
 	if (!txn_begin_coopr(r, &t, read_only))
 	{
@@ -51,22 +50,7 @@ run(VsRequest *r, bool read_only, int ok_status, const char *sql, int nparams, c
 		txn_free(&t);
 		return;
 	}
-	res = txn_exec(&t, sql, nparams, params);
-	if (res == NULL || !txn_commit(&t))
-	{
-		if (res)
-			PQclear(res);
-		fail(r, &t);
-	}
-	else
-	{
-		const char *v = PQgetvalue(res, 0, 0);
-
-		req_respond(r, ok_status, "application/json", v, strlen(v));
-		PQclear(res);
-	}
-	txn_end(&t);
-	txn_free(&t);
+	txn_answer_json(r, &t, ok_status, sql, nparams, params, fail);
 }
 
 /* body_text is the body, "" when it is empty or has a NUL (the SQL says 400) */

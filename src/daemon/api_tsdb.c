@@ -152,15 +152,42 @@ api_put(VsRequest *r)
 }
 
 /*
+ * txn_answer_json runs one SQL call in the request's open transaction t and
+ * answers with its single json value (ok_status), or with fail's error; it
+ * ends and frees t either way.
+ */
+void
+txn_answer_json(VsRequest *r, VsTxn *t, int ok_status, const char *sql,
+				int nparams, const char *const *params, VsFailFn fail)
+{
+	PGresult   *res = txn_exec(t, sql, nparams, params);
+
+	if (res == NULL || !txn_commit(t))
+	{
+		if (res)
+			PQclear(res);
+		fail(r, t);
+	}
+	else
+	{
+		const char *v = PQgetvalue(res, 0, 0);
+
+		req_respond(r, ok_status, "application/json", v, strlen(v));
+		PQclear(res);
+	}
+	txn_end(t);
+	txn_free(t);
+}
+
+/*
  * run_json answers with the single json value of one SQL call made in the
- * request's transaction (200), or with the failure in OpenTSDB's format.
+ * request's transaction (200), or with the failure in fail's format.
  */
 void
 run_json_as(VsRequest *r, VsScope need, bool read_only, const char *sql,
 			int nparams, const char *const *params, VsFailFn fail)
 {
 	VsTxn		t;
-	PGresult   *res;
 
 	if (!txn_begin(r, &t, need, read_only))
 	{
@@ -168,22 +195,7 @@ run_json_as(VsRequest *r, VsScope need, bool read_only, const char *sql,
 		txn_free(&t);
 		return;
 	}
-	res = txn_exec(&t, sql, nparams, params);
-	if (res == NULL || !txn_commit(&t))
-	{
-		if (res)
-			PQclear(res);
-		fail(r, &t);
-	}
-	else
-	{
-		const char *v = PQgetvalue(res, 0, 0);
-
-		req_respond(r, 200, "application/json", v, strlen(v));
-		PQclear(res);
-	}
-	txn_end(&t);
-	txn_free(&t);
+	txn_answer_json(r, &t, 200, sql, nparams, params, fail);
 }
 
 static void

@@ -132,6 +132,8 @@ extern void api_suggest(VsRequest *r);
 extern void api_query_last(VsRequest *r);
 extern void api_lookup(VsRequest *r);
 typedef void (*VsFailFn) (VsRequest *r, VsTxn *t);
+extern void txn_answer_json(VsRequest *r, VsTxn *t, int ok_status, const char *sql,
+							int nparams, const char *const *params, VsFailFn fail);
 extern void run_json_as(VsRequest *r, VsScope need, bool read_only, const char *sql,
 						int nparams, const char *const *params, VsFailFn fail);
 
