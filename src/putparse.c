@@ -74,6 +74,26 @@ NewPoint(PutParseState *st)
 	return st->cur;
 }
 
+/* field_state is where point p keeps the state of field f (NULL for PF_NONE) */
+static inline VsFieldState *
+field_state(VsRawPoint *p, PutField f)
+{
+	switch (f)
+	{
+		case PF_METRIC:
+			return &p->metric_state;
+		case PF_TIMESTAMP:
+			return &p->ts_state;
+		case PF_VALUE:
+			return &p->value_state;
+		case PF_TAGS:
+			return &p->tags_state;
+		case PF_NONE:
+			break;
+	}
+	return NULL;
+}
+
 static void
 PutObjectStart(void *state)
 {
@@ -89,24 +109,11 @@ PutObjectStart(void *state)
 		NewPoint(st);
 	else if (level == st->point_level + 1 && st->cur != NULL)
 	{
-		/* a field whose value is an object */
-		switch (st->field)
-		{
-			case PF_TAGS:
-				st->cur->tags_state = VS_FIELD_SCALAR;	/* an object: fine */
-				break;
-			case PF_METRIC:
-				st->cur->metric_state = VS_FIELD_CONTAINER;
-				break;
-			case PF_TIMESTAMP:
-				st->cur->ts_state = VS_FIELD_CONTAINER;
-				break;
-			case PF_VALUE:
-				st->cur->value_state = VS_FIELD_CONTAINER;
-				break;
-			case PF_NONE:
-				break;
-		}
+		/* a field whose value is an object: right for tags only */
+		VsFieldState *fs = field_state(st->cur, st->field);
+
+		if (fs != NULL)
+			*fs = st->field == PF_TAGS ? VS_FIELD_SCALAR : VS_FIELD_CONTAINER;
 	}
 	else if (level == st->point_level + 2 && st->field == PF_TAGS && st->cur != NULL)
 		st->cur->tags_bad = true;	/* a tag's value is an object */
@@ -127,23 +134,10 @@ PutArrayStart(void *state)
 		MalformedPut("An element of the array is an array, not a data point object.");
 	else if (level == st->point_level + 1 && st->cur != NULL)
 	{
-		switch (st->field)
-		{
-			case PF_TAGS:
-				st->cur->tags_state = VS_FIELD_CONTAINER;
-				break;
-			case PF_METRIC:
-				st->cur->metric_state = VS_FIELD_CONTAINER;
-				break;
-			case PF_TIMESTAMP:
-				st->cur->ts_state = VS_FIELD_CONTAINER;
-				break;
-			case PF_VALUE:
-				st->cur->value_state = VS_FIELD_CONTAINER;
-				break;
-			case PF_NONE:
-				break;
-		}
+		VsFieldState *fs = field_state(st->cur, st->field);
+
+		if (fs != NULL)
+			*fs = VS_FIELD_CONTAINER;
 	}
 	else if (level == st->point_level + 2 && st->field == PF_TAGS && st->cur != NULL)
 		st->cur->tags_bad = true;
@@ -178,23 +172,10 @@ PutFieldStart(void *state, char *fname, bool isnull)
 			: PF_NONE;
 		if (isnull)
 		{
-			switch (st->field)
-			{
-				case PF_METRIC:
-					st->cur->metric_state = VS_FIELD_NULL;
-					break;
-				case PF_TIMESTAMP:
-					st->cur->ts_state = VS_FIELD_NULL;
-					break;
-				case PF_VALUE:
-					st->cur->value_state = VS_FIELD_NULL;
-					break;
-				case PF_TAGS:
-					st->cur->tags_state = VS_FIELD_NULL;
-					break;
-				case PF_NONE:
-					break;
-			}
+			VsFieldState *fs = field_state(st->cur, st->field);
+
+			if (fs != NULL)
+				*fs = VS_FIELD_NULL;
 		}
 	}
 	else if (level == st->point_level + 2 && st->field == PF_TAGS)
