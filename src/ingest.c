@@ -57,12 +57,7 @@ GetPlan(bool upsert)
 								   "SELECT $1, unnest($2), unnest($3), unnest($4), unnest($5)%s",
 								   upsert ? " ON CONFLICT (tenant_id, series_id, ts) "
 								   "DO UPDATE SET value = excluded.value, ivalue = excluded.ivalue" : "");
-		SPIPlanPtr	p = SPI_prepare_cursor(sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
-
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		*slot = p;
+		*slot = VsKeepPlan(sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
 	}
 	return *slot;
 }

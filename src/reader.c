@@ -56,15 +56,10 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 	if (read_plan == NULL)
 	{
 		Oid			types[4] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-		SPIPlanPtr	p = SPI_prepare_cursor("SELECT series_id, ts, value, ivalue FROM vscope.points "
-									"WHERE tenant_id = $1 AND series_id = ANY ($2) "
-									"AND ts >= $3 AND ts < $4 ORDER BY series_id, ts",
-									4, types, CURSOR_OPT_GENERIC_PLAN);
-
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		read_plan = p;
+		read_plan = VsKeepPlan("SELECT series_id, ts, value, ivalue FROM vscope.points "
+							   "WHERE tenant_id = $1 AND series_id = ANY ($2) "
+							   "AND ts >= $3 AND ts < $4 ORDER BY series_id, ts",
+							   4, types, CURSOR_OPT_GENERIC_PLAN);
 	}
 	r->portal = SPI_cursor_open(NULL, read_plan, args, NULL, true);
 	return r;

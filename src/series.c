@@ -234,17 +234,11 @@ FetchIds(int32 tenant, char **keys, char **metrics, char **tags, int n, bool ins
 		if (insert_plan == NULL)
 		{
 			Oid			types[4] = {INT4OID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-			SPIPlanPtr	p = SPI_prepare_cursor(
-										"INSERT INTO vscope.series AS s (tenant_id, skey, metric, tags) "
-										"SELECT $1, k, m, t::jsonb FROM unnest($2, $3, $4) AS u(k, m, t) "
-										"ON CONFLICT (tenant_id, skey) DO NOTHING "
-										"RETURNING s.skey, s.series_id", 4, types,
-										CURSOR_OPT_GENERIC_PLAN);
-
-			if (p == NULL)
-				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-			SPI_keepplan(p);
-			insert_plan = p;
+			insert_plan = VsKeepPlan("INSERT INTO vscope.series AS s (tenant_id, skey, metric, tags) "
+									 "SELECT $1, k, m, t::jsonb FROM unnest($2, $3, $4) AS u(k, m, t) "
+									 "ON CONFLICT (tenant_id, skey) DO NOTHING "
+									 "RETURNING s.skey, s.series_id", 4, types,
+									 CURSOR_OPT_GENERIC_PLAN);
 		}
 		ret = SPI_execute_plan(insert_plan, args, NULL, false, 0);
 		if (ret != SPI_OK_INSERT_RETURNING)
@@ -257,15 +251,9 @@ FetchIds(int32 tenant, char **keys, char **metrics, char **tags, int n, bool ins
 		if (select_plan == NULL)
 		{
 			Oid			types[2] = {INT4OID, TEXTARRAYOID};
-			SPIPlanPtr	p = SPI_prepare_cursor(
-										"SELECT skey, series_id FROM vscope.series "
-										"WHERE tenant_id = $1 AND skey = ANY ($2)", 2, types,
-										CURSOR_OPT_GENERIC_PLAN);
-
-			if (p == NULL)
-				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-			SPI_keepplan(p);
-			select_plan = p;
+			select_plan = VsKeepPlan("SELECT skey, series_id FROM vscope.series "
+									 "WHERE tenant_id = $1 AND skey = ANY ($2)", 2, types,
+									 CURSOR_OPT_GENERIC_PLAN);
 		}
 		/* not read-only: a fresh snapshot sees series just committed by others */
 		ret = SPI_execute_plan(select_plan, args, NULL, false, 0);

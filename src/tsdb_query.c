@@ -431,14 +431,9 @@ SelectSeries(int32 tenant, const SubQuery *sq, int *nout)
 	args[1] = CStringGetTextDatum(sq->metric);
 	if (select_plan == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare("SELECT series_id, tags FROM vscope.series "
-									"WHERE tenant_id = $1 AND metric = $2 ORDER BY series_id",
-									2, types);
-
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		select_plan = p;
+		select_plan = VsKeepPlan("SELECT series_id, tags FROM vscope.series "
+								 "WHERE tenant_id = $1 AND metric = $2 ORDER BY series_id",
+								 2, types, 0);
 	}
 	ret = SPI_execute_plan(select_plan, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)

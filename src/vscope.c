@@ -178,3 +178,18 @@ vscope_retention(PG_FUNCTION_ARGS)
 										ObjectIdGetDatum(InvalidOid),
 										Int32GetDatum(-1)));
 }
+
+/*
+ * VsKeepPlan prepares sql once and keeps the plan past the SPI call, for the
+ * callers that cache it in a static for the life of the backend.
+ */
+SPIPlanPtr
+VsKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options)
+{
+	SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, types, cursor_options);
+
+	if (p == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(p);
+	return p;
+}
