@@ -117,30 +117,43 @@ AppendFilters(StringInfo buf, bool *first, const char *body, bool group_by, cons
 	}
 }
 
+/*
+ * SplitAt cuts s in place at each sep into at most max parts, and returns how
+ * many there are, or max + 1 when there would be more.
+ */
+static int
+SplitAt(char *s, char sep, char **parts, int max)
+{
+	int			n = 0;
+
+	for (;;)
+	{
+		char	   *at = strchr(s, sep);
+
+		if (n == max)
+			return max + 1;
+		parts[n++] = s;
+		if (at == NULL)
+			return n;
+		*at = '\0';
+		s = at + 1;
+	}
+}
+
 /* AppendSubQuery writes the POST form of one m expression */
 static void
 AppendSubQuery(StringInfo buf, const char *m)
 {
 	char	   *copy = pstrdup(m);
 	char	   *parts[5];
-	int			nparts = 0;
-	char	   *p = copy;
+	int			nparts;
 	char	   *metric;
 	char	   *brace;
 	bool		first = true;
 
-	for (;;)
-	{
-		char	   *colon = strchr(p, ':');
-
-		if (nparts == 5)
-			BadM(m, "It has more than 5 parts separated by ':'.");
-		parts[nparts++] = p;
-		if (!colon)
-			break;
-		*colon = '\0';
-		p = colon + 1;
-	}
+	nparts = SplitAt(copy, ':', parts, 5);
+	if (nparts > 5)
+		BadM(m, "It has more than 5 parts separated by ':'.");
 	if (nparts < 2)
 		BadM(m, "It needs at least an aggregator and a metric: <aggregator>:<metric>.");
 
@@ -165,20 +178,9 @@ AppendSubQuery(StringInfo buf, const char *m)
 				opts = pnstrdup(mod + 5, len - 6);
 				if (opts[0] != '\0')
 				{
-					char	   *q = opts;
-
-					for (;;)
-					{
-						char	   *c = strchr(q, ',');
-
-						if (no == 3)
-							BadM(m, "rate takes at most 3 options: counter, max, reset.");
-						o[no++] = q;
-						if (!c)
-							break;
-						*c = '\0';
-						q = c + 1;
-					}
+					no = SplitAt(opts, ',', o, 3);
+					if (no > 3)
+						BadM(m, "rate takes at most 3 options: counter, max, reset.");
 					appendStringInfo(buf, ",\"rateOptions\":{\"counter\":%s,\"dropResets\":%s",
 									 (strcmp(o[0], "counter") == 0 || strcmp(o[0], "dropcounter") == 0) ? "true" : "false",
 									 strcmp(o[0], "dropcounter") == 0 ? "true" : "false");

@@ -36,6 +36,10 @@ SELECT vscope.tsdb_query_request('{"start":"1h-ago","m":"sum:sys.cpu"}');
 \set VERBOSITY default
 -- and it runs
 SELECT vscope.tsdb_query_get('{"start":["1356998400"],"end":["1356998460"],"m":["sum:api.cpu{host=web01}"]}');
+-- the m expression's parts are bounded: 5 colon parts, 3 rate options
+SELECT vscope.tsdb_query_get('{"start":["1356998400"],"m":["sum:1h-avg:rate:x:y:api.cpu"]}');
+SELECT vscope.tsdb_query_get('{"start":["1356998400"],"m":["sum:rate{counter,1,2,3}:api.cpu"]}');
+SELECT vscope.tsdb_query_get('{"start":["1356998400"],"m":["sum"]}');
 
 -- suggest: prefix, byte order, max
 SELECT vscope.tsdb_suggest('metrics', 'api');
