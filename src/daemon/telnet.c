@@ -403,6 +403,8 @@ telnet_start(const VsConfig *cfg)
 {
 	struct sockaddr_in a4;
 	struct sockaddr_in6 a6;
+	struct sockaddr *addr;
+	socklen_t	addrlen;
 	int			one = 1;
 
 	if (cfg->telnet_tenant == NULL || cfg->telnet_tenant[0] == '\0')
@@ -417,27 +419,26 @@ telnet_start(const VsConfig *cfg)
 	{
 		a4.sin_family = AF_INET;
 		a4.sin_port = htons((uint16_t) cfg->telnet_port);
-		listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (listen_fd >= 0)
-			setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *) &a4, sizeof(a4)) < 0)
-			goto fail;
+		addr = (struct sockaddr *) &a4;
+		addrlen = sizeof(a4);
 	}
 	else if (inet_pton(AF_INET6, cfg->telnet_host, &a6.sin6_addr) == 1)
 	{
 		a6.sin6_family = AF_INET6;
 		a6.sin6_port = htons((uint16_t) cfg->telnet_port);
-		listen_fd = socket(AF_INET6, SOCK_STREAM, 0);
-		if (listen_fd >= 0)
-			setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *) &a6, sizeof(a6)) < 0)
-			goto fail;
+		addr = (struct sockaddr *) &a6;
+		addrlen = sizeof(a6);
 	}
 	else
 	{
 		vs_log(LOG_CRIT, "telnet-host \"%s\" is not an IPv4 or IPv6 address", cfg->telnet_host);
 		return -1;
 	}
+	listen_fd = socket(addr->sa_family, SOCK_STREAM, 0);
+	if (listen_fd >= 0)
+		setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (listen_fd < 0 || bind(listen_fd, addr, addrlen) < 0)
+		goto fail;
 	if (listen(listen_fd, 64) < 0)
 		goto fail;
 	if (pthread_create(&accept_thread, NULL, accept_loop, NULL) != 0)
