@@ -74,6 +74,8 @@ ifneq ($(wildcard $(shell command -v $(PG_CONFIG) 2>/dev/null)),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 install: install-daemon
+# PGXS tracks no header dependencies: rebuild every object when a header changes
+$(OBJS): $(wildcard src/*.h)
 else
 all install installcheck:
 	@echo "vscope: PostgreSQL 15 server headers are missing; run 'make deps' first" >&2

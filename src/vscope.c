@@ -8,6 +8,7 @@
  */
 #include "vscope.h"
 
+#include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "access/xact.h"

@@ -10,7 +10,6 @@
 
 #include "postgres.h"
 
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/timestamp.h"
 
@@ -30,8 +29,8 @@ extern int	vs_max_new_partitions;
 extern int	vs_max_buckets;
 extern TimestampTz VsRetentionCutoff(void);
 
-/* a prepared SPI plan kept for the life of the backend (vscope.c) */
-extern SPIPlanPtr VsKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options);
+/* a prepared SPI plan kept for the life of the backend (vscope.c); an SPIPlanPtr */
+extern struct _SPI_plan *VsKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options);
 
 /* the longest canonical series identity, metric{k=v,...} */
 #define VS_MAX_SERIES_KEY 2048
