@@ -61,6 +61,9 @@ static const CqField fields[] = {
 	{"user", "user_id", CQ_TEXT},
 	{"project", "project_id", CQ_TEXT},
 	{"resource", "resource_id", CQ_TEXT},
+	{"meter", "counter_name", CQ_TEXT},
+	{"type", "counter_type", CQ_TEXT},
+	{"unit", "counter_unit", CQ_TEXT},
 	{"volume", "counter_volume", CQ_NUMBER},
 };
 

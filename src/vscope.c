@@ -24,6 +24,9 @@ int			vs_max_put_points = 500000;
 int			vs_max_new_partitions = 100;
 int			vs_max_buckets = 5000000;
 static char *vs_tenant_guc = NULL;
+static char *vs_ceilo_admin = NULL;
+static char *vs_ceilo_project = NULL;
+static char *vs_ceilo_user = NULL;
 
 static bool CheckRetention(char **newval, void **extra, GucSource source);
 
@@ -98,6 +101,24 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   CheckRetention, NULL, NULL);
+
+	/*
+	 * The Ceilometer caller, set per request by vscoped.  They only narrow
+	 * what the Ceilometer functions show within the tenant; isolation
+	 * between tenants does not depend on them.
+	 */
+	DefineCustomStringVariable("vscope.ceilometer_admin",
+							   "Whether the Ceilometer caller is an admin (on/off; empty: a SQL session, admin).",
+							   NULL, &vs_ceilo_admin, "", PGC_USERSET, GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("vscope.ceilometer_project",
+							   "The Ceilometer caller's project.",
+							   NULL, &vs_ceilo_project, "", PGC_USERSET, GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("vscope.ceilometer_user",
+							   "The Ceilometer caller's user.",
+							   NULL, &vs_ceilo_user, "", PGC_USERSET, GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("vscope");
 

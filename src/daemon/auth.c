@@ -218,6 +218,7 @@ txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 	snprintf(t->tenant, sizeof(t->tenant), "%s", PQgetvalue(res, 0, 1));
 	req_set_tenant(r, t->tenant);
 	scopes = PQgetvalue(res, 0, 2);
+	snprintf(t->scopes, sizeof(t->scopes), "%s", scopes);
 	role = PQgetvalue(res, 0, 3);
 	{
 		bool		super = strstr(scopes, "superadmin") != NULL;
@@ -354,6 +355,53 @@ txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only)
 	req_set_tenant(r, tenant);
 	{
 		bool		ok = set_identity(t, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
+
+		PQclear(res);
+		return ok;
+	}
+}
+
+/*
+ * txn_begin_trusted opens the request's transaction in a configured tenant
+ * as role, for callers that a proxy in front of vscoped has authenticated
+ * (keystonemiddleware); false and t->status on failure.
+ */
+bool
+txn_begin_trusted(VsRequest *r, VsTxn *t, const char *tenant, const char *role, bool read_only)
+{
+	const char *params[1] = {tenant};
+	PGresult   *res;
+
+	memset(t, 0, sizeof(*t));
+	t->conn = pool_acquire();
+	if (t->conn == NULL)
+	{
+		set_failure(t, 503, "Service unavailable", "No database connection could be had.", NULL);
+		return false;
+	}
+	if (!exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN") &&
+		(PQstatus(t->conn) != CONNECTION_BAD || !pool_reconnect(&t->conn) ||
+		 !exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN")))
+	{
+		txn_end(t);
+		return false;
+	}
+	res = PQexecParams(t->conn, "SELECT vscope.trusted_tenant_id($1)", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQgetisnull(res, 0, 0))
+	{
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			set_failure_from_result(t, res);
+		else
+			set_failure(t, 503, "Service unavailable",
+						"The tenant configured for keystone callers (keystone-tenant) does not exist.", NULL);
+		PQclear(res);
+		txn_end(t);
+		return false;
+	}
+	snprintf(t->tenant, sizeof(t->tenant), "%s", tenant);
+	req_set_tenant(r, tenant);
+	{
+		bool		ok = set_identity(t, role, PQgetvalue(res, 0, 0));
 
 		PQclear(res);
 		return ok;

@@ -45,6 +45,8 @@ static const KeyDef keys[] = {
 	{"telnet-port", T_INT, "4243", "port of the telnet put listener", OFF(telnet_port), 1, 65535},
 	{"telnet-tenant", T_STRING, "", "the tenant telnet puts are written to; empty turns the listener off", OFF(telnet_tenant), 0, 0},
 	{"public-url", T_STRING, "", "the API's URL as clients reach it (metrics tokens point there); empty: http://server-host:server-port", OFF(public_url), 0, 0},
+	{"identity-headers", T_STRING, "token", "Ceilometer API (/v2/meters...) callers: token (a vscope token; its tenant is the project, admin scope is admin) or keystone (trust X-Roles, X-Project-Id, X-User-Id set by keystonemiddleware in front of vscoped)", OFF(identity_headers), 0, 0},
+	{"keystone-tenant", T_STRING, "", "with identity-headers = keystone: the vscope tenant that holds the cloud's Ceilometer data", OFF(keystone_tenant), 0, 0},
 	{"maintenance-interval", T_INT, "3600", "seconds between runs of vscope.maintain() (partitions ahead, expiry); 0 never", OFF(maintenance_interval), 0, 86400 * 7},
 };
 
@@ -270,6 +272,17 @@ config_load(VsConfig *cfg, const char *path, char *err, size_t errlen)
 		v = getenv(env);
 		if (v != NULL && set_key(cfg, &keys[i], v, env, err, errlen) < 0)
 			return -1;
+	}
+	if (strcmp(cfg->identity_headers, "token") != 0 && strcmp(cfg->identity_headers, "keystone") != 0)
+	{
+		snprintf(err, errlen, "identity-headers must be token or keystone, not \"%s\"",
+				 cfg->identity_headers);
+		return -1;
+	}
+	if (strcmp(cfg->identity_headers, "keystone") == 0 && cfg->keystone_tenant[0] == '\0')
+	{
+		snprintf(err, errlen, "identity-headers = keystone needs keystone-tenant (the tenant holding the cloud's data)");
+		return -1;
 	}
 	if (!log_set_level(cfg->log_level))
 	{

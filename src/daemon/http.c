@@ -80,6 +80,8 @@ static const Route routes[] = {
 	{"/v2/apikeys", M_POST, api_coopr, "POST", false, false, coopr_error},
 	{"/v2/nodes/events", M_POST, api_coopr, "POST", false, false, coopr_error},
 	{"/v2/queues/events", M_POST, api_coopr, "POST", false, false, coopr_error},
+	/* the Ceilometer V2 API: every other path under /v2/ (routed in SQL) */
+	{"/v2/", M_GET | M_POST, api_ceilometer, "GET, POST", true, true, ceilometer_error},
 	{"/live", M_GET | M_HEAD, h_live, "GET", false, false, tsdb_error},
 	{"/ready", M_GET | M_HEAD, h_ready, "GET", false, false, tsdb_error},
 };

@@ -35,6 +35,8 @@ typedef struct VsConfig
 	int			telnet_port;
 	char	   *telnet_tenant;	/* "" = no telnet listener */
 	char	   *public_url;		/* the API's own URL, as clients reach it */
+	char	   *identity_headers;	/* Ceilometer callers: "token" or "keystone" */
+	char	   *keystone_tenant;	/* the tenant keystone callers act in */
 } VsConfig;
 
 extern int	config_load(VsConfig *cfg, const char *path, char *err, size_t errlen);
@@ -106,6 +108,7 @@ typedef struct VsTxn
 {
 	PGconn	   *conn;
 	char		tenant[160];
+	char		scopes[64];		/* the token's scopes, comma-separated */
 	int			status;			/* HTTP status of a failure, 0 while fine */
 	char	   *message;		/* failure message (malloc) */
 	char	   *detail;
@@ -114,6 +117,8 @@ typedef struct VsTxn
 
 extern bool txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only);
 extern bool txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only);
+extern bool txn_begin_trusted(VsRequest *r, VsTxn *t, const char *tenant, const char *role,
+							  bool read_only);
 extern PGresult *txn_exec(VsTxn *t, const char *sql, int nparams, const char *const *params);
 extern bool txn_commit(VsTxn *t);
 extern void txn_end(VsTxn *t);
@@ -141,6 +146,10 @@ extern void run_json_as(VsRequest *r, VsScope need, bool read_only, const char *
 extern void ovh_error(VsRequest *r, int status, const char *message, const char *details);
 extern void api_vscope(VsRequest *r);
 extern const VsConfig *vs_config;
+
+/* api_ceilometer.c: the Ceilometer V2 API */
+extern void ceilometer_error(VsRequest *r, int status, const char *message, const char *details);
+extern void api_ceilometer(VsRequest *r);
 
 /* api_coopr.c: Coopr admin metrics */
 extern void coopr_error(VsRequest *r, int status, const char *message, const char *details);

@@ -1,0 +1,195 @@
+/*
+ * api_ceilometer.c
+ *	  The Ceilometer (Telemetry) V2 API under /v2/ (meters, samples,
+ *	  resources, query/samples, capabilities, events, event_types).  Each
+ *	  request is one call of vscope.ceilometer_request(), which routes and
+ *	  answers (status, JSON); errors have Ceilometer's body
+ *	  {"error_message": {"faultcode", "faultstring", "debuginfo"}}.
+ *
+ *	  The caller: X-Auth-Token is required.  With identity-headers = token
+ *	  it is a vscope token: its tenant is the Ceilometer project and its
+ *	  admin scope makes an admin.  With identity-headers = keystone the
+ *	  request is trusted to come through keystonemiddleware, and X-Roles,
+ *	  X-Project-Id and X-User-Id say who calls, in keystone-tenant.  Either
+ *	  way the database decides what the caller sees (project confinement
+ *	  in the functions, tenant isolation by row-level security).
+ */
+#include "vscoped.h"
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ceilometer_error answers with Ceilometer's error body */
+void
+ceilometer_error(VsRequest *r, int status, const char *message, const char *details)
+{
+	VsBuf		b = {0};
+	VsBuf		m = {0};
+
+	buf_append(&m, message, strlen(message));
+	if (details != NULL && details[0] != '\0')
+	{
+		buf_append(&m, ": ", 2);
+		buf_append(&m, details, strlen(details));
+	}
+	buf_printf(&b, "{\"error_message\": {\"faultcode\": \"%s\", \"faultstring\": ",
+			   status >= 500 ? "Server" : "Client");
+	buf_json_string(&b, m.data);
+	buf_append(&b, ", \"debuginfo\": null}}", 21);
+	req_respond(r, status, "application/json", b.data, b.len);
+	free(b.data);
+	free(m.data);
+}
+
+static void
+fail(VsRequest *r, VsTxn *t)
+{
+	int			status = t->status ? t->status : 500;
+
+	/* database errors carry their own message; the daemon's have a detail */
+	ceilometer_error(r, status, t->message ? t->message : "Internal error",
+					 status >= 500 ? NULL : t->detail);
+}
+
+/* collect_arg adds one query-string value to {"name": [values in order]} */
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	json_object *args = cls;
+	json_object *list;
+
+	if (!json_object_object_get_ex(args, key, &list))
+	{
+		list = json_object_new_array();
+		json_object_object_add(args, key, list);
+	}
+	json_object_array_add(list, json_object_new_string(value ? value : ""));
+	return MHD_YES;
+}
+
+/* has_role tells whether a comma-separated X-Roles list holds role */
+static bool
+has_role(const char *roles, const char *role)
+{
+	size_t		n = strlen(role);
+
+	for (const char *p = roles; p != NULL && *p;)
+	{
+		const char *e;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		e = p + strcspn(p, ",");
+		while (e > p && e[-1] == ' ')
+			e--;
+		if ((size_t) (e - p) == n && strncasecmp(p, role, n) == 0)
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+void
+api_ceilometer(VsRequest *r)
+{
+	const char *method = req_method(r);
+	const char *path = req_path(r);
+	bool		post = strcmp(method, "POST") == 0;
+	bool		read_only = !post || strncmp(path, "/v2/query/", 10) == 0;
+	bool		keystone = strcmp(vs_config->identity_headers, "keystone") == 0;
+	const char *user = req_header(r, "X-User-Id");
+	const char *project;
+	bool		admin;
+	VsTxn		t;
+	size_t		len;
+	const char *body = req_body(r, &len);
+	json_object *args;
+	VsBuf		base = {0};
+	PGresult   *res;
+
+	if (post && memchr(body, '\0', len) != NULL)
+	{
+		ceilometer_error(r, 400, "Invalid input: the body contains a NUL byte", NULL);
+		return;
+	}
+	if (keystone)
+	{
+		const char *roles = req_header(r, "X-Roles");
+
+		admin = has_role(roles, "admin");
+		project = req_header(r, "X-Project-Id");
+		if (!txn_begin_trusted(r, &t, vs_config->keystone_tenant,
+							   read_only ? "vscope_reader" : "vscope_writer", read_only))
+		{
+			fail(r, &t);
+			txn_free(&t);
+			return;
+		}
+	}
+	else
+	{
+		if (!txn_begin(r, &t, read_only ? SCOPE_READ : SCOPE_WRITE, read_only))
+		{
+			fail(r, &t);
+			txn_free(&t);
+			return;
+		}
+		admin = strstr(t.scopes, "admin") != NULL;
+		project = t.tenant;
+	}
+
+	/* who calls, for the functions; bound parameters, transaction-local */
+	{
+		const char *params[3] = {admin ? "on" : "off", project ? project : "", user ? user : ""};
+
+		res = txn_exec(&t, "SELECT set_config('vscope.ceilometer_admin', $1, true), "
+					   "set_config('vscope.ceilometer_project', $2, true), "
+					   "set_config('vscope.ceilometer_user', $3, true)", 3, params);
+		if (res == NULL)
+		{
+			fail(r, &t);
+			txn_end(&t);
+			txn_free(&t);
+			return;
+		}
+		PQclear(res);
+	}
+
+	args = json_object_new_object();
+	MHD_get_connection_values(req_connection(r), MHD_GET_ARGUMENT_KIND, collect_arg, args);
+	if (vs_config->public_url[0] != '\0')
+		buf_append(&base, vs_config->public_url, strlen(vs_config->public_url));
+	else if (req_header(r, "Host") != NULL)
+		buf_printf(&base, "http://%s", req_header(r, "Host"));
+	else
+		buf_printf(&base, "http://%s:%d", vs_config->server_host, vs_config->server_port);
+	{
+		const char *params[5] = {method, path, json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN),
+			post ? body : NULL, base.data};
+
+		res = txn_exec(&t, "SELECT status, response::text FROM vscope.ceilometer_request($1, $2, $3, $4, $5)",
+					   5, params);
+	}
+	json_object_put(args);
+	free(base.data);
+	if (res == NULL || (!read_only && !txn_commit(&t)))
+	{
+		if (res != NULL)
+			PQclear(res);
+		fail(r, &t);
+		txn_end(&t);
+		txn_free(&t);
+		return;
+	}
+	{
+		const char *out = PQgetvalue(res, 0, 1);
+
+		req_respond(r, atoi(PQgetvalue(res, 0, 0)), "application/json", out, strlen(out));
+	}
+	PQclear(res);
+	txn_end(&t);
+	txn_free(&t);
+}
