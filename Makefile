@@ -27,7 +27,7 @@ OBJS = \
 DATA = sql/vscope--$(EXTVERSION).sql
 
 # pg_regress tests, in order (test/sql/*.sql against test/expected/*.out)
-REGRESS = install tenancy tokens ingest_point ingest_put partitions reader rls tsdb_query tsdb_features tsdb_sql tsdb_api coopr ceilometer_blocks
+REGRESS = install tenancy tokens ingest_point ingest_put partitions reader rls tsdb_query tsdb_features tsdb_sql tsdb_api coopr ceilometer_blocks ceilometer
 REGRESS_OPTS = --inputdir=test --outputdir=$(VSCOPE_DATA)/regress \
 	--dbname=vscope_regress
 
