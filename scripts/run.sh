@@ -31,6 +31,12 @@ DEMO_TENANT=pcc-37-187-228-180
 say "loading the demo data (tenant $DEMO_TENANT, the last 24 hours)"
 psql_q -d vscope -v tenant="$DEMO_TENANT" -f "$VSCOPE_ROOT/scripts/demo.sql" >/dev/null
 
+CEILO_PROJECT=cbfa8e3dfab64a27a87c8e24ecd5c60f
+CEILO_USER=b6e62aad26174382bc3781c12fe413c8
+say "loading the Ceilometer demo data (project $CEILO_PROJECT)"
+psql_q -d vscope -v project="$CEILO_PROJECT" -v user="$CEILO_USER" \
+	-f "$VSCOPE_ROOT/scripts/demo_ceilometer.sql" >/dev/null
+
 # a login role confined to the demo tenant, for psql and BI tools
 psql_q -d vscope -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vscope_demo')
 	THEN CREATE ROLE vscope_demo LOGIN; END IF; END\$\$" \
@@ -46,14 +52,16 @@ print(d)' "$TOKENS" "$@" 2>/dev/null || true; }
 SUPER=$(field superadmin)
 DEMO=$(field demo token)
 COOPR=$(field coopr superadmin_apikey)
-case "$SUPER$DEMO$COOPR" in *"'"*) SUPER= DEMO= COOPR= ;; esac
-if ! token_ok "$SUPER" || ! token_ok "$DEMO" || ! coopr_ok "$COOPR"; then
+CEILO=$(field ceilometer token)
+case "$SUPER$DEMO$COOPR$CEILO" in *"'"*) SUPER= DEMO= COOPR= CEILO= ;; esac
+if ! token_ok "$SUPER" || ! token_ok "$DEMO" || ! coopr_ok "$COOPR" || ! token_ok "$CEILO"; then
 	SUPER=$(psql_q -d vscope -c "SELECT vscope.create_tenant('superadmin')" \
 		-c "SELECT vscope.create_token('superadmin', '{superadmin}', 'make run: superadmin')" | tail -1)
 	DEMO=$(psql_q -d vscope -c "SELECT vscope.create_token('$DEMO_TENANT', '{read,write}', 'make run: demo')")
 	COOPR=$(psql_q -d vscope -c "SELECT vscope.coopr_create_apikey('superadmin', 'admin')->>'apikey'")
-	(umask 077; printf '{"superadmin": "%s", "demo": {"tenant": "%s", "token": "%s"}, "coopr": {"superadmin_apikey": "%s"}}\n' \
-		"$SUPER" "$DEMO_TENANT" "$DEMO" "$COOPR" >"$TOKENS")
+	CEILO=$(psql_q -d vscope -c "SELECT vscope.create_token('$CEILO_PROJECT', '{read,write,admin}', 'make run: ceilometer')")
+	(umask 077; printf '{"superadmin": "%s", "demo": {"tenant": "%s", "token": "%s"}, "coopr": {"superadmin_apikey": "%s"}, "ceilometer": {"project": "%s", "user": "%s", "token": "%s"}}\n' \
+		"$SUPER" "$DEMO_TENANT" "$DEMO" "$COOPR" "$CEILO_PROJECT" "$CEILO_USER" "$CEILO" >"$TOKENS")
 fi
 chmod 600 "$TOKENS"
 
@@ -67,13 +75,16 @@ NOW=$(date +%s)
 cat <<TXT
 
   vscope is running.
-    OpenTSDB API  http://127.0.0.1:$VSCOPE_HTTP_PORT   (log: $LOG_DIR/vscoped.log)
+    HTTP APIs     http://127.0.0.1:$VSCOPE_HTTP_PORT   (log: $LOG_DIR/vscoped.log)
     PostgreSQL    psql -h $SOCK_DIR -p $VSCOPE_PGPORT -U postgres vscope
     tokens        $TOKENS
 
   Write a point over HTTP (204 means it is committed):
     curl -i -X POST http://demo:$DEMO@127.0.0.1:$VSCOPE_HTTP_PORT/api/put \\
       -d '{"metric":"sys.cpu.user","timestamp":$NOW,"value":42,"tags":{"host":"web01"}}'
+
+  Ceilometer: the meters of the demo project (more in README.md, "Try it"):
+    curl -s -H "X-Auth-Token: $CEILO" http://127.0.0.1:$VSCOPE_HTTP_PORT/v2/meters
 
   Read it, and the demo's vScope metrics, with SQL as vscope_demo, a login
   role that row-level security confines to the demo tenant:
