@@ -22,7 +22,8 @@ OBJS = \
 	src/tsdb_query.o \
 	src/tsdb_sql.o \
 	src/stats.o \
-	src/cquery.o
+	src/cquery.o \
+	src/ceilometer.o
 
 DATA = sql/vscope--$(EXTVERSION).sql
 

@@ -1755,15 +1755,8 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA vscope TO vscope_writer;
 -- message_id: series (8 hex digits), microseconds since 1970 (16), seq (8),
 -- laid out like a UUID
 CREATE FUNCTION vscope.ceilometer_message_id(series_id integer, ts timestamptz, seq integer)
-	RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-'
-	   || substr(h, 17, 4) || '-' || substr(h, 21, 12)
-  FROM (SELECT lpad(to_hex(series_id), 8, '0')
-			   || lpad(to_hex((extract(epoch FROM ts) * 1000000)::bigint), 16, '0')
-			   || lpad(to_hex(seq), 8, '0') AS h) x
-$$;
+	RETURNS text AS 'MODULE_PATHNAME', 'vscope_ceilometer_message_id'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vscope.ceilometer_message_id(integer, timestamptz, integer) IS 'a sample''s Ceilometer message_id, made from where it is stored';
 
 -- the (series_id, ts, seq) of a message_id, or no row when it is not one
@@ -1794,13 +1787,8 @@ GRANT SELECT ON vscope.ceilometer_samples TO vscope_reader;
 
 -- Ceilometer's timestamps: naive UTC ISO 8601, microseconds only when set
 CREATE FUNCTION vscope._ceilo_ts(t timestamptz) RETURNS text
-	LANGUAGE sql STABLE STRICT PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
-	   || CASE WHEN extract(microseconds FROM t)::bigint % 1000000 <> 0
-			   THEN to_char(t AT TIME ZONE 'UTC', '.US') ELSE '' END
-$$;
+	AS 'MODULE_PATHNAME', 'vscope_ceilometer_ts'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- _ceilo_parse_ts reads an ISO 8601 time; without an offset it is UTC.
 -- NULL when s is not one.
@@ -2495,17 +2483,18 @@ BEGIN
 		PERFORM vscope._ceilo_check_projects(b ->> 'filter', me.project);
 		filter := format('s.project_id = %L AND %s', me.project, filter);
 	END IF;
+	-- pick the rows, then build the JSON of those only
 	EXECUTE format(
-		'SELECT coalesce(json_agg(j ORDER BY n), ''[]'')
-		   FROM (SELECT json_build_object(''id'', s.message_id, ''meter'', s.counter_name,
+		'SELECT coalesce(json_agg(json_build_object(''id'', s.message_id, ''meter'', s.counter_name,
 						''type'', s.counter_type, ''unit'', s.counter_unit, ''volume'', s.counter_volume,
 						''user_id'', s.user_id, ''project_id'', s.project_id, ''resource_id'', s.resource_id,
 						''source'', s.source, ''timestamp'', vscope._ceilo_ts(s."timestamp"),
 						''recorded_at'', vscope._ceilo_ts(s.recorded_at),
-						''metadata'', vscope._ceilo_flatten(s.resource_metadata)) AS j,
-						row_number() OVER (ORDER BY %s, s.series_id, s.seq) AS n
-				   FROM vscope.ceilometer_samples s WHERE %s ORDER BY %s, s.series_id, s.seq LIMIT %s) y',
-		orderby, filter, orderby, lim) INTO r;
+						''metadata'', vscope._ceilo_flatten(s.resource_metadata)) ORDER BY n), ''[]'')
+		   FROM (SELECT s.*, row_number() OVER () AS n
+				   FROM (SELECT * FROM vscope.ceilometer_samples s
+						  WHERE %s ORDER BY %s, s.series_id, s.seq LIMIT %s) s) s',
+		filter, orderby, lim) INTO r;
 	RETURN r;
 END
 $$;

@@ -119,6 +119,13 @@ api_ceilometer(VsRequest *r)
 	{
 		const char *roles = req_header(r, "X-Roles");
 
+		/* keystonemiddleware has checked the token; it must still be there */
+		if (req_header(r, "X-Auth-Token") == NULL)
+		{
+			ceilometer_error(r, 401, "Authentication required", "Send the Keystone token in X-Auth-Token.");
+			return;
+		}
+
 		admin = has_role(roles, "admin");
 		project = req_header(r, "X-Project-Id");
 		if (!txn_begin_trusted(r, &t, vs_config->keystone_tenant,

@@ -614,6 +614,7 @@ def test_keystone_identity_headers(ctx):
         no_tok = dict(adm)
         del no_tok["X-Auth-Token"]
         err(ctx.get("/v2/meters", headers=no_tok, port=port), 401)
+        err(ctx.get("/v2/meters", headers=no_tok, basic=("x", "y"), port=port), 401)
         # the data is in the configured tenant
         assert ctx.as_tenant(ks, "SELECT count(*) FROM vscope.ceilometer_samples") == [["2"]]
     finally:
