@@ -472,6 +472,8 @@ BEGIN
 		dropped := dropped + 1;
 	END LOOP;
 	-- Ceilometer samples and events are not partitioned (yet): deleted
+	-- (their series stay, like OpenTSDB's: a writer may be about to use one,
+	-- and every listing skips series without samples)
 	DELETE FROM vscope.samples WHERE ts < now() - older_than;
 	DELETE FROM vscope.events WHERE generated < now() - older_than;
 	RETURN dropped;
@@ -1790,24 +1792,11 @@ CREATE FUNCTION vscope._ceilo_ts(t timestamptz) RETURNS text
 	AS 'MODULE_PATHNAME', 'vscope_ceilometer_ts'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- _ceilo_parse_ts reads an ISO 8601 time; without an offset it is UTC.
--- NULL when s is not one.
+-- _ceilo_parse_ts reads an ISO 8601 time; without an offset it is UTC
+-- (whatever the session's TimeZone).  NULL when s is not one.
 CREATE FUNCTION vscope._ceilo_parse_ts(s text) RETURNS timestamptz
-	LANGUAGE plpgsql STABLE STRICT
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-BEGIN
-	IF s !~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$' THEN
-		RETURN NULL;
-	END IF;
-	IF s ~ '\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|z|[+-]\d{2}(:?\d{2})?)$' THEN
-		RETURN s::timestamptz;
-	END IF;
-	RETURN s::timestamp AT TIME ZONE 'UTC';
-EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR invalid_time_zone_displacement_value THEN
-	RETURN NULL;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'vscope_ceilometer_parse_ts'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- Python's str() of a JSON value, as Ceilometer shows metadata values
 CREATE FUNCTION vscope._ceilo_pystr(v jsonb) RETURNS text
@@ -1871,13 +1860,16 @@ $$;
 
 -- the caller as vscoped sets it (vscope.ceilometer_admin/project/user);
 -- a SQL session that sets nothing is an admin of its tenant
-CREATE FUNCTION vscope._ceilo_ident(OUT admin boolean, OUT project text, OUT usr text)
+-- (vscope.ceilometer_auth: 'keystone' when the user is vouched for by
+-- keystonemiddleware, 'token' when it is only what the client said)
+CREATE FUNCTION vscope._ceilo_ident(OUT admin boolean, OUT project text, OUT usr text, OUT auth text)
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 SELECT coalesce(nullif(current_setting('vscope.ceilometer_admin', true), ''), 'on') = 'on',
 	   nullif(current_setting('vscope.ceilometer_project', true), ''),
-	   nullif(current_setting('vscope.ceilometer_user', true), '')
+	   nullif(current_setting('vscope.ceilometer_user', true), ''),
+	   coalesce(nullif(current_setting('vscope.ceilometer_auth', true), ''), 'sql')
 $$;
 
 CREATE FUNCTION vscope._ceilo_fail(status text, message text) RETURNS void
@@ -1887,6 +1879,26 @@ BEGIN
 	RAISE EXCEPTION USING ERRCODE = 'VS' || status, MESSAGE = message;
 END
 $$;
+
+-- a request body as jsonb, or Ceilometer's 400
+CREATE FUNCTION vscope._ceilo_json(body text) RETURNS jsonb
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	RETURN body::jsonb;
+EXCEPTION
+	WHEN invalid_text_representation OR untranslatable_character OR character_not_in_repertoire THEN
+		PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is not valid JSON');
+	WHEN statement_too_complex OR program_limit_exceeded THEN
+		PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is nested too deeply');
+END
+$$;
+
+-- the most rows one answer may have (a JSON value must stay far below 1 GB)
+CREATE FUNCTION vscope._ceilo_max_rows() RETURNS integer
+	LANGUAGE sql STABLE
+	AS $$ SELECT coalesce(nullif(current_setting('vscope.ceilometer_max_rows', true), ''), '200000')::integer $$;
 
 -- limit: default 100, a positive integer
 CREATE FUNCTION vscope._ceilo_limit(v text) RETURNS integer
@@ -1903,7 +1915,10 @@ BEGIN
 	IF v::numeric <= 0 THEN
 		PERFORM vscope._ceilo_fail('400', 'Limit must be positive');
 	END IF;
-	RETURN least(v::numeric, 2147483647)::integer;
+	IF v::numeric > vscope._ceilo_max_rows() THEN
+		PERFORM vscope._ceilo_fail('400', format('Limit must be at most %s (vscope.ceilometer_max_rows)', vscope._ceilo_max_rows()));
+	END IF;
+	RETURN v::integer;
 END
 $$;
 
@@ -2211,9 +2226,13 @@ BEGIN
 		EXECUTE format(
 			'SELECT coalesce(json_agg(json_build_object(''name'', counter_name, ''type'', counter_type,
 					''unit'', counter_unit, ''resource_id'', NULL, ''project_id'', NULL, ''user_id'', NULL,
-					''source'', NULL, ''meter_id'', NULL) ORDER BY counter_name), ''[]'')
+					''source'', NULL,
+					''meter_id'', translate(encode(convert_to(''None+'' || counter_name, ''UTF8''), ''base64''), E''\n'', ''''))
+					ORDER BY counter_name), ''[]'')
 			   FROM (SELECT DISTINCT ON (s.counter_name) s.counter_name, s.counter_type, s.counter_unit
-					   FROM vscope.sample_series s WHERE %s
+					   FROM vscope.sample_series s
+					  WHERE %s AND EXISTS (SELECT FROM vscope.samples x
+											WHERE x.tenant_id = s.tenant_id AND x.series_id = s.series_id)
 					  ORDER BY s.counter_name, s.series_id DESC LIMIT %s) m',
 			q.series_where, lim) INTO r;
 	ELSE
@@ -2326,6 +2345,8 @@ DECLARE
 	stdjson text;
 	bucket text;
 	r json;
+	nrows bigint;
+	maxrows integer;
 BEGIN
 	-- period
 	IF ptxt <> '' THEN
@@ -2413,8 +2434,10 @@ BEGIN
 	ELSE
 		bucket := 'NULL::timestamptz';
 	END IF;
+	maxrows := vscope._ceilo_max_rows();
+	BEGIN
 	EXECUTE format($q$
-		SELECT coalesce(json_agg(o ORDER BY ord), '[]')
+		SELECT coalesce(json_agg(o ORDER BY ord), '[]'), count(*)
 		  FROM (SELECT (jsonb_build_object(
 						'unit', unit, 'period', $3,
 						'period_start', vscope._ceilo_ts(coalesce(ps, t0)),
@@ -2429,7 +2452,7 @@ BEGIN
 									   vscope.sample_stats(x.volume) AS st, min(x.ts) AS t0, max(x.ts) AS t1 %s
 								  FROM vscope.sample_series s JOIN vscope.samples x USING (tenant_id, series_id)
 								 WHERE %s AND %s AND s.counter_name = $1
-								 GROUP BY 1, 2 %s) a) b) c
+								 GROUP BY 1, 2 %s LIMIT $6 + 1) a) b) c
 		$q$,
 		gjson, stdjson,
 		(SELECT coalesce(string_agg(format('g%s, ', i), ''), '') FROM generate_subscripts(gb, 1) i),
@@ -2438,7 +2461,14 @@ BEGIN
 		(SELECT coalesce(string_agg(format(', count(DISTINCT s.%I) AS c_%s', c, c), ''), '') FROM unnest(card) c),
 		q.series_where, q.sample_where,
 		(SELECT coalesce(string_agg(format(', %s', i + 2), ''), '') FROM generate_subscripts(gb, 1) i))
-		INTO r USING meter, origin, period, q.q_start, q.q_end;
+		INTO r, nrows USING meter, origin, period, q.q_start, q.q_end, maxrows;
+	EXCEPTION WHEN datetime_field_overflow THEN
+		-- a bucket ends after year 9999, where Ceilometer's dates end
+		PERFORM vscope._ceilo_fail('400', format('Invalid period %s: date value out of range', period));
+	END;
+	IF nrows > maxrows THEN
+		PERFORM vscope._ceilo_fail('400', format('The statistics would have more than %s rows (vscope.ceilometer_max_rows): use a longer period, fewer group-by fields or a shorter time range', maxrows));
+	END IF;
 	RETURN r;
 END
 $$;
@@ -2457,11 +2487,7 @@ DECLARE
 	lim integer;
 	r json;
 BEGIN
-	BEGIN
-		b := coalesce(nullif(btrim(body), ''), '{}')::jsonb;
-	EXCEPTION WHEN invalid_text_representation THEN
-		PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is not a JSON object');
-	END;
+	b := vscope._ceilo_json(coalesce(nullif(btrim(body), ''), '{}'));
 	IF jsonb_typeof(b) <> 'object' THEN
 		PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is not a JSON object');
 	END IF;
@@ -2476,6 +2502,9 @@ BEGIN
 		END IF;
 	END LOOP;
 	lim := vscope._ceilo_limit(CASE WHEN jsonb_typeof(b -> 'limit') = 'null' THEN NULL ELSE b ->> 'limit' END);
+	IF b ->> 'filter' = '' THEN
+		PERFORM vscope._ceilo_fail('400', 'Filter expression not valid: the filter is empty');
+	END IF;
 	filter := vscope.ceilometer_filter_sql(b ->> 'filter');
 	orderby := vscope.ceilometer_orderby_sql(b ->> 'orderby');
 	IF NOT me.admin THEN
@@ -2580,11 +2609,7 @@ DECLARE
 	md jsonb;
 	i integer := 0;
 BEGIN
-	BEGIN
-		b := body::jsonb;
-	EXCEPTION WHEN invalid_text_representation THEN
-		PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is not valid JSON');
-	END;
+	b := vscope._ceilo_json(body);
 	IF jsonb_typeof(b) IS DISTINCT FROM 'array' THEN
 		PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute samples: the body must be a JSON list of samples');
 	END IF;
@@ -2614,6 +2639,11 @@ BEGIN
 					k, smp -> k, jsonb_typeof(smp -> k)));
 			END IF;
 		END LOOP;
+		FOREACH k IN ARRAY ARRAY['counter_name', 'counter_unit', 'resource_id', 'user_id', 'project_id', 'source'] LOOP
+			IF octet_length(smp ->> k) > 255 THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute %s. Value: ''%s...''. longer than 255 bytes', k, left(smp ->> k, 32)));
+			END IF;
+		END LOOP;
 		IF smp ->> 'counter_name' <> meter THEN
 			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute counter_name. Value: ''%s''. should be %s', smp ->> 'counter_name', meter));
 		END IF;
@@ -2636,6 +2666,12 @@ BEGIN
 		END IF;
 		IF EXISTS (SELECT FROM jsonb_object_keys(md) k2 WHERE k2 ~ '(^\.|\.\.|\.$)') THEN
 			PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute resource_metadata: a key has an empty part between dots');
+		END IF;
+		IF EXISTS (SELECT FROM jsonb_object_keys(md) k2 WHERE k2 ~ '(\.[^.]*){32}') THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute resource_metadata: a key has more than 32 dotted parts');
+		END IF;
+		IF (SELECT count(*) FROM jsonb_object_keys(md)) > 1000 THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute resource_metadata: more than 1000 keys');
 		END IF;
 		IF smp ->> 'timestamp' IS NOT NULL THEN
 			ts := vscope._ceilo_parse_ts(smp ->> 'timestamp');
@@ -2723,6 +2759,11 @@ BEGIN
 		   OR jsonb_typeof(e -> 'generated') IS DISTINCT FROM 'string' THEN
 			PERFORM vscope._ceilo_fail('400', 'Invalid event: each event needs an event_type and a generated time (strings)');
 		END IF;
+		IF jsonb_typeof(e -> 'message_id') NOT IN ('string', 'null')
+		   OR octet_length(e ->> 'message_id') NOT BETWEEN 1 AND 255
+		   OR octet_length(e ->> 'event_type') NOT BETWEEN 1 AND 255 THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid event: event_type and message_id must be strings of 1 to 255 bytes');
+		END IF;
 		gen := vscope._ceilo_parse_ts(e ->> 'generated');
 		IF gen IS NULL THEN
 			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute generated. Value: ''%s''. invalid timestamp format', e ->> 'generated'));
@@ -2734,7 +2775,8 @@ BEGIN
 		FOR t IN SELECT x FROM jsonb_array_elements(coalesce(e -> 'traits', '[]')) x LOOP
 			IF jsonb_typeof(t) <> 'object' OR jsonb_typeof(t -> 'name') IS DISTINCT FROM 'string'
 			   OR coalesce(t ->> 'type', 'string') NOT IN ('string', 'integer', 'float', 'datetime')
-			   OR jsonb_typeof(t -> 'value') NOT IN ('string', 'number') THEN
+			   OR jsonb_typeof(t -> 'value') IS NULL OR jsonb_typeof(t -> 'value') NOT IN ('string', 'number')
+			   OR octet_length(t ->> 'name') NOT BETWEEN 1 AND 255 THEN
 				PERFORM vscope._ceilo_fail('400', format('Invalid trait %s: it needs a name, a type (string, integer, float or datetime) and a value', t));
 			END IF;
 			val := t ->> 'value';
@@ -2745,7 +2787,7 @@ BEGIN
 				END IF;
 				val := val::bigint::text;
 			WHEN 'float' THEN
-				IF vscope._ceilo_num(val) IS NULL THEN
+				IF vscope._ceilo_num(val) IS NULL OR abs(vscope._ceilo_num(val)) > 1e308 THEN
 					PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type float.', val));
 				END IF;
 				val := val::float8::text;
@@ -2791,8 +2833,7 @@ CREATE FUNCTION vscope._ceilo_event_scope() RETURNS text
 DECLARE
 	me record := vscope._ceilo_ident();
 BEGIN
-	IF current_setting('vscope.ceilometer_admin', true) IS NULL
-	   OR current_setting('vscope.ceilometer_admin', true) = '' THEN
+	IF me.auth = 'sql' THEN
 		RETURN 'true';			-- a SQL session: its whole tenant
 	END IF;
 	IF me.project IS NULL OR me.usr IS NULL THEN
@@ -2801,6 +2842,11 @@ BEGIN
 	IF me.admin THEN
 		RETURN format('(e.traits @> %L OR NOT e.traits @> ''[{"name": "project_id"}]'')',
 					  jsonb_build_array(jsonb_build_object('name', 'project_id', 'value', me.project)));
+	END IF;
+	IF me.auth <> 'keystone' THEN
+		-- a vscope token stands for a project, not a user: X-User-Id is only
+		-- what the client says, so it cannot narrow (or widen) anything
+		RETURN format('e.traits @> %L', jsonb_build_array(jsonb_build_object('name', 'project_id', 'value', me.project)));
 	END IF;
 	RETURN format('e.traits @> %L', jsonb_build_array(jsonb_build_object('name', 'project_id', 'value', me.project),
 													  jsonb_build_object('name', 'user_id', 'value', me.usr)));
@@ -2864,7 +2910,7 @@ BEGIN
 				END IF;
 				cmp := format('(t ->> ''value'')::numeric %s %s::numeric', sqlop, v::bigint);
 			WHEN 'float' THEN
-				IF vscope._ceilo_num(v) IS NULL THEN
+				IF vscope._ceilo_num(v) IS NULL OR abs(vscope._ceilo_num(v)) > 1e308 THEN
 					PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type float.', v));
 				END IF;
 				cmp := format('(t ->> ''value'')::float8 %s %L::float8', sqlop, v::float8);
@@ -3034,6 +3080,8 @@ BEGIN
 	WHEN 'query' THEN
 		IF n = 2 AND p[2] = 'samples' AND method = 'POST' THEN
 			response := vscope.ceilometer_query_samples(body);
+		ELSIF n = 2 AND p[2] = 'samples' THEN
+			PERFORM vscope._ceilo_fail('405', format('Method %s is not allowed here: POST a query', method));
 		END IF;
 	WHEN 'capabilities' THEN
 		IF n = 1 AND method = 'GET' THEN
@@ -3046,11 +3094,7 @@ BEGIN
 			response := vscope.ceilometer_get_event(p[2]);
 		ELSIF n = 1 AND method = 'POST' THEN
 			PERFORM vscope._ceilo_require_admin();
-			BEGIN
-				response := vscope.ceilometer_add_events(body::jsonb);
-			EXCEPTION WHEN invalid_text_representation THEN
-				PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is not valid JSON');
-			END;
+			response := vscope.ceilometer_add_events(vscope._ceilo_json(body));
 			status := 201;
 		END IF;
 	WHEN 'event_types' THEN

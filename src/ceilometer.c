@@ -1,9 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * ceilometer.c
- *	  Small hot helpers of the Ceilometer API, in C because they run once
- *	  per answered row: Ceilometer's timestamp format (naive UTC ISO 8601,
- *	  microseconds only when there are some).
+ *	  Small helpers of the Ceilometer API, in C because they run once per
+ *	  answered row or per query value: Ceilometer's timestamps (naive UTC
+ *	  ISO 8601 out, microseconds only when there are some; ISO 8601 in,
+ *	  UTC unless an offset is given, whatever the session's TimeZone or
+ *	  DateStyle) and message ids.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,6 +16,127 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
+static int
+Digits(const char **p, int n)
+{
+	int			v = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (**p < '0' || **p > '9')
+			return -1;
+		v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	return v;
+}
+
+/*
+ * VsCeiloParseTs reads YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]]][Z|(+|-)HH[[:]MM]]
+ * (years 1 to 9999) into *out; without an offset the time is UTC.  False
+ * when s is anything else.
+ */
+bool
+VsCeiloParseTs(const char *s, TimestampTz *out)
+{
+	const char *p = s;
+	struct pg_tm tm;
+	fsec_t		fsec = 0;
+	int			offset = 0;		/* seconds east of UTC */
+	Timestamp	ts;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((tm.tm_year = Digits(&p, 4)) < 1 || *p++ != '-' ||
+		(tm.tm_mon = Digits(&p, 2)) < 1 || tm.tm_mon > 12 || *p++ != '-' ||
+		(tm.tm_mday = Digits(&p, 2)) < 1 ||
+		tm.tm_mday > day_tab[isleap(tm.tm_year)][tm.tm_mon - 1])
+		return false;
+	if (*p == 'T' || *p == ' ')
+	{
+		p++;
+		if ((tm.tm_hour = Digits(&p, 2)) < 0 || tm.tm_hour > 23 || *p++ != ':' ||
+			(tm.tm_min = Digits(&p, 2)) < 0 || tm.tm_min > 59)
+			return false;
+		if (*p == ':')
+		{
+			p++;
+			if ((tm.tm_sec = Digits(&p, 2)) < 0 || tm.tm_sec > 59)
+				return false;
+			if (*p == '.')
+			{
+				int			scale = 100000;
+
+				p++;
+				if (*p < '0' || *p > '9')
+					return false;
+				for (int n = 0; *p >= '0' && *p <= '9'; p++, n++)
+				{
+					if (n >= 9)
+						return false;
+					fsec += (*p - '0') * scale;
+					scale /= 10;
+				}
+			}
+		}
+		if (*p == 'Z' || *p == 'z')
+			p++;
+		else if (*p == '+' || *p == '-')
+		{
+			int			sign = *p++ == '-' ? -1 : 1;
+			int			h = Digits(&p, 2);
+			int			m = 0;
+
+			if (h < 0 || h > 15)
+				return false;
+			if (*p == ':')
+				p++;
+			if (*p != '\0' && ((m = Digits(&p, 2)) < 0 || m > 59))
+				return false;
+			offset = sign * (h * 3600 + m * 60);
+		}
+	}
+	if (*p != '\0')
+		return false;
+	if (tm2timestamp(&tm, fsec, NULL, &ts) != 0)
+		return false;
+	*out = ts - (int64) offset * USECS_PER_SEC;
+	return IS_VALID_TIMESTAMP(*out);
+}
+
+/* VsCeiloFormatTs writes ts as Ceilometer does (years 1 to 9999) */
+char *
+VsCeiloFormatTs(TimestampTz ts)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0 ||
+		tm.tm_year <= 0 || tm.tm_year > 9999)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range for Ceilometer"),
+				 errdetail("Ceilometer times have years 1 to 9999.")));
+	if (fsec != 0)
+		return psprintf("%04d-%02d-%02dT%02d:%02d:%02d.%06d",
+						tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
+	return psprintf("%04d-%02d-%02dT%02d:%02d:%02d",
+					tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+VS_FUNCTION_INFO_V1(vscope_ceilometer_parse_ts);
+
+/* vscope_ceilometer_parse_ts: an ISO 8601 time (UTC without an offset), or NULL */
+Datum
+vscope_ceilometer_parse_ts(PG_FUNCTION_ARGS)
+{
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TimestampTz ts;
+
+	if (!VsCeiloParseTs(s, &ts))
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(ts);
+}
+
 VS_FUNCTION_INFO_V1(vscope_ceilometer_ts);
 
 /*
@@ -23,33 +146,7 @@ VS_FUNCTION_INFO_V1(vscope_ceilometer_ts);
 Datum
 vscope_ceilometer_ts(PG_FUNCTION_ARGS)
 {
-	TimestampTz ts = PG_GETARG_TIMESTAMPTZ(0);
-	struct pg_tm tm;
-	fsec_t		fsec;
-	char		buf[64];
-
-	if (TIMESTAMP_NOT_FINITE(ts))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range"),
-				 errdetail("Ceilometer times are finite.")));
-	/* no time zone: the broken-down time is UTC */
-	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
-	if (tm.tm_year <= 0 || tm.tm_year > 9999)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range for Ceilometer: year %d", tm.tm_year),
-				 errdetail("Ceilometer times have years 1 to 9999.")));
-	if (fsec != 0)
-		snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06d",
-				 tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
-	else
-		snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d",
-				 tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	PG_RETURN_TEXT_P(cstring_to_text(buf));
+	PG_RETURN_TEXT_P(cstring_to_text(VsCeiloFormatTs(PG_GETARG_TIMESTAMPTZ(0))));
 }
 
 VS_FUNCTION_INFO_V1(vscope_ceilometer_message_id);
@@ -72,4 +169,51 @@ vscope_ceilometer_message_id(PG_FUNCTION_ARGS)
 	snprintf(hex, sizeof(hex), "%08x%016llx%08x", series, (unsigned long long) us, seq);
 	snprintf(buf, sizeof(buf), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 	PG_RETURN_TEXT_P(cstring_to_text(buf));
+}
+
+static int
+HexDigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * VsCeiloParseMessageId reads back what vscope_ceilometer_message_id made;
+ * false when s is not such an id.
+ */
+bool
+VsCeiloParseMessageId(const char *s, int32 *series_id, TimestampTz *ts, int32 *seq)
+{
+	uint64		parts[3] = {0, 0, 0};
+	static const int widths[3] = {8, 16, 8};
+	int			k = 0;
+	int			n = 0;
+
+	if (strlen(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+		return false;
+	for (const char *p = s; *p; p++)
+	{
+		int			d;
+
+		if (*p == '-')
+			continue;
+		if ((d = HexDigit(*p)) < 0)
+			return false;
+		parts[k] = parts[k] << 4 | (uint64) d;
+		if (++n == widths[k])
+		{
+			k++;
+			n = 0;
+		}
+	}
+	*series_id = (int32) (uint32) parts[0];
+	*ts = (TimestampTz) parts[1] - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	*seq = (int32) (uint32) parts[2];
+	return IS_VALID_TIMESTAMP(*ts);
 }

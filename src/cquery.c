@@ -21,6 +21,8 @@
  */
 #include "vscope.h"
 
+#include <math.h>
+
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -119,26 +121,15 @@ AppendScalar(StringInfo out, const JsonbValue *v, CqType type, const char *field
 					BadFilter("%s takes a number", field);
 				if (type == CQ_TIME)
 				{
-					MemoryContext cxt = CurrentMemoryContext;
-					volatile bool ok = true;
+					TimestampTz ts;
 
-					PG_TRY();
-					{
-						(void) DirectFunctionCall3(timestamptz_in, CStringGetDatum(s),
-												   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-					}
-					PG_CATCH();
-					{
-						MemoryContextSwitchTo(cxt);
-						FlushErrorState();
-						ok = false;
-					}
-					PG_END_TRY();
-					if (!ok)
+					/* ISO 8601, UTC unless it has an offset: not the session's zone */
+					if (!VsCeiloParseTs(s, &ts))
 						ereport(ERROR,
 								(errcode(ERRCODE_VS_BAD_REQUEST),
 								 errmsg("Failed to parse the timestamp value %s", s)));
-					appendStringInfo(out, "%s::timestamptz", quote_literal_cstr(s));
+					appendStringInfo(out, "%s::timestamptz",
+									 quote_literal_cstr(psprintf("%s+00", VsCeiloFormatTs(ts))));
 				}
 				else
 					appendStringInfoString(out, quote_literal_cstr(s));
@@ -151,6 +142,8 @@ AppendScalar(StringInfo out, const JsonbValue *v, CqType type, const char *field
 
 				if (type == CQ_TIME)
 					BadFilter("%s takes an ISO 8601 timestamp string", field);
+				if (type == CQ_NUMBER && isinf(strtod(n, NULL)))
+					BadFilter("%s is out of the range of double precision", n);
 				if (type == CQ_TEXT)
 					appendStringInfoString(out, quote_literal_cstr(n));
 				else
@@ -186,6 +179,24 @@ AppendMetadataPath(StringInfo out, const char *path, bool as_text)
 		appendStringInfoString(out, quote_literal_cstr(part));
 	}
 	appendStringInfoString(out, "]::text[])");
+}
+
+/*
+ * AppendMessageId writes message_id = id as a probe of the key it is made
+ * from (message_id itself is computed, so comparing it would scan)
+ */
+static void
+AppendMessageId(StringInfo out, const char *id)
+{
+	int32		series;
+	TimestampTz ts;
+	int32		seq;
+
+	if (!VsCeiloParseMessageId(id, &series, &ts, &seq))
+		appendStringInfoString(out, "false");
+	else
+		appendStringInfo(out, "(s.series_id = %d AND s.\"timestamp\" = %s::timestamptz AND s.seq = %d)",
+						 series, quote_literal_cstr(psprintf("%s+00", VsCeiloFormatTs(ts))), seq);
 }
 
 static const char *
@@ -265,6 +276,12 @@ Leaf(StringInfo out, const char *op, JsonbValue *arg)
 			BadFilter("%s: compare metadata.<field> instead", field);
 		if (strcmp(sqlop, "~") == 0 && f->type != CQ_TEXT)
 			BadFilter("%s: =~ applies to text fields", field);
+		if (strcmp(f->column, "message_id") == 0 && strcmp(sqlop, "=") == 0 &&
+			value.type == jbvString)
+		{
+			AppendMessageId(out, pnstrdup(value.val.string.val, value.val.string.len));
+			return;
+		}
 		appendStringInfo(out, "(s.%s %s ", f->column, sqlop);
 		AppendScalar(out, &value, f->type, field);
 		appendStringInfoChar(out, ')');
@@ -335,6 +352,22 @@ Expr(StringInfo out, JsonbContainer *c, int depth)
 			BadFilter("%s: in takes a non-empty list of values", field);
 		if (n > VS_CQ_MAX_IN)
 			BadFilter("in takes at most %s values", CppAsString2(VS_CQ_MAX_IN));
+		if (strcmp(f->column, "message_id") == 0)
+		{
+			appendStringInfoChar(out, '(');
+			for (int i = 0; i < n; i++)
+			{
+				JsonbValue *e = getIthJsonbValueFromContainer(list.val.binary.data, i);
+
+				if (e->type != jbvString)
+					BadFilter("%s: in takes strings", field);
+				if (i > 0)
+					appendStringInfoString(out, " OR ");
+				AppendMessageId(out, pnstrdup(e->val.string.val, e->val.string.len));
+			}
+			appendStringInfoChar(out, ')');
+			return;
+		}
 		appendStringInfo(out, "(s.%s IN (", f->column);
 		for (int i = 0; i < n; i++)
 		{

@@ -27,6 +27,8 @@ static char *vs_tenant_guc = NULL;
 static char *vs_ceilo_admin = NULL;
 static char *vs_ceilo_project = NULL;
 static char *vs_ceilo_user = NULL;
+static char *vs_ceilo_auth = NULL;
+static int	vs_ceilo_max_rows = 200000;
 
 static bool CheckRetention(char **newval, void **extra, GucSource source);
 
@@ -119,6 +121,18 @@ _PG_init(void)
 							   "The Ceilometer caller's user.",
 							   NULL, &vs_ceilo_user, "", PGC_USERSET, GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("vscope.ceilometer_auth",
+							   "How the Ceilometer caller was authenticated: token or keystone (empty: a SQL session).",
+							   NULL, &vs_ceilo_auth, "", PGC_USERSET, GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("vscope.ceilometer_max_rows",
+							"The most rows one Ceilometer answer may have (limit, statistics).",
+							"Larger answers are refused with a 400; a JSON value must stay below 1 GB.",
+							&vs_ceilo_max_rows,
+							200000, 1, 10000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("vscope");
 

@@ -35,6 +35,11 @@ extern struct _SPI_plan *VsKeepPlan(const char *sql, int nargs, Oid *types, int 
 /* the longest canonical series identity, metric{k=v,...} */
 #define VS_MAX_SERIES_KEY 2048
 
+/* ceilometer.c */
+extern bool VsCeiloParseTs(const char *s, TimestampTz *out);
+extern char *VsCeiloFormatTs(TimestampTz ts);
+extern bool VsCeiloParseMessageId(const char *s, int32 *series_id, TimestampTz *ts, int32 *seq);
+
 /* tenancy.c */
 extern int32 VsCurrentTenant(bool *isnull);
 extern int32 VsRequireTenant(void);

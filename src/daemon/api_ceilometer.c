@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ceilometer_error answers with Ceilometer's error body */
 void
@@ -70,13 +71,13 @@ collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *val
 	return MHD_YES;
 }
 
-/* has_role tells whether a comma-separated X-Roles list holds role */
+/* in_list tells whether a comma-separated list holds item (spaces ignored) */
 static bool
-has_role(const char *roles, const char *role)
+in_list(const char *list, const char *item, bool ignore_case)
 {
-	size_t		n = strlen(role);
+	size_t		n = strlen(item);
 
-	for (const char *p = roles; p != NULL && *p;)
+	for (const char *p = list; p != NULL && *p;)
 	{
 		const char *e;
 
@@ -85,7 +86,8 @@ has_role(const char *roles, const char *role)
 		e = p + strcspn(p, ",");
 		while (e > p && e[-1] == ' ')
 			e--;
-		if ((size_t) (e - p) == n && strncasecmp(p, role, n) == 0)
+		if ((size_t) (e - p) == n &&
+			(ignore_case ? strncasecmp(p, item, n) : strncmp(p, item, n)) == 0)
 			return true;
 		p = strchr(p, ',');
 	}
@@ -119,14 +121,24 @@ api_ceilometer(VsRequest *r)
 	{
 		const char *roles = req_header(r, "X-Roles");
 
+		char		addr[64];
+
 		/* keystonemiddleware has checked the token; it must still be there */
 		if (req_header(r, "X-Auth-Token") == NULL)
 		{
 			ceilometer_error(r, 401, "Authentication required", "Send the Keystone token in X-Auth-Token.");
 			return;
 		}
+		/* and the headers are believed only from the proxy that runs it */
+		req_client_addr(r, addr, sizeof(addr));
+		if (!in_list(vs_config->keystone_trusted, addr, false))
+		{
+			ceilometer_error(r, 401, "Authentication required",
+							 "Identity headers are trusted only from keystone-trusted-addresses.");
+			return;
+		}
 
-		admin = has_role(roles, "admin");
+		admin = in_list(roles, "admin", true);
 		project = req_header(r, "X-Project-Id");
 		if (!txn_begin_trusted(r, &t, vs_config->keystone_tenant,
 							   read_only ? "vscope_reader" : "vscope_writer", read_only))
@@ -150,11 +162,13 @@ api_ceilometer(VsRequest *r)
 
 	/* who calls, for the functions; bound parameters, transaction-local */
 	{
-		const char *params[3] = {admin ? "on" : "off", project ? project : "", user ? user : ""};
+		const char *params[4] = {admin ? "on" : "off", project ? project : "", user ? user : "",
+		keystone ? "keystone" : "token"};
 
 		res = txn_exec(&t, "SELECT set_config('vscope.ceilometer_admin', $1, true), "
 					   "set_config('vscope.ceilometer_project', $2, true), "
-					   "set_config('vscope.ceilometer_user', $3, true)", 3, params);
+					   "set_config('vscope.ceilometer_user', $3, true), "
+					   "set_config('vscope.ceilometer_auth', $4, true)", 4, params);
 		if (res == NULL)
 		{
 			fail(r, &t);

@@ -47,6 +47,7 @@ static const KeyDef keys[] = {
 	{"public-url", T_STRING, "", "the API's URL as clients reach it (metrics tokens point there); empty: http://server-host:server-port", OFF(public_url), 0, 0},
 	{"identity-headers", T_STRING, "token", "Ceilometer API (/v2/meters...) callers: token (a vscope token; its tenant is the project, admin scope is admin) or keystone (trust X-Roles, X-Project-Id, X-User-Id set by keystonemiddleware in front of vscoped)", OFF(identity_headers), 0, 0},
 	{"keystone-tenant", T_STRING, "", "with identity-headers = keystone: the vscope tenant that holds the cloud's Ceilometer data", OFF(keystone_tenant), 0, 0},
+	{"keystone-trusted-addresses", T_STRING, "127.0.0.1,::1", "with identity-headers = keystone: the client addresses (keystonemiddleware's proxy) whose identity headers are trusted, comma-separated; others get 401", OFF(keystone_trusted), 0, 0},
 	{"maintenance-interval", T_INT, "3600", "seconds between runs of vscope.maintain() (partitions ahead, expiry); 0 never", OFF(maintenance_interval), 0, 86400 * 7},
 };
 

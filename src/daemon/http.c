@@ -81,6 +81,7 @@ static const Route routes[] = {
 	{"/v2/nodes/events", M_POST, api_coopr, "POST", false, false, coopr_error},
 	{"/v2/queues/events", M_POST, api_coopr, "POST", false, false, coopr_error},
 	/* the Ceilometer V2 API: every other path under /v2/ (routed in SQL) */
+	{"/v2", M_GET | M_POST, api_ceilometer, "GET, POST", true, false, ceilometer_error},
 	{"/v2/", M_GET | M_POST, api_ceilometer, "GET, POST", true, true, ceilometer_error},
 	{"/live", M_GET | M_HEAD, h_live, "GET", false, false, tsdb_error},
 	{"/ready", M_GET | M_HEAD, h_ready, "GET", false, false, tsdb_error},
@@ -215,6 +216,21 @@ req_has_arg(VsRequest *r, const char *name)
 
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, probe_arg, &p);
 	return p.found;
+}
+
+/* req_client_addr writes the client's IP address ("-" when unknown) */
+void
+req_client_addr(VsRequest *r, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	snprintf(buf, len, "-");
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *) ci->client_addr)->sin_addr, buf, (socklen_t) len);
+	else if (ci->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ci->client_addr)->sin6_addr, buf, (socklen_t) len);
 }
 
 struct MHD_Connection *

@@ -37,6 +37,7 @@ typedef struct VsConfig
 	char	   *public_url;		/* the API's own URL, as clients reach it */
 	char	   *identity_headers;	/* Ceilometer callers: "token" or "keystone" */
 	char	   *keystone_tenant;	/* the tenant keystone callers act in */
+	char	   *keystone_trusted;	/* addresses whose identity headers are trusted */
 } VsConfig;
 
 extern int	config_load(VsConfig *cfg, const char *path, char *err, size_t errlen);
@@ -86,6 +87,7 @@ extern void req_respond(VsRequest *r, int status, const char *content_type,
 extern void req_respond_str(VsRequest *r, int status, const char *json);
 struct MHD_Connection;
 extern struct MHD_Connection *req_connection(VsRequest *r);
+extern void req_client_addr(VsRequest *r, char *buf, size_t len);
 extern void req_add_header(VsRequest *r, const char *name, const char *value);
 
 extern int	http_start(const VsConfig *cfg);

@@ -90,6 +90,8 @@ def test_no_token_is_401_in_ceilometer_format(ctx):
 
 def test_unknown_path_is_404_and_wrong_method_405(ctx):
     err(ctx.get("/v2/nothing", token=user(ctx)), 404, "The resource could not be found.")
+    err(ctx.get("/v2", token=user(ctx)), 404, "The resource could not be found.")
+    err(ctx.get("/v2/", token=user(ctx)), 404, "The resource could not be found.")
     err(ctx.get("/v2/event_types/some.type", token=admin(ctx)), 404)
     r = ctx.request("DELETE", "/v2/meters", token=user(ctx))
     err(r, 405)
@@ -176,7 +178,12 @@ def test_post_validation_errors_store_nothing(ctx):
     err(post(ctx, "inst.bad", [dict(good, timestamp="yesterday")]), 400,
         "Invalid input for field/attribute timestamp. Value: 'yesterday'. invalid timestamp format")
     err(post(ctx, "inst.bad", [dict(good, resource_metadata={"n": 1})]), 400)
-    err(post(ctx, "inst.bad", "not json"), 400)
+    err(post(ctx, "inst.bad", "not json"), 400, "Invalid input: the body is not valid JSON")
+    err(post(ctx, "inst.bad", "[" * 100000 + "]" * 100000), 400, "Invalid input: the body is nested too deeply")
+    err(post(ctx, "inst.bad", [dict(good, resource_id="r" * 300)]), 400,
+        "Invalid input for field/attribute resource_id", prefix=True)
+    err(post(ctx, "inst.bad", [dict(good, resource_metadata={".".join(["k"] * 40): "v"})]), 400,
+        "Invalid input for field/attribute resource_metadata: a key has more than 32 dotted parts")
     # the first (valid) sample of a failing request was not stored either
     assert ctx.get("/v2/meters/inst.bad", token=admin(ctx)).json() == []
 
@@ -208,6 +215,7 @@ def test_samples_newest_first_with_limit(ctx):
     got = ctx.get("/v2/samples" + q(("meter", "", "cpu"), limit="1"), token=admin(ctx)).json()
     assert [s["volume"] for s in got] == [30]
     err(ctx.get("/v2/samples?limit=0", token=admin(ctx)), 400, "Limit must be positive")
+    err(ctx.get("/v2/samples?limit=100000000", token=admin(ctx)), 400, "Limit must be at most 200000", prefix=True)
     err(ctx.get("/v2/meters/cpu?limit=-3", token=admin(ctx)), 400, "Limit must be positive")
     # an unknown meter is an empty list, not a 404
     r = ctx.get("/v2/meters/no.such.meter", token=admin(ctx))
@@ -294,6 +302,7 @@ def test_meters_list_unique_and_meter_id(ctx):
         ("gauge", "%", P, "u1", f"{P}:openstack")
     uniq = [m for m in ctx.get("/v2/meters?unique=True", token=admin(ctx)).json() if m["name"] == "cpu"]
     assert len(uniq) == 1 and uniq[0]["resource_id"] is None and uniq[0]["project_id"] is None
+    assert uniq[0]["meter_id"] == base64.b64encode(b"None+cpu").decode()
     got = ctx.get("/v2/meters" + q(("resource_id", "eq", "vm-2")), token=admin(ctx)).json()
     assert [(m["name"], m["project_id"]) for m in got] == [("cpu", "proj-x")]
 
@@ -379,6 +388,11 @@ def test_statistics_errors(ctx):
     err(ctx.get("/v2/meters/cpu/statistics?aggregate.func=median", token=tok), 400, "Invalid aggregation function: median")
     err(ctx.get("/v2/meters/cpu/statistics?aggregate.func=cardinality&aggregate.param=flavor", token=tok), 400,
         "Bad aggregate: cardinality.flavor")
+    # a bucket that would end after year 9999
+    err(ctx.get("/v2/meters/cpu/statistics?period=300000000000", token=tok), 400, "Invalid period 300000000000: ",
+        prefix=True)
+    assert_status(post(ctx, "inst.far", [sample("inst.far", 1, "vm-f", "9999-12-31T23:59:59")]), 201)
+    err(ctx.get("/v2/meters/inst.far/statistics?period=1", token=tok), 400, "Invalid period 1: ", prefix=True)
 
 
 def test_statistics_duration_is_clamped_to_the_query(ctx):
@@ -425,6 +439,10 @@ def test_complex_query_errors_are_400_never_sql(ctx):
     bad({"orderby": json.dumps([{"volume": "sideways"}])}, "Order-by expression not valid: ")
     bad({"orderby": json.dumps([{"metadata.a": "asc"}])}, "Order-by expression not valid: ")
     bad({"limit": 0}, "Limit must be positive")
+    bad({"filter": ""}, "Filter expression not valid: ")
+    bad({"filter": json.dumps({"=": {"volume": 1e400}}).replace("Infinity", "1e400")}, "Filter expression not valid: ")
+    bad({"filter": json.dumps({"=": {"timestamp": "now"}})}, "Failed to parse the timestamp value now")
+    bad({"filter": json.dumps({"=": {"timestamp": "01/02/2012"}})}, "Failed to parse the timestamp value 01/02/2012")
     r = ctx.post("/v2/query/samples", {"filter": json.dumps({"=": {"resource": "x'); DROP TABLE vscope.samples; --"}})},
                  token=tok)
     assert_status(r, 200)
@@ -433,6 +451,22 @@ def test_complex_query_errors_are_400_never_sql(ctx):
 
 
 # ---- tenancy: admin vs non-admin, and other tenants ----
+
+def test_complex_query_by_message_id_and_time(ctx):
+    d = data(ctx)
+    ids = [s["message_id"] for s in d]
+    got = ctx.post("/v2/query/samples", {"filter": json.dumps({"=": {"message_id": ids[1]}})}, token=admin(ctx)).json()
+    assert [s["id"] for s in got] == [ids[1]]
+    got = ctx.post("/v2/query/samples", {"filter": json.dumps({"in": {"message_id": [ids[0], ids[2], "junk"]}})},
+                   token=admin(ctx)).json()
+    assert sorted(s["id"] for s in got) == sorted([ids[0], ids[2]])
+    # naive times are UTC; an offset is honoured
+    f = {"and": [{"=": {"meter": "cpu"}}, {"=": {"timestamp": "2012-09-25T12:30:00+02:00"}}]}
+    got = ctx.post("/v2/query/samples", {"filter": json.dumps(f)}, token=admin(ctx)).json()
+    assert [s["volume"] for s in got] == [10]
+    got = ctx.get("/v2/query/samples", token=admin(ctx))
+    err(got, 405)
+
 
 def test_non_admin_sees_its_own_project_only(ctx):
     data(ctx)
@@ -517,16 +551,19 @@ def test_events_visibility(ctx):
                                                               {"payload": {"x": 1}})
     assert {"name": "memory_mb", "type": "integer", "value": "512"} in e1["traits"]
     assert {"name": "launched_at", "type": "datetime", "value": "2013-12-31T09:59:00"} in e1["traits"]
-    # a non-admin: project and user traits both its own
+    # a non-admin with a vscope token: its project's events (the token stands
+    # for the project; X-User-Id is not vouched for, so it narrows nothing)
     got = ctx.get("/v2/events", token=user(ctx), headers=who("u1")).json()
-    assert [e["message_id"] for e in got] == ["ev-1"]
+    assert [e["message_id"] for e in got] == ["ev-1", "ev-2"]
+    got = ctx.get("/v2/events", token=user(ctx), headers=who("someone-else")).json()
+    assert [e["message_id"] for e in got] == ["ev-1", "ev-2"]
     # both identities are needed
     err(ctx.get("/v2/events", token=user(ctx)), 403, "RBAC Authorization Failed")
     err(ctx.get("/v2/events/ev-1", token=user(ctx)), 403, "RBAC Authorization Failed")
     r = ctx.get("/v2/events/ev-1", token=user(ctx), headers=who("u1"))
     assert_status(r, 200)
     assert r.json()["message_id"] == "ev-1"
-    err(ctx.get("/v2/events/ev-2", token=user(ctx), headers=who("u1")), 404, "Event ev-2 Not Found")
+    err(ctx.get("/v2/events/ev-3", token=user(ctx), headers=who("u1")), 404, "Event ev-3 Not Found")
     err(ctx.get("/v2/events/ev-4", token=admin(ctx), headers=who("boss")), 404, "Event ev-4 Not Found")
 
 
@@ -575,6 +612,14 @@ def test_event_types_and_traits(ctx):
     err(ctx.get("/v2/event_types", token=user(ctx), headers=who("u1")), 401, f"Not Authorized to access project {P}")
     err(ctx.post("/v2/events", EVENTS[:1], token=user(ctx)), 401)
     err(ctx.post("/v2/events", [{"event_type": "x"}], token=admin(ctx)), 400)
+    gen = "2013-01-05T00:00:00"
+    err(ctx.post("/v2/events", [{"event_type": "x", "generated": gen, "traits": [{"name": "a"}]}], token=admin(ctx)), 400)
+    err(ctx.post("/v2/events", [{"event_type": "x", "generated": gen, "message_id": 5}], token=admin(ctx)), 400)
+    err(ctx.post("/v2/events", [{"event_type": "x", "generated": gen, "message_id": "m" * 300}], token=admin(ctx)), 400)
+    err(ctx.post("/v2/events", [{"event_type": "x", "generated": gen,
+                                 "traits": [{"name": "f", "type": "float", "value": "1e400"}]}], token=admin(ctx)), 400,
+        "Unable to convert the value 1e400 to the expected data type float.")
+    err(ctx.post("/v2/events", EVENTS[:1], token=admin(ctx)), 409)
 
 
 # ---- keystone identity headers ----
@@ -617,6 +662,32 @@ def test_keystone_identity_headers(ctx):
         err(ctx.get("/v2/meters", headers=no_tok, basic=("x", "y"), port=port), 401)
         # the data is in the configured tenant
         assert ctx.as_tenant(ks, "SELECT count(*) FROM vscope.ceilometer_samples") == [["2"]]
+        # events: keystone vouches for the user, so a non-admin sees its own user's only
+        ev = [{"event_type": "ks.e", "generated": "2013-01-01T00:00:00", "message_id": f"ks-{u}",
+               "traits": [{"name": "project_id", "value": "proj-b"}, {"name": "user_id", "value": u}]}
+              for u in ("ub", "uc")]
+        assert_status(ctx.post("/v2/events", ev, headers=adm, port=port), 201)
+        got = ctx.get("/v2/events", headers=mem, port=port).json()
+        assert [e["message_id"] for e in got] == ["ks-ub"]
+        no_user = dict(mem)
+        del no_user["X-User-Id"]
+        err(ctx.get("/v2/events", headers=no_user, port=port), 403, "RBAC Authorization Failed")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    # identity headers are believed only from keystone-trusted-addresses
+    env["VSCOPE_KEYSTONE_TRUSTED_ADDRESSES"] = "10.9.8.7"
+    proc = subprocess.Popen([daemon, os.environ["VSCOPE_DAEMON_CONF"]], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                if ctx.get("/live", port=port).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        err(ctx.get("/v2/meters", headers=adm, port=port), 401,
+            "Authentication required: Identity headers are trusted only from keystone-trusted-addresses.")
     finally:
         proc.terminate()
         proc.wait(10)

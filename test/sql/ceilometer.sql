@@ -88,6 +88,21 @@ SELECT vscope.ceilometer_get_sample('00000000-0000-0000-0000-000000000000');
 SELECT vscope.ceilometer_get_resource('nope');
 SELECT * FROM vscope.ceilometer_request('GET', '/v2/nope', '{}', NULL, '');
 SELECT * FROM vscope.ceilometer_request('GET', '/v2/capabilities', '{}', NULL, '') WHERE status = 200;
+-- naive times are UTC whatever the session's zone, in both query forms
+SET timezone = 'Asia/Tokyo';
+SELECT json_array_length(vscope.ceilometer_query_samples('{"filter": "{\"=\": {\"timestamp\": \"2012-09-25T10:30:00\"}}"}')) AS complex_utc,
+       json_array_length(vscope.ceilometer_list_samples('{"q.field": ["timestamp"], "q.op": ["le"], "q.value": ["2012-09-25T10:30:00"]}')) AS simple_utc;
+SET timezone = 'UTC';
+-- answers have a size limit
+SET vscope.ceilometer_max_rows = 2;
+SELECT vscope.ceilometer_statistics('cpu', '{"period": ["3600"]}');
+SELECT vscope.ceilometer_list_samples('{"limit": ["3"]}');
+RESET vscope.ceilometer_max_rows;
+-- a bucket may not end after year 9999
+SELECT json_array_length(vscope.ceilometer_post_samples('far', '[{"counter_name": "far", "counter_type": "gauge",
+  "counter_unit": "s", "counter_volume": 1, "resource_id": "r", "timestamp": "9999-12-31T23:59:59"}]')) AS far;
+SELECT vscope.ceilometer_statistics('far', '{"period": ["1"]}');
+SELECT vscope.ceilometer_statistics('far', '{"period": ["300000000000"]}');
 \set VERBOSITY default
 -- events: loaded with typed traits, queried, described
 SELECT vscope.ceilometer_add_events('[{"event_type": "compute.instance.create.end", "generated": "2013-12-31T10:00:00", "message_id": "e1",
