@@ -2514,15 +2514,13 @@ BEGIN
 	END IF;
 	-- pick the rows, then build the JSON of those only
 	EXECUTE format(
-		'SELECT coalesce(json_agg(json_build_object(''id'', s.message_id, ''meter'', s.counter_name,
-						''type'', s.counter_type, ''unit'', s.counter_unit, ''volume'', s.counter_volume,
-						''user_id'', s.user_id, ''project_id'', s.project_id, ''resource_id'', s.resource_id,
-						''source'', s.source, ''timestamp'', vscope._ceilo_ts(s."timestamp"),
-						''recorded_at'', vscope._ceilo_ts(s.recorded_at),
-						''metadata'', vscope._ceilo_flatten(s.resource_metadata)) ORDER BY n), ''[]'')
-		   FROM (SELECT s.*, row_number() OVER () AS n
+		'SELECT coalesce(json_agg(vscope._ceilo_sample_json(ss, x, false) ORDER BY n), ''[]'')
+		   FROM (SELECT s.series_id, s."timestamp", s.seq, row_number() OVER () AS n
 				   FROM (SELECT * FROM vscope.ceilometer_samples s
-						  WHERE %s ORDER BY %s, s.series_id, s.seq LIMIT %s) s) s',
+						  WHERE %s ORDER BY %s, s.series_id, s.seq LIMIT %s) s) p
+		   JOIN vscope.samples x ON x.tenant_id = vscope.current_tenant() AND x.series_id = p.series_id
+							   AND x.ts = p."timestamp" AND x.seq = p.seq
+		   JOIN vscope.sample_series ss ON ss.tenant_id = x.tenant_id AND ss.series_id = x.series_id',
 		filter, orderby, lim) INTO r;
 	RETURN r;
 END

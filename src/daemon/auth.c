@@ -150,6 +150,32 @@ extract_token(VsRequest *r, struct MHD_Connection *conn)
 }
 
 /*
+ * txn_open takes a pooled connection and begins a transaction on it (a
+ * pooled connection dies silently when the server restarts: one found dead
+ * is reopened once); false
+ * and t->status on failure, with nothing left open.
+ */
+static bool
+txn_open(VsTxn *t, bool read_only)
+{
+	const char *begin = read_only ? "BEGIN READ ONLY" : "BEGIN";
+
+	t->conn = pool_acquire();
+	if (t->conn == NULL)
+	{
+		set_failure(t, 503, "Service unavailable", "No database connection could be had.", NULL);
+		return false;
+	}
+	if (!exec_ok(t, begin) &&
+		(PQstatus(t->conn) != CONNECTION_BAD || !pool_reconnect(&t->conn) || !exec_ok(t, begin)))
+	{
+		txn_end(t);
+		return false;
+	}
+	return true;
+}
+
+/*
  * txn_begin opens the request's transaction as the credentials' role and
  * tenant.  need is the scope the endpoint requires.  On false, t->status
  * and t->message say why (401 no or bad credentials, 403 not allowed,
@@ -173,23 +199,10 @@ txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 					NULL);
 		return false;
 	}
-	t->conn = pool_acquire();
-	if (t->conn == NULL)
+	if (!txn_open(t, read_only))
 	{
 		free(token);
-		set_failure(t, 503, "Service unavailable", "No database connection could be had.", NULL);
 		return false;
-	}
-	if (!exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN"))
-	{
-		/* a pooled connection dies silently when the server restarts */
-		if (PQstatus(t->conn) != CONNECTION_BAD || !pool_reconnect(&t->conn) ||
-			!exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN"))
-		{
-			free(token);
-			txn_end(t);
-			return false;
-		}
 	}
 
 	params[0] = token;
@@ -322,19 +335,8 @@ txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only)
 		set_failure(t, 401, "Coopr-ApiKey not found in request headers.", NULL, NULL);
 		return false;
 	}
-	t->conn = pool_acquire();
-	if (t->conn == NULL)
-	{
-		set_failure(t, 503, "Service unavailable", "No database connection could be had.", NULL);
+	if (!txn_open(t, read_only))
 		return false;
-	}
-	if (!exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN") &&
-		(PQstatus(t->conn) != CONNECTION_BAD || !pool_reconnect(&t->conn) ||
-		 !exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN")))
-	{
-		txn_end(t);
-		return false;
-	}
 	params[0] = tenant;
 	params[1] = user;
 	params[2] = key;
@@ -373,19 +375,8 @@ txn_begin_trusted(VsRequest *r, VsTxn *t, const char *tenant, const char *role, 
 	PGresult   *res;
 
 	memset(t, 0, sizeof(*t));
-	t->conn = pool_acquire();
-	if (t->conn == NULL)
-	{
-		set_failure(t, 503, "Service unavailable", "No database connection could be had.", NULL);
+	if (!txn_open(t, read_only))
 		return false;
-	}
-	if (!exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN") &&
-		(PQstatus(t->conn) != CONNECTION_BAD || !pool_reconnect(&t->conn) ||
-		 !exec_ok(t, read_only ? "BEGIN READ ONLY" : "BEGIN")))
-	{
-		txn_end(t);
-		return false;
-	}
 	res = PQexecParams(t->conn, "SELECT vscope.trusted_tenant_id($1)", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQgetisnull(res, 0, 0))
 	{

@@ -3,9 +3,6 @@ complex queries, capabilities, events, admin vs non-admin, errors, and
 keystone identity headers (a second vscoped)."""
 import base64
 import json
-import os
-import subprocess
-import time
 import urllib.parse
 
 from vstest import assert_status
@@ -628,18 +625,8 @@ def test_keystone_identity_headers(ctx):
     ks = "ceilo-cloud"
     ctx.tenant(ks)
     port = ctx.port + 2
-    env = dict(os.environ, VSCOPE_SERVER_PORT=str(port), VSCOPE_TELNET_TENANT="", VSCOPE_MAINTENANCE_INTERVAL="0",
-               VSCOPE_IDENTITY_HEADERS="keystone", VSCOPE_KEYSTONE_TENANT=ks)
-    daemon = os.path.join(os.environ["VSCOPE_ROOT"], "src", "daemon", "vscoped")
-    proc = subprocess.Popen([daemon, os.environ["VSCOPE_DAEMON_CONF"]], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = ctx.spawn_daemon(port, VSCOPE_IDENTITY_HEADERS="keystone", VSCOPE_KEYSTONE_TENANT=ks)
     try:
-        for _ in range(100):
-            try:
-                if ctx.get("/live", port=port).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
         adm = {"X-Auth-Token": "from-keystone", "X-Roles": "member,admin", "X-Project-Id": "proj-a", "X-User-Id": "ua"}
         mem = {"X-Auth-Token": "from-keystone", "X-Roles": "member", "X-Project-Id": "proj-b", "X-User-Id": "ub"}
         r = ctx.post("/v2/meters/ks.m", [sample("ks.m", 1, "r-a", "2013-01-01T00:00:00"),
@@ -674,20 +661,13 @@ def test_keystone_identity_headers(ctx):
         err(ctx.get("/v2/events", headers=no_user, port=port), 403, "RBAC Authorization Failed")
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.communicate(timeout=10)
     # identity headers are believed only from keystone-trusted-addresses
-    env["VSCOPE_KEYSTONE_TRUSTED_ADDRESSES"] = "10.9.8.7"
-    proc = subprocess.Popen([daemon, os.environ["VSCOPE_DAEMON_CONF"]], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = ctx.spawn_daemon(port, VSCOPE_IDENTITY_HEADERS="keystone", VSCOPE_KEYSTONE_TENANT=ks,
+                            VSCOPE_KEYSTONE_TRUSTED_ADDRESSES="10.9.8.7")
     try:
-        for _ in range(100):
-            try:
-                if ctx.get("/live", port=port).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
         err(ctx.get("/v2/meters", headers=adm, port=port), 401,
             "Authentication required: Identity headers are trusted only from keystone-trusted-addresses.")
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.communicate(timeout=10)

@@ -1,7 +1,5 @@
 """SIGTERM drains: a write under way is finished and committed, then vscoped exits 0."""
-import os
 import signal
-import subprocess
 import threading
 import time
 
@@ -13,18 +11,8 @@ T = "e2e-drain"
 def test_sigterm_finishes_the_write_under_way(ctx):
     tok = ctx.token(T)
     port = ctx.port + 1
-    env = dict(os.environ, VSCOPE_SERVER_PORT=str(port), VSCOPE_LOG_LEVEL="info", VSCOPE_TELNET_TENANT="",
-               VSCOPE_MAINTENANCE_INTERVAL="0")
-    daemon = os.path.join(os.environ["VSCOPE_ROOT"], "src", "daemon", "vscoped")
-    proc = subprocess.Popen([daemon, os.environ["VSCOPE_DAEMON_CONF"]], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = ctx.spawn_daemon(port, VSCOPE_LOG_LEVEL="info")
     try:
-        for _ in range(100):
-            try:
-                if ctx.get("/live", port=port).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
         payload = [{"metric": "drain.m", "timestamp": 1356998400 + i, "value": i,
                     "tags": {"host": f"h{i % 500}"}} for i in range(150000)]
         result = {}

@@ -93,6 +93,25 @@ class Ctx:
     def post(self, path, body=None, **kw):
         return self.request("POST", path, body=body, **kw)
 
+    # ---- a second vscoped, with settings of its own ----
+    def spawn_daemon(self, port, **env):
+        """Starts vscoped on port with VSCOPE_* overrides (telnet and
+        maintenance off) and waits until it answers; returns the Popen."""
+        import time
+        full = dict(os.environ, VSCOPE_SERVER_PORT=str(port), VSCOPE_TELNET_TENANT="",
+                    VSCOPE_MAINTENANCE_INTERVAL="0", **env)
+        daemon = os.path.join(os.environ["VSCOPE_ROOT"], "src", "daemon", "vscoped")
+        proc = subprocess.Popen([daemon, os.environ["VSCOPE_DAEMON_CONF"]], env=full,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(100):
+            try:
+                if self.get("/live", port=port).status == 200:
+                    return proc
+            except OSError:
+                time.sleep(0.05)
+        proc.kill()
+        raise AssertionError(f"vscoped did not start on port {port}: {proc.communicate()[0]}")
+
     # ---- SQL (as the superuser, over the cluster's socket) ----
     def psql(self, sql, user="postgres", check=True):
         """Runs SQL; returns rows as lists of strings (unaligned, tab-separated)."""
