@@ -1673,6 +1673,17 @@ CREATE AGGREGATE vscope.sample_stats(value double precision) (
 	COMBINEFUNC = vscope._stats_combine, FINALFUNC = vscope._stats_final,
 	PARALLEL = SAFE);
 COMMENT ON AGGREGATE vscope.sample_stats(double precision) IS '[count, sum, min, max, avg, population stddev] in one pass (Ceilometer statistics); NULL when no value';
+-- the same in two steps: partial states (say per series and period), then
+-- merged (per group), so that the first step groups on integer keys only
+CREATE AGGREGATE vscope.sample_stats_state(value double precision) (
+	SFUNC = vscope._stats_accum, STYPE = double precision[], INITCOND = '{0,0,0,0,0,0}',
+	COMBINEFUNC = vscope._stats_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE vscope.sample_stats_state(double precision) IS 'the partial state of vscope.sample_stats ([n, sum, min, max, mean, m2]), for vscope.sample_stats_merge';
+CREATE AGGREGATE vscope.sample_stats_merge(state double precision[]) (
+	SFUNC = vscope._stats_combine, STYPE = double precision[], INITCOND = '{0,0,0,0,0,0}',
+	COMBINEFUNC = vscope._stats_combine, FINALFUNC = vscope._stats_final,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE vscope.sample_stats_merge(double precision[]) IS 'merges vscope.sample_stats_state partial states into what vscope.sample_stats gives';
 
 CREATE FUNCTION vscope.ceilometer_filter_sql(filter text) RETURNS text
 	AS 'MODULE_PATHNAME', 'vscope_ceilometer_filter_sql' LANGUAGE C IMMUTABLE;
@@ -2320,12 +2331,22 @@ END
 $$;
 COMMENT ON FUNCTION vscope.ceilometer_get_resource(text, text) IS 'Ceilometer GET /v2/resources/{id}';
 
+-- one row of the statistics as JSON (C: it runs once per answered row)
+CREATE FUNCTION vscope._ceilo_stats_row(unit text, period bigint, period_start timestamptz,
+	period_end timestamptz, duration_start timestamptz, duration_end timestamptz, groupby json,
+	st float8[], selected text[], cardinalities float8[]) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_ceilometer_stats_row'
+	LANGUAGE C STABLE PARALLEL SAFE;
+
 -- GET /v2/meters/{meter}/statistics: one pass of vscope.sample_stats per
 -- (period, group-by tuple, unit); period buckets start at the query's start
 -- bound (else at the first sample) and every sample falls in one of them
 CREATE FUNCTION vscope.ceilometer_statistics(meter text, args jsonb DEFAULT '{}') RETURNS json
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
+	-- the planner cannot tell how many buckets date_bin() makes and so
+	-- overestimates the cost; compiling the query costs more than it saves
+	SET jit = off
 	AS $$
 DECLARE
 	q record := vscope._ceilo_query(coalesce(args, '{}'), 'samples');
@@ -2335,14 +2356,12 @@ DECLARE
 	gb text[] := '{}';
 	g text;
 	gexpr text[] := '{}';
-	gjson text := 'NULL::jsonb';
+	gjson text := 'NULL::json';
+	stats boolean := true;
 	funcs text[] := '{}';
 	f text;
 	p text;
 	card text[] := '{}';
-	top text[] := '{}';
-	aggs text[] := '{}';
-	stdjson text;
 	bucket text;
 	r json;
 	nrows bigint;
@@ -2379,7 +2398,7 @@ BEGIN
 								ELSE 's.' || gb[i] END;
 	END LOOP;
 	IF cardinality(gb) > 0 THEN
-		gjson := 'jsonb_build_object(' || (SELECT string_agg(format('%L, g%s', gb[i], i), ', ')
+		gjson := 'json_build_object(' || (SELECT string_agg(format('%L, g%s', gb[i], i), ', ')
 											 FROM generate_subscripts(gb, 1) i) || ')';
 	END IF;
 	-- selected aggregates, de-duplicated
@@ -2404,20 +2423,9 @@ BEGIN
 			END IF;
 		END LOOP;
 	END IF;
-	IF cardinality(funcs) = 0 THEN
-		stdjson := 'jsonb_build_object(''count'', st[1]::bigint, ''sum'', st[2], ''min'', st[3], ''max'', st[4], ''avg'', st[5])';
-	ELSE
-		FOREACH f IN ARRAY funcs LOOP
-			g := CASE f WHEN 'count' THEN 'st[1]::bigint' WHEN 'sum' THEN 'st[2]' WHEN 'min' THEN 'st[3]'
-						WHEN 'max' THEN 'st[4]' WHEN 'avg' THEN 'st[5]' WHEN 'stddev' THEN 'st[6]'
-						ELSE 'c_' || split_part(f, '/', 2) || '::float8' END;
-			IF f IN ('count', 'sum', 'min', 'max', 'avg') THEN
-				top := top || format('%L, %s', f, g);
-			END IF;
-			aggs := aggs || format('%L, %s', f, g);
-		END LOOP;
-		stdjson := 'jsonb_build_object(' || array_to_string(top, ', ') || ') || jsonb_build_object(''aggregate'', jsonb_build_object('
-				   || array_to_string(aggs, ', ') || '))';
+	-- only cardinality asked for: no need for the one-pass statistics
+	IF cardinality(funcs) > 0 AND NOT EXISTS (SELECT FROM unnest(funcs) f2 WHERE f2 NOT LIKE 'cardinality/%') THEN
+		stats := false;
 	END IF;
 	-- the grid's origin: the query's (widened) start, else the first sample
 	IF period > 0 THEN
@@ -2437,31 +2445,41 @@ BEGIN
 	maxrows := vscope._ceilo_max_rows();
 	BEGIN
 	EXECUTE format($q$
-		SELECT coalesce(json_agg(o ORDER BY ord), '[]'), count(*)
-		  FROM (SELECT (jsonb_build_object(
-						'unit', unit, 'period', $3,
-						'period_start', vscope._ceilo_ts(coalesce(ps, t0)),
-						'period_end', vscope._ceilo_ts(coalesce(ps + $3 * interval '1 second', t1)),
-						'duration_start', CASE WHEN ds <= de THEN vscope._ceilo_ts(ds) END,
-						'duration_end', CASE WHEN ds <= de THEN vscope._ceilo_ts(de) END,
-						'duration', CASE WHEN ds <= de THEN extract(epoch FROM de - ds)::float8 END,
-						'groupby', %s) || %s)::json AS o,
-					   row_number() OVER (ORDER BY coalesce(ps, t0), %s unit) AS ord
+		-- rows come in the order of the grouping (json_agg(... ORDER BY)
+		-- would sort them again)
+		SELECT coalesce(json_agg(vscope._ceilo_stats_row(unit, $3, coalesce(ps, t0),
+						coalesce(ps + $3 * interval '1 second', t1),
+						CASE WHEN ds <= de THEN ds END, CASE WHEN ds <= de THEN de END,
+						%s, st, $7, %s)), '[]'), count(*)
 				  FROM (SELECT *, greatest(t0, $4) AS ds, least(t1, $5) AS de
-						  FROM (SELECT %s AS ps, s.counter_unit AS unit %s,
-									   vscope.sample_stats(x.volume) AS st, min(x.ts) AS t0, max(x.ts) AS t1 %s
-								  FROM vscope.sample_series s JOIN vscope.samples x USING (tenant_id, series_id)
-								 WHERE %s AND %s AND s.counter_name = $1
-								 GROUP BY 1, 2 %s LIMIT $6 + 1) a) b) c
+						  FROM (SELECT p.ps, s.counter_unit AS unit %s,
+									   %s AS st, min(p.t0) AS t0, max(p.t1) AS t1 %s
+								  -- first per series and bucket, on integer keys
+								  FROM (SELECT %s AS ps, x.tenant_id, x.series_id, %s AS st,
+											   min(x.ts) AS t0, max(x.ts) AS t1
+										  FROM vscope.samples x
+										 WHERE x.series_id IN (SELECT s.series_id FROM vscope.sample_series s
+																WHERE %s AND s.counter_name = $1)
+										   AND %s
+										 GROUP BY 1, 2, 3) p
+								  -- then per group
+								  JOIN vscope.sample_series s ON s.tenant_id = p.tenant_id AND s.series_id = p.series_id
+								 GROUP BY 1, 2 %s LIMIT $6 + 1) a
+						 ORDER BY ps, unit %s, t0) b
 		$q$,
-		gjson, stdjson,
-		(SELECT coalesce(string_agg(format('g%s, ', i), ''), '') FROM generate_subscripts(gb, 1) i),
-		bucket,
+		gjson,
+		CASE WHEN cardinality(card) = 0 THEN 'NULL::float8[]'
+			 ELSE 'ARRAY[' || (SELECT string_agg(format('c_%s::float8', c), ', ') FROM unnest(card) c) || ']' END,
 		(SELECT coalesce(string_agg(format(', %s AS g%s', gexpr[i], i), ''), '') FROM generate_subscripts(gexpr, 1) i),
+		CASE WHEN stats THEN 'vscope.sample_stats_merge(p.st)' ELSE 'NULL::float8[]' END,
 		(SELECT coalesce(string_agg(format(', count(DISTINCT s.%I) AS c_%s', c, c), ''), '') FROM unnest(card) c),
+		bucket,
+		CASE WHEN stats THEN 'vscope.sample_stats_state(x.volume)' ELSE 'NULL::float8[]' END,
 		q.series_where, q.sample_where,
-		(SELECT coalesce(string_agg(format(', %s', i + 2), ''), '') FROM generate_subscripts(gb, 1) i))
-		INTO r, nrows USING meter, origin, period, q.q_start, q.q_end, maxrows;
+		(SELECT coalesce(string_agg(format(', %s', i + 2), ''), '') FROM generate_subscripts(gb, 1) i),
+		(SELECT coalesce(string_agg(format(', g%s', i), ''), '') FROM generate_subscripts(gb, 1) i))
+		INTO r, nrows USING meter, origin, period, q.q_start, q.q_end, maxrows,
+							CASE WHEN cardinality(funcs) > 0 THEN funcs END;
 	EXCEPTION WHEN datetime_field_overflow THEN
 		-- a bucket ends after year 9999, where Ceilometer's dates end
 		PERFORM vscope._ceilo_fail('400', format('Invalid period %s: date value out of range', period));

@@ -11,8 +11,15 @@
  */
 #include "vscope.h"
 
+#include <math.h>
+
+#include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/json.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
@@ -216,4 +223,144 @@ VsCeiloParseMessageId(const char *s, int32 *series_id, TimestampTz *ts, int32 *s
 	*ts = (TimestampTz) parts[1] - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 	*seq = (int32) (uint32) parts[2];
 	return IS_VALID_TIMESTAMP(*ts);
+}
+
+/* AppendNumber writes a double as JSON (shortest round-trip digits; null if not finite) */
+static void
+AppendNumber(StringInfo b, double v)
+{
+	if (isnan(v) || isinf(v))
+		appendStringInfoString(b, "null");
+	else
+		appendStringInfoString(b, float8out_internal(v));
+}
+
+static void
+AppendTs(StringInfo b, const char *key, FunctionCallInfo fcinfo, int arg)
+{
+	appendStringInfo(b, ", \"%s\": ", key);
+	if (PG_ARGISNULL(arg))
+		appendStringInfoString(b, "null");
+	else
+		escape_json(b, VsCeiloFormatTs(PG_GETARG_TIMESTAMPTZ(arg)));
+}
+
+VS_FUNCTION_INFO_V1(vscope_ceilometer_stats_row);
+
+/*
+ * vscope_ceilometer_stats_row writes one row of GET .../statistics:
+ * (unit, period, period_start, period_end, duration_start, duration_end,
+ * groupby json, st float8[] from vscope.sample_stats, selected text[],
+ * cardinalities float8[]).  selected NULL means the five standard values;
+ * otherwise those of count, sum, min, max and avg that it names appear at
+ * the top and every selected one in "aggregate" (the k-th cardinality/x
+ * takes the k-th cardinality value).  Built directly as text: this runs
+ * once per answered row, and json_build_object looks up the type of every
+ * argument on every call.
+ */
+Datum
+vscope_ceilometer_stats_row(PG_FUNCTION_ARGS)
+{
+	static const char *const stdnames[] = {"count", "sum", "min", "max", "avg", "stddev"};
+	StringInfoData b;
+	double	   *st = NULL;
+	Datum	   *sel = NULL;
+	bool	   *selnull = NULL;
+	int			nsel = 0;
+	double	   *card = NULL;
+	int			ncard = 0;
+
+	if (!PG_ARGISNULL(7))
+	{
+		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(7);
+
+		if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != 6 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != FLOAT8OID)
+			elog(ERROR, "statistics row: expected the 6-element state of vscope.sample_stats");
+		st = (double *) ((char *) a + ARR_OVERHEAD_NONULLS(1));	/* 1-D, no nulls */
+	}
+	if (!PG_ARGISNULL(8))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(8), TEXTOID, -1, false, TYPALIGN_INT,
+						  &sel, &selnull, &nsel);
+	if (!PG_ARGISNULL(9))
+	{
+		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(9);
+
+		if (ARR_NDIM(a) > 1 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != FLOAT8OID)
+			elog(ERROR, "statistics row: expected a float8[] of cardinalities");
+		ncard = ARR_NDIM(a) == 1 ? ARR_DIMS(a)[0] : 0;
+		card = ncard > 0 ? (double *) ((char *) a + ARR_OVERHEAD_NONULLS(1)) : NULL;
+	}
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"unit\": ");
+	if (PG_ARGISNULL(0))
+		appendStringInfoString(&b, "null");
+	else
+		escape_json(&b, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	appendStringInfo(&b, ", \"period\": " INT64_FORMAT, PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1));
+	AppendTs(&b, "period_start", fcinfo, 2);
+	AppendTs(&b, "period_end", fcinfo, 3);
+	AppendTs(&b, "duration_start", fcinfo, 4);
+	AppendTs(&b, "duration_end", fcinfo, 5);
+	appendStringInfoString(&b, ", \"duration\": ");
+	if (PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		appendStringInfoString(&b, "null");
+	else
+		AppendNumber(&b, (double) (PG_GETARG_TIMESTAMPTZ(5) - PG_GETARG_TIMESTAMPTZ(4)) / USECS_PER_SEC);
+	appendStringInfoString(&b, ", \"groupby\": ");
+	if (PG_ARGISNULL(6))
+		appendStringInfoString(&b, "null");
+	else
+		appendStringInfoString(&b, text_to_cstring(PG_GETARG_TEXT_PP(6)));
+
+	for (int pass = 0; pass < 2; pass++)
+	{
+		int			k = 0;		/* cardinalities used so far */
+		bool		first = true;
+
+		/* pass 0: the top-level keys; pass 1: "aggregate" (selected only) */
+		if (pass == 1)
+		{
+			if (sel == NULL)
+				break;
+			appendStringInfoString(&b, ", \"aggregate\": {");
+		}
+		for (int i = 0; i < (sel ? nsel : 5); i++)
+		{
+			const char *name = sel ? TextDatumGetCString(sel[i]) : stdnames[i];
+			int			which = -1;
+
+			for (int j = 0; j < 6; j++)
+				if (strcmp(name, stdnames[j]) == 0)
+					which = j;
+			if (which < 0 && strncmp(name, "cardinality/", 12) != 0)
+				elog(ERROR, "statistics row: unknown aggregate \"%s\"", name);
+			if (which < 0 && k >= ncard)
+				elog(ERROR, "statistics row: more cardinalities selected than given");
+			if (pass == 0 && (which < 0 || which == 5))
+			{
+				/* stddev and cardinality are never top-level */
+				if (which < 0)
+					k++;
+				continue;
+			}
+			if (pass == 0 || !first)
+				appendStringInfoString(&b, ", ");
+			first = false;
+			escape_json(&b, name);
+			appendStringInfoString(&b, ": ");
+			if (which < 0)
+				AppendNumber(&b, card[k++]);
+			else if (st == NULL)
+				appendStringInfoString(&b, "null");
+			else if (which == 0)
+				appendStringInfo(&b, INT64_FORMAT, (int64) st[0]);
+			else
+				AppendNumber(&b, st[which]);
+		}
+		if (pass == 1)
+			appendStringInfoChar(&b, '}');
+	}
+	appendStringInfoChar(&b, '}');
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(b.data, b.len));
 }

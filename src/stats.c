@@ -97,18 +97,31 @@ vscope_stats_combine(PG_FUNCTION_ARGS)
 	double		n,
 				delta;
 
+	bool		in_agg = AggCheckCallContext(fcinfo, NULL);
+
 	if (b[0] == 0)
-		PG_RETURN_ARRAYTYPE_P(NewState(a));
+		PG_RETURN_ARRAYTYPE_P(in_agg ? PG_GETARG_ARRAYTYPE_P(0) : NewState(a));
 	if (a[0] == 0)
-		PG_RETURN_ARRAYTYPE_P(NewState(b));
-	n = a[0] + b[0];
-	delta = b[4] - a[4];
-	v[0] = n;
-	v[1] = a[1] + b[1];
-	v[2] = Min(a[2], b[2]);
-	v[3] = Max(a[3], b[3]);
-	v[4] = a[4] + delta * b[0] / n;
-	v[5] = a[5] + b[5] + delta * delta * a[0] * b[0] / n;
+	{
+		v[0] = b[0], v[1] = b[1], v[2] = b[2], v[3] = b[3], v[4] = b[4], v[5] = b[5];
+	}
+	else
+	{
+		n = a[0] + b[0];
+		delta = b[4] - a[4];
+		v[0] = n;
+		v[1] = a[1] + b[1];
+		v[2] = Min(a[2], b[2]);
+		v[3] = Max(a[3], b[3]);
+		v[4] = a[4] + delta * b[0] / n;
+		v[5] = a[5] + b[5] + delta * delta * a[0] * b[0] / n;
+	}
+	if (in_agg)
+	{
+		/* the first state is the aggregate's own: update it in place */
+		memcpy(a, v, sizeof(v));
+		PG_RETURN_ARRAYTYPE_P(PG_GETARG_ARRAYTYPE_P(0));
+	}
 	PG_RETURN_ARRAYTYPE_P(NewState(v));
 }
 

@@ -23,6 +23,14 @@ RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
+-- in two steps (partial states per group, then merged) the answers are the same
+SELECT m[1] = s[1] AS count_ok, m[2] = s[2] AS sum_ok, m[3] = s[3] AS min_ok, m[4] = s[4] AS max_ok,
+       abs(m[5] - s[5]) < 1e-9 AS avg_ok, abs(m[6] - s[6]) < 1e-9 AS stddev_ok
+  FROM (SELECT vscope.sample_stats_merge(st) AS m FROM (SELECT g, vscope.sample_stats_state(v) AS st
+                                                          FROM stats_big GROUP BY g) p) a,
+       (SELECT vscope.sample_stats(v) AS s FROM stats_big) b;
+SELECT vscope.sample_stats_state(v) FROM unnest(ARRAY[2, 2, 5]::float8[]) v;
+SELECT vscope.sample_stats_merge(st) FROM (VALUES ('{2,4,2,2,2,0}'::float8[]), ('{1,5,5,5,5,0}'), ('{0,0,0,0,0,0}')) t(st);
 DROP TABLE stats_big;
 
 -- the filter translation
