@@ -392,9 +392,10 @@ REVOKE ALL ON FUNCTION vscope.grant_tenant_access(name, text, text) FROM PUBLIC;
 -- Partitions and expiry
 --------------------------------------------------------------------------------
 
--- Creates the daily partitions that hold the given days (days since the Unix
--- epoch), as the extension owner, so that writers need no DDL rights.
-CREATE FUNCTION vscope._ensure_partitions(days integer[]) RETURNS integer
+-- Creates the daily partitions of vscope.points (or vscope.samples) that hold
+-- the given days (days since the Unix epoch), as the extension owner, so
+-- that writers need no DDL rights.
+CREATE FUNCTION vscope._ensure_partitions(days integer[], parent text DEFAULT 'points') RETURNS integer
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 	SET TimeZone = 'UTC'
@@ -406,8 +407,11 @@ DECLARE
 	relname text;
 	created integer := 0;
 BEGIN
+	IF parent IS NULL OR parent NOT IN ('points', 'samples') THEN
+		RAISE EXCEPTION 'vscope.% is not partitioned by day', parent USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	missing := ARRAY(SELECT DISTINCT u.day FROM unnest(days) AS u(day)
-					  WHERE to_regclass('vscope.points_' ||
+					  WHERE to_regclass('vscope.' || parent || '_' ||
 							to_char(to_timestamp(u.day::bigint * 86400), 'YYYYMMDD')) IS NULL);
 	-- nothing missing: no lock (writers call this whenever their cache is cold)
 	IF cardinality(missing) = 0 THEN
@@ -420,23 +424,23 @@ BEGIN
 				  HINT = 'Send points from fewer distinct days per request, or raise vscope.max_new_partitions.';
 	END IF;
 	-- one creator at a time, so that concurrent writers never race on DDL
-	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.' || parent || ' partitions'));
 	FOREACH d IN ARRAY missing LOOP
 		lo := to_timestamp(d::bigint * 86400);
-		relname := 'points_' || to_char(lo, 'YYYYMMDD');
+		relname := parent || '_' || to_char(lo, 'YYYYMMDD');
 		CONTINUE WHEN to_regclass('vscope.' || relname) IS NOT NULL;
-		EXECUTE format('CREATE TABLE vscope.%I PARTITION OF vscope.points FOR VALUES FROM (%L) TO (%L)',
-					   relname, lo, lo + interval '1 day');
+		EXECUTE format('CREATE TABLE vscope.%I PARTITION OF vscope.%I FOR VALUES FROM (%L) TO (%L)',
+					   relname, parent, lo, lo + interval '1 day');
 		created := created + 1;
 	END LOOP;
 	RETURN created;
 END
 $$;
-REVOKE ALL ON FUNCTION vscope._ensure_partitions(integer[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION vscope._ensure_partitions(integer[]) TO vscope_writer;
-COMMENT ON FUNCTION vscope._ensure_partitions(integer[]) IS 'internal: creates missing daily partitions of vscope.points';
+REVOKE ALL ON FUNCTION vscope._ensure_partitions(integer[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._ensure_partitions(integer[], text) TO vscope_writer;
+COMMENT ON FUNCTION vscope._ensure_partitions(integer[], text) IS 'internal: creates missing daily partitions of vscope.points or vscope.samples';
 
-CREATE FUNCTION vscope.partitions()
+CREATE FUNCTION vscope.partitions(parent text DEFAULT 'points')
 	RETURNS TABLE (partition regclass, range_start timestamptz, range_end timestamptz,
 				   bytes bigint)
 	LANGUAGE sql STABLE
@@ -447,10 +451,10 @@ CREATE FUNCTION vscope.partitions()
 		   (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz,
 		   pg_total_relation_size(c.oid)
 	  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-	 WHERE i.inhparent = 'vscope.points'::regclass
+	 WHERE i.inhparent = to_regclass('vscope.' || quote_ident(parent))
 	 ORDER BY 2
 $$;
-COMMENT ON FUNCTION vscope.partitions() IS 'the daily partitions of vscope.points, oldest first, with their size on disk';
+COMMENT ON FUNCTION vscope.partitions(text) IS 'the daily partitions of vscope.points (or vscope.samples), oldest first, with their size on disk';
 
 CREATE FUNCTION vscope.expire(older_than interval) RETURNS integer
 	LANGUAGE plpgsql VOLATILE
@@ -459,6 +463,7 @@ CREATE FUNCTION vscope.expire(older_than interval) RETURNS integer
 	AS $$
 DECLARE
 	p record;
+	parent text;
 	dropped integer := 0;
 BEGIN
 	IF older_than IS NULL OR older_than <= interval '0' THEN
@@ -466,20 +471,21 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = format('Got %s.', coalesce(older_than::text, 'NULL'));
 	END IF;
-	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
-	FOR p IN SELECT * FROM vscope.partitions() WHERE range_end <= now() - older_than LOOP
-		EXECUTE format('DROP TABLE %s', p.partition);
-		dropped := dropped + 1;
+	FOR parent IN SELECT unnest(ARRAY['points', 'samples']) LOOP
+		PERFORM pg_advisory_xact_lock(hashtext('vscope.' || parent || ' partitions'));
+		FOR p IN SELECT * FROM vscope.partitions(parent) WHERE range_end <= now() - older_than LOOP
+			EXECUTE format('DROP TABLE %s', p.partition);
+			dropped := dropped + 1;
+		END LOOP;
 	END LOOP;
-	-- Ceilometer samples and events are not partitioned (yet): deleted
-	-- (their series stay, like OpenTSDB's: a writer may be about to use one,
-	-- and every listing skips series without samples)
-	DELETE FROM vscope.samples WHERE ts < now() - older_than;
+	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
+	-- to use one, and every listing skips series without data)
+	-- events are few: deleted rather than partitioned
 	DELETE FROM vscope.events WHERE generated < now() - older_than;
 	RETURN dropped;
 END
 $$;
-COMMENT ON FUNCTION vscope.expire(interval) IS 'drops every daily partition whose points are all older than the interval (returns how many) and deletes older Ceilometer samples and events';
+COMMENT ON FUNCTION vscope.expire(interval) IS 'drops every daily partition (of points and of Ceilometer samples) whose rows are all older than the interval, returns how many, and deletes older Ceilometer events';
 REVOKE ALL ON FUNCTION vscope.expire(interval) FROM PUBLIC;
 
 CREATE FUNCTION vscope.retention() RETURNS interval
@@ -514,7 +520,8 @@ DECLARE
 	dropped integer;
 BEGIN
 	-- partitions for today and the next two days, so writers rarely need DDL
-	created := vscope._ensure_partitions(ARRAY[today, today + 1, today + 2]);
+	created := vscope._ensure_partitions(ARRAY[today, today + 1, today + 2])
+			   + vscope._ensure_partitions(ARRAY[today, today + 1, today + 2], 'samples');
 	dropped := vscope.expire();
 	RETURN jsonb_build_object('created', created, 'dropped', dropped);
 END
@@ -1731,9 +1738,9 @@ CREATE TABLE vscope.samples (
 	volume		double precision NOT NULL,
 	recorded_at	timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (tenant_id, series_id, ts, seq)
-);
+) PARTITION BY RANGE (ts);
 CREATE INDEX samples_ts_idx ON vscope.samples (tenant_id, ts);
-COMMENT ON TABLE vscope.samples IS 'Ceilometer samples (volume at a time) of vscope.sample_series; expired by vscope.expire()';
+COMMENT ON TABLE vscope.samples IS 'Ceilometer samples (volume at a time) of vscope.sample_series, range-partitioned by day like vscope.points';
 
 CREATE TABLE vscope.events (
 	tenant_id	integer NOT NULL REFERENCES vscope.tenants ON DELETE CASCADE,
@@ -1759,7 +1766,10 @@ BEGIN
 		EXECUTE format('CREATE POLICY tenant_isolation ON vscope.%I USING (tenant_id = vscope.current_tenant())', t);
 		EXECUTE format('GRANT SELECT ON vscope.%I TO vscope_reader', t);
 		EXECUTE format('GRANT INSERT ON vscope.%I TO vscope_writer', t);
-		EXECUTE format('SELECT pg_catalog.pg_extension_config_dump(%L, '''')', 'vscope.' || t);
+		-- (like points, samples live in partitions made on write, which pg_dump dumps)
+		IF t <> 'samples' THEN
+			EXECUTE format('SELECT pg_catalog.pg_extension_config_dump(%L, '''')', 'vscope.' || t);
+		END IF;
 	END LOOP;
 END
 $$;
@@ -2569,6 +2579,7 @@ END
 $$;
 
 -- _ceilo_store_sample stores one validated sample; returns its message_id
+-- (the caller has made sure the day's partition exists)
 CREATE FUNCTION vscope._ceilo_store_sample(meter text, ctype text, unit text, volume float8,
 	resource text, project text, usr text, src text, metadata jsonb, ts timestamptz)
 	RETURNS text LANGUAGE plpgsql VOLATILE
@@ -2700,7 +2711,10 @@ BEGIN
 			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute project_id. Value: ''%s''. can not post samples to other projects', proj));
 		END IF;
 	END LOOP;
-	-- all valid: store them
+	-- all valid: the days' partitions (a capped number per request), then the samples
+	PERFORM vscope._ensure_partitions(ARRAY(
+		SELECT DISTINCT floor(extract(epoch FROM coalesce(vscope._ceilo_parse_ts(e ->> 'timestamp'), now())) / 86400)::integer
+		  FROM jsonb_array_elements(b) e), 'samples');
 	FOR smp IN SELECT e FROM jsonb_array_elements(b) e LOOP
 		CONTINUE WHEN smp IS NULL;
 		ts := coalesce(vscope._ceilo_parse_ts(smp ->> 'timestamp'), now());

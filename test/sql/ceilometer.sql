@@ -118,3 +118,11 @@ SELECT count(*) AS b_samples FROM vscope.ceilometer_samples;
 SELECT vscope.ceilometer_list_samples() AS b_list, vscope.ceilometer_statistics('cpu') AS b_stats;
 SELECT count(*) AS b_events FROM vscope.events;
 RESET ROLE;
+-- samples are partitioned by day like points, and expire the same way
+SELECT partition, range_start, range_end FROM vscope.partitions('samples')
+ WHERE range_start < '2013-01-01' OR range_start > '9000-01-01';
+SELECT vscope.expire('1000 days') >= 1 AS dropped_some;
+SELECT partition FROM vscope.partitions('samples') WHERE range_start < '2013-01-01' OR range_start > '9000-01-01';
+SELECT vscope.use_tenant('cm-a') > 0 AS using_a;
+SELECT counter_name, count(*) FROM vscope.ceilometer_samples GROUP BY 1 ORDER BY 1;
+SELECT vscope._ensure_partitions('{1}', 'tenants');
