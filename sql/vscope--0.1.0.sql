@@ -1782,6 +1782,10 @@ CREATE FUNCTION vscope.ceilometer_message_id(series_id integer, ts timestamptz, 
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vscope.ceilometer_message_id(integer, timestamptz, integer) IS 'a sample''s Ceilometer message_id, made from where it is stored';
 
+CREATE FUNCTION vscope._ceilo_message_id_ok(id text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'vscope_ceilometer_message_id_ok'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- the (series_id, ts, seq) of a message_id, or no row when it is not one
 CREATE FUNCTION vscope._ceilo_parse_message_id(id text,
 	OUT series_id integer, OUT ts timestamptz, OUT seq integer)
@@ -1791,9 +1795,8 @@ CREATE FUNCTION vscope._ceilo_parse_message_id(id text,
 SELECT ('x' || substr(h, 1, 8))::bit(32)::integer,
 	   'epoch'::timestamptz + (('x' || substr(h, 9, 16))::bit(64)::bigint || ' microseconds')::interval,
 	   ('x' || substr(h, 25, 8))::bit(32)::integer
-  FROM (SELECT lower(id) AS h0) a,
-	   LATERAL (SELECT replace(h0, '-', '') AS h) b
- WHERE h0 ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+  FROM (SELECT replace(id, '-', '') AS h) b
+ WHERE vscope._ceilo_message_id_ok(id)
 $$;
 
 CREATE VIEW vscope.ceilometer_samples WITH (security_invoker = true) AS

@@ -23,6 +23,16 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
+/* Ceilometer's times (Python's datetime): from year 1 to the end of 9999, UTC */
+#define CEILO_MIN_TS	INT64CONST(-63082281600000000)	/* 0001-01-01 00:00:00 */
+#define CEILO_END_TS	INT64CONST(252455616000000000)	/* 10000-01-01 00:00:00 */
+
+static bool
+InCeiloRange(TimestampTz ts)
+{
+	return ts >= CEILO_MIN_TS && ts < CEILO_END_TS;
+}
+
 static int
 Digits(const char **p, int n)
 {
@@ -95,6 +105,8 @@ VsCeiloParseTs(const char *s, TimestampTz *out)
 
 			if (h < 0 || h > 15)
 				return false;
+			if (*p == ':' && p[1] == '\0')
+				return false;	/* "+05:" */
 			if (*p == ':')
 				p++;
 			if (*p != '\0' && ((m = Digits(&p, 2)) < 0 || m > 59))
@@ -107,7 +119,8 @@ VsCeiloParseTs(const char *s, TimestampTz *out)
 	if (tm2timestamp(&tm, fsec, NULL, &ts) != 0)
 		return false;
 	*out = ts - (int64) offset * USECS_PER_SEC;
-	return IS_VALID_TIMESTAMP(*out);
+	/* the offset may carry it out of Ceilometer's years */
+	return InCeiloRange(*out);
 }
 
 /* VsCeiloFormatTs writes ts as Ceilometer does (years 1 to 9999) */
@@ -117,8 +130,7 @@ VsCeiloFormatTs(TimestampTz ts)
 	struct pg_tm tm;
 	fsec_t		fsec;
 
-	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0 ||
-		tm.tm_year <= 0 || tm.tm_year > 9999)
+	if (!InCeiloRange(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range for Ceilometer"),
@@ -169,15 +181,21 @@ vscope_ceilometer_message_id(PG_FUNCTION_ARGS)
 	uint32		series = (uint32) PG_GETARG_INT32(0);
 	TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
 	uint32		seq = (uint32) PG_GETARG_INT32(2);
-	uint64		us = (uint64) (ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+	uint64		us;
 	char		hex[33];
 	char		buf[37];
 
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("a sample's time must be finite")));
+	us = (uint64) (ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 	snprintf(hex, sizeof(hex), "%08x%016llx%08x", series, (unsigned long long) us, seq);
 	snprintf(buf, sizeof(buf), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 	PG_RETURN_TEXT_P(cstring_to_text(buf));
 }
 
+/* the value of a lower-case hex digit (ids are written lower-case), or -1 */
 static int
 HexDigit(char c)
 {
@@ -185,8 +203,6 @@ HexDigit(char c)
 		return c - '0';
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
 	return -1;
 }
 
@@ -202,15 +218,19 @@ VsCeiloParseMessageId(const char *s, int32 *series_id, TimestampTz *ts, int32 *s
 	int			k = 0;
 	int			n = 0;
 
-	if (strlen(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+	if (strlen(s) != 36)
 		return false;
-	for (const char *p = s; *p; p++)
+	for (int i = 0; i < 36; i++)
 	{
 		int			d;
 
-		if (*p == '-')
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+		{
+			if (s[i] != '-')
+				return false;
 			continue;
-		if ((d = HexDigit(*p)) < 0)
+		}
+		if ((d = HexDigit(s[i])) < 0)
 			return false;
 		parts[k] = parts[k] << 4 | (uint64) d;
 		if (++n == widths[k])
@@ -222,7 +242,20 @@ VsCeiloParseMessageId(const char *s, int32 *series_id, TimestampTz *ts, int32 *s
 	*series_id = (int32) (uint32) parts[0];
 	*ts = (TimestampTz) parts[1] - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 	*seq = (int32) (uint32) parts[2];
-	return IS_VALID_TIMESTAMP(*ts);
+	return InCeiloRange(*ts);
+}
+
+VS_FUNCTION_INFO_V1(vscope_ceilometer_message_id_ok);
+
+/* vscope_ceilometer_message_id_ok: whether s is a message id vscope made */
+Datum
+vscope_ceilometer_message_id_ok(PG_FUNCTION_ARGS)
+{
+	int32		series;
+	TimestampTz ts;
+	int32		seq;
+
+	PG_RETURN_BOOL(VsCeiloParseMessageId(text_to_cstring(PG_GETARG_TEXT_PP(0)), &series, &ts, &seq));
 }
 
 /* AppendNumber writes a double as JSON (shortest round-trip digits; null if not finite) */
@@ -279,8 +312,15 @@ vscope_ceilometer_stats_row(PG_FUNCTION_ARGS)
 		st = (double *) ((char *) a + ARR_OVERHEAD_NONULLS(1));	/* 1-D, no nulls */
 	}
 	if (!PG_ARGISNULL(8))
+	{
 		deconstruct_array(PG_GETARG_ARRAYTYPE_P(8), TEXTOID, -1, false, TYPALIGN_INT,
 						  &sel, &selnull, &nsel);
+		for (int i = 0; i < nsel; i++)
+			if (selnull[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("statistics row: the selected aggregates cannot contain NULL")));
+	}
 	if (!PG_ARGISNULL(9))
 	{
 		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(9);
@@ -354,7 +394,13 @@ vscope_ceilometer_stats_row(PG_FUNCTION_ARGS)
 			else if (st == NULL)
 				appendStringInfoString(&b, "null");
 			else if (which == 0)
+			{
+				if (!(st[0] >= 0 && st[0] <= 9.0e15))	/* NaN too */
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("statistics row: count %g is not a count", st[0])));
 				appendStringInfo(&b, INT64_FORMAT, (int64) st[0]);
+			}
 			else
 				AppendNumber(&b, st[which]);
 		}

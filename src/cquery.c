@@ -21,6 +21,7 @@
  */
 #include "vscope.h"
 
+#include <errno.h>
 #include <math.h>
 
 #include "lib/stringinfo.h"
@@ -142,8 +143,16 @@ AppendScalar(StringInfo out, const JsonbValue *v, CqType type, const char *field
 
 				if (type == CQ_TIME)
 					BadFilter("%s takes an ISO 8601 timestamp string", field);
-				if (type == CQ_NUMBER && isinf(strtod(n, NULL)))
-					BadFilter("%s is out of the range of double precision", n);
+				if (type == CQ_NUMBER)
+				{
+					double		d;
+
+					/* as float8in does: overflow, or underflow to zero, is out of range */
+					errno = 0;
+					d = strtod(n, NULL);
+					if (errno == ERANGE && (d == 0.0 || isinf(d)))
+						BadFilter("%s: a number is out of the range of double precision", field);
+				}
 				if (type == CQ_TEXT)
 					appendStringInfoString(out, quote_literal_cstr(n));
 				else

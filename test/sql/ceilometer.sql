@@ -24,14 +24,19 @@ SELECT counter_name, counter_volume, "timestamp", message_id = vscope.ceilometer
 -- message ids go both ways
 SELECT m.* FROM vscope.ceilometer_samples s, vscope._ceilo_parse_message_id(s.message_id) m
  WHERE (m.series_id, m.ts, m.seq) IS DISTINCT FROM (s.series_id, s."timestamp", s.seq);
-SELECT count(*) AS not_ids FROM unnest(ARRAY['x', '', '00000001-0004-ca84-3033-3a000000000', 'zzzzzzzz-0004-ca84-3033-3a0000000000']) i,
+SELECT count(*) AS not_ids FROM unnest(ARRAY['x', '', '00000001-0004-ca84-3033-3a000000000', 'zzzzzzzz-0004-ca84-3033-3a0000000000',
+  '00000001-0004-CA84-3033-3A0000000000', '00000001-0004-ca84-3033-3a00-0000000', '00000001-7000-0000-0000-000000000000',
+  '00000001-8000-0000-0000-000000000000']) i,
        vscope._ceilo_parse_message_id(i);
+SELECT vscope.ceilometer_filter_sql('{"in": {"message_id": ["00000001-7000-0000-0000-000000000000", "00000001-0004-CA84-3033-3A0000000000"]}}');
 -- metadata: flattened with '.' then ':', values as Python shows them; dotted keys re-nested
 SELECT vscope._ceilo_flatten('{"a": {"b": {"c": 1}}, "properties": {"prop.3": {"$sub_prop": {"2": true}}}, "l": ["returned", 1], "n": null, "f": 0.47}');
 SELECT vscope._ceilo_renest('{"nest.name1": "v1", "nest.name2": "v2", "plain": "p"}');
 SELECT vscope._ceilo_ts('2012-09-25 10:30:00+00'), vscope._ceilo_ts('2012-09-25 10:30:00.25+00');
 SELECT s, vscope._ceilo_parse_ts(s) FROM unnest(ARRAY['2012-09-25T10:30:00', '2012-09-25 10:30', '2012-09-25T10:30:00Z',
-  '2012-09-25T12:30:00+02:00', '2012-09-25', '2012-13-25T10:30:00', 'yesterday', '2012-09-25T10:30:00; DROP']) s;
+  '2012-09-25T12:30:00+02:00', '2012-09-25', '2012-13-25T10:30:00', 'yesterday', '2012-09-25T10:30:00; DROP',
+  '9999-12-31T23:30:00-01:00', '0001-01-01T00:30:00+01:00', '2012-09-25T10:30:00+05:', '2000-02-29T00:00:00.1234567',
+  '1900-02-29T00:00:00', '2012-09-25T24:00:00']) s;
 -- the simple query becomes SQL with quoted values and whitelisted fields only
 SELECT series_where, sample_where FROM vscope._ceilo_query('{"q.field": ["resource_id", "metadata.flavor.name", "timestamp", "user"],
   "q.op": ["eq", "", "gt", "eq"], "q.value": ["vm''1", "m1.small", "2012-09-25T10:00:00", "None"], "q.type": ["", "", "", ""]}', 'samples');
@@ -86,6 +91,11 @@ SELECT vscope.ceilometer_post_samples('cpu', '[]');
 SELECT vscope.ceilometer_post_samples('cpu', '[{"counter_name": "mem", "counter_type": "gauge", "counter_unit": "%", "counter_volume": 1, "resource_id": "r"}]');
 SELECT vscope.ceilometer_get_sample('00000000-0000-0000-0000-000000000000');
 SELECT vscope.ceilometer_get_resource('nope');
+SELECT vscope.ceilometer_get_sample('00000001-8000-0000-0000-000000000000');
+SELECT vscope._ceilo_stats_row('s', 60, now(), now(), now(), now(), NULL, '{3,9,2,5,3,1}', '{count,NULL}', NULL);
+SELECT vscope._ceilo_stats_row('s', 60, now(), now(), now(), now(), NULL, '{NaN,9,2,5,3,1}', NULL, NULL);
+SELECT vscope.ceilometer_filter_sql('{"=": {"volume": 1e-400}}');
+SELECT vscope.ceilometer_add_events('[{"event_type": "t", "generated": "9999-12-31T23:30:00-01:00"}]');
 SELECT * FROM vscope.ceilometer_request('GET', '/v2/nope', '{}', NULL, '');
 SELECT * FROM vscope.ceilometer_request('GET', '/v2/capabilities', '{}', NULL, '') WHERE status = 200;
 -- naive times are UTC whatever the session's zone, in both query forms
