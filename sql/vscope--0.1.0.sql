@@ -1952,6 +1952,42 @@ CREATE FUNCTION vscope._ceilo_arg(args jsonb, name text, i integer DEFAULT 0) RE
 	AS $$ SELECT coalesce(args -> name ->> i, '') $$;
 
 -- a typed simple-query value as SQL (already quoted), by Ceilometer's rules
+-- a query or trait value in its canonical text for the type (integer,
+-- float, boolean, datetime as naive UTC ISO 8601, string), or Ceilometer's 400
+CREATE FUNCTION vscope._ceilo_convert(v text, typ text) RETURNS text
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n numeric := vscope._ceilo_num(v);
+BEGIN
+	CASE typ
+	WHEN 'string' THEN
+		RETURN v;
+	WHEN 'integer' THEN
+		IF v ~ '^\s*[-+]?\d{1,18}\s*$' THEN
+			RETURN v::bigint::text;
+		END IF;
+	WHEN 'float' THEN
+		-- what double precision holds: no overflow, no underflow to zero
+		IF n = 0 OR abs(n) BETWEEN 2.3e-308 AND 1e308 THEN
+			RETURN n::float8::text;
+		END IF;
+	WHEN 'boolean' THEN
+		IF vscope._ceilo_bool(v) IS NOT NULL THEN
+			RETURN vscope._ceilo_bool(v)::text;
+		END IF;
+	WHEN 'datetime' THEN
+		IF vscope._ceilo_parse_ts(v) IS NOT NULL THEN
+			RETURN vscope._ceilo_ts(vscope._ceilo_parse_ts(v));
+		END IF;
+	ELSE
+		NULL;
+	END CASE;
+	PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type %s.', v, typ));
+END
+$$;
+
 CREATE FUNCTION vscope._ceilo_typed(v text, typ text, OUT sqlval text, OUT kind text)
 	LANGUAGE plpgsql IMMUTABLE
 	SET search_path = pg_catalog, pg_temp
@@ -1964,36 +2000,12 @@ BEGIN
 					WHEN v IN ('True', 'False') THEN 'boolean'
 					ELSE 'string' END;
 	END IF;
-	kind := typ;
-	CASE typ
-	WHEN 'string' THEN
-		sqlval := quote_literal(v);
-	WHEN 'integer' THEN
-		IF v !~ '^\s*[-+]?\d{1,30}\s*$' THEN
-			PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type %s.', v, typ));
-		END IF;
-		sqlval := quote_literal(v::numeric::text) || '::numeric';
-		kind := 'number';
-	WHEN 'float' THEN
-		IF v !~ '^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?\s*$' THEN
-			PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type %s.', v, typ));
-		END IF;
-		sqlval := quote_literal(v::numeric::text) || '::numeric';
-		kind := 'number';
-	WHEN 'boolean' THEN
-		IF lower(v) NOT IN ('true', 'false', 't', 'f', 'yes', 'no', 'y', 'n', 'on', 'off', '1', '0') THEN
-			PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type %s.', v, typ));
-		END IF;
-		sqlval := CASE WHEN lower(v) IN ('true', 't', 'yes', 'y', 'on', '1') THEN 'true' ELSE 'false' END;
-	WHEN 'datetime' THEN
-		IF vscope._ceilo_parse_ts(v) IS NULL THEN
-			PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type %s.', v, typ));
-		END IF;
-		sqlval := quote_literal(vscope._ceilo_ts(vscope._ceilo_parse_ts(v)));
-		kind := 'string';
-	ELSE
+	IF typ NOT IN ('integer', 'float', 'string', 'boolean', 'datetime') THEN
 		PERFORM vscope._ceilo_fail('400', format('The data type %s is not supported. The supported data type list is: [''integer'', ''float'', ''string'', ''boolean'', ''datetime'']', typ));
-	END CASE;
+	END IF;
+	v := vscope._ceilo_convert(v, typ);
+	kind := CASE typ WHEN 'integer' THEN 'number' WHEN 'float' THEN 'number' WHEN 'datetime' THEN 'string' ELSE typ END;
+	sqlval := CASE kind WHEN 'number' THEN quote_literal(v) || '::numeric' WHEN 'boolean' THEN v ELSE quote_literal(v) END;
 END
 $$;
 
@@ -2812,26 +2824,7 @@ BEGIN
 			   OR octet_length(t ->> 'name') NOT BETWEEN 1 AND 255 THEN
 				PERFORM vscope._ceilo_fail('400', format('Invalid trait %s: it needs a name, a type (string, integer, float or datetime) and a value', t));
 			END IF;
-			val := t ->> 'value';
-			CASE coalesce(t ->> 'type', 'string')
-			WHEN 'integer' THEN
-				IF val !~ '^\s*[-+]?\d{1,18}\s*$' THEN
-					PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type integer.', val));
-				END IF;
-				val := val::bigint::text;
-			WHEN 'float' THEN
-				IF vscope._ceilo_num(val) IS NULL OR abs(vscope._ceilo_num(val)) > 1e308 THEN
-					PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type float.', val));
-				END IF;
-				val := val::float8::text;
-			WHEN 'datetime' THEN
-				IF vscope._ceilo_parse_ts(val) IS NULL THEN
-					PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type datetime.', val));
-				END IF;
-				val := vscope._ceilo_ts(vscope._ceilo_parse_ts(val));
-			ELSE
-				NULL;
-			END CASE;
+			val := vscope._ceilo_convert(t ->> 'value', coalesce(t ->> 'type', 'string'));
 			traits := traits || jsonb_build_object('name', t ->> 'name', 'type', coalesce(t ->> 'type', 'string'), 'value', val);
 		END LOOP;
 		mid := coalesce(e ->> 'message_id', gen_random_uuid()::text);
@@ -2935,26 +2928,12 @@ BEGIN
 			END IF;
 			conds := conds || format('e.generated %s %L::timestamptz', sqlop, vscope._ceilo_parse_ts(v));
 		ELSE
-			-- a trait filter, typed
-			CASE typ
-			WHEN 'integer' THEN
-				IF v !~ '^\s*[-+]?\d{1,18}\s*$' THEN
-					PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type integer.', v));
-				END IF;
-				cmp := format('(t ->> ''value'')::numeric %s %s::numeric', sqlop, v::bigint);
-			WHEN 'float' THEN
-				IF vscope._ceilo_num(v) IS NULL OR abs(vscope._ceilo_num(v)) > 1e308 THEN
-					PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type float.', v));
-				END IF;
-				cmp := format('(t ->> ''value'')::float8 %s %L::float8', sqlop, v::float8);
-			WHEN 'datetime' THEN
-				IF vscope._ceilo_parse_ts(v) IS NULL THEN
-					PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type datetime.', v));
-				END IF;
-				cmp := format('(t ->> ''value'')::timestamp AT TIME ZONE ''UTC'' %s %L::timestamptz', sqlop, vscope._ceilo_parse_ts(v));
-			ELSE
-				cmp := format('(t ->> ''value'') %s %L', sqlop, v);
-			END CASE;
+			-- a trait filter, typed (stored values are canonical for their type)
+			v := vscope._ceilo_convert(v, typ);
+			cmp := format(CASE typ WHEN 'integer' THEN '(t ->> ''value'')::numeric %s %L::numeric'
+								   WHEN 'float' THEN '(t ->> ''value'')::float8 %s %L::float8'
+								   WHEN 'datetime' THEN '(t ->> ''value'')::timestamp %s %L::timestamp'
+								   ELSE '(t ->> ''value'') %s %L' END, sqlop, v);
 			conds := conds || format('EXISTS (SELECT FROM jsonb_array_elements(e.traits) t WHERE t ->> ''name'' = %L AND t ->> ''type'' = %L AND %s)',
 									 f, typ, cmp);
 		END IF;
