@@ -399,12 +399,14 @@ CREATE FUNCTION vscope._ensure_partitions(days integer[], parent text DEFAULT 'p
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 	SET TimeZone = 'UTC'
+	SET default_tablespace = ''
+	SET default_table_access_method = 'heap'
 	AS $$
 DECLARE
 	missing integer[];
 	d integer;
 	lo timestamptz;
-	relname text;
+	partname text;
 	created integer := 0;
 BEGIN
 	IF parent IS NULL OR parent NOT IN ('points', 'samples') THEN
@@ -427,10 +429,13 @@ BEGIN
 	PERFORM pg_advisory_xact_lock(hashtext('vscope.' || parent || ' partitions'));
 	FOREACH d IN ARRAY missing LOOP
 		lo := to_timestamp(d::bigint * 86400);
-		relname := parent || '_' || to_char(lo, 'YYYYMMDD');
-		CONTINUE WHEN to_regclass('vscope.' || relname) IS NOT NULL;
-		EXECUTE format('CREATE TABLE vscope.%I PARTITION OF vscope.%I FOR VALUES FROM (%L) TO (%L)',
-					   relname, parent, lo, lo + interval '1 day');
+		partname := parent || '_' || to_char(lo, 'YYYYMMDD');
+		-- another writer may have made it while we waited for the lock: ask
+		-- the catalog itself (to_regclass may answer from a stale cache)
+		CONTINUE WHEN EXISTS (SELECT FROM pg_class c
+							   WHERE c.relnamespace = 'vscope'::regnamespace AND c.relname = partname);
+		EXECUTE format('CREATE TABLE IF NOT EXISTS vscope.%I PARTITION OF vscope.%I FOR VALUES FROM (%L) TO (%L)',
+					   partname, parent, lo, lo + interval '1 day');
 		created := created + 1;
 	END LOOP;
 	RETURN created;
@@ -460,6 +465,9 @@ CREATE FUNCTION vscope.expire(older_than interval) RETURNS integer
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	SET TimeZone = 'UTC'
+	-- dropping a day locks its parent until commit: wait a little at most
+	-- for queries of the other parent, and leave busy days for the next run
+	SET lock_timeout = '5s'
 	AS $$
 DECLARE
 	p record;
@@ -474,8 +482,12 @@ BEGIN
 	FOR parent IN SELECT unnest(ARRAY['points', 'samples']) LOOP
 		PERFORM pg_advisory_xact_lock(hashtext('vscope.' || parent || ' partitions'));
 		FOR p IN SELECT * FROM vscope.partitions(parent) WHERE range_end <= now() - older_than LOOP
-			EXECUTE format('DROP TABLE %s', p.partition);
-			dropped := dropped + 1;
+			BEGIN
+				EXECUTE format('DROP TABLE %s', p.partition);
+				dropped := dropped + 1;
+			EXCEPTION WHEN lock_not_available THEN
+				RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
+			END;
 		END LOOP;
 	END LOOP;
 	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
@@ -1954,7 +1966,9 @@ CREATE FUNCTION vscope._ceilo_arg(args jsonb, name text, i integer DEFAULT 0) RE
 -- a typed simple-query value as SQL (already quoted), by Ceilometer's rules
 -- a query or trait value in its canonical text for the type (integer,
 -- float, boolean, datetime as naive UTC ISO 8601, string), or Ceilometer's 400
-CREATE FUNCTION vscope._ceilo_convert(v text, typ text) RETURNS text
+-- (exact: numbers as numeric, for comparing query values with stored text;
+-- otherwise as bigint and double precision, as event traits are typed)
+CREATE FUNCTION vscope._ceilo_convert(v text, typ text, exact boolean DEFAULT false) RETURNS text
 	LANGUAGE plpgsql IMMUTABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
@@ -1965,12 +1979,16 @@ BEGIN
 	WHEN 'string' THEN
 		RETURN v;
 	WHEN 'integer' THEN
-		IF v ~ '^\s*[-+]?\d{1,18}\s*$' THEN
+		IF exact AND v ~ '^\s*[-+]?\d{1,30}\s*$' THEN
+			RETURN v::numeric::text;
+		ELSIF v ~ '^\s*[-+]?\d{1,18}\s*$' THEN
 			RETURN v::bigint::text;
 		END IF;
 	WHEN 'float' THEN
+		IF exact AND n IS NOT NULL THEN
+			RETURN n::text;
 		-- what double precision holds: no overflow, no underflow to zero
-		IF n = 0 OR abs(n) BETWEEN 2.3e-308 AND 1e308 THEN
+		ELSIF n = 0 OR abs(n) BETWEEN 2.2250738585072014e-308 AND 1.7976931348623157e308 THEN
 			RETURN n::float8::text;
 		END IF;
 	WHEN 'boolean' THEN
@@ -2003,7 +2021,7 @@ BEGIN
 	IF typ NOT IN ('integer', 'float', 'string', 'boolean', 'datetime') THEN
 		PERFORM vscope._ceilo_fail('400', format('The data type %s is not supported. The supported data type list is: [''integer'', ''float'', ''string'', ''boolean'', ''datetime'']', typ));
 	END IF;
-	v := vscope._ceilo_convert(v, typ);
+	v := vscope._ceilo_convert(v, typ, true);
 	kind := CASE typ WHEN 'integer' THEN 'number' WHEN 'float' THEN 'number' WHEN 'datetime' THEN 'string' ELSE typ END;
 	sqlval := CASE kind WHEN 'number' THEN quote_literal(v) || '::numeric' WHEN 'boolean' THEN v ELSE quote_literal(v) END;
 END
@@ -2363,9 +2381,10 @@ CREATE FUNCTION vscope._ceilo_stats_row(unit text, period bigint, period_start t
 	AS 'MODULE_PATHNAME', 'vscope_ceilometer_stats_row'
 	LANGUAGE C STABLE PARALLEL SAFE;
 
--- GET /v2/meters/{meter}/statistics: one pass of vscope.sample_stats per
--- (period, group-by tuple, unit); period buckets start at the query's start
--- bound (else at the first sample) and every sample falls in one of them
+-- GET /v2/meters/{meter}/statistics: partial statistics per series and
+-- period bucket, merged per (bucket, unit, group-by tuple); buckets start at
+-- the query's start bound (else at the first sample) and every sample
+-- falls in one of them
 CREATE FUNCTION vscope.ceilometer_statistics(meter text, args jsonb DEFAULT '{}') RETURNS json
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
@@ -2490,7 +2509,7 @@ BEGIN
 								  -- then per group
 								  JOIN vscope.sample_series s ON s.tenant_id = p.tenant_id AND s.series_id = p.series_id
 								 GROUP BY 1, 2 %s LIMIT $6 + 1) a
-						 ORDER BY ps, unit %s, t0) b
+						 ORDER BY coalesce(ps, t0) %s, unit) b
 		$q$,
 		gjson,
 		CASE WHEN cardinality(card) = 0 THEN 'NULL::float8[]'
@@ -2558,10 +2577,10 @@ BEGIN
 	-- pick the rows, then build the JSON of those only
 	EXECUTE format(
 		'SELECT coalesce(json_agg(vscope._ceilo_sample_json(ss, x, false) ORDER BY n), ''[]'')
-		   FROM (SELECT s.series_id, s."timestamp", s.seq, row_number() OVER () AS n
+		   FROM (SELECT s.tenant_id, s.series_id, s."timestamp", s.seq, row_number() OVER () AS n
 				   FROM (SELECT * FROM vscope.ceilometer_samples s
 						  WHERE %s ORDER BY %s, s.series_id, s.seq LIMIT %s) s) p
-		   JOIN vscope.samples x ON x.tenant_id = vscope.current_tenant() AND x.series_id = p.series_id
+		   JOIN vscope.samples x ON x.tenant_id = p.tenant_id AND x.series_id = p.series_id
 							   AND x.ts = p."timestamp" AND x.seq = p.seq
 		   JOIN vscope.sample_series ss ON ss.tenant_id = x.tenant_id AND ss.series_id = x.series_id',
 		filter, orderby, lim) INTO r;
@@ -2719,6 +2738,13 @@ BEGIN
 			ts := vscope._ceilo_parse_ts(smp ->> 'timestamp');
 			IF ts IS NULL THEN
 				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. invalid timestamp format', smp ->> 'timestamp'));
+			END IF;
+			-- as for points: not too far ahead, not already past retention
+			IF ts > now() + coalesce(current_setting('vscope.max_future', true), '7d')::interval THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. more than vscope.max_future (%s) ahead', smp ->> 'timestamp', coalesce(current_setting('vscope.max_future', true), '7d')));
+			END IF;
+			IF ts < now() - vscope.retention() THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. older than vscope.retention (%s)', smp ->> 'timestamp', vscope.retention()));
 			END IF;
 		END IF;
 		proj := coalesce(smp ->> 'project_id', me.project);
