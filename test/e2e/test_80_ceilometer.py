@@ -677,3 +677,37 @@ def test_keystone_identity_headers(ctx):
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_concurrent_posts_to_one_new_day_and_instant(ctx):
+    """Eight writers post the same sample at once, on a day with no partition
+    yet: the day is made once, and all eight samples are kept."""
+    import datetime
+    import threading
+    day = (datetime.datetime.utcnow() - datetime.timedelta(days=400)).strftime("%Y-%m-%dT12:00:00")
+    s = sample("inst.race", 1, "vm-r", day)
+    results = []
+
+    def one():
+        results.append(post(ctx, "inst.race", [s]))
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [r.status for r in results] == [201] * 8, results
+    ids = {r.json()[0]["message_id"] for r in results}
+    assert len(ids) == 8
+    got = ctx.get("/v2/meters/inst.race", token=admin(ctx)).json()
+    assert {g["message_id"] for g in got} == ids
+
+
+def test_post_a_thousand_samples(ctx):
+    samples = [sample("inst.many", i, f"vm-{i % 10}", f"2013-04-0{1 + i % 9}T00:{i % 60:02d}:{i // 60 % 60:02d}")
+               for i in range(1000)]
+    r = post(ctx, "inst.many", samples)
+    assert_status(r, 201)
+    assert len(r.json()) == 1000
+    [s] = ctx.get("/v2/meters/inst.many/statistics", token=admin(ctx)).json()
+    assert (s["count"], s["sum"]) == (1000, sum(range(1000)))
