@@ -23,12 +23,54 @@
 #include <string.h>
 #include <strings.h>
 
-/* ceilometer_error answers with Ceilometer's error body */
+/* wants_xml: the client asks for XML and not JSON (Ceilometer's error middleware) */
+static bool
+wants_xml(VsRequest *r)
+{
+	const char *accept = req_header(r, "Accept");
+
+	return accept != NULL && strstr(accept, "application/xml") != NULL &&
+		strstr(accept, "application/json") == NULL;
+}
+
+/* buf_xml_text appends s as XML element text (<, > and & escaped) */
+static void
+buf_xml_text(VsBuf *b, const char *s)
+{
+	for (const char *p = s; *p; p++)
+	{
+		switch (*p)
+		{
+			case '<':
+				buf_append(b, "&lt;", 4);
+				break;
+			case '>':
+				buf_append(b, "&gt;", 4);
+				break;
+			case '&':
+				buf_append(b, "&amp;", 5);
+				break;
+			default:
+				/* XML 1.0 has no other control characters */
+				if ((unsigned char) *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+					buf_append(b, "?", 1);
+				else
+					buf_append(b, p, 1);
+		}
+	}
+}
+
+/*
+ * ceilometer_error answers with Ceilometer's error body:
+ * {"error_message": {"faultcode", "faultstring", "debuginfo"}}, or its XML
+ * form for a client that accepts XML only.
+ */
 void
 ceilometer_error(VsRequest *r, int status, const char *message, const char *details)
 {
 	VsBuf		b = {0};
 	VsBuf		m = {0};
+	const char *code = status >= 500 ? "Server" : "Client";
 
 	buf_append(&m, message, strlen(message));
 	if (details != NULL && details[0] != '\0')
@@ -36,11 +78,20 @@ ceilometer_error(VsRequest *r, int status, const char *message, const char *deta
 		buf_append(&m, ": ", 2);
 		buf_append(&m, details, strlen(details));
 	}
-	buf_printf(&b, "{\"error_message\": {\"faultcode\": \"%s\", \"faultstring\": ",
-			   status >= 500 ? "Server" : "Client");
-	buf_json_string(&b, m.data);
-	buf_append(&b, ", \"debuginfo\": null}}", 21);
-	req_respond(r, status, "application/json", b.data, b.len);
+	if (wants_xml(r))
+	{
+		buf_printf(&b, "<error_message><error><faultcode>%s</faultcode><faultstring>", code);
+		buf_xml_text(&b, m.data);
+		buf_append(&b, "</faultstring><debuginfo /></error></error_message>", 51);
+		req_respond(r, status, "application/xml", b.data, b.len);
+	}
+	else
+	{
+		buf_printf(&b, "{\"error_message\": {\"faultcode\": \"%s\", \"faultstring\": ", code);
+		buf_json_string(&b, m.data);
+		buf_append(&b, ", \"debuginfo\": null}}", 21);
+		req_respond(r, status, "application/json", b.data, b.len);
+	}
 	free(b.data);
 	free(m.data);
 }

@@ -94,6 +94,20 @@ def test_unknown_path_is_404_and_wrong_method_405(ctx):
     err(r, 405)
 
 
+def test_errors_in_xml_for_clients_that_accept_only_xml(ctx):
+    r = ctx.get("/v2/samples?limit=0", token=user(ctx), headers={"Accept": "application/xml"})
+    assert_status(r, 400)
+    assert r.header("Content-Type").startswith("application/xml")
+    assert r.body == ("<error_message><error><faultcode>Client</faultcode><faultstring>Limit must be positive"
+                      "</faultstring><debuginfo /></error></error_message>")
+    r = ctx.get("/v2/samples" + q(("<a&b>", "eq", "x")), token=user(ctx), headers={"Accept": "application/xml"})
+    assert_status(r, 400)
+    assert '<faultstring>Unknown argument: "&lt;a&amp;b&gt;": unrecognized field in query' in r.body, r.body
+    # JSON when JSON is acceptable too
+    r = ctx.get("/v2/samples?limit=0", token=user(ctx), headers={"Accept": "application/json, application/xml"})
+    err(r, 400, "Limit must be positive")
+
+
 def test_capabilities_are_flat_maps_of_booleans(ctx):
     r = ctx.get("/v2/capabilities", token=user(ctx))
     assert_status(r, 200)
