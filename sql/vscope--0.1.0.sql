@@ -2198,6 +2198,11 @@ BEGIN
 END
 $$;
 
+-- a float as Ceilometer writes it: 10.0, not 10
+CREATE FUNCTION vscope._ceilo_float(v double precision) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_ceilometer_float'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
 -- one sample as Ceilometer's JSON: the old style of /v2/meters/{meter}, or the new one
 CREATE FUNCTION vscope._ceilo_sample_json(s vscope.sample_series, x vscope.samples, old_style boolean)
 	RETURNS json LANGUAGE sql STABLE
@@ -2205,7 +2210,7 @@ CREATE FUNCTION vscope._ceilo_sample_json(s vscope.sample_series, x vscope.sampl
 	AS $$
 SELECT CASE WHEN old_style THEN
 	json_build_object('counter_name', s.counter_name, 'counter_type', s.counter_type,
-		'counter_unit', s.counter_unit, 'counter_volume', x.volume,
+		'counter_unit', s.counter_unit, 'counter_volume', vscope._ceilo_float(x.volume),
 		'user_id', s.user_id, 'project_id', s.project_id, 'resource_id', s.resource_id,
 		'source', s.source, 'timestamp', vscope._ceilo_ts(x.ts),
 		'recorded_at', vscope._ceilo_ts(x.recorded_at),
@@ -2214,7 +2219,7 @@ SELECT CASE WHEN old_style THEN
 	ELSE
 	json_build_object('id', vscope.ceilometer_message_id(x.series_id, x.ts, x.seq),
 		'meter', s.counter_name, 'type', s.counter_type, 'unit', s.counter_unit,
-		'volume', x.volume, 'user_id', s.user_id, 'project_id', s.project_id,
+		'volume', vscope._ceilo_float(x.volume), 'user_id', s.user_id, 'project_id', s.project_id,
 		'resource_id', s.resource_id, 'source', s.source,
 		'timestamp', vscope._ceilo_ts(x.ts), 'recorded_at', vscope._ceilo_ts(x.recorded_at),
 		'metadata', vscope._ceilo_flatten(s.resource_metadata))
@@ -2767,7 +2772,7 @@ BEGIN
 			'source', coalesce(proj, 'None') || ':' || coalesce(smp ->> 'source', 'openstack'),
 			'timestamp', vscope._ceilo_ts(ts),
 			'resource_metadata', md,
-			'counter_volume', (smp ->> 'counter_volume')::float8);
+			'counter_volume', vscope._ceilo_float((smp ->> 'counter_volume')::float8)::jsonb);
 		smp := smp - 'recorded_at' || jsonb_build_object('message_id', vscope._ceilo_store_sample(
 			meter, smp ->> 'counter_type', smp ->> 'counter_unit', (smp ->> 'counter_volume')::float8,
 			smp ->> 'resource_id', proj, smp ->> 'user_id', smp ->> 'source', vscope._ceilo_renest(md), ts));

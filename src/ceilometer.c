@@ -258,14 +258,38 @@ vscope_ceilometer_message_id_ok(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(VsCeiloParseMessageId(text_to_cstring(PG_GETARG_TEXT_PP(0)), &series, &ts, &seq));
 }
 
-/* AppendNumber writes a double as JSON (shortest round-trip digits; null if not finite) */
+/*
+ * AppendNumber writes a double as Ceilometer (Python) writes a float: the
+ * shortest round-trip digits, always with a '.' or an exponent (10.0, not
+ * 10); null when it is not finite.
+ */
 static void
 AppendNumber(StringInfo b, double v)
 {
+	char	   *s;
+
 	if (isnan(v) || isinf(v))
+	{
 		appendStringInfoString(b, "null");
-	else
-		appendStringInfoString(b, float8out_internal(v));
+		return;
+	}
+	s = float8out_internal(v);
+	appendStringInfoString(b, s);
+	if (strspn(s, "-0123456789") == strlen(s))
+		appendStringInfoString(b, ".0");
+}
+
+VS_FUNCTION_INFO_V1(vscope_ceilometer_float);
+
+/* vscope_ceilometer_float: a float8 as a JSON float, as Ceilometer writes it */
+Datum
+vscope_ceilometer_float(PG_FUNCTION_ARGS)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	AppendNumber(&b, PG_GETARG_FLOAT8(0));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(b.data, b.len));
 }
 
 static void
