@@ -647,12 +647,13 @@ CREATE FUNCTION vscope.put_lines(lines text) RETURNS json
 COMMENT ON FUNCTION vscope.put_lines(text) IS 'writes OpenTSDB telnet-style lines ("put <metric> <ts> <value> <k=v> ...", one per line) for the current tenant; returns {"success","failed","errors":[{"line","error"}]} with OpenTSDB''s telnet error messages';
 GRANT EXECUTE ON FUNCTION vscope.put_lines(text) TO vscope_writer;
 
--- for vscoped's telnet listener, whose writes go to the tenant its configuration names
+-- for vscoped: the tenant its configuration names (telnet-tenant for the
+-- telnet listener's writes, keystone-tenant for keystone-authenticated callers)
 CREATE FUNCTION vscope.listener_tenant(tenant text) RETURNS integer
 	LANGUAGE sql STABLE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT tenant_id FROM vscope.tenants WHERE name = tenant $$;
-COMMENT ON FUNCTION vscope.listener_tenant(text) IS 'for vscoped: the id of the tenant that its telnet put listener writes to';
+COMMENT ON FUNCTION vscope.listener_tenant(text) IS 'for vscoped: the id of a tenant its configuration names (telnet-tenant, keystone-tenant)';
 REVOKE ALL ON FUNCTION vscope.listener_tenant(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.listener_tenant(text) TO vscope_authenticator;
 
@@ -2270,6 +2271,12 @@ END
 $$;
 COMMENT ON FUNCTION vscope.ceilometer_get_sample(text) IS 'Ceilometer GET /v2/samples/{id}';
 
+-- Ceilometer's meter_id: base64 of "<resource_id>+<name>" (resource None when unique)
+CREATE FUNCTION vscope._ceilo_meter_id(resource text, name text) RETURNS text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$ SELECT pg_catalog.translate(pg_catalog.encode(pg_catalog.convert_to(
+		coalesce(resource, 'None') || '+' || name, 'UTF8'), 'base64'), E'\n', '') $$;
+
 -- meters: one per (meter, resource), attributes from its latest sample
 CREATE FUNCTION vscope.ceilometer_list_meters(args jsonb DEFAULT '{}') RETURNS json
 	LANGUAGE plpgsql STABLE
@@ -2286,7 +2293,7 @@ BEGIN
 			'SELECT coalesce(json_agg(json_build_object(''name'', counter_name, ''type'', counter_type,
 					''unit'', counter_unit, ''resource_id'', NULL, ''project_id'', NULL, ''user_id'', NULL,
 					''source'', NULL,
-					''meter_id'', translate(encode(convert_to(''None+'' || counter_name, ''UTF8''), ''base64''), E''\n'', ''''))
+					''meter_id'', vscope._ceilo_meter_id(NULL, counter_name))
 					ORDER BY counter_name), ''[]'')
 			   FROM (SELECT DISTINCT ON (s.counter_name) s.counter_name, s.counter_type, s.counter_unit
 					   FROM vscope.sample_series s
@@ -2299,7 +2306,7 @@ BEGIN
 			'SELECT coalesce(json_agg(json_build_object(''name'', counter_name, ''type'', counter_type,
 					''unit'', counter_unit, ''resource_id'', resource_id, ''project_id'', project_id,
 					''user_id'', user_id, ''source'', source,
-					''meter_id'', translate(encode(convert_to(resource_id || ''+'' || counter_name, ''UTF8''), ''base64''), E''\n'', ''''))
+					''meter_id'', vscope._ceilo_meter_id(resource_id, counter_name))
 					ORDER BY counter_name, resource_id), ''[]'')
 			   FROM (SELECT DISTINCT ON (s.counter_name, s.resource_id) s.*
 					   FROM vscope.sample_series s
@@ -2601,14 +2608,16 @@ CREATE FUNCTION vscope._ceilo_check_projects(filter text, own text) RETURNS void
 	AS $$
 DECLARE
 	v text;
+	f jsonb;
 BEGIN
 	IF filter IS NULL OR btrim(filter) = '' THEN
 		RETURN;
 	END IF;
+	f := filter::jsonb;
 	FOR v IN SELECT coalesce(e #>> '{}', j #>> '{}')
-			   FROM (SELECT jsonb_path_query(filter::jsonb, 'strict $.**.project_id') AS j
+			   FROM (SELECT jsonb_path_query(f, 'strict $.**.project_id') AS j
 					 UNION ALL
-					 SELECT jsonb_path_query(filter::jsonb, 'strict $.**.project')) a
+					 SELECT jsonb_path_query(f, 'strict $.**.project')) a
 			   LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(j) = 'array' THEN j END) e ON true LOOP
 		IF v IS DISTINCT FROM own THEN
 			PERFORM vscope._ceilo_fail('401', format('Not Authorized to access project %s', v));
@@ -2667,13 +2676,15 @@ DECLARE
 	me record := vscope._ceilo_ident();
 	b jsonb;
 	smp jsonb;
+	ready jsonb[] := '{}';		-- the samples filled in, once all are valid
+	stamps timestamptz[] := '{}';
+	metas jsonb[] := '{}';
 	out jsonb[] := '{}';
 	k text;
 	v jsonb;
 	ts timestamptz;
 	proj text;
 	md jsonb;
-	i integer := 0;
 BEGIN
 	b := vscope._ceilo_json(body);
 	IF jsonb_typeof(b) IS DISTINCT FROM 'array' THEN
@@ -2739,6 +2750,7 @@ BEGIN
 		IF (SELECT count(*) FROM jsonb_object_keys(md)) > 1000 THEN
 			PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute resource_metadata: more than 1000 keys');
 		END IF;
+		ts := now();
 		IF smp ->> 'timestamp' IS NOT NULL THEN
 			ts := vscope._ceilo_parse_ts(smp ->> 'timestamp');
 			IF ts IS NULL THEN
@@ -2756,27 +2768,24 @@ BEGIN
 		IF NOT me.admin AND proj IS DISTINCT FROM me.project THEN
 			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute project_id. Value: ''%s''. can not post samples to other projects', proj));
 		END IF;
-	END LOOP;
-	-- all valid: the days' partitions (a capped number per request), then the samples
-	PERFORM vscope._ensure_partitions(ARRAY(
-		SELECT DISTINCT floor(extract(epoch FROM coalesce(vscope._ceilo_parse_ts(e ->> 'timestamp'), now())) / 86400)::integer
-		  FROM jsonb_array_elements(b) e), 'samples');
-	FOR smp IN SELECT e FROM jsonb_array_elements(b) e LOOP
-		CONTINUE WHEN smp IS NULL;
-		ts := coalesce(vscope._ceilo_parse_ts(smp ->> 'timestamp'), now());
-		proj := coalesce(smp ->> 'project_id', me.project);
-		md := coalesce(nullif(smp -> 'resource_metadata', 'null'), '{}');
-		smp := smp || jsonb_build_object(
+		ready := ready || (smp - 'recorded_at' || jsonb_build_object(
 			'user_id', coalesce(smp ->> 'user_id', me.usr),
 			'project_id', proj,
 			'source', coalesce(proj, 'None') || ':' || coalesce(smp ->> 'source', 'openstack'),
 			'timestamp', vscope._ceilo_ts(ts),
 			'resource_metadata', md,
-			'counter_volume', vscope._ceilo_float((smp ->> 'counter_volume')::float8)::jsonb);
-		smp := smp - 'recorded_at' || jsonb_build_object('message_id', vscope._ceilo_store_sample(
+			'counter_volume', vscope._ceilo_float((smp ->> 'counter_volume')::float8)::jsonb));
+		stamps := stamps || ts;
+		metas := metas || vscope._ceilo_renest(md);
+	END LOOP;
+	-- all valid: the days' partitions (a capped number per request), then the samples
+	PERFORM vscope._ensure_partitions(ARRAY(SELECT DISTINCT floor(extract(epoch FROM t) / 86400)::integer
+											  FROM unnest(stamps) t), 'samples');
+	FOR i IN 1 .. cardinality(ready) LOOP
+		smp := ready[i];
+		out := out || (smp || jsonb_build_object('message_id', vscope._ceilo_store_sample(
 			meter, smp ->> 'counter_type', smp ->> 'counter_unit', (smp ->> 'counter_volume')::float8,
-			smp ->> 'resource_id', proj, smp ->> 'user_id', smp ->> 'source', vscope._ceilo_renest(md), ts));
-		out := out || smp;
+			smp ->> 'resource_id', smp ->> 'project_id', smp ->> 'user_id', smp ->> 'source', metas[i], stamps[i])));
 	END LOOP;
 	RETURN to_json(out);
 END
@@ -3047,15 +3056,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.ceilometer_event_traits(text, text) IS 'Ceilometer GET /v2/event_types/{type}/traits (descriptions) and /traits/{name} (values); admins';
-
--- for vscoped with identity-headers = keystone: the configured tenant's id
-CREATE FUNCTION vscope.trusted_tenant_id(tenant text) RETURNS integer
-	LANGUAGE sql STABLE SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-	AS $$ SELECT t.tenant_id FROM vscope.tenants t WHERE t.name = tenant $$;
-COMMENT ON FUNCTION vscope.trusted_tenant_id(text) IS 'for vscoped: the id of the tenant that keystone-authenticated Ceilometer callers act in';
-REVOKE ALL ON FUNCTION vscope.trusted_tenant_id(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION vscope.trusted_tenant_id(text) TO vscope_authenticator;
 
 -- percent-decoding (a resource id in a path is unquoted once more)
 CREATE FUNCTION vscope._ceilo_unquote(s text) RETURNS text

@@ -364,9 +364,10 @@ txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only)
 }
 
 /*
- * txn_begin_trusted opens the request's transaction in a configured tenant
- * as role, for callers that a proxy in front of vscoped has authenticated
- * (keystonemiddleware); false and t->status on failure.
+ * txn_begin_trusted opens a transaction in a tenant that vscoped's
+ * configuration names, as role: for callers a proxy in front of vscoped
+ * has authenticated (keystonemiddleware) and for the telnet listener.
+ * r may be NULL (no HTTP request).  False and t->status on failure.
  */
 bool
 txn_begin_trusted(VsRequest *r, VsTxn *t, const char *tenant, const char *role, bool read_only)
@@ -377,20 +378,26 @@ txn_begin_trusted(VsRequest *r, VsTxn *t, const char *tenant, const char *role, 
 	memset(t, 0, sizeof(*t));
 	if (!txn_open(t, read_only))
 		return false;
-	res = PQexecParams(t->conn, "SELECT vscope.trusted_tenant_id($1)", 1, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(t->conn, "SELECT vscope.listener_tenant($1)", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQgetisnull(res, 0, 0))
 	{
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
 			set_failure_from_result(t, res);
 		else
-			set_failure(t, 503, "Service unavailable",
-						"The tenant configured for keystone callers (keystone-tenant) does not exist.", NULL);
+		{
+			char		detail[256];
+
+			snprintf(detail, sizeof(detail),
+					 "The tenant \"%s\" that vscoped's configuration names does not exist.", tenant);
+			set_failure(t, 503, "Service unavailable", detail, NULL);
+		}
 		PQclear(res);
 		txn_end(t);
 		return false;
 	}
 	snprintf(t->tenant, sizeof(t->tenant), "%s", tenant);
-	req_set_tenant(r, tenant);
+	if (r != NULL)
+		req_set_tenant(r, tenant);
 	{
 		bool		ok = set_identity(t, role, PQgetvalue(res, 0, 0));
 

@@ -218,19 +218,26 @@ req_has_arg(VsRequest *r, const char *name)
 	return p.found;
 }
 
+/* sockaddr_text writes an IPv4 or IPv6 address as text ("-" for anything else) */
+void
+sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+	snprintf(buf, len, "-");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, buf, (socklen_t) len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, buf, (socklen_t) len);
+}
+
 /* req_client_addr writes the client's IP address ("-" when unknown) */
 void
 req_client_addr(VsRequest *r, char *buf, size_t len)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
-	snprintf(buf, len, "-");
-	if (ci == NULL || ci->client_addr == NULL)
-		return;
-	if (ci->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *) ci->client_addr)->sin_addr, buf, (socklen_t) len);
-	else if (ci->client_addr->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ci->client_addr)->sin6_addr, buf, (socklen_t) len);
+	sockaddr_text(ci != NULL ? ci->client_addr : NULL, buf, len);
 }
 
 struct MHD_Connection *
@@ -510,20 +517,12 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	VsRequest  *r = *con_cls;
 	struct timespec end;
-	const union MHD_ConnectionInfo *ci;
-	char		addr[INET6_ADDRSTRLEN] = "-";
+	char		addr[INET6_ADDRSTRLEN];
 
 	if (r == NULL)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci != NULL && ci->client_addr != NULL)
-	{
-		if (ci->client_addr->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *) ci->client_addr)->sin_addr, addr, sizeof(addr));
-		else if (ci->client_addr->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ci->client_addr)->sin6_addr, addr, sizeof(addr));
-	}
+	req_client_addr(r, addr, sizeof(addr));
 	{
 		char	   *method = log_safe(r->method);
 		char	   *path = log_safe(r->path);

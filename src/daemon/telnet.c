@@ -78,66 +78,39 @@ send_str(TelnetConn *c, const char *s)
 static void
 flush(TelnetConn *c)
 {
-	PGconn	   *conn;
+	VsTxn		t;
 	PGresult   *res;
-	const char *params[2];
+	const char *params[1];
 	char	   *err = NULL;
 	VsBuf		replies = {0};
-	char		timeout[32];
 
 	if (c->nbatch == 0)
 		return;
-	snprintf(timeout, sizeof(timeout), "%ds", request_timeout_secs);
-	conn = pool_acquire();
-	if (conn == NULL)
-		err = strdup("put: Unexpected runtime exception: the database is unavailable, lines dropped\n");
+	if (!txn_begin_trusted(NULL, &t, tenant_name, "vscope_writer", false))
+	{
+		if (asprintf(&err, "put: Unexpected runtime exception: %s, lines dropped\n",
+					 t.detail ? t.detail : t.message ? t.message : "database error") < 0)
+			err = NULL;
+	}
 	else
 	{
-		res = PQexec(conn, "BEGIN");
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQstatus(conn) == CONNECTION_BAD &&
-			pool_reconnect(&conn))
-		{
-			/* the server restarted since this connection was last used */
-			PQclear(res);
-			res = PQexec(conn, "BEGIN");
-		}
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		params[0] = c->batch.data;
+		res = txn_exec(&t, "SELECT vscope.put_lines($1)", 1, params);
+		if (res == NULL)
 		{
 			if (asprintf(&err, "put: Unexpected runtime exception: %s, lines dropped\n",
-						 PQerrorMessage(conn)) < 0)
+						 t.message ? t.message : "database error") < 0)
 				err = NULL;
-			PQclear(res);
-			goto done;
 		}
-		PQclear(res);
-		params[0] = tenant_name;
-		params[1] = timeout;
-		res = PQexecParams(conn,
-						   "SELECT set_config('role', 'vscope_writer', true), "
-						   "set_config('vscope.tenant', vscope.listener_tenant($1)::text, true), "
-						   "set_config('statement_timeout', $2, true), "
-						   "vscope.listener_tenant($1) IS NOT NULL",
-						   2, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK || strcmp(PQgetvalue(res, 0, 3), "t") != 0)
-		{
-			if (asprintf(&err, "put: Unexpected runtime exception: telnet-tenant \"%s\" is unknown, lines dropped\n",
-						 tenant_name) < 0)
-				err = NULL;
-			PQclear(res);
-			goto done;
-		}
-		PQclear(res);
-		params[0] = c->batch.data;
-		res = PQexecParams(conn, "SELECT vscope.put_lines($1)", 1, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		else
 		{
 			struct json_object *out = json_tokener_parse(PQgetvalue(res, 0, 0));
 			struct json_object *errors;
-			PGresult   *cr = PQexec(conn, "COMMIT");
 
-			if (PQresultStatus(cr) != PGRES_COMMAND_OK)
+			if (!txn_commit(&t))
 			{
-				if (asprintf(&err, "put: Unexpected runtime exception: %s", PQerrorMessage(conn)) < 0)
+				if (asprintf(&err, "put: Unexpected runtime exception: %s\n",
+							 t.message ? t.message : "commit failed") < 0)
 					err = NULL;
 			}
 			else if (out != NULL && json_object_object_get_ex(out, "errors", &errors))
@@ -156,18 +129,13 @@ flush(TelnetConn *c)
 					}
 				}
 			}
-			PQclear(cr);
 			if (out)
 				json_object_put(out);
+			PQclear(res);
 		}
-		else if (asprintf(&err, "put: Unexpected runtime exception: %s, lines dropped\n",
-						  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-						  ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "database error") < 0)
-			err = NULL;
-		PQclear(res);
-done:
-		pool_release(conn);
+		txn_end(&t);
 	}
+	txn_free(&t);
 	if (err != NULL)
 	{
 		vs_log(LOG_WARN, "telnet %s: %s", c->peer, err);
@@ -379,10 +347,7 @@ accept_loop(void *arg)
 
 			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		}
-		if (sa.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *) &sa)->sin_addr, c->peer, sizeof(c->peer));
-		else
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &sa)->sin6_addr, c->peer, sizeof(c->peer));
+		sockaddr_text((struct sockaddr *) &sa, c->peer, sizeof(c->peer));
 		if (pthread_create(&t, NULL, serve, c) != 0)
 		{
 			close(fd);

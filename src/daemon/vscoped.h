@@ -88,6 +88,8 @@ extern void req_respond_str(VsRequest *r, int status, const char *json);
 struct MHD_Connection;
 extern struct MHD_Connection *req_connection(VsRequest *r);
 extern void req_client_addr(VsRequest *r, char *buf, size_t len);
+struct sockaddr;
+extern void sockaddr_text(const struct sockaddr *sa, char *buf, size_t len);
 extern void req_add_header(VsRequest *r, const char *name, const char *value);
 
 extern int	http_start(const VsConfig *cfg);
