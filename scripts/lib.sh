@@ -90,10 +90,10 @@ cluster_stop() {
 psql_q() { PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 # db_setup DB: the database with the extension at its newest version.
-# Until vscope's first release the install script changes without a new
-# version number, so ALTER EXTENSION UPDATE cannot bring an old database up
-# to date: when the script differs from the one this database was made
-# with, the database (demo or test data only) is made again.
+# Released versions reach the newest through ALTER EXTENSION UPDATE, but the
+# version under development changes its script without a new number: when
+# the scripts differ from the ones this database was made with, the
+# database (demo or test data only) is made again.
 db_setup() {
 	local db=$1
 	local sum stamp exists

@@ -16,7 +16,7 @@
 
 #include <libpq-fe.h>
 
-#define VSCOPED_VERSION "0.1.0"
+#define VSCOPED_VERSION "0.1.1"
 
 /* config.c */
 typedef struct VsConfig

@@ -1,0 +1,294 @@
+-- opentsdb.sql: the OpenTSDB 2.4 HTTP API's SQL side: /api/query (POST and
+-- GET forms), aggregators, suggest, telnet-style put lines, /api/query/last,
+-- /api/search/lookup, and the building blocks in plain SQL (downsample and
+-- the percentile aggregates).
+
+--------------------------------------------------------------------------------
+-- OpenTSDB queries
+--------------------------------------------------------------------------------
+
+CREATE FUNCTION vscope.tsdb_query(request jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query(jsonb) IS 'answers an OpenTSDB /api/query request body for the current tenant, exactly as OpenTSDB 2.4 would (json, so that key order and number formats are OpenTSDB''s)';
+
+CREATE FUNCTION vscope.tsdb_aggregators() RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_aggregators'
+	LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION vscope.tsdb_aggregators() IS 'the names of the OpenTSDB aggregators (/api/aggregators)';
+
+CREATE FUNCTION vscope.tsdb_query_get(args jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_get'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query_get(jsonb) IS 'answers the GET form of /api/query from its query-string arguments as {"key": ["value", ...]} (m=sum:1h-avg:rate:metric{tag=v}{tag=filter(x)})';
+
+CREATE FUNCTION vscope.tsdb_query_request(args jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_string'
+	LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query_request(jsonb) IS 'the /api/query POST body that a GET form''s query-string arguments stand for';
+
+GRANT EXECUTE ON FUNCTION vscope.tsdb_query(jsonb), vscope.tsdb_query_get(jsonb) TO vscope_reader;
+
+CREATE FUNCTION vscope.tsdb_suggest(type text, q text DEFAULT '', max text DEFAULT '25')
+	RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n integer;
+	result json;
+BEGIN
+	IF type IS NULL OR type = '' THEN
+		RAISE EXCEPTION 'missing ''type'' parameter' USING ERRCODE = 'VS400',
+			HINT = 'type is metrics, tagk or tagv.';
+	END IF;
+	IF type NOT IN ('metrics', 'tagk', 'tagv') THEN
+		RAISE EXCEPTION 'invalid ''type'' parameter:%', type USING ERRCODE = 'VS400',
+			HINT = 'type is metrics, tagk or tagv.';
+	END IF;
+	BEGIN
+		n := coalesce(nullif(max, ''), '25')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'unable to parse ''max'' as a number' USING ERRCODE = 'VS400';
+	END;
+	q := coalesce(q, '');
+	IF type = 'metrics' THEN
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT DISTINCT s.metric COLLATE "C" AS m FROM vscope.series s
+				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(s.metric, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	ELSIF type = 'tagk' THEN
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT DISTINCT k COLLATE "C" AS m FROM vscope.series s, jsonb_object_keys(s.tags) k
+				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(k, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	ELSE
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT DISTINCT t.value COLLATE "C" AS m FROM vscope.series s, jsonb_each_text(s.tags) t
+				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(t.value, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	END IF;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_suggest(text, text, text) IS 'OpenTSDB /api/suggest: metric names, tag keys or tag values of the current tenant starting with q, in byte order, at most max';
+
+CREATE FUNCTION vscope.put_lines(lines text) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_put_lines'
+	LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION vscope.put_lines(text) IS 'writes OpenTSDB telnet-style lines ("put <metric> <ts> <value> <k=v> ...", one per line) for the current tenant; returns {"success","failed","errors":[{"line","error"}]} with OpenTSDB''s telnet error messages';
+GRANT EXECUTE ON FUNCTION vscope.put_lines(text) TO vscope_writer;
+
+-- for vscoped: the tenant its configuration names (telnet-tenant for the
+-- telnet listener's writes, keystone-tenant for keystone-authenticated callers)
+CREATE FUNCTION vscope.listener_tenant(tenant text) RETURNS integer
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT tenant_id FROM vscope.tenants WHERE name = tenant $$;
+COMMENT ON FUNCTION vscope.listener_tenant(text) IS 'for vscoped: the id of a tenant its configuration names (telnet-tenant, keystone-tenant)';
+REVOKE ALL ON FUNCTION vscope.listener_tenant(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.listener_tenant(text) TO vscope_authenticator;
+
+-- /api/query/last: the latest point of each series matching a metric and
+-- exact tag values, optionally no older than back_scan hours
+CREATE FUNCTION vscope.tsdb_last(request jsonb) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q jsonb;
+	back_scan integer;
+	out json;
+BEGIN
+	IF jsonb_typeof(request) IS DISTINCT FROM 'object'
+	   OR jsonb_typeof(request->'queries') IS DISTINCT FROM 'array'
+	   OR jsonb_array_length(request->'queries') = 0 THEN
+		RAISE EXCEPTION 'missing queries' USING ERRCODE = 'VS400';
+	END IF;
+	FOR q IN SELECT * FROM jsonb_array_elements(request->'queries') LOOP
+		IF coalesce(q->>'metric', '') = '' THEN
+			RAISE EXCEPTION 'missing metric in a last query' USING ERRCODE = 'VS400';
+		END IF;
+		IF q ? 'tags' AND jsonb_typeof(q->'tags') <> 'object' THEN
+			RAISE EXCEPTION 'tags must be an object of tag names and values' USING ERRCODE = 'VS400';
+		END IF;
+	END LOOP;
+	BEGIN
+		back_scan := coalesce(nullif(request->>'backScan', ''), '0')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'invalid backScan: %', request->>'backScan' USING ERRCODE = 'VS400';
+	END;
+	SELECT coalesce(json_agg(json_build_object(
+			   'metric', s.metric,
+			   'timestamp', (extract(epoch FROM l.ts) * 1000)::bigint,
+			   'value', coalesce(l.ivalue::text, l.value::text),
+			   'tags', s.tags,
+			   'tsuid', upper(lpad(to_hex(s.series_id), 8, '0')))
+			 ORDER BY qn, s.series_id), '[]')
+	  INTO out
+	  FROM jsonb_array_elements(request->'queries') WITH ORDINALITY AS r(q, qn)
+	  JOIN vscope.series s
+		ON s.tenant_id = vscope.current_tenant() AND s.metric = r.q->>'metric'
+	   AND s.tags @> coalesce(r.q->'tags', '{}')
+	 CROSS JOIN LATERAL (
+		   SELECT p.ts, p.value, p.ivalue FROM vscope.points p
+			WHERE p.tenant_id = s.tenant_id AND p.series_id = s.series_id
+			  AND (back_scan <= 0 OR p.ts >= now() - make_interval(hours => back_scan))
+			ORDER BY p.ts DESC LIMIT 1) l;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_last(jsonb) IS 'OpenTSDB /api/query/last: the latest point of each series matching {"queries":[{"metric","tags"}],"backScan":hours}';
+
+-- /api/search/lookup: the series of a metric (or * for any) whose tags match
+-- key/value pairs, * standing for any key or any value
+CREATE FUNCTION vscope.tsdb_lookup(request jsonb) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	want text := nullif(request->>'metric', '');
+	lim integer;
+	t0 timestamptz := clock_timestamp();
+	total bigint;
+	results json;
+BEGIN
+	IF want IS NULL THEN
+		RAISE EXCEPTION 'missing metric' USING ERRCODE = 'VS400',
+			HINT = 'Name a metric, or * for any: {"metric": "sys.cpu", "tags": [{"key": "host", "value": "*"}]}.';
+	END IF;
+	BEGIN
+		lim := coalesce(nullif(request->>'limit', ''), '25')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'invalid limit: %', request->>'limit' USING ERRCODE = 'VS400';
+	END;
+	IF request ? 'tags' AND (jsonb_typeof(request->'tags') <> 'array' OR EXISTS (
+			SELECT FROM jsonb_array_elements(request->'tags') p WHERE jsonb_typeof(p) <> 'object')) THEN
+		RAISE EXCEPTION 'tags must be an array of {"key", "value"} pairs' USING ERRCODE = 'VS400';
+	END IF;
+	WITH matched AS (
+		SELECT s.series_id, s.metric, s.tags
+		  FROM vscope.series s
+		 WHERE s.tenant_id = vscope.current_tenant()
+		   AND (want = '*' OR s.metric = want)
+		   AND NOT EXISTS (
+				SELECT FROM jsonb_array_elements(coalesce(request->'tags', '[]')) AS f(pair)
+				 WHERE NOT EXISTS (
+					   SELECT FROM jsonb_each_text(s.tags) AS t(k, v)
+						WHERE (coalesce(f.pair->>'key', '*') IN ('*', t.k))
+						  AND (coalesce(f.pair->>'value', '*') IN ('*', t.v)))))
+	SELECT (SELECT count(*) FROM matched),
+		   coalesce((SELECT json_agg(json_build_object(
+						 'tsuid', upper(lpad(to_hex(m.series_id), 8, '0')),
+						 'metric', m.metric, 'tags', m.tags) ORDER BY m.series_id)
+					   FROM (SELECT * FROM matched ORDER BY series_id LIMIT greatest(lim, 0)) m), '[]')
+	  INTO total, results;
+	RETURN json_build_object('type', 'LOOKUP', 'metric', want,
+							 'tags', coalesce(request->'tags', '[]'), 'limit', lim,
+							 'time', (extract(epoch FROM clock_timestamp() - t0) * 1000)::bigint,
+							 'results', results, 'startIndex', 0, 'totalResults', total);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_lookup(jsonb) IS 'OpenTSDB /api/search/lookup: {"metric": name or *, "tags": [{"key","value"}] with * for any, "limit": 25}';
+
+-- the GET forms: m=metric{k=v,...} (lookup, * allowed) and timeseries=metric{k=v} (last)
+CREATE FUNCTION vscope.tsdb_parse_m(m text, OUT metric text, OUT tags jsonb)
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	parts text[];
+	pair text;
+	kv text[];
+BEGIN
+	parts := regexp_match(coalesce(m, ''), '^([^{}]*)(?:\{([^{}]*)\})?$');
+	IF parts IS NULL OR parts[1] = '' THEN
+		RAISE EXCEPTION 'invalid metric expression: %', coalesce(m, '') USING ERRCODE = 'VS400',
+			HINT = 'Write metric{tagk=tagv,...}.';
+	END IF;
+	metric := parts[1];
+	tags := '[]';
+	IF coalesce(parts[2], '') <> '' THEN
+		FOREACH pair IN ARRAY string_to_array(parts[2], ',') LOOP
+			kv := regexp_match(pair, '^([^=]+)=([^=]+)$');
+			IF kv IS NULL THEN
+				RAISE EXCEPTION 'invalid tag: %', pair USING ERRCODE = 'VS400';
+			END IF;
+			tags := tags || jsonb_build_array(jsonb_build_object('key', kv[1], 'value', kv[2]));
+		END LOOP;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_parse_m(text) IS 'splits metric{k=v,...} into the metric and [{"key","value"}] pairs';
+
+CREATE FUNCTION vscope.tsdb_last_get(args jsonb) RETURNS json
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT vscope.tsdb_last(jsonb_build_object(
+		'queries', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+							'metric', p.metric,
+							'tags', (SELECT coalesce(jsonb_object_agg(t->>'key', t->>'value'), '{}')
+									   FROM jsonb_array_elements(p.tags) t))), '[]')
+					  FROM jsonb_array_elements_text(coalesce(args->'timeseries', '[]')) AS ts(m),
+						   vscope.tsdb_parse_m(ts.m) p),
+		'backScan', args->'back_scan'->>0))
+$$;
+COMMENT ON FUNCTION vscope.tsdb_last_get(jsonb) IS 'the GET form of /api/query/last: timeseries=metric{k=v} (repeatable), back_scan=hours';
+
+CREATE FUNCTION vscope.tsdb_lookup_get(args jsonb) RETURNS json
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT vscope.tsdb_lookup(jsonb_build_object('metric', p.metric, 'tags', p.tags,
+												 'limit', args->'limit'->>0))
+	  FROM vscope.tsdb_parse_m(args->'m'->>0) p
+$$;
+COMMENT ON FUNCTION vscope.tsdb_lookup_get(jsonb) IS 'the GET form of /api/search/lookup: m=metric{k=v,...} with * for any';
+
+--------------------------------------------------------------------------------
+-- OpenTSDB's building blocks in plain SQL
+--------------------------------------------------------------------------------
+
+CREATE FUNCTION vscope.downsample(series integer[], start_ts timestamptz, end_ts timestamptz,
+								  spec text, timezone text DEFAULT NULL)
+	RETURNS TABLE (series_id integer, ts timestamptz, value double precision)
+	AS 'MODULE_PATHNAME', 'vscope_downsample'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION vscope.downsample(integer[], timestamptz, timestamptz, text, text) IS 'the points of these series in [start_ts, end_ts] downsampled by an OpenTSDB spec such as 1h-avg or 20m-max-zero (buckets aligned to the Unix epoch, or to the calendar in timezone with 1dc, 1nc...), exactly as /api/query does it';
+
+CREATE FUNCTION vscope._pct_accum(double precision[], double precision, double precision)
+	RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'vscope_pct_accum'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION vscope._pct_combine(double precision[], double precision[])
+	RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'vscope_pct_combine'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION vscope._pct_final_legacy(double precision[]) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'vscope_pct_final_legacy' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vscope._pct_final_r3(double precision[]) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'vscope_pct_final_r3' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vscope._pct_final_r7(double precision[]) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'vscope_pct_final_r7' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vscope._pct_accum(double precision[], double precision, double precision) IS 'internal: percentile state transition';
+COMMENT ON FUNCTION vscope._pct_combine(double precision[], double precision[]) IS 'internal: percentile state combine';
+COMMENT ON FUNCTION vscope._pct_final_legacy(double precision[]) IS 'internal: percentile, legacy estimation';
+COMMENT ON FUNCTION vscope._pct_final_r3(double precision[]) IS 'internal: percentile, R-3 estimation';
+COMMENT ON FUNCTION vscope._pct_final_r7(double precision[]) IS 'internal: percentile, R-7 estimation';
+
+CREATE AGGREGATE vscope.percentile(value double precision, p double precision) (
+	SFUNC = vscope._pct_accum, STYPE = double precision[],
+	COMBINEFUNC = vscope._pct_combine, FINALFUNC = vscope._pct_final_legacy,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE vscope.percentile(double precision, double precision) IS 'the p-th percentile (0..100) as OpenTSDB''s pNN computes it (commons-math legacy estimation)';
+CREATE AGGREGATE vscope.percentile_r3(value double precision, p double precision) (
+	SFUNC = vscope._pct_accum, STYPE = double precision[],
+	COMBINEFUNC = vscope._pct_combine, FINALFUNC = vscope._pct_final_r3,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE vscope.percentile_r3(double precision, double precision) IS 'the p-th percentile (0..100) by estimation R-3, as OpenTSDB''s epNNr3 (nearest order statistic)';
+CREATE AGGREGATE vscope.percentile_r7(value double precision, p double precision) (
+	SFUNC = vscope._pct_accum, STYPE = double precision[],
+	COMBINEFUNC = vscope._pct_combine, FINALFUNC = vscope._pct_final_r7,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE vscope.percentile_r7(double precision, double precision) IS 'the p-th percentile (0..100) by estimation R-7, as OpenTSDB''s epNNr7 (linear between order statistics)';
