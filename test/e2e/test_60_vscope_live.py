@@ -3,7 +3,7 @@ import concurrent.futures
 import time
 
 from vstest import assert_status
-from test_40_query import demo, SERVICE, DC, HOST
+from test_40_opentsdb_query import demo, SERVICE, DC, HOST
 
 BASE = f"/dedicatedCloud/{SERVICE}"
 
