@@ -5,25 +5,31 @@ EXTENSION  = vscope
 EXTVERSION = 0.1.1
 
 MODULE_big = vscope
+# src/<domain>/: core (entry point, settings, tenancy), store (series,
+# partitions, ingest, the reader), opentsdb (the query engine), ceilometer
+# (statistics, complex queries, times and ids); headers beside their code,
+# included as "domain/file.h"
 OBJS = \
-	src/vscope.o \
-	src/tenancy.o \
-	src/series.o \
-	src/partition.o \
-	src/putparse.o \
-	src/ingest.o \
-	src/reader.o \
-	src/tsdb_time.o \
-	src/tsdb_agg.o \
-	src/tsdb_filter.o \
-	src/tsdb_series.o \
-	src/tsdb_merge.o \
-	src/tsdb_get.o \
-	src/tsdb_query.o \
-	src/tsdb_sql.o \
-	src/stats.o \
-	src/cquery.o \
-	src/ceilometer.o
+	src/core/vscope.o \
+	src/core/tenancy.o \
+	src/store/series.o \
+	src/store/partition.o \
+	src/store/putparse.o \
+	src/store/ingest.o \
+	src/store/reader.o \
+	src/opentsdb/time.o \
+	src/opentsdb/aggregators.o \
+	src/opentsdb/filter.o \
+	src/opentsdb/downsample.o \
+	src/opentsdb/merge.o \
+	src/opentsdb/query_get.o \
+	src/opentsdb/query.o \
+	src/opentsdb/sql_functions.o \
+	src/ceilometer/stats.o \
+	src/ceilometer/complex_query.o \
+	src/ceilometer/ceilometer.o
+
+PG_CPPFLAGS = -I$(srcdir)/src
 
 # The install script of the current version is assembled from the SQL
 # sources by domain, in this order (each may use what the earlier ones made).
@@ -98,7 +104,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 install: install-daemon
 # PGXS tracks no header dependencies: rebuild every object when a header changes
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*/*.h)
 else
 all install installcheck:
 	@echo "vscope: PostgreSQL 15 server headers are missing; run 'make deps' first" >&2

@@ -14,7 +14,7 @@
  *	  way the database decides what the caller sees (project confinement
  *	  in the functions, tenant isolation by row-level security).
  */
-#include "vscoped.h"
+#include "api.h"
 
 #include <json-c/json.h>
 #include <microhttpd.h>
@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "log.h"
 
 /* wants_xml: the client asks for XML and not JSON (Ceilometer's error middleware) */
 static bool

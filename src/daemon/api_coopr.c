@@ -11,10 +11,12 @@
  *	  map to (user admin: vscope_admin; admin of tenant superadmin:
  *	  vscope_superadmin; anyone else: vscope_reader).
  */
-#include "vscoped.h"
+#include "api.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 /* coopr_error answers with a plain-text message, as Coopr does */
 void

@@ -3,7 +3,7 @@
  *	  The OpenTSDB endpoints: /api/put and /api/version, and OpenTSDB's
  *	  error body {"error":{"code":N,"message":"...","details":"..."}}.
  */
-#include "vscoped.h"
+#include "api.h"
 
 #include <json-c/json.h>
 #include <microhttpd.h>
@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "log.h"
+#include "pool.h"
 
 /* tsdb_error answers with OpenTSDB's error body; code equals the status */
 void
@@ -149,53 +152,6 @@ api_put(VsRequest *r)
 		free(b.data);
 	}
 	PQclear(res);
-}
-
-/*
- * txn_answer_json runs one SQL call in the request's open transaction t and
- * answers with its single json value (ok_status), or with fail's error; it
- * ends and frees t either way.
- */
-void
-txn_answer_json(VsRequest *r, VsTxn *t, int ok_status, const char *sql,
-				int nparams, const char *const *params, VsFailFn fail)
-{
-	PGresult   *res = txn_exec(t, sql, nparams, params);
-
-	if (res == NULL || !txn_commit(t))
-	{
-		if (res)
-			PQclear(res);
-		fail(r, t);
-	}
-	else
-	{
-		const char *v = PQgetvalue(res, 0, 0);
-
-		req_respond(r, ok_status, "application/json", v, strlen(v));
-		PQclear(res);
-	}
-	txn_end(t);
-	txn_free(t);
-}
-
-/*
- * run_json answers with the single json value of one SQL call made in the
- * request's transaction (200), or with the failure in fail's format.
- */
-void
-run_json_as(VsRequest *r, VsScope need, bool read_only, const char *sql,
-			int nparams, const char *const *params, VsFailFn fail)
-{
-	VsTxn		t;
-
-	if (!txn_begin(r, &t, need, read_only))
-	{
-		fail(r, &t);
-		txn_free(&t);
-		return;
-	}
-	txn_answer_json(r, &t, 200, sql, nparams, params, fail);
 }
 
 static void

@@ -8,12 +8,14 @@
  *	  An admin token of the service, or a superadmin (for whom the path's
  *	  service names the tenant).  Errors are OVH's {"message": "..."}.
  */
-#include "vscoped.h"
+#include "api.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 const VsConfig *vs_config;
 

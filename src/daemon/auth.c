@@ -11,12 +11,15 @@
  *	  are set with set_config(..., true) through bound parameters, so they
  *	  end with the transaction and never leak to the next request.
  */
-#include "vscoped.h"
+#include "auth.h"
 
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
+#include "pool.h"
 
 int			request_timeout_secs = 60;
 
@@ -404,4 +407,51 @@ txn_begin_trusted(VsRequest *r, VsTxn *t, const char *tenant, const char *role, 
 		PQclear(res);
 		return ok;
 	}
+}
+
+/*
+ * txn_answer_json runs one SQL call in the request's open transaction t and
+ * answers with its single json value (ok_status), or with fail's error; it
+ * ends and frees t either way.
+ */
+void
+txn_answer_json(VsRequest *r, VsTxn *t, int ok_status, const char *sql,
+				int nparams, const char *const *params, VsFailFn fail)
+{
+	PGresult   *res = txn_exec(t, sql, nparams, params);
+
+	if (res == NULL || !txn_commit(t))
+	{
+		if (res)
+			PQclear(res);
+		fail(r, t);
+	}
+	else
+	{
+		const char *v = PQgetvalue(res, 0, 0);
+
+		req_respond(r, ok_status, "application/json", v, strlen(v));
+		PQclear(res);
+	}
+	txn_end(t);
+	txn_free(t);
+}
+
+/*
+ * run_json answers with the single json value of one SQL call made in the
+ * request's transaction (200), or with the failure in fail's format.
+ */
+void
+run_json_as(VsRequest *r, VsScope need, bool read_only, const char *sql,
+			int nparams, const char *const *params, VsFailFn fail)
+{
+	VsTxn		t;
+
+	if (!txn_begin(r, &t, need, read_only))
+	{
+		fail(r, &t);
+		txn_free(&t);
+		return;
+	}
+	txn_answer_json(r, &t, 200, sql, nparams, params, fail);
 }

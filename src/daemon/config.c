@@ -5,13 +5,15 @@
  *	  (key upper-cased, '-' as '_') overriding it.  A value "@path" is read
  *	  from that file (for secrets such as a db-uri with a password).
  */
-#include "vscoped.h"
+#include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 typedef enum
 {

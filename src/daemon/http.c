@@ -1,13 +1,15 @@
 /*
  * http.c
  *	  The HTTP server (libmicrohttpd, a thread per connection): reads the
- *	  body within max-body-size, routes by path and method, answers, and
- *	  writes one access-log line per request.  Unknown paths get 404, known
- *	  paths with another method 405, oversized bodies 413, all in the
- *	  OpenTSDB error format (the API families under /v2 and elsewhere will
- *	  bring their own formats).
+ *	  body within max-body-size, asks the router (router.c) which handler
+ *	  answers the path, and writes one access-log line per request.
+ *	  What can be refused before the body is read is refused here: unknown
+ *	  paths get 404, known paths with another method 405, oversized bodies
+ *	  413, requests without credentials where a route needs them 401, each
+ *	  in the route's own error format (OpenTSDB's where no route claims the
+ *	  path).
  */
-#include "vscoped.h"
+#include "http.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -21,22 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-enum
-{
-	M_GET = 1, M_POST = 2, M_HEAD = 4, M_PUT = 8, M_DELETE = 16
-};
-
-typedef struct Route Route;
-struct Route
-{
-	const char *path;
-	unsigned	methods;
-	void		(*fn) (VsRequest *r);
-	const char *allow;			/* the Allow header of a 405 */
-	bool		needs_token;	/* 401 before reading a body without credentials */
-	bool		prefix;			/* path is a prefix: the handler parses the rest */
-	void		(*error) (VsRequest *r, int status, const char *message, const char *details);
-};
+#include "log.h"
+#include "router.h"
 
 struct VsRequest
 {
@@ -50,7 +38,7 @@ struct VsRequest
 	size_t		resp_len;
 	char		tenant[160];
 	struct timespec start;
-	const struct Route *route;
+	const VsRoute *route;
 	char	   *as_tenant;		/* the tenant the request names, if any */
 	int			nhdr;
 	char	   *hdr_name[8];
@@ -62,30 +50,6 @@ static MHD_socket quiesced_socket = MHD_INVALID_SOCKET;
 static const VsConfig *config;
 static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
 static int	active;
-
-static void h_live(VsRequest *r);
-static void h_ready(VsRequest *r);
-
-static const Route routes[] = {
-	{"/api/put", M_POST, api_put, "POST", true, false, tsdb_error},
-	{"/api/query", M_GET | M_POST | M_DELETE, api_query, "GET, POST, DELETE", true, false, tsdb_error},
-	{"/api/query/last", M_GET | M_POST, api_query_last, "GET, POST", true, false, tsdb_error},
-	{"/api/search/lookup", M_GET | M_POST, api_lookup, "GET, POST", true, false, tsdb_error},
-	{"/api/suggest", M_GET | M_POST, api_suggest, "GET, POST", true, false, tsdb_error},
-	{"/api/aggregators", M_GET | M_POST, api_aggregators, "GET, POST", false, false, tsdb_error},
-	{"/api/version", M_GET | M_POST | M_HEAD, api_version, "GET, POST", false, false, tsdb_error},
-	{"/dedicatedCloud/", M_GET | M_POST, api_vscope, "GET, POST", true, true, ovh_error},
-	{"/v2/metrics/queues", M_GET, api_coopr, "GET", false, false, coopr_error},
-	{"/v2/metrics/nodes/usage", M_GET, api_coopr, "GET", false, false, coopr_error},
-	{"/v2/apikeys", M_POST, api_coopr, "POST", false, false, coopr_error},
-	{"/v2/nodes/events", M_POST, api_coopr, "POST", false, false, coopr_error},
-	{"/v2/queues/events", M_POST, api_coopr, "POST", false, false, coopr_error},
-	/* the Ceilometer V2 API: every other path under /v2/ (routed in SQL) */
-	{"/v2", M_GET | M_POST, api_ceilometer, "GET, POST", true, false, ceilometer_error},
-	{"/v2/", M_GET | M_POST, api_ceilometer, "GET, POST", true, true, ceilometer_error},
-	{"/live", M_GET | M_HEAD, h_live, "GET", false, false, tsdb_error},
-	{"/ready", M_GET | M_HEAD, h_ready, "GET", false, false, tsdb_error},
-};
 
 /* ---- small buffers ---- */
 
@@ -274,7 +238,7 @@ req_fail(VsRequest *r, int status, const char *message, const char *details)
 	if (r->route != NULL)
 		r->route->error(r, status, message, details);
 	else
-		tsdb_error(r, status, message, details);
+		router_error(r, status, message, details);
 }
 
 void
@@ -324,59 +288,8 @@ req_respond_str(VsRequest *r, int status, const char *json)
 
 /* ---- health ---- */
 
-static void
-h_live(VsRequest *r)
-{
-	req_respond_str(r, 200, "{\"status\":\"ok\"}");
-}
-
-static void
-h_ready(VsRequest *r)
-{
-	PGconn	   *c = pool_acquire();
-	PGresult   *res;
-	bool		ok = false;
-
-	if (c != NULL)
-	{
-		res = PQexec(c, "SELECT extversion FROM pg_extension WHERE extname = 'vscope'");
-		ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-		PQclear(res);
-		pool_release(c);
-	}
-	if (ok)
-		req_respond_str(r, 200, "{\"status\":\"ready\"}");
-	else
-		req_respond_str(r, 503, "{\"status\":\"unavailable\",\"reason\":\"the database or the vscope extension cannot be reached\"}");
-}
 
 /* ---- dispatch ---- */
-
-static unsigned
-method_bit(const char *m)
-{
-	if (strcmp(m, "GET") == 0)
-		return M_GET;
-	if (strcmp(m, "POST") == 0)
-		return M_POST;
-	if (strcmp(m, "HEAD") == 0)
-		return M_HEAD;
-	if (strcmp(m, "PUT") == 0)
-		return M_PUT;
-	if (strcmp(m, "DELETE") == 0)
-		return M_DELETE;
-	return 0;
-}
-
-static const Route *
-find_route(const char *path)
-{
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (routes[i].prefix ? strncmp(routes[i].path, path, strlen(routes[i].path)) == 0
-			: strcmp(routes[i].path, path) == 0)
-			return &routes[i];
-	return NULL;
-}
 
 /*
  * refuse answers what can be refused before the body is read: unknown path
@@ -386,15 +299,15 @@ find_route(const char *path)
 static bool
 refuse(VsRequest *r)
 {
-	const Route *route = find_route(r->path);
+	const VsRoute *route = router_find(r->path);
 
 	if (route == NULL)
 	{
-		tsdb_error(r, 404, "Endpoint not found", r->path);
+		router_error(r, 404, "Endpoint not found", r->path);
 		return true;
 	}
 	r->route = route;
-	if ((route->methods & method_bit(r->method)) == 0)
+	if ((route->methods & router_method_bit(r->method)) == 0)
 	{
 		req_add_header(r, "Allow", route->allow);
 		route->error(r, 405, "Method not allowed", "The HTTP method is not allowed for this endpoint");
@@ -424,9 +337,9 @@ dispatch(VsRequest *r)
 {
 	if (refuse(r))
 		return;
-	find_route(r->path)->fn(r);
+	r->route->fn(r);
 	if (!r->responded)
-		tsdb_error(r, 500, "Internal error", "The endpoint did not answer");
+		router_error(r, 500, "Internal error", "The endpoint did not answer");
 }
 
 static char *

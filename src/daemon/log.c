@@ -2,7 +2,7 @@
  * log.c
  *	  Leveled logging to stderr, one line per event, safe from any thread.
  */
-#include "vscoped.h"
+#include "log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

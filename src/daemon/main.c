@@ -6,7 +6,7 @@
  *	  maintenance-interval seconds, and on SIGTERM or SIGINT stops
  *	  accepting, waits for requests under way (up to 30 s), then exits.
  */
-#include "vscoped.h"
+#include "auth.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +15,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "pool.h"
+#include "telnet.h"
 
 #define DRAIN_SECONDS 30
 

@@ -6,13 +6,15 @@
  *	  reset or rolled back before the next request gets it, so nothing leaks
  *	  between requests (settings are transaction-local anyway).
  */
-#include "vscoped.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "log.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t freed = PTHREAD_COND_INITIALIZER;

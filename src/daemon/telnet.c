@@ -9,7 +9,7 @@
  *	  lines or when the client pauses; a bad line gets OpenTSDB's error line
  *	  back and the connection stays usable.  A connection thread each.
  */
-#include "vscoped.h"
+#include "telnet.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +23,10 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+#include "auth.h"
+#include "log.h"
+#include "pool.h"
 
 #define TELNET_BATCH 1000
 #define TELNET_MAX_LINE 65536

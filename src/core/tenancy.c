@@ -16,7 +16,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "vscope.h"
+#include "core/vscope.h"
 
 #include "access/heapam.h"
 #include "access/table.h"

@@ -8,7 +8,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "reader.h"
+#include "store/reader.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * cquery.c
+ * complex_query.c
  *	  Ceilometer's complex query (POST /v2/query/samples) translated into
  *	  SQL: the filter expression into a WHERE clause and the orderby list
  *	  into an ORDER BY clause, over a samples relation aliased "s" with
@@ -19,7 +19,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "vscope.h"
+#include "ceilometer/ceilometer.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tsdb_get.c
+ * query_get.c
  *	  The GET form of /api/query: query-string arguments (as a jsonb object
  *	  of arrays, {"m": ["sum:1h-avg:rate:sys.cpu{host=*}{dc=lga}"], ...})
  *	  translated into the POST body, which then runs the same way.
@@ -14,7 +14,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tsdb.h"
+#include "opentsdb/opentsdb.h"
 
 #include <ctype.h>
 #include <errno.h>

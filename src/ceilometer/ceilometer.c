@@ -9,7 +9,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "vscope.h"
+#include "ceilometer/ceilometer.h"
 
 #include <math.h>
 

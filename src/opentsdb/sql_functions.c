@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tsdb_sql.c
+ * sql_functions.c
  *	  OpenTSDB's building blocks as plain SQL, for BI tools that do not
  *	  speak OpenTSDB:
  *	  - vscope.downsample(series, start, end, spec[, timezone]): the
@@ -14,7 +14,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tsdb.h"
+#include "opentsdb/opentsdb.h"
 
 #include <math.h>
 
@@ -25,7 +25,7 @@
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
 
-#include "reader.h"
+#include "store/reader.h"
 
 #define UNIX_EPOCH_MS_OFFSET \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000)

@@ -12,7 +12,7 @@
 #ifndef VSCOPE_READER_H
 #define VSCOPE_READER_H
 
-#include "vscope.h"
+#include "core/vscope.h"
 
 typedef struct VsPoint
 {

@@ -9,7 +9,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "putparse.h"
+#include "store/putparse.h"
 
 #include <ctype.h>
 #include <math.h>

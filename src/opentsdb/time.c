@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tsdb_time.c
+ * time.c
  *	  OpenTSDB's times and durations: 10 digits or fewer are seconds, more
  *	  are milliseconds; "<10 digits>.<1-3 digits>" has its dot removed;
  *	  "<n>ms"; "now"; "<duration>-ago"; and absolute yyyy/MM/dd[ HH:mm[:ss]]
@@ -9,7 +9,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tsdb.h"
+#include "opentsdb/opentsdb.h"
 
 #include <ctype.h>
 

@@ -1,48 +1,19 @@
 /*-------------------------------------------------------------------------
  *
- * vscope.h
- *	  Declarations shared by the modules of the vscope extension.
+ * store.h
+ *	  The metric store's write side: series identities and their cache,
+ *	  daily partitions, and storing validated points (last write wins per
+ *	  series and timestamp).  Reading is in reader.h.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef VSCOPE_H
-#define VSCOPE_H
+#ifndef VSCOPE_STORE_H
+#define VSCOPE_STORE_H
 
-#include "postgres.h"
-
-#include "fmgr.h"
-#include "utils/timestamp.h"
-
-#include "vscope_errors.h"
-
-/* declares and defines an SQL-callable function in one go */
-#define VS_FUNCTION_INFO_V1(fn) \
-	PG_FUNCTION_INFO_V1(fn); \
-	extern PGDLLEXPORT Datum fn(PG_FUNCTION_ARGS)
-
-/* GUCs (vscope.c) */
-extern int	vs_max_tags;
-extern char *vs_retention;
-extern int	vs_max_future_secs;
-extern int	vs_max_put_points;
-extern int	vs_max_new_partitions;
-extern int	vs_max_buckets;
-extern TimestampTz VsRetentionCutoff(void);
-
-/* a prepared SPI plan kept for the life of the backend (vscope.c); an SPIPlanPtr */
-extern struct _SPI_plan *VsKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options);
+#include "core/vscope.h"
 
 /* the longest canonical series identity, metric{k=v,...} */
 #define VS_MAX_SERIES_KEY 2048
-
-/* ceilometer.c */
-extern bool VsCeiloParseTs(const char *s, TimestampTz *out);
-extern char *VsCeiloFormatTs(TimestampTz ts);
-extern bool VsCeiloParseMessageId(const char *s, int32 *series_id, TimestampTz *ts, int32 *seq);
-
-/* tenancy.c */
-extern int32 VsCurrentTenant(bool *isnull);
-extern int32 VsRequireTenant(void);
 
 /* One parsed, validated data point on its way to storage. */
 typedef struct VsPointIn
@@ -87,4 +58,4 @@ extern TimestampTz VsUnixMsToTimestamp(int64 ms);
 /* series.c */
 extern void VsSeriesCacheInit(void);
 
-#endif							/* VSCOPE_H */
+#endif							/* VSCOPE_STORE_H */

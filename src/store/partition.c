@@ -12,7 +12,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "vscope.h"
+#include "store/store.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"

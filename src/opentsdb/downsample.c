@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tsdb_series.c
+ * downsample.c
  *	  What happens to one series before series are merged: downsampling
  *	  (buckets aligned to the Unix epoch and labelled with their start,
  *	  values always doubles, fill policies none/nan/null/zero, 0all over
@@ -10,7 +10,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tsdb.h"
+#include "opentsdb/opentsdb.h"
 
 #include <ctype.h>
 

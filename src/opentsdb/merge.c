@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tsdb_merge.c
+ * merge.c
  *	  Merging the series of one group into one, OpenTSDB's way
  *	  (AggregationIterator): the output timestamps are the union of the
  *	  series' timestamps; at each one, a series takes part only between its
@@ -12,7 +12,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tsdb.h"
+#include "opentsdb/opentsdb.h"
 
 #include <float.h>
 

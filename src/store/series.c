@@ -13,7 +13,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "vscope.h"
+#include "store/store.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"

@@ -8,7 +8,7 @@
 #ifndef VSCOPE_PUTPARSE_H
 #define VSCOPE_PUTPARSE_H
 
-#include "vscope.h"
+#include "store/store.h"
 
 #include "common/jsonapi.h"
 

@@ -6,7 +6,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "vscope.h"
+#include "core/vscope.h"
+#include "store/store.h"
 
 #include "executor/spi.h"
 #include "utils/builtins.h"

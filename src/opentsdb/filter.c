@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tsdb_filter.c
+ * filter.c
  *	  OpenTSDB's tag value filters: literal_or, iliteral_or, not_literal_or,
  *	  not_iliteral_or (|-separated literals), wildcard and iwildcard (globs
  *	  with *), regexp (PostgreSQL's regular expressions, matched anywhere in
@@ -9,7 +9,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tsdb.h"
+#include "opentsdb/opentsdb.h"
 
 #include "catalog/pg_collation.h"
 #include "regex/regex.h"

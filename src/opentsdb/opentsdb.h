@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tsdb.h
+ * opentsdb.h
  *	  The OpenTSDB query engine: shared types.
  *
  *	  Times inside the engine are Unix epoch milliseconds (int64), as in
@@ -12,7 +12,7 @@
 #ifndef VSCOPE_TSDB_H
 #define VSCOPE_TSDB_H
 
-#include "vscope.h"
+#include "core/vscope.h"
 
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"

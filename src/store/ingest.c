@@ -13,7 +13,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "vscope.h"
+#include "store/store.h"
 
 #include <math.h>
 
@@ -31,7 +31,7 @@
 #include "utils/resowner.h"
 #include "access/xact.h"
 
-#include "putparse.h"
+#include "store/putparse.h"
 
 /* points per INSERT statement: bounds the arrays built for one statement */
 #define VS_INSERT_CHUNK 50000

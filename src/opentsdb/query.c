@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tsdb_query.c
+ * query.c
  *	  vscope.tsdb_query(request jsonb) returns json: OpenTSDB's /api/query.
  *
  *	  For each sub-query, in order: validate (OpenTSDB's order and
@@ -14,7 +14,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tsdb.h"
+#include "opentsdb/opentsdb.h"
 
 #include <math.h>
 
@@ -27,7 +27,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
-#include "reader.h"
+#include "store/reader.h"
 
 #define UNIX_EPOCH_MS_OFFSET \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000)

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tsdb_agg.c
+ * aggregators.c
  *	  OpenTSDB's aggregators: the names /api/aggregators lists, how each one
  *	  fills a series' missing timestamps when series are merged, and what it
  *	  computes, in an int64 variant (every input an integer: integer
@@ -11,7 +11,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tsdb.h"
+#include "opentsdb/opentsdb.h"
 
 #include <math.h>
 

@@ -1,0 +1,41 @@
+/*-------------------------------------------------------------------------
+ *
+ * vscope.h
+ *	  What every module of the vscope extension uses: the SQL-callable
+ *	  function macro, the vscope.* settings, kept SPI plans, and the
+ *	  tenant of the current session.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VSCOPE_H
+#define VSCOPE_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/timestamp.h"
+
+#include "core/vscope_errors.h"
+
+/* declares and defines an SQL-callable function in one go */
+#define VS_FUNCTION_INFO_V1(fn) \
+	PG_FUNCTION_INFO_V1(fn); \
+	extern PGDLLEXPORT Datum fn(PG_FUNCTION_ARGS)
+
+/* GUCs (vscope.c) */
+extern int	vs_max_tags;
+extern char *vs_retention;
+extern int	vs_max_future_secs;
+extern int	vs_max_put_points;
+extern int	vs_max_new_partitions;
+extern int	vs_max_buckets;
+extern TimestampTz VsRetentionCutoff(void);
+
+/* a prepared SPI plan kept for the life of the backend (vscope.c); an SPIPlanPtr */
+extern struct _SPI_plan *VsKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options);
+
+/* tenancy.c: the tenant this session acts as */
+extern int32 VsCurrentTenant(bool *isnull);
+extern int32 VsRequireTenant(void);
+
+#endif							/* VSCOPE_H */

@@ -1,0 +1,40 @@
+/*
+ * api.h
+ *	  The handlers of each API family, and the error body each answers in.
+ *	  A handler turns one request into one SQL call (auth.h) and answers
+ *	  it; router.c says which handler serves which path.
+ */
+#ifndef VSCOPED_API_H
+#define VSCOPED_API_H
+
+#include "auth.h"
+#include "http.h"
+
+/* api_health.c: /live and /ready */
+extern void api_live(VsRequest *r);
+extern void api_ready(VsRequest *r);
+
+/* api_tsdb.c: OpenTSDB endpoints */
+extern void tsdb_error(VsRequest *r, int status, const char *message, const char *details);
+extern void tsdb_txn_error(VsRequest *r, VsTxn *t);
+extern void api_version(VsRequest *r);
+extern void api_put(VsRequest *r);
+extern void api_query(VsRequest *r);
+extern void api_aggregators(VsRequest *r);
+extern void api_suggest(VsRequest *r);
+extern void api_query_last(VsRequest *r);
+extern void api_lookup(VsRequest *r);
+
+/* api_vscope.c: vScope live data */
+extern void ovh_error(VsRequest *r, int status, const char *message, const char *details);
+extern void api_vscope(VsRequest *r);
+
+/* api_ceilometer.c: the Ceilometer V2 API */
+extern void ceilometer_error(VsRequest *r, int status, const char *message, const char *details);
+extern void api_ceilometer(VsRequest *r);
+
+/* api_coopr.c: Coopr admin metrics */
+extern void coopr_error(VsRequest *r, int status, const char *message, const char *details);
+extern void api_coopr(VsRequest *r);
+
+#endif							/* VSCOPED_API_H */

@@ -1,0 +1,43 @@
+/*
+ * config.h
+ *	  vscoped's settings: a config file of key = value lines, VSCOPE_*
+ *	  environment variables overriding it, @file for secrets; and the
+ *	  daemon's version.
+ */
+#ifndef VSCOPED_CONFIG_H
+#define VSCOPED_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VSCOPED_VERSION "0.1.1"
+
+typedef struct VsConfig
+{
+	char	   *db_uri;
+	int			db_pool;
+	int			db_pool_acquisition_timeout;	/* seconds */
+	char	   *server_host;
+	int			server_port;
+	char	   *log_level;
+	long		max_body_size;	/* bytes */
+	int			max_connections;
+	int			request_timeout;	/* seconds, per SQL statement */
+	int			maintenance_interval;	/* seconds; 0 = never */
+	char	   *telnet_host;
+	int			telnet_port;
+	char	   *telnet_tenant;	/* "" = no telnet listener */
+	char	   *public_url;		/* the API's own URL, as clients reach it */
+	char	   *identity_headers;	/* Ceilometer callers: "token" or "keystone" */
+	char	   *keystone_tenant;	/* the tenant keystone callers act in */
+	char	   *keystone_trusted;	/* addresses whose identity headers are trusted */
+} VsConfig;
+
+extern int	config_load(VsConfig *cfg, const char *path, char *err, size_t errlen);
+extern void config_print_example(void);
+
+
+/* the settings in force (main.c) */
+extern const VsConfig *vs_config;
+
+#endif							/* VSCOPED_CONFIG_H */

@@ -1,0 +1,69 @@
+/*
+ * router.c
+ *	  The routing table: every path vscoped serves, its methods, whether a
+ *	  credential is needed before the body is read, and the error format
+ *	  of its API.  Prefix routes leave the rest of the path to the handler
+ *	  (the Ceilometer API routes what is under /v2/ in SQL).
+ */
+#include "router.h"
+
+#include <string.h>
+
+#include "api.h"
+
+
+static const VsRoute routes[] = {
+	{"/api/put", VS_M_POST, api_put, "POST", true, false, tsdb_error},
+	{"/api/query", VS_M_GET | VS_M_POST | VS_M_DELETE, api_query, "GET, POST, DELETE", true, false, tsdb_error},
+	{"/api/query/last", VS_M_GET | VS_M_POST, api_query_last, "GET, POST", true, false, tsdb_error},
+	{"/api/search/lookup", VS_M_GET | VS_M_POST, api_lookup, "GET, POST", true, false, tsdb_error},
+	{"/api/suggest", VS_M_GET | VS_M_POST, api_suggest, "GET, POST", true, false, tsdb_error},
+	{"/api/aggregators", VS_M_GET | VS_M_POST, api_aggregators, "GET, POST", false, false, tsdb_error},
+	{"/api/version", VS_M_GET | VS_M_POST | VS_M_HEAD, api_version, "GET, POST", false, false, tsdb_error},
+	{"/dedicatedCloud/", VS_M_GET | VS_M_POST, api_vscope, "GET, POST", true, true, ovh_error},
+	{"/v2/metrics/queues", VS_M_GET, api_coopr, "GET", false, false, coopr_error},
+	{"/v2/metrics/nodes/usage", VS_M_GET, api_coopr, "GET", false, false, coopr_error},
+	{"/v2/apikeys", VS_M_POST, api_coopr, "POST", false, false, coopr_error},
+	{"/v2/nodes/events", VS_M_POST, api_coopr, "POST", false, false, coopr_error},
+	{"/v2/queues/events", VS_M_POST, api_coopr, "POST", false, false, coopr_error},
+	/* the Ceilometer V2 API: every other path under /v2/ (routed in SQL) */
+	{"/v2", VS_M_GET | VS_M_POST, api_ceilometer, "GET, POST", true, false, ceilometer_error},
+	{"/v2/", VS_M_GET | VS_M_POST, api_ceilometer, "GET, POST", true, true, ceilometer_error},
+	{"/live", VS_M_GET | VS_M_HEAD, api_live, "GET", false, false, tsdb_error},
+	{"/ready", VS_M_GET | VS_M_HEAD, api_ready, "GET", false, false, tsdb_error},
+};
+
+/* router_find returns the first route matching the path */
+const VsRoute *
+router_find(const char *path)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (routes[i].prefix ? strncmp(routes[i].path, path, strlen(routes[i].path)) == 0
+			: strcmp(routes[i].path, path) == 0)
+			return &routes[i];
+	return NULL;
+}
+
+/* router_method_bit maps a method name to its VS_M_* bit */
+unsigned
+router_method_bit(const char *m)
+{
+	if (strcmp(m, "GET") == 0)
+		return VS_M_GET;
+	if (strcmp(m, "POST") == 0)
+		return VS_M_POST;
+	if (strcmp(m, "HEAD") == 0)
+		return VS_M_HEAD;
+	if (strcmp(m, "PUT") == 0)
+		return VS_M_PUT;
+	if (strcmp(m, "DELETE") == 0)
+		return VS_M_DELETE;
+	return 0;
+}
+
+/* router_error writes the error body of a path no route claims */
+void
+router_error(VsRequest *r, int status, const char *message, const char *details)
+{
+	tsdb_error(r, status, message, details);
+}
