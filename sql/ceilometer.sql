@@ -126,6 +126,7 @@ COMMENT ON FUNCTION vscope.ceilometer_message_id(integer, timestamptz, integer) 
 CREATE FUNCTION vscope._ceilo_message_id_ok(id text) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'vscope_ceilometer_message_id_ok'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vscope._ceilo_message_id_ok(text) IS 'internal: whether a text is a sample message_id as vscope.ceilometer_message_id makes them';
 
 -- the (series_id, ts, seq) of a message_id, or no row when it is not one
 CREATE FUNCTION vscope._ceilo_parse_message_id(id text,
@@ -139,6 +140,7 @@ SELECT ('x' || substr(h, 1, 8))::bit(32)::integer,
   FROM (SELECT replace(id, '-', '') AS h) b
  WHERE vscope._ceilo_message_id_ok(id)
 $$;
+COMMENT ON FUNCTION vscope._ceilo_parse_message_id(text) IS 'internal: the (series_id, ts, seq) a sample''s message_id was made from; no row when it is not one';
 
 CREATE VIEW vscope.ceilometer_samples WITH (security_invoker = true) AS
 	SELECT x.tenant_id, x.series_id, x.seq,
@@ -156,12 +158,14 @@ GRANT SELECT ON vscope.ceilometer_samples TO vscope_reader;
 CREATE FUNCTION vscope._ceilo_ts(t timestamptz) RETURNS text
 	AS 'MODULE_PATHNAME', 'vscope_ceilometer_ts'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vscope._ceilo_ts(timestamptz) IS 'internal: a time as Ceilometer writes it: naive UTC ISO 8601, with microseconds only when there are some';
 
 -- _ceilo_parse_ts reads an ISO 8601 time; without an offset it is UTC
 -- (whatever the session's TimeZone).  NULL when s is not one.
 CREATE FUNCTION vscope._ceilo_parse_ts(s text) RETURNS timestamptz
 	AS 'MODULE_PATHNAME', 'vscope_ceilometer_parse_ts'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vscope._ceilo_parse_ts(text) IS 'internal: reads an ISO 8601 time, UTC when it has no offset (whatever the session''s TimeZone); NULL when it is not one';
 
 -- Python's str() of a JSON value, as Ceilometer shows metadata values
 CREATE FUNCTION vscope._ceilo_pystr(v jsonb) RETURNS text
@@ -179,6 +183,7 @@ SELECT CASE jsonb_typeof(v)
 			FROM jsonb_array_elements(v) WITH ORDINALITY a(e, n)), '') || ']'
 		ELSE v::text END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_pystr(jsonb) IS 'internal: Python''s str() of a JSON value, as Ceilometer shows metadata values';
 
 -- _ceilo_flatten: nested metadata as Ceilometer shows it: keys joined with
 -- '.', every separator after the first (and any '.' in a key) becoming ':'
@@ -199,6 +204,7 @@ SELECT coalesce(jsonb_object_agg(
 		vscope._ceilo_pystr(v)), '{}')
   FROM walk WHERE jsonb_typeof(v) <> 'object'
 $$;
+COMMENT ON FUNCTION vscope._ceilo_flatten(jsonb) IS 'internal: nested resource metadata flattened as Ceilometer shows it: keys joined with a dot, then colons; values as Python strings';
 
 -- _ceilo_renest: POSTed metadata keys with '.' become nested objects
 CREATE FUNCTION vscope._ceilo_renest(m jsonb) RETURNS jsonb
@@ -222,6 +228,7 @@ BEGIN
 	RETURN out;
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_renest(jsonb) IS 'internal: posted metadata whose keys have dots, as nested objects';
 
 -- the caller as vscoped sets it (vscope.ceilometer_admin/project/user);
 -- a SQL session that sets nothing is an admin of its tenant
@@ -236,6 +243,7 @@ SELECT coalesce(nullif(current_setting('vscope.ceilometer_admin', true), ''), 'o
 	   nullif(current_setting('vscope.ceilometer_user', true), ''),
 	   coalesce(nullif(current_setting('vscope.ceilometer_auth', true), ''), 'sql')
 $$;
+COMMENT ON FUNCTION vscope._ceilo_ident() IS 'internal: the Ceilometer caller as vscoped sets it (admin, project, user, how authenticated); an admin when nothing is set, as in a SQL session';
 
 CREATE FUNCTION vscope._ceilo_fail(status text, message text) RETURNS void
 	LANGUAGE plpgsql IMMUTABLE
@@ -244,6 +252,7 @@ BEGIN
 	RAISE EXCEPTION USING ERRCODE = 'VS' || status, MESSAGE = message;
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_fail(text, text) IS 'internal: raises a Ceilometer error: the HTTP status (as SQLSTATE VS<status>) and the message';
 
 -- a request body as jsonb, or Ceilometer's 400
 CREATE FUNCTION vscope._ceilo_json(body text) RETURNS jsonb
@@ -259,11 +268,13 @@ EXCEPTION
 		PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is nested too deeply');
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_json(text) IS 'internal: a Ceilometer request body as jsonb, or a 400';
 
 -- the most rows one answer may have (a JSON value must stay far below 1 GB)
 CREATE FUNCTION vscope._ceilo_max_rows() RETURNS integer
 	LANGUAGE sql STABLE
 	AS $$ SELECT coalesce(nullif(current_setting('vscope.ceilometer_max_rows', true), ''), '200000')::integer $$;
+COMMENT ON FUNCTION vscope._ceilo_max_rows() IS 'internal: the vscope.ceilometer_max_rows setting, the most rows one Ceilometer answer may have';
 
 -- limit: default 100, a positive integer
 CREATE FUNCTION vscope._ceilo_limit(v text) RETURNS integer
@@ -286,11 +297,13 @@ BEGIN
 	RETURN v::integer;
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_limit(text) IS 'internal: the limit parameter of a Ceilometer query: 100 when empty, else a positive integer up to vscope.ceilometer_max_rows, or a 400';
 
 -- the i-th value of a repeated query parameter, '' when absent
 CREATE FUNCTION vscope._ceilo_arg(args jsonb, name text, i integer DEFAULT 0) RETURNS text
 	LANGUAGE sql IMMUTABLE
 	AS $$ SELECT coalesce(args -> name ->> i, '') $$;
+COMMENT ON FUNCTION vscope._ceilo_arg(jsonb, text, integer) IS 'internal: the i-th value of a repeated query-string parameter, an empty string when absent';
 
 -- a typed simple-query value as SQL (already quoted), by Ceilometer's rules
 -- a query or trait value in its canonical text for the type (integer,
@@ -334,6 +347,7 @@ BEGIN
 	PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type %s.', v, typ));
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_convert(text, text, boolean) IS 'internal: a query or trait value in its canonical text for the type (integer, float, boolean, datetime, string), or a 400; exact keeps numbers as numeric';
 
 CREATE FUNCTION vscope._ceilo_typed(v text, typ text, OUT sqlval text, OUT kind text)
 	LANGUAGE plpgsql IMMUTABLE
@@ -355,15 +369,18 @@ BEGIN
 	sqlval := CASE kind WHEN 'number' THEN quote_literal(v) || '::numeric' WHEN 'boolean' THEN v ELSE quote_literal(v) END;
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_typed(text, text) IS 'internal: a simple-query metadata value as a quoted SQL value and its kind (number, boolean or string); the type, when not given, guessed like Python''s literal_eval';
 
 -- a stored metadata text as a number or boolean, NULL when it is not one
 CREATE FUNCTION vscope._ceilo_num(v text) RETURNS numeric
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	AS $$ SELECT CASE WHEN v ~ '^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?\s*$' THEN v::numeric END $$;
+COMMENT ON FUNCTION vscope._ceilo_num(text) IS 'internal: a stored metadata text as a number, NULL when it is not one';
 CREATE FUNCTION vscope._ceilo_bool(v text) RETURNS boolean
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	AS $$ SELECT CASE WHEN lower(v) IN ('true', 't', 'yes', 'y', 'on', '1') THEN true
 				 WHEN lower(v) IN ('false', 'f', 'no', 'n', 'off', '0') THEN false END $$;
+COMMENT ON FUNCTION vscope._ceilo_bool(text) IS 'internal: a stored metadata text as a boolean (true, t, yes, y, on, 1 or their opposites, in any case), NULL when it is not one';
 
 -- _ceilo_query turns a simple query (q.field/q.op/q.value/q.type, zipped)
 -- into SQL by Ceilometer's rules for the endpoint kind ('samples',
@@ -526,11 +543,13 @@ BEGIN
 	sample_where := coalesce(nullif(array_to_string(xconds, ' AND '), ''), 'true');
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_query(jsonb, text) IS 'internal: a Ceilometer simple query (q.field, q.op, q.value, q.type) for an endpoint kind as conditions on sample_series s and samples x, with its time bounds; a non-admin is confined to its project';
 
 -- a float as Ceilometer writes it: 10.0, not 10
 CREATE FUNCTION vscope._ceilo_float(v double precision) RETURNS json
 	AS 'MODULE_PATHNAME', 'vscope_ceilometer_float'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vscope._ceilo_float(double precision) IS 'internal: a float as Ceilometer writes it in JSON (10.0, not 10; null when not finite)';
 
 -- one sample as Ceilometer's JSON: the old style of /v2/meters/{meter}, or the new one
 CREATE FUNCTION vscope._ceilo_sample_json(s vscope.sample_series, x vscope.samples, old_style boolean)
@@ -554,6 +573,7 @@ SELECT CASE WHEN old_style THEN
 		'metadata', vscope._ceilo_flatten(s.resource_metadata))
 	END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_sample_json(vscope.sample_series, vscope.samples, boolean) IS 'internal: one sample as Ceilometer''s JSON, in the old style of /v2/meters/{meter} or the new one of /v2/samples';
 
 CREATE FUNCTION vscope.ceilometer_list_samples(args jsonb DEFAULT '{}', meter text DEFAULT NULL,
 											   old_style boolean DEFAULT false)
@@ -604,6 +624,7 @@ CREATE FUNCTION vscope._ceilo_meter_id(resource text, name text) RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	AS $$ SELECT pg_catalog.translate(pg_catalog.encode(pg_catalog.convert_to(
 		coalesce(resource, 'None') || '+' || name, 'UTF8'), 'base64'), E'\n', '') $$;
+COMMENT ON FUNCTION vscope._ceilo_meter_id(text, text) IS 'internal: Ceilometer''s meter_id, base64 of <resource_id>+<meter> (resource None for a unique meter)';
 
 -- meters: one per (meter, resource), attributes from its latest sample
 CREATE FUNCTION vscope.ceilometer_list_meters(args jsonb DEFAULT '{}') RETURNS json
@@ -720,6 +741,7 @@ CREATE FUNCTION vscope._ceilo_stats_row(unit text, period bigint, period_start t
 	st float8[], selected text[], cardinalities float8[]) RETURNS json
 	AS 'MODULE_PATHNAME', 'vscope_ceilometer_stats_row'
 	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION vscope._ceilo_stats_row(text, bigint, timestamptz, timestamptz, timestamptz, timestamptz, json, float8[], text[], float8[]) IS 'internal: one row of Ceilometer statistics as JSON: unit, period and its bounds, duration, group-by values, and the standard or selected aggregates from a vscope.sample_stats state and the cardinalities';
 
 -- GET /v2/meters/{meter}/statistics: partial statistics per series and
 -- period bucket, merged per (bucket, unit, group-by tuple); buckets start at
@@ -953,6 +975,7 @@ BEGIN
 	END LOOP;
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_check_projects(text, text) IS 'internal: a 401 unless every project or project_id named in a complex-query filter is the caller''s own';
 
 -- _ceilo_store_sample stores one validated sample; returns its message_id
 -- (the caller has made sure the day's partition exists)
@@ -993,6 +1016,7 @@ BEGIN
 	RETURN vscope.ceilometer_message_id(sid, ts, n);
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_store_sample(text, text, text, float8, text, text, text, text, jsonb, timestamptz) IS 'internal: stores one checked Ceilometer sample, with its series if new and the next free seq at its time; returns its message_id';
 
 -- POST /v2/meters/{meter}: every sample is checked before any is stored;
 -- the answer (201) echoes them with the filled-in fields
@@ -1216,6 +1240,7 @@ CREATE FUNCTION vscope._ceilo_event_json(e vscope.events) RETURNS json
 SELECT json_build_object('message_id', e.message_id, 'event_type', e.event_type,
 						 'generated', vscope._ceilo_ts(e.generated), 'traits', e.traits, 'raw', e.raw)
 $$;
+COMMENT ON FUNCTION vscope._ceilo_event_json(vscope.events) IS 'internal: one event as Ceilometer''s JSON';
 
 -- who may see which events (Ceilometer's rules): both headers needed; a
 -- non-admin sees events whose project_id and user_id traits are its own,
@@ -1246,6 +1271,7 @@ BEGIN
 													  jsonb_build_object('name', 'user_id', 'value', me.usr)));
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_event_scope() IS 'internal: the condition on events (aliased e) the Ceilometer caller may see, or a 403';
 
 CREATE FUNCTION vscope.ceilometer_list_events(args jsonb DEFAULT '{}') RETURNS json
 	LANGUAGE plpgsql STABLE
@@ -1324,6 +1350,7 @@ BEGIN
 	RETURN r;
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_run_events(text, integer) IS 'internal: the events (aliased e) meeting a condition, as a JSON list ordered by generated, at most lim of them';
 
 CREATE FUNCTION vscope.ceilometer_get_event(id text) RETURNS json
 	LANGUAGE plpgsql STABLE
@@ -1352,6 +1379,7 @@ BEGIN
 	END IF;
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_require_admin() IS 'internal: a 401 unless the Ceilometer caller is an admin';
 
 CREATE FUNCTION vscope.ceilometer_event_types() RETURNS json
 	LANGUAGE plpgsql STABLE
@@ -1406,6 +1434,7 @@ EXCEPTION WHEN character_not_in_repertoire OR untranslatable_character THEN
 	RETURN s;
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_unquote(text) IS 'internal: a percent-encoded text decoded, or left as it is when the result is not UTF-8';
 
 -- vscoped's one call per Ceilometer request: routes /v2/... to the functions
 -- above and answers (status, JSON body)
