@@ -10,13 +10,20 @@ SELECT rolname, rolcanlogin, rolinherit, rolbypassrls
 SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
   FROM pg_class c WHERE c.relnamespace = 'vscope'::regnamespace AND c.relkind IN ('r', 'p')
  ORDER BY 1;
--- every function and table carries a comment
-SELECT p.proname FROM pg_proc p
+-- every function and aggregate (internal ones included), table and view
+-- carries a comment (daily partitions, made on write, are data: left out)
+SELECT p.oid::regprocedure AS function, p.prokind FROM pg_proc p
  WHERE p.pronamespace = 'vscope'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
-   AND p.proname NOT LIKE '\_%';
-SELECT c.relname FROM pg_class c
+ ORDER BY p.oid::regprocedure::text;
+SELECT c.relname, c.relkind FROM pg_class c
  WHERE c.relnamespace = 'vscope'::regnamespace AND c.relkind IN ('r', 'p', 'v')
-   AND obj_description(c.oid, 'pg_class') IS NULL AND c.relname NOT LIKE 'points\_%';
+   AND NOT c.relispartition AND obj_description(c.oid, 'pg_class') IS NULL
+ ORDER BY 1;
+-- every setting has a description (the library is loaded: there are some)
+SELECT count(*) > 0 AS has_settings FROM pg_settings WHERE name LIKE 'vscope.%';
+SELECT name FROM pg_settings
+ WHERE name LIKE 'vscope.%' AND coalesce(btrim(short_desc), '') = ''
+ ORDER BY 1;
 -- the settings exist, with their defaults
 SHOW vscope.max_tags;
 SHOW vscope.retention;
