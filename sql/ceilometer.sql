@@ -305,7 +305,6 @@ CREATE FUNCTION vscope._ceilo_arg(args jsonb, name text, i integer DEFAULT 0) RE
 	AS $$ SELECT coalesce(args -> name ->> i, '') $$;
 COMMENT ON FUNCTION vscope._ceilo_arg(jsonb, text, integer) IS 'internal: the i-th value of a repeated query-string parameter, an empty string when absent';
 
--- a typed simple-query value as SQL (already quoted), by Ceilometer's rules
 -- a query or trait value in its canonical text for the type (integer,
 -- float, boolean, datetime as naive UTC ISO 8601, string), or Ceilometer's 400
 -- (exact: numbers as numeric, for comparing query values with stored text;
@@ -349,6 +348,7 @@ END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_convert(text, text, boolean) IS 'internal: a query or trait value in its canonical text for the type (integer, float, boolean, datetime, string), or a 400; exact keeps numbers as numeric';
 
+-- a typed simple-query value as SQL (already quoted), by Ceilometer's rules
 CREATE FUNCTION vscope._ceilo_typed(v text, typ text, OUT sqlval text, OUT kind text)
 	LANGUAGE plpgsql IMMUTABLE
 	SET search_path = pg_catalog, pg_temp
