@@ -113,10 +113,11 @@ class Ctx:
         raise AssertionError(f"vscoped did not start on port {port}: {proc.communicate()[0]}")
 
     # ---- SQL (as the superuser, over the cluster's socket) ----
-    def psql(self, sql, user="postgres", check=True):
-        """Runs SQL; returns rows as lists of strings (unaligned, tab-separated)."""
+    def psql(self, sql, user="postgres", check=True, db="vscope"):
+        """Runs SQL in database db; returns rows as lists of strings
+        (unaligned, tab-separated)."""
         p = subprocess.run([PSQL, "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-                            "-U", user, "-d", "vscope", "-f", "-"],
+                            "-U", user, "-d", db, "-f", "-"],
                            input=sql, capture_output=True, text=True)
         if check and p.returncode != 0:
             raise AssertionError(f"psql failed: {p.stderr.strip()}")
@@ -124,8 +125,8 @@ class Ctx:
             return p
         return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
 
-    def scalar(self, sql):
-        rows = self.psql(sql)
+    def scalar(self, sql, db="vscope"):
+        rows = self.psql(sql, db=db)
         assert len(rows) == 1 and len(rows[0]) == 1, f"expected one value from {sql!r}, got {rows}"
         return rows[0][0]
 
