@@ -2,7 +2,7 @@
 # (src/daemon, its own plain Makefile).  See README.md for the two commands.
 
 EXTENSION  = vscope
-EXTVERSION = 0.1.1
+EXTVERSION = 0.2.0
 
 MODULE_big = vscope
 # src/<domain>/: core (entry point, settings, tenancy), store (series,
@@ -16,6 +16,9 @@ OBJS = \
 	src/store/partition.o \
 	src/store/putparse.o \
 	src/store/ingest.o \
+	src/store/codec.o \
+	src/store/block.o \
+	src/store/compact.o \
 	src/store/reader.o \
 	src/opentsdb/time.o \
 	src/opentsdb/aggregators.o \
@@ -50,8 +53,9 @@ DATA_built = sql/vscope--$(EXTVERSION).sql
 
 # pg_regress tests, in order (test/sql/*.sql against test/expected/*.out),
 # each named after the domain it covers (the sql/ or src/ folder of that name)
-REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api coopr ceilometer_blocks ceilometer
-REGRESS_OPTS = --inputdir=test --outputdir=$(VSCOPE_DATA)/regress \
+REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api coopr ceilometer_blocks ceilometer
+REGRESS_OUTDIR ?= $(VSCOPE_DATA)/regress
+REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTDIR) \
 	--dbname=vscope_regress
 
 VSCOPE_DATA ?= $(CURDIR)/.vscope

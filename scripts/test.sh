@@ -31,23 +31,51 @@ passed=0
 failed=0
 
 # ---- pg_regress ----
+# run_regress NAME [make variables...]: one pg_regress run, counted
+run_regress() {
+	local name=$1
+	shift
+	make_service_dir "$TEST_DIR/$name"
+	chmod 777 "$TEST_DIR/$name"
+	make -s -C "$VSCOPE_ROOT" installcheck VSCOPE_DATA="$TEST_DIR" \
+		REGRESS_OUTDIR="$TEST_DIR/$name" "$@" >"$TEST_DIR/$name.log" 2>&1
+	grep -E '^(ok|not ok|test |     )|\.\.\.' "$TEST_DIR/$name.log" || true
+	local ok bad
+	ok=$(grep -cE '^ok |\.\.\. ok' "$TEST_DIR/$name.log")
+	bad=$(grep -cE '^not ok |\.\.\. FAILED|\.\.\. failed' "$TEST_DIR/$name.log")
+	if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
+		cat "$TEST_DIR/$name.log"
+		bad=1
+	fi
+	if [ -s "$TEST_DIR/$name/regression.diffs" ]; then
+		echo "---- $name/regression.diffs ----"
+		head -200 "$TEST_DIR/$name/regression.diffs"
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+}
+
 say "pg_regress"
-make_service_dir "$TEST_DIR/regress"
-chmod 777 "$TEST_DIR/regress"
-make -s -C "$VSCOPE_ROOT" installcheck VSCOPE_DATA="$TEST_DIR" >"$TEST_DIR/regress.log" 2>&1
-cat "$TEST_DIR/regress.log" | grep -E '^(ok|not ok|test |     )|\.\.\.' || true
-r_ok=$(grep -cE '^ok |\.\.\. ok' "$TEST_DIR/regress.log")
-r_bad=$(grep -cE '^not ok |\.\.\. FAILED|\.\.\. failed' "$TEST_DIR/regress.log")
-if [ "$r_ok" -eq 0 ] && [ "$r_bad" -eq 0 ]; then
-	cat "$TEST_DIR/regress.log"
-	r_bad=1
+run_regress regress
+# the reading tests once more, every day compressed into blocks after each
+# write (the files do it when regress.compressed is on): the same answers
+say "pg_regress, reading from compressed blocks"
+PGOPTIONS='-c regress.compressed=on' run_regress regress_compressed \
+	REGRESS="core_install tenancy store_reader opentsdb_query opentsdb_features opentsdb_sql opentsdb_api"
+
+# ---- the block codec's own tests (plain C, ASan and UBSan) ----
+say "codec"
+make -s -C "$VSCOPE_ROOT/test/codec" run >"$TEST_DIR/codec.log" 2>&1
+tail -20 "$TEST_DIR/codec.log"
+c_ok=$(sed -n 's/^codec: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TEST_DIR/codec.log")
+c_bad=$(sed -n 's/^codec: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TEST_DIR/codec.log")
+if [ -z "$c_ok" ]; then
+	say "the codec tests did not finish (log: $TEST_DIR/codec.log)"
+	c_ok=0
+	c_bad=1
 fi
-if [ -s "$TEST_DIR/regress/regression.diffs" ]; then
-	echo "---- regression.diffs ----"
-	head -200 "$TEST_DIR/regress/regression.diffs"
-fi
-passed=$((passed + r_ok))
-failed=$((failed + r_bad))
+passed=$((passed + c_ok))
+failed=$((failed + c_bad))
 
 # ---- end-to-end ----
 say "end-to-end"

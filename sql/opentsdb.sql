@@ -96,6 +96,7 @@ CREATE FUNCTION vscope.tsdb_last(request jsonb) RETURNS json
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	_tid integer := vscope.current_tenant();
 	q jsonb;
 	back_scan integer;
 	out json;
@@ -128,13 +129,11 @@ BEGIN
 	  INTO out
 	  FROM jsonb_array_elements(request->'queries') WITH ORDINALITY AS r(q, qn)
 	  JOIN vscope.series s
-		ON s.tenant_id = vscope.current_tenant() AND s.metric = r.q->>'metric'
+		ON s.tenant_id = _tid AND s.metric = r.q->>'metric'
 	   AND s.tags @> coalesce(r.q->'tags', '{}')
-	 CROSS JOIN LATERAL (
-		   SELECT p.ts, p.value, p.ivalue FROM vscope.points p
-			WHERE p.tenant_id = s.tenant_id AND p.series_id = s.series_id
-			  AND (back_scan <= 0 OR p.ts >= now() - make_interval(hours => back_scan))
-			ORDER BY p.ts DESC LIMIT 1) l;
+	  JOIN vscope.series_last l
+		ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
+	   AND (back_scan <= 0 OR l.ts >= now() - make_interval(hours => back_scan));
 	RETURN out;
 END
 $$;

@@ -1,6 +1,8 @@
--- store.sql: the metric store: OpenTSDB series and their points (partitioned
--- by UTC day), the datapoints view for BI tools, partitions and expiry, and
--- the one reader every query goes through.
+-- store.sql: the metric store: OpenTSDB series; their points, as rows in
+-- daily partitions (the head) and, once a day is complete, as compressed
+-- per-series blocks; the latest point of each series; partitions,
+-- compaction and expiry; the one reader every query goes through, and the
+-- datapoints view for BI tools on top of it.
 
 --------------------------------------------------------------------------------
 -- The metric store
@@ -35,12 +37,42 @@ CREATE TABLE vscope.points (
 ) PARTITION BY RANGE (ts);
 COMMENT ON TABLE vscope.points IS 'data points, range-partitioned by day; partitions are created on write and dropped by vscope.expire()';
 
-CREATE VIEW vscope.datapoints WITH (security_invoker = true) AS
-	SELECT s.tenant_id, s.series_id, s.metric, s.tags, p.ts,
-		   coalesce(p.value, p.ivalue::double precision) AS value
-	  FROM vscope.points p
-	  JOIN vscope.series s USING (tenant_id, series_id);
-COMMENT ON VIEW vscope.datapoints IS 'points with their metric and tags, values as double precision: the view for BI tools';
+-- A complete day's points of one series, compressed (src/store/codec.c):
+-- one block per series and day, split when a day holds more than a block
+-- may.  The summary beside the data answers some queries without decoding.
+-- Kept inline in the heap page (toast_tuple_target) and never run through
+-- pglz: the data is compressed already.
+CREATE TABLE vscope.blocks (
+	tenant_id	integer NOT NULL,
+	series_id	integer NOT NULL,
+	first_ts	timestamptz NOT NULL,
+	last_ts		timestamptz NOT NULL,
+	n			integer NOT NULL CHECK (n > 0),
+	vmin		double precision NOT NULL,
+	vmax		double precision NOT NULL,
+	vsum		double precision NOT NULL,
+	data		bytea NOT NULL,
+	PRIMARY KEY (tenant_id, series_id, first_ts),
+	CONSTRAINT blocks_span CHECK (last_ts >= first_ts
+								  AND last_ts < first_ts + interval '1 day')
+) WITH (toast_tuple_target = 8160);
+ALTER TABLE vscope.blocks ALTER COLUMN data SET STORAGE EXTERNAL;
+-- compaction and expiry find a day's blocks across tenants
+CREATE INDEX blocks_first_ts_idx ON vscope.blocks (first_ts);
+COMMENT ON TABLE vscope.blocks IS 'compressed points: one block per series and complete UTC day, made by vscope.compress(), with count, min, max and sum beside the data';
+
+-- The latest point of each series, kept at ingest, so that live data and
+-- /api/query/last need neither the blocks nor old partitions.
+CREATE TABLE vscope.series_last (
+	tenant_id	integer NOT NULL,
+	series_id	integer NOT NULL,
+	ts			timestamptz NOT NULL,
+	value		double precision,
+	ivalue		bigint,
+	CONSTRAINT series_last_one_value CHECK ((value IS NULL) <> (ivalue IS NULL)),
+	PRIMARY KEY (tenant_id, series_id)
+);
+COMMENT ON TABLE vscope.series_last IS 'the newest point of each series (the last write wins at equal times), kept by every write and by vscope.expire()';
 
 -- row-level security, forced
 ALTER TABLE vscope.series ENABLE ROW LEVEL SECURITY;
@@ -53,12 +85,24 @@ ALTER TABLE vscope.points FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON vscope.points
 	USING (tenant_id = vscope.current_tenant());
 
-GRANT SELECT ON vscope.series, vscope.points, vscope.datapoints TO vscope_reader;
-GRANT INSERT, UPDATE ON vscope.series, vscope.points TO vscope_writer;
+ALTER TABLE vscope.blocks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.blocks FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.blocks
+	USING (tenant_id = vscope.current_tenant());
+
+ALTER TABLE vscope.series_last ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.series_last FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.series_last
+	USING (tenant_id = vscope.current_tenant());
+
+GRANT SELECT ON vscope.series, vscope.points, vscope.blocks, vscope.series_last TO vscope_reader;
+GRANT INSERT, UPDATE ON vscope.series, vscope.points, vscope.series_last TO vscope_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA vscope TO vscope_writer;
 
 -- user data in extension tables survives pg_dump
 SELECT pg_catalog.pg_extension_config_dump('vscope.series', '');
+SELECT pg_catalog.pg_extension_config_dump('vscope.blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('vscope.series_last', '');
 
 --------------------------------------------------------------------------------
 -- Partitions and expiry
@@ -162,6 +206,9 @@ BEGIN
 			END;
 		END LOOP;
 	END LOOP;
+	-- the blocks of the same days, and latest points that no longer exist
+	DELETE FROM vscope.blocks WHERE first_ts < date_trunc('day', now() - older_than);
+	DELETE FROM vscope.series_last WHERE ts < date_trunc('day', now() - older_than);
 	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
 	-- to use one, and every listing skips series without data)
 	-- events are few: deleted rather than partitioned
@@ -169,7 +216,7 @@ BEGIN
 	RETURN dropped;
 END
 $$;
-COMMENT ON FUNCTION vscope.expire(interval) IS 'drops every daily partition (of points and of Ceilometer samples) whose rows are all older than the interval, returns how many, and deletes older Ceilometer events';
+COMMENT ON FUNCTION vscope.expire(interval) IS 'drops every daily partition (of points and of Ceilometer samples) whose rows are all older than the interval, returns how many, and deletes the blocks of those days and older Ceilometer events';
 REVOKE ALL ON FUNCTION vscope.expire(interval) FROM PUBLIC;
 
 CREATE FUNCTION vscope.retention() RETURNS interval
@@ -193,6 +240,49 @@ $$;
 COMMENT ON FUNCTION vscope.expire() IS 'expires by the vscope.retention setting (nothing when it is 0, the default)';
 REVOKE ALL ON FUNCTION vscope.expire() FROM PUBLIC;
 
+CREATE FUNCTION vscope.compress_after() RETURNS interval
+	AS 'MODULE_PATHNAME', 'vscope_compress_after'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION vscope.compress_after() IS 'the vscope.compress_after setting: how long after its end a day is compressed';
+
+CREATE FUNCTION vscope.compress(day date) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_compress'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION vscope.compress(date) IS 'compresses the rows of a UTC day into per-series blocks (merged with the blocks it has, the rows winning), every tenant, in this transaction; returns how many points the day''s blocks now hold (0 when the day had no rows)';
+REVOKE ALL ON FUNCTION vscope.compress(date) FROM PUBLIC;
+
+CREATE FUNCTION vscope.decompress(day date) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_decompress'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION vscope.decompress(date) IS 'turns the blocks of a UTC day back into rows (rows written since keep their values), every tenant, in this transaction; returns how many points went back';
+REVOKE ALL ON FUNCTION vscope.decompress(date) FROM PUBLIC;
+
+-- compaction: a day whose end is vscope.compress_after in the past and
+-- that still has rows in its partition; the oldest first
+CREATE FUNCTION vscope._compress_candidate() RETURNS date
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	AS $$
+DECLARE
+	p record;
+	has_rows boolean;
+BEGIN
+	FOR p IN SELECT * FROM vscope.partitions('points')
+			  WHERE range_end <= now() - vscope.compress_after()
+	LOOP
+		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', p.partition) INTO has_rows;
+		IF has_rows THEN
+			RETURN p.range_start::date;
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION vscope._compress_candidate() IS 'internal: the oldest day due for compaction that still has rows in its partition, or NULL';
+
 CREATE FUNCTION vscope.maintain() RETURNS jsonb
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
@@ -202,15 +292,24 @@ DECLARE
 	today integer := floor(extract(epoch FROM now()) / 86400)::integer;
 	created integer;
 	dropped integer;
+	day date;
+	compressed bigint := 0;
 BEGIN
 	-- partitions for today and the next two days, so writers rarely need DDL
 	created := vscope._ensure_partitions(ARRAY[today, today + 1, today + 2])
 			   + vscope._ensure_partitions(ARRAY[today, today + 1, today + 2], 'samples');
 	dropped := vscope.expire();
-	RETURN jsonb_build_object('created', created, 'dropped', dropped);
+	-- at most one day compacted per call, so each is a transaction of its own
+	day := vscope._compress_candidate();
+	IF day IS NOT NULL THEN
+		compressed := vscope.compress(day);
+	END IF;
+	RETURN jsonb_build_object('created', created, 'dropped', dropped,
+							  'compressed_day', day, 'compressed_points', compressed,
+							  'pending', vscope._compress_candidate() IS NOT NULL);
 END
 $$;
-COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): creates the coming days'' partitions and expires by vscope.retention';
+COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): creates the coming days'' partitions, expires by vscope.retention and compresses the oldest complete day still in rows; "pending" says whether another call has a day to compress';
 REVOKE ALL ON FUNCTION vscope.maintain() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.maintain() TO vscope_authenticator;
 
@@ -223,3 +322,20 @@ CREATE FUNCTION vscope.read_points(series integer[], start_ts timestamptz, end_t
 	AS 'MODULE_PATHNAME', 'vscope_read_points'
 	LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION vscope.read_points(integer[], timestamptz, timestamptz) IS 'the points of these series in [start_ts, end_ts), series by series in time order, through the reader every query uses';
+
+-- the points of one series of a tenant, all of them, through the reader
+-- (row-level security on the points and blocks keeps the tenants apart)
+CREATE FUNCTION vscope._read_series(tenant_id integer, series_id integer)
+	RETURNS TABLE (ts timestamptz, value double precision, ivalue bigint)
+	AS 'MODULE_PATHNAME', 'vscope_read_series'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope._read_series(integer, integer) IS 'internal: every point of one series, from rows and blocks, in time order (the datapoints view)';
+
+CREATE VIEW vscope.datapoints WITH (security_invoker = true) AS
+	SELECT s.tenant_id, s.series_id, s.metric, s.tags, p.ts,
+		   coalesce(p.value, p.ivalue::double precision) AS value
+	  FROM vscope.series s
+	 CROSS JOIN LATERAL vscope._read_series(s.tenant_id, s.series_id) p;
+COMMENT ON VIEW vscope.datapoints IS 'points with their metric and tags, values as double precision, from rows and blocks alike: the view for BI tools';
+GRANT SELECT ON vscope.datapoints TO vscope_reader;
+

@@ -109,9 +109,7 @@ CREATE FUNCTION vscope.latest_value(metric text, tags jsonb) RETURNS double prec
 	AS $$
 	SELECT coalesce(l.value, l.ivalue::double precision)
 	  FROM vscope.series s
-	 CROSS JOIN LATERAL (SELECT p.ts, p.value, p.ivalue FROM vscope.points p
-						  WHERE p.tenant_id = s.tenant_id AND p.series_id = s.series_id
-						  ORDER BY p.ts DESC LIMIT 1) l
+	  JOIN vscope.series_last l ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
 	 WHERE s.tenant_id = vscope.current_tenant() AND s.metric = latest_value.metric
 	   AND s.tags @> latest_value.tags
 	 ORDER BY l.ts DESC LIMIT 1
@@ -125,9 +123,7 @@ CREATE FUNCTION vscope.latest_sum(metric text, tags jsonb) RETURNS double precis
 	AS $$
 	SELECT sum(coalesce(l.value, l.ivalue::double precision))
 	  FROM vscope.series s
-	 CROSS JOIN LATERAL (SELECT p.value, p.ivalue FROM vscope.points p
-						  WHERE p.tenant_id = s.tenant_id AND p.series_id = s.series_id
-						  ORDER BY p.ts DESC LIMIT 1) l
+	  JOIN vscope.series_last l ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
 	 WHERE s.tenant_id = vscope.current_tenant() AND s.metric = latest_sum.metric
 	   AND s.tags @> latest_sum.tags
 $$;

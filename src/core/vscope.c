@@ -24,6 +24,7 @@ int			vs_max_future_secs = 7 * 86400;
 int			vs_max_put_points = 500000;
 int			vs_max_new_partitions = 100;
 int			vs_max_buckets = 5000000;
+int			vs_compress_after_secs = 86400;
 static char *vs_tenant_guc = NULL;
 static char *vs_ceilo_admin = NULL;
 static char *vs_ceilo_project = NULL;
@@ -94,6 +95,16 @@ _PG_init(void)
 							5000000, 1000, INT_MAX / 2,
 							PGC_SUSET,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("vscope.compress_after",
+							"How long after its end a day's points are compressed into blocks.",
+							"vscope.maintain() compresses complete days this long past their end; "
+							"0 compresses a day as soon as it is over.",
+							&vs_compress_after_secs,
+							86400, 0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("vscope.retention",
@@ -229,4 +240,18 @@ VsKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	SPI_keepplan(p);
 	return p;
+}
+
+VS_FUNCTION_INFO_V1(vscope_compress_after);
+
+/*
+ * vscope_compress_after returns vscope.compress_after as an interval.
+ */
+Datum
+vscope_compress_after(PG_FUNCTION_ARGS)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->time = (int64) vs_compress_after_secs * USECS_PER_SEC;
+	PG_RETURN_INTERVAL_P(iv);
 }

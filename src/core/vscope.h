@@ -29,6 +29,7 @@ extern int	vs_max_future_secs;
 extern int	vs_max_put_points;
 extern int	vs_max_new_partitions;
 extern int	vs_max_buckets;
+extern int	vs_compress_after_secs;
 extern TimestampTz VsRetentionCutoff(void);
 
 /* a prepared SPI plan kept for the life of the backend (vscope.c); an SPIPlanPtr */

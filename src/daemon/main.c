@@ -41,13 +41,27 @@ maintainer(void *arg)
 		c = pool_acquire();
 		if (c != NULL)
 		{
-			PGresult   *res = PQexec(c, "SELECT vscope.maintain()");
+			/*
+			 * Each call is its own transaction and compresses at most one day;
+			 * a backlog (after an upgrade, or a long stop) is worked off call
+			 * by call, a bounded number per round.
+			 */
+			for (int round = 0; round < 1000 && !stopping; round++)
+			{
+				PGresult   *res = PQexec(c, "SELECT vscope.maintain()");
+				bool		pending = false;
 
-			if (PQresultStatus(res) == PGRES_TUPLES_OK)
-				vs_log(LOG_DEBUG, "maintenance: %s", PQgetvalue(res, 0, 0));
-			else
-				vs_log(LOG_WARN, "maintenance failed: %s", PQresultErrorMessage(res));
-			PQclear(res);
+				if (PQresultStatus(res) == PGRES_TUPLES_OK)
+				{
+					vs_log(LOG_DEBUG, "maintenance: %s", PQgetvalue(res, 0, 0));
+					pending = strstr(PQgetvalue(res, 0, 0), "\"pending\": true") != NULL;
+				}
+				else
+					vs_log(LOG_WARN, "maintenance failed: %s", PQresultErrorMessage(res));
+				PQclear(res);
+				if (!pending)
+					break;
+			}
 			pool_release(c);
 		}
 		clock_gettime(CLOCK_REALTIME, &until);

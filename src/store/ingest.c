@@ -17,6 +17,7 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -163,6 +164,63 @@ InsertChunk(int32 tenant, VsPointIn *points, int n)
 }
 
 /*
+ * UpdateLast keeps vscope.series_last: the newest of the points (sorted by
+ * series and time, one per pair) of each series, unless the series already
+ * has a newer one.  At an equal time the new write wins, as in the points.
+ * Rows are locked in series order, the same in every writer: no deadlock.
+ */
+static void
+UpdateLast(int32 tenant, VsPointIn *points, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum	   *series = palloc(sizeof(Datum) * n);
+	Datum	   *ts = palloc(sizeof(Datum) * n);
+	Datum	   *fv = palloc(sizeof(Datum) * n);
+	Datum	   *iv = palloc(sizeof(Datum) * n);
+	bool	   *fnull = palloc(sizeof(bool) * n);
+	bool	   *inull = palloc(sizeof(bool) * n);
+	int			m = 0;
+	int			dims[1];
+	int			lbs[1] = {1};
+	Datum		args[5];
+
+	for (int i = 0; i < n; i++)
+	{
+		if (i + 1 < n && points[i + 1].series_id == points[i].series_id)
+			continue;			/* not the series' newest */
+		series[m] = Int32GetDatum(points[i].series_id);
+		ts[m] = TimestampTzGetDatum(points[i].ts);
+		fv[m] = Float8GetDatum(points[i].value);
+		iv[m] = Int64GetDatum(points[i].ivalue);
+		fnull[m] = points[i].is_int;
+		inull[m] = !points[i].is_int;
+		m++;
+	}
+	if (plan == NULL)
+	{
+		Oid			types[5] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
+		FLOAT8ARRAYOID, INT8ARRAYOID};
+
+		plan = VsKeepPlan("INSERT INTO vscope.series_last AS l (tenant_id, series_id, ts, value, ivalue) "
+						  "SELECT $1, unnest($2), unnest($3), unnest($4), unnest($5) "
+						  "ON CONFLICT (tenant_id, series_id) DO UPDATE "
+						  "SET ts = excluded.ts, value = excluded.value, ivalue = excluded.ivalue "
+						  "WHERE excluded.ts >= l.ts",
+						  5, types, CURSOR_OPT_GENERIC_PLAN);
+	}
+	dims[0] = m;
+	args[0] = Int32GetDatum(tenant);
+	args[1] = PointerGetDatum(construct_array(series, m, INT4OID, 4, true, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(ts, m, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[3] = PointerGetDatum(construct_md_array(fv, fnull, 1, dims, lbs, FLOAT8OID, 8,
+												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[4] = PointerGetDatum(construct_md_array(iv, inull, 1, dims, lbs, INT8OID, 8,
+												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "keeping the latest points failed");
+}
+
+/*
  * VsStorePoints writes points whose series ids are resolved; the last of
  * several writes to one (series, ts) wins.  Returns how many rows it wrote.
  * The caller is connected to SPI.
@@ -186,6 +244,8 @@ VsStorePoints(int32 tenant, VsPointIn *points, int npoints)
 	VsEnsurePartitions(points, n);
 	for (int off = 0; off < n; off += VS_INSERT_CHUNK)
 		InsertChunk(tenant, points + off, Min(VS_INSERT_CHUNK, n - off));
+	if (VsStoreHasTable("series_last"))
+		UpdateLast(tenant, points, n);
 	return n;
 }
 
@@ -565,4 +625,16 @@ vscope_put_point(PG_FUNCTION_ARGS)
 	VsStorePoints(tenant, &pt, 1);
 	SPI_finish();
 	PG_RETURN_INT32(ref.series_id);
+}
+
+/*
+ * VsStoreHasTable says whether vscope.<name> exists: a database still at an
+ * older version of the extension lacks the newer tables.
+ */
+bool
+VsStoreHasTable(const char *name)
+{
+	Oid			nsp = get_namespace_oid("vscope", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid(name, nsp));
 }

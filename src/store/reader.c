@@ -1,10 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * reader.c
- *	  The reader over the row store: one SPI cursor over the points table,
- *	  ordered by (series_id, ts), fetched in batches of VS_READER_BATCH rows
- *	  copied into the reader's own memory context.  The SQL function
- *	  vscope.read_points() exposes it for tests and psql.
+ *	  The one reader: the points of some series over [start, end), from
+ *	  the head (rows of vscope.points) and the compressed blocks
+ *	  (vscope.blocks) together.  Two SPI cursors, both in series order: the
+ *	  head rows by (series, ts), fetched VS_READER_BATCH at a time, and the
+ *	  blocks overlapping the range by (series, first_ts), decoded one at a
+ *	  time.  Per series the two are merged in time order, a head row
+ *	  winning over a block point at the same timestamp (a write after the
+ *	  day was compressed).  The SQL functions vscope.read_points() and
+ *	  vscope._read_series() (the datapoints view) expose it.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,20 +23,45 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "store/block.h"
+#include "store/store.h"
+
 #define VS_READER_BATCH 8192
+#define VS_READER_BLOCK_BATCH 64
 
 struct VsReader
 {
 	MemoryContext cxt;
-	Portal		portal;
-	int32	   *series;			/* this batch, VS_READER_BATCH at most */
-	VsPoint    *points;
-	int			n;
-	int			pos;
-	bool		done;
+	TimestampTz start;
+	TimestampTz end;
+
+	/* rows of the head, in (series, ts) order, a batch at a time */
+	Portal		head;
+	int32	   *h_series;
+	VsPoint    *h_points;
+	int			h_n;
+	int			h_pos;
+	bool		h_done;
+
+	/* block rows, in (series, first_ts) order, a batch at a time */
+	Portal		blocks;
+	MemoryContext b_cxt;		/* the batch's copies of block data */
+	int32	   *b_series;
+	TimestampTz *b_first;
+	bytea	  **b_data;
+	int			b_n;
+	int			b_pos;
+	bool		b_done;
+
+	/* the series being read, and the points of its current block */
+	bool		have_cur;
+	int32		cur;
+	VsColumns	dec;
+	int			d_pos;
 };
 
-static SPIPlanPtr read_plan = NULL;
+static SPIPlanPtr head_plan = NULL;
+static SPIPlanPtr blocks_plan = NULL;
 
 VsReader *
 vs_reader_open(int32 tenant, const int32 *series, int nseries,
@@ -39,13 +69,21 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "vscope reader",
 											  ALLOCSET_DEFAULT_SIZES);
-	VsReader   *r = MemoryContextAllocZero(cxt, sizeof(VsReader));
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	VsReader   *r = palloc0(sizeof(VsReader));
 	Datum	   *d = palloc(sizeof(Datum) * Max(nseries, 1));
 	Datum		args[4];
 
 	r->cxt = cxt;
-	r->series = MemoryContextAlloc(cxt, sizeof(int32) * VS_READER_BATCH);
-	r->points = MemoryContextAlloc(cxt, sizeof(VsPoint) * VS_READER_BATCH);
+	r->start = start;
+	r->end = end;
+	r->h_series = palloc(sizeof(int32) * VS_READER_BATCH);
+	r->h_points = palloc(sizeof(VsPoint) * VS_READER_BATCH);
+	r->b_cxt = AllocSetContextCreate(cxt, "vscope reader blocks", ALLOCSET_DEFAULT_SIZES);
+	r->b_series = palloc(sizeof(int32) * VS_READER_BLOCK_BATCH);
+	r->b_first = palloc(sizeof(TimestampTz) * VS_READER_BLOCK_BATCH);
+	r->b_data = palloc(sizeof(bytea *) * VS_READER_BLOCK_BATCH);
+	VsColumnsInit(&r->dec, 1440);
 	for (int i = 0; i < nseries; i++)
 		d[i] = Int32GetDatum(series[i]);
 
@@ -53,74 +91,217 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 	args[1] = PointerGetDatum(construct_array(d, nseries, INT4OID, 4, true, TYPALIGN_INT));
 	args[2] = TimestampTzGetDatum(start);
 	args[3] = TimestampTzGetDatum(end);
-	if (read_plan == NULL)
+	if (head_plan == NULL)
 	{
 		Oid			types[4] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-		read_plan = VsKeepPlan("SELECT series_id, ts, value, ivalue FROM vscope.points "
+
+		/*
+		 * A custom plan: the planner prunes the partitions outside the range
+		 * before anything is locked.
+		 */
+		head_plan = VsKeepPlan("SELECT series_id, ts, value, ivalue FROM vscope.points "
 							   "WHERE tenant_id = $1 AND series_id = ANY ($2) "
 							   "AND ts >= $3 AND ts < $4 ORDER BY series_id, ts",
-							   4, types, CURSOR_OPT_GENERIC_PLAN);
+							   4, types, CURSOR_OPT_CUSTOM_PLAN);
 	}
-	r->portal = SPI_cursor_open(NULL, read_plan, args, NULL, true);
+	/* (a database not yet updated to 0.2.0 has no blocks: rows only) */
+	if (blocks_plan == NULL && VsStoreHasTable("blocks"))
+	{
+		Oid			types[4] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+		/* a block spans less than a day: the range bounds first_ts both ways */
+		blocks_plan = VsKeepPlan("SELECT series_id, first_ts, data FROM vscope.blocks "
+								 "WHERE tenant_id = $1 AND series_id = ANY ($2) "
+								 "AND first_ts < $4 AND first_ts > $3 - interval '1 day' "
+								 "AND last_ts >= $3 ORDER BY series_id, first_ts",
+								 4, types, CURSOR_OPT_GENERIC_PLAN);
+	}
+	MemoryContextSwitchTo(old);
+	r->head = SPI_cursor_open(NULL, head_plan, args, NULL, true);
+	if (blocks_plan != NULL)
+		r->blocks = SPI_cursor_open(NULL, blocks_plan, args, NULL, true);
+	else
+		r->b_done = true;
 	return r;
 }
 
+/* FetchHead reads the next batch of head rows */
 static void
-FetchBatch(VsReader *r)
+FetchHead(VsReader *r)
 {
 	CHECK_FOR_INTERRUPTS();
-	SPI_cursor_fetch(r->portal, true, VS_READER_BATCH);
-	r->n = (int) SPI_processed;
-	r->pos = 0;
-	if (r->n == 0)
-		r->done = true;
-	for (int i = 0; i < r->n; i++)
+	SPI_cursor_fetch(r->head, true, VS_READER_BATCH);
+	r->h_n = (int) SPI_processed;
+	r->h_pos = 0;
+	if (r->h_n == 0)
+		r->h_done = true;
+	for (int i = 0; i < r->h_n; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
+		VsPoint    *pt = &r->h_points[i];
 		bool		isnull;
 		Datum		v;
 
-		r->series[i] = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-		r->points[i].ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
+		r->h_series[i] = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		pt->ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
 		v = SPI_getbinval(tup, desc, 3, &isnull);
 		if (!isnull)
 		{
-			r->points[i].is_int = false;
-			r->points[i].value = DatumGetFloat8(v);
-			r->points[i].ivalue = 0;
+			pt->is_int = false;
+			pt->value = DatumGetFloat8(v);
+			pt->ivalue = 0;
 		}
 		else
 		{
-			r->points[i].is_int = true;
-			r->points[i].ivalue = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-			r->points[i].value = (double) r->points[i].ivalue;
+			pt->is_int = true;
+			pt->ivalue = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+			pt->value = (double) pt->ivalue;
 		}
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
 
+/* FetchBlocks reads the next batch of block rows, copying their data */
+static void
+FetchBlocks(VsReader *r)
+{
+	MemoryContext old;
+
+	CHECK_FOR_INTERRUPTS();
+	SPI_cursor_fetch(r->blocks, true, VS_READER_BLOCK_BATCH);
+	MemoryContextReset(r->b_cxt);
+	r->b_n = (int) SPI_processed;
+	r->b_pos = 0;
+	if (r->b_n == 0)
+		r->b_done = true;
+	old = MemoryContextSwitchTo(r->b_cxt);
+	for (int i = 0; i < r->b_n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		r->b_series[i] = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		r->b_first[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
+		r->b_data[i] = DatumGetByteaPCopy(SPI_getbinval(tup, desc, 3, &isnull));
+	}
+	MemoryContextSwitchTo(old);
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* HeadPeek: is there a head row left (fetching if need be)? */
+static bool
+HeadPeek(VsReader *r)
+{
+	if (r->h_pos < r->h_n)
+		return true;
+	if (r->h_done)
+		return false;
+	FetchHead(r);
+	return r->h_pos < r->h_n;
+}
+
+/* BlockPeek: is there a block row left (fetching if need be)? */
+static bool
+BlockPeek(VsReader *r)
+{
+	if (r->b_pos < r->b_n)
+		return true;
+	if (r->b_done)
+		return false;
+	FetchBlocks(r);
+	return r->b_pos < r->b_n;
+}
+
+/*
+ * NextBlockPoint makes r->dec[r->d_pos] the current series' next block
+ * point inside the range, decoding the series' next block when one is used
+ * up; false when the series has no block point left.
+ */
+static bool
+NextBlockPoint(VsReader *r)
+{
+	for (;;)
+	{
+		if (r->d_pos < r->dec.n)
+		{
+			if (r->dec.ts[r->d_pos] >= r->end)
+				r->d_pos = r->dec.n;	/* the rest of the block is past the range */
+			else
+				return true;
+		}
+		if (!BlockPeek(r) || r->b_series[r->b_pos] != r->cur)
+			return false;
+		VsBlockDecode(r->b_data[r->b_pos], r->cur, r->b_first[r->b_pos], &r->dec);
+		r->b_pos++;
+		r->d_pos = 0;
+		while (r->d_pos < r->dec.n && r->dec.ts[r->d_pos] < r->start)
+			r->d_pos++;
+	}
+}
+
+/*
+ * vs_reader_next merges, series by series, the points of the blocks and the
+ * head rows; at an equal timestamp the head row (written later) wins.
+ */
 bool
 vs_reader_next(VsReader *r, int32 *series_id, VsPoint *pt)
 {
-	if (r->pos >= r->n)
+	for (;;)
 	{
-		if (r->done)
-			return false;
-		FetchBatch(r);
-		if (r->done)
-			return false;
+		bool		have_block;
+		bool		have_head;
+
+		if (!r->have_cur)
+		{
+			bool		h = HeadPeek(r);
+			bool		b = BlockPeek(r);
+
+			if (!h && !b)
+				return false;
+			if (h && (!b || r->h_series[r->h_pos] <= r->b_series[r->b_pos]))
+				r->cur = r->h_series[r->h_pos];
+			else
+				r->cur = r->b_series[r->b_pos];
+			r->have_cur = true;
+			r->dec.n = 0;
+			r->d_pos = 0;
+		}
+		have_block = NextBlockPoint(r);
+		have_head = HeadPeek(r) && r->h_series[r->h_pos] == r->cur;
+		if (!have_block && !have_head)
+		{
+			r->have_cur = false;
+			continue;
+		}
+		*series_id = r->cur;
+		if (have_head &&
+			(!have_block || r->h_points[r->h_pos].ts <= r->dec.ts[r->d_pos]))
+		{
+			if (have_block && r->h_points[r->h_pos].ts == r->dec.ts[r->d_pos])
+				r->d_pos++;		/* overwritten after compaction */
+			*pt = r->h_points[r->h_pos++];
+		}
+		else
+		{
+			int			i = r->d_pos++;
+
+			pt->ts = r->dec.ts[i];
+			pt->is_int = r->dec.is_int[i] != 0;
+			pt->ivalue = r->dec.ivalue[i];
+			pt->value = r->dec.value[i];
+		}
+		return true;
 	}
-	*series_id = r->series[r->pos];
-	*pt = r->points[r->pos];
-	r->pos++;
-	return true;
 }
 
 void
 vs_reader_close(VsReader *r)
 {
-	SPI_cursor_close(r->portal);
+	SPI_cursor_close(r->head);
+	if (r->blocks != NULL)
+		SPI_cursor_close(r->blocks);
 	MemoryContextDelete(r->cxt);
 }
 
@@ -170,6 +351,44 @@ vscope_read_points(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum(pt.ivalue);
 		isnull[2] = pt.is_int;
 		isnull[3] = !pt.is_int;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	vs_reader_close(r);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+VS_FUNCTION_INFO_V1(vscope_read_series);
+
+/*
+ * vscope_read_series returns every point of one series of a tenant, for the
+ * datapoints view.  The tenant comes from the series row the view joins;
+ * row-level security on points and blocks still decides what the caller
+ * sees, so naming another tenant yields nothing.
+ */
+Datum
+vscope_read_series(PG_FUNCTION_ARGS)
+{
+	int32		tenant = PG_GETARG_INT32(0);
+	int32		series = PG_GETARG_INT32(1);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	VsReader   *r;
+	int32		sid;
+	VsPoint		pt;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	r = vs_reader_open(tenant, &series, 1, DT_NOBEGIN, DT_NOEND);
+	while (vs_reader_next(r, &sid, &pt))
+	{
+		Datum		values[3];
+		bool		isnull[3] = {false, false, false};
+
+		values[0] = TimestampTzGetDatum(pt.ts);
+		values[1] = Float8GetDatum(pt.value);
+		values[2] = Int64GetDatum(pt.ivalue);
+		isnull[1] = pt.is_int;
+		isnull[2] = !pt.is_int;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 	}
 	vs_reader_close(r);

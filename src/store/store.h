@@ -58,4 +58,11 @@ extern TimestampTz VsUnixMsToTimestamp(int64 ms);
 /* series.c */
 extern void VsSeriesCacheInit(void);
 
+/*
+ * Whether a table of the store exists in this database: the library may be
+ * newer than the extension's SQL until ALTER EXTENSION vscope UPDATE has
+ * run, and must keep working meanwhile (ingest.c).
+ */
+extern bool VsStoreHasTable(const char *name);
+
 #endif							/* VSCOPE_STORE_H */

@@ -1,0 +1,263 @@
+-- vscope 0.1.1 -> 0.2.0: the compressed block store.  Complete days move
+-- from rows into per-series compressed blocks (vscope.blocks) by
+-- vscope.compress(), run by vscope.maintain(); the latest point of each
+-- series is kept in vscope.series_last; every read of points goes through
+-- the reader, which merges rows and blocks.
+\echo Use "ALTER EXTENSION vscope UPDATE TO '0.2.0'" to load this file. \quit
+-- A complete day's points of one series, compressed (src/store/codec.c):
+-- one block per series and day, split when a day holds more than a block
+-- may.  The summary beside the data answers some queries without decoding.
+-- Kept inline in the heap page (toast_tuple_target) and never run through
+-- pglz: the data is compressed already.
+CREATE TABLE vscope.blocks (
+	tenant_id	integer NOT NULL,
+	series_id	integer NOT NULL,
+	first_ts	timestamptz NOT NULL,
+	last_ts		timestamptz NOT NULL,
+	n			integer NOT NULL CHECK (n > 0),
+	vmin		double precision NOT NULL,
+	vmax		double precision NOT NULL,
+	vsum		double precision NOT NULL,
+	data		bytea NOT NULL,
+	PRIMARY KEY (tenant_id, series_id, first_ts),
+	CONSTRAINT blocks_span CHECK (last_ts >= first_ts
+								  AND last_ts < first_ts + interval '1 day')
+) WITH (toast_tuple_target = 8160);
+ALTER TABLE vscope.blocks ALTER COLUMN data SET STORAGE EXTERNAL;
+-- compaction and expiry find a day's blocks across tenants
+CREATE INDEX blocks_first_ts_idx ON vscope.blocks (first_ts);
+COMMENT ON TABLE vscope.blocks IS 'compressed points: one block per series and complete UTC day, made by vscope.compress(), with count, min, max and sum beside the data';
+
+-- The latest point of each series, kept at ingest, so that live data and
+-- /api/query/last need neither the blocks nor old partitions.
+CREATE TABLE vscope.series_last (
+	tenant_id	integer NOT NULL,
+	series_id	integer NOT NULL,
+	ts			timestamptz NOT NULL,
+	value		double precision,
+	ivalue		bigint,
+	CONSTRAINT series_last_one_value CHECK ((value IS NULL) <> (ivalue IS NULL)),
+	PRIMARY KEY (tenant_id, series_id)
+);
+COMMENT ON TABLE vscope.series_last IS 'the newest point of each series (the last write wins at equal times), kept by every write and by vscope.expire()';
+
+ALTER TABLE vscope.blocks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.blocks FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.blocks
+	USING (tenant_id = vscope.current_tenant());
+
+ALTER TABLE vscope.series_last ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.series_last FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.series_last
+	USING (tenant_id = vscope.current_tenant());
+
+GRANT SELECT ON vscope.blocks, vscope.series_last TO vscope_reader;
+GRANT INSERT, UPDATE ON vscope.series_last TO vscope_writer;
+
+SELECT pg_catalog.pg_extension_config_dump('vscope.blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('vscope.series_last', '');
+
+-- the latest point of every series that has one (one index probe each)
+INSERT INTO vscope.series_last (tenant_id, series_id, ts, value, ivalue)
+SELECT s.tenant_id, s.series_id, l.ts, l.value, l.ivalue
+  FROM vscope.series s
+ CROSS JOIN LATERAL (SELECT p.ts, p.value, p.ivalue FROM vscope.points p
+					  WHERE p.tenant_id = s.tenant_id AND p.series_id = s.series_id
+					  ORDER BY p.ts DESC LIMIT 1) l;
+
+CREATE OR REPLACE FUNCTION vscope.expire(older_than interval) RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	-- dropping a day locks its parent until commit: wait a little at most
+	-- for queries of the other parent, and leave busy days for the next run
+	SET lock_timeout = '5s'
+	AS $$
+DECLARE
+	p record;
+	parent text;
+	dropped integer := 0;
+BEGIN
+	IF older_than IS NULL OR older_than <= interval '0' THEN
+		RAISE EXCEPTION 'retention must be a positive interval'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', coalesce(older_than::text, 'NULL'));
+	END IF;
+	FOR parent IN SELECT unnest(ARRAY['points', 'samples']) LOOP
+		PERFORM pg_advisory_xact_lock(hashtext('vscope.' || parent || ' partitions'));
+		FOR p IN SELECT * FROM vscope.partitions(parent) WHERE range_end <= now() - older_than LOOP
+			BEGIN
+				EXECUTE format('DROP TABLE %s', p.partition);
+				dropped := dropped + 1;
+			EXCEPTION WHEN lock_not_available THEN
+				RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
+			END;
+		END LOOP;
+	END LOOP;
+	-- the blocks of the same days, and latest points that no longer exist
+	DELETE FROM vscope.blocks WHERE first_ts < date_trunc('day', now() - older_than);
+	DELETE FROM vscope.series_last WHERE ts < date_trunc('day', now() - older_than);
+	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
+	-- to use one, and every listing skips series without data)
+	-- events are few: deleted rather than partitioned
+	DELETE FROM vscope.events WHERE generated < now() - older_than;
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION vscope.expire(interval) IS 'drops every daily partition (of points and of Ceilometer samples) whose rows are all older than the interval, returns how many, and deletes the blocks of those days and older Ceilometer events';
+
+CREATE FUNCTION vscope.compress_after() RETURNS interval
+	AS 'MODULE_PATHNAME', 'vscope_compress_after'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION vscope.compress_after() IS 'the vscope.compress_after setting: how long after its end a day is compressed';
+
+CREATE FUNCTION vscope.compress(day date) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_compress'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION vscope.compress(date) IS 'compresses the rows of a UTC day into per-series blocks (merged with the blocks it has, the rows winning), every tenant, in this transaction; returns how many points the day''s blocks now hold (0 when the day had no rows)';
+REVOKE ALL ON FUNCTION vscope.compress(date) FROM PUBLIC;
+
+CREATE FUNCTION vscope.decompress(day date) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_decompress'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION vscope.decompress(date) IS 'turns the blocks of a UTC day back into rows (rows written since keep their values), every tenant, in this transaction; returns how many points went back';
+REVOKE ALL ON FUNCTION vscope.decompress(date) FROM PUBLIC;
+
+-- compaction: a day whose end is vscope.compress_after in the past and
+-- that still has rows in its partition; the oldest first
+CREATE FUNCTION vscope._compress_candidate() RETURNS date
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	AS $$
+DECLARE
+	p record;
+	has_rows boolean;
+BEGIN
+	FOR p IN SELECT * FROM vscope.partitions('points')
+			  WHERE range_end <= now() - vscope.compress_after()
+	LOOP
+		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', p.partition) INTO has_rows;
+		IF has_rows THEN
+			RETURN p.range_start::date;
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION vscope._compress_candidate() IS 'internal: the oldest day due for compaction that still has rows in its partition, or NULL';
+
+CREATE OR REPLACE FUNCTION vscope.maintain() RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	AS $$
+DECLARE
+	today integer := floor(extract(epoch FROM now()) / 86400)::integer;
+	created integer;
+	dropped integer;
+	day date;
+	compressed bigint := 0;
+BEGIN
+	-- partitions for today and the next two days, so writers rarely need DDL
+	created := vscope._ensure_partitions(ARRAY[today, today + 1, today + 2])
+			   + vscope._ensure_partitions(ARRAY[today, today + 1, today + 2], 'samples');
+	dropped := vscope.expire();
+	-- at most one day compacted per call, so each is a transaction of its own
+	day := vscope._compress_candidate();
+	IF day IS NOT NULL THEN
+		compressed := vscope.compress(day);
+	END IF;
+	RETURN jsonb_build_object('created', created, 'dropped', dropped,
+							  'compressed_day', day, 'compressed_points', compressed,
+							  'pending', vscope._compress_candidate() IS NOT NULL);
+END
+$$;
+COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): creates the coming days'' partitions, expires by vscope.retention and compresses the oldest complete day still in rows; "pending" says whether another call has a day to compress';
+
+-- the points of one series of a tenant, all of them, through the reader
+-- (row-level security on the points and blocks keeps the tenants apart)
+CREATE FUNCTION vscope._read_series(tenant_id integer, series_id integer)
+	RETURNS TABLE (ts timestamptz, value double precision, ivalue bigint)
+	AS 'MODULE_PATHNAME', 'vscope_read_series'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope._read_series(integer, integer) IS 'internal: every point of one series, from rows and blocks, in time order (the datapoints view)';
+
+CREATE OR REPLACE VIEW vscope.datapoints WITH (security_invoker = true) AS
+	SELECT s.tenant_id, s.series_id, s.metric, s.tags, p.ts,
+		   coalesce(p.value, p.ivalue::double precision) AS value
+	  FROM vscope.series s
+	 CROSS JOIN LATERAL vscope._read_series(s.tenant_id, s.series_id) p;
+COMMENT ON VIEW vscope.datapoints IS 'points with their metric and tags, values as double precision, from rows and blocks alike: the view for BI tools';
+
+CREATE OR REPLACE FUNCTION vscope.latest_value(metric text, tags jsonb) RETURNS double precision
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT coalesce(l.value, l.ivalue::double precision)
+	  FROM vscope.series s
+	  JOIN vscope.series_last l ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
+	 WHERE s.tenant_id = vscope.current_tenant() AND s.metric = latest_value.metric
+	   AND s.tags @> latest_value.tags
+	 ORDER BY l.ts DESC LIMIT 1
+$$;
+
+CREATE OR REPLACE FUNCTION vscope.latest_sum(metric text, tags jsonb) RETURNS double precision
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT sum(coalesce(l.value, l.ivalue::double precision))
+	  FROM vscope.series s
+	  JOIN vscope.series_last l ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
+	 WHERE s.tenant_id = vscope.current_tenant() AND s.metric = latest_sum.metric
+	   AND s.tags @> latest_sum.tags
+$$;
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_last(request jsonb) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	_tid integer := vscope.current_tenant();
+	q jsonb;
+	back_scan integer;
+	out json;
+BEGIN
+	IF jsonb_typeof(request) IS DISTINCT FROM 'object'
+	   OR jsonb_typeof(request->'queries') IS DISTINCT FROM 'array'
+	   OR jsonb_array_length(request->'queries') = 0 THEN
+		RAISE EXCEPTION 'missing queries' USING ERRCODE = 'VS400';
+	END IF;
+	FOR q IN SELECT * FROM jsonb_array_elements(request->'queries') LOOP
+		IF coalesce(q->>'metric', '') = '' THEN
+			RAISE EXCEPTION 'missing metric in a last query' USING ERRCODE = 'VS400';
+		END IF;
+		IF q ? 'tags' AND jsonb_typeof(q->'tags') <> 'object' THEN
+			RAISE EXCEPTION 'tags must be an object of tag names and values' USING ERRCODE = 'VS400';
+		END IF;
+	END LOOP;
+	BEGIN
+		back_scan := coalesce(nullif(request->>'backScan', ''), '0')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'invalid backScan: %', request->>'backScan' USING ERRCODE = 'VS400';
+	END;
+	SELECT coalesce(json_agg(json_build_object(
+			   'metric', s.metric,
+			   'timestamp', (extract(epoch FROM l.ts) * 1000)::bigint,
+			   'value', coalesce(l.ivalue::text, l.value::text),
+			   'tags', s.tags,
+			   'tsuid', upper(lpad(to_hex(s.series_id), 8, '0')))
+			 ORDER BY qn, s.series_id), '[]')
+	  INTO out
+	  FROM jsonb_array_elements(request->'queries') WITH ORDINALITY AS r(q, qn)
+	  JOIN vscope.series s
+		ON s.tenant_id = _tid AND s.metric = r.q->>'metric'
+	   AND s.tags @> coalesce(r.q->'tags', '{}')
+	  JOIN vscope.series_last l
+		ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
+	   AND (back_scan <= 0 OR l.ts >= now() - make_interval(hours => back_scan));
+	RETURN out;
+END
+$$;

@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * block.h
+ *	  Compressed blocks as the store keeps them: the points of one series
+ *	  over at most one UTC day, encoded by codec.c, in a row of
+ *	  vscope.blocks beside their summary (count, min, max, sum).
+ *
+ *	  Points travel column-wise (VsColumns): the codec's own layout, and
+ *	  what a decoder fills fastest.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VSCOPE_BLOCK_H
+#define VSCOPE_BLOCK_H
+
+#include "core/vscope.h"
+
+/* a growable set of points in columns, palloc'd in one memory context */
+typedef struct VsColumns
+{
+	int			n;
+	int			cap;
+	TimestampTz *ts;
+	uint8	   *is_int;
+	int64	   *ivalue;			/* when is_int */
+	double	   *value;			/* always set: ivalue as a double when is_int */
+} VsColumns;
+
+extern void VsColumnsInit(VsColumns *c, int cap);
+extern void VsColumnsReserve(VsColumns *c, int n);
+extern void VsColumnsAppend(VsColumns *c, TimestampTz ts, bool is_int, int64 ivalue,
+							double value);
+
+/*
+ * VsBlockDecode replaces the contents of out with the points of a block,
+ * or raises a data-corrupted error naming the series and day.
+ */
+extern void VsBlockDecode(const bytea *data, int32 series_id, TimestampTz first_ts,
+						  VsColumns *out);
+
+/*
+ * VsBlocksWrite stores the points of one series of one day (time order,
+ * one value per timestamp) as block rows of vscope.blocks, splitting them
+ * where one block would not fit a heap page.  The caller is connected to
+ * SPI and has removed the day's old blocks of the series.
+ */
+extern void VsBlocksWrite(int32 tenant, int32 series_id, const VsColumns *pts);
+
+#endif							/* VSCOPE_BLOCK_H */

@@ -1,0 +1,142 @@
+-- compressed blocks: complete days move from rows into per-series blocks;
+-- every read answers the same before and after, late writes win, expiry
+-- and row-level security hold, a damaged block is a clear error
+SET timezone = 'UTC';
+SELECT vscope.create_tenant('blk') IS NOT NULL, vscope.create_tenant('blk2') IS NOT NULL;
+SELECT vscope.use_tenant('blk') IS NOT NULL;
+-- two days of three series (2023-11-14 and -15): a float gauge every minute,
+-- an integer counter every 10 s, and a series mixing ints and doubles
+SELECT vscope.put(json_agg(p)::text) FROM (
+  SELECT json_build_object('metric', 'blk.gauge', 'timestamp', 1699920000 + 60 * k,
+                           'value', round((50 + 40 * sin(k / 30.0))::numeric, 2),
+                           'tags', json_build_object('h', 'a')) AS p
+    FROM generate_series(0, 2 * 1440 - 1) k
+  UNION ALL
+  SELECT json_build_object('metric', 'blk.count', 'timestamp', 1699920000 + 10 * k,
+                           'value', 1000000 + 7 * k, 'tags', json_build_object('h', 'a'))
+    FROM generate_series(0, 2 * 8640 - 1) k
+  UNION ALL
+  SELECT json_build_object('metric', 'blk.mixed', 'timestamp', 1699920000 + 3600 * k,
+                           'value', CASE WHEN k % 2 = 0 THEN to_json(k) ELSE to_json(k + 0.5) END,
+                           'tags', json_build_object('h', 'a'))
+    FROM generate_series(0, 47) k) x;
+SELECT array_agg(series_id ORDER BY metric) AS ids FROM vscope.series WHERE metric LIKE 'blk.%' \gset
+CREATE TEMP TABLE before AS
+SELECT series_id, ts, value, ivalue FROM vscope.read_points(:'ids', '-infinity', 'infinity');
+CREATE TEMP TABLE before_view AS SELECT * FROM vscope.datapoints WHERE metric LIKE 'blk.%';
+SELECT count(*) FROM before;
+
+-- compress both days (superuser: every tenant); a day without rows is 0
+SELECT vscope.compress('2023-11-14') AS day1, vscope.compress('2023-11-15') AS day2;
+SELECT vscope.compress('2023-11-14') AS again, vscope.compress('1999-01-01') AS no_partition;
+SELECT count(*) AS rows_left FROM vscope.points WHERE series_id = ANY (:'ids');
+SELECT s.metric, b.first_ts, b.last_ts, b.n, b.vmin, b.vmax, b.vsum,
+       octet_length(b.data) < b.n * 3 AS under_3_bytes_a_point
+  FROM vscope.blocks b JOIN vscope.series s USING (tenant_id, series_id)
+ WHERE b.series_id = ANY (:'ids') ORDER BY s.metric, b.first_ts;
+-- the summary is what the points say
+SELECT bool_and(b.n = x.n AND b.vmin = x.mn AND b.vmax = x.mx AND b.vsum = x.sm) AS summaries_match
+  FROM vscope.blocks b
+  JOIN LATERAL (SELECT count(*) AS n, min(coalesce(value, ivalue)) AS mn, max(coalesce(value, ivalue)) AS mx,
+                       sum(coalesce(value, ivalue)) AS sm
+                  FROM before p WHERE p.series_id = b.series_id
+                   AND p.ts >= b.first_ts AND p.ts <= b.last_ts) x ON true
+ WHERE b.series_id = ANY (:'ids');
+
+-- the same points, bit for bit, in the same order, int or double as written
+SELECT count(*) AS differences FROM (
+  (SELECT * FROM before EXCEPT ALL SELECT series_id, ts, value, ivalue
+     FROM vscope.read_points(:'ids', '-infinity', 'infinity'))
+  UNION ALL
+  (SELECT series_id, ts, value, ivalue FROM vscope.read_points(:'ids', '-infinity', 'infinity')
+   EXCEPT ALL SELECT * FROM before)) d;
+SELECT count(*) AS out_of_order FROM (
+  SELECT series_id, ts, lag(series_id) OVER () AS ps, lag(ts) OVER () AS pt
+    FROM vscope.read_points(:'ids', '-infinity', 'infinity')) r
+ WHERE (series_id, ts) <= (ps, pt);
+SELECT count(*) AS view_differences FROM (
+  (SELECT * FROM before_view EXCEPT ALL SELECT * FROM vscope.datapoints WHERE metric LIKE 'blk.%')
+  UNION ALL
+  (SELECT * FROM vscope.datapoints WHERE metric LIKE 'blk.%' EXCEPT ALL SELECT * FROM before_view)) d;
+-- ranges cut through blocks: start inclusive, end exclusive
+SELECT count(*), min(ts), max(ts) FROM vscope.read_points(:'ids', '2023-11-14 23:59:00', '2023-11-15 00:01:00');
+SELECT count(*) FROM vscope.read_points(:'ids', '2023-11-15 00:00:00', '2023-11-15 00:00:00.000001');
+-- queries answer the same from blocks
+SELECT vscope.tsdb_query('{"start":1699920000,"end":1700092799,"queries":[{"metric":"blk.gauge","aggregator":"sum","downsample":"6h-avg"}]}');
+SELECT vscope.tsdb_query('{"start":1699920000,"end":1700092799,"queries":[{"metric":"blk.count","aggregator":"sum","downsample":"12h-max"}]}');
+
+-- a write into a compressed day: kept as a row, and it wins over the block
+SELECT vscope.put('[{"metric":"blk.gauge","timestamp":1699920060,"value":-1.25,"tags":{"h":"a"}},
+                    {"metric":"blk.gauge","timestamp":1699920030,"value":7,"tags":{"h":"a"}}]');
+SELECT ts, value, ivalue FROM vscope.read_points(:'ids', '2023-11-14 00:00', '2023-11-14 00:02')
+ ORDER BY ts;
+-- compressing again merges the rows into the block
+SELECT vscope.compress('2023-11-14') AS merged;
+SELECT count(*) AS rows_left FROM vscope.points WHERE series_id = ANY (:'ids');
+SELECT ts, value, ivalue FROM vscope.read_points(:'ids', '2023-11-14 00:00', '2023-11-14 00:02')
+ ORDER BY ts;
+
+-- decompress: the rows come back, the blocks go; rows written since keep their values
+SELECT vscope.put('{"metric":"blk.gauge","timestamp":1699920060,"value":99,"tags":{"h":"a"}}');
+SELECT vscope.decompress('2023-11-14') AS back;
+SELECT count(*) AS blocks_left FROM vscope.blocks WHERE first_ts < '2023-11-15' AND series_id = ANY (:'ids');
+SELECT ts, value, ivalue FROM vscope.points
+ WHERE series_id = (:'ids'::int[])[2] AND ts < '2023-11-14 00:02' ORDER BY ts;
+SELECT vscope.compress('2023-11-14') > 0 AS compressed_again;
+
+-- the latest point of each series is kept at ingest, not read from blocks
+SELECT s.metric, l.ts, l.value, l.ivalue FROM vscope.series_last l JOIN vscope.series s USING (tenant_id, series_id)
+ WHERE l.series_id = ANY (:'ids') ORDER BY s.metric;
+SELECT vscope.latest_value('blk.count', '{"h":"a"}');
+SELECT vscope.put('{"metric":"blk.count","timestamp":1600000000,"value":1,"tags":{"h":"a"}}');
+SELECT vscope.latest_value('blk.count', '{"h":"a"}') AS older_write_leaves_it;
+SELECT vscope.put('{"metric":"blk.count","timestamp":1700092790,"value":5,"tags":{"h":"a"}}');
+SELECT vscope.latest_value('blk.count', '{"h":"a"}') AS same_time_rewritten;
+
+-- another tenant sees no block, and cannot read these series
+SELECT vscope.use_tenant('blk2') IS NOT NULL;
+SET ROLE vscope_reader;
+SELECT count(*) FROM vscope.blocks;
+SELECT count(*) FROM vscope.read_points(:'ids', '-infinity', 'infinity');
+SELECT count(*) FROM vscope._read_series((SELECT vscope.tenant_id('blk')), (:'ids'::int[])[1]);
+-- and nobody but the owner compresses
+SELECT vscope.compress('2023-11-14');
+RESET ROLE;
+SELECT vscope.use_tenant('blk') IS NOT NULL;
+
+-- a damaged block is an error naming the series and the block, not a crash
+BEGIN;
+UPDATE vscope.blocks SET data = substr(data, 1, 20)
+ WHERE series_id = (:'ids'::int[])[1] AND first_ts = '2023-11-15';
+SELECT count(*) FROM vscope.read_points(:'ids', '-infinity', 'infinity');
+ROLLBACK;
+BEGIN;
+UPDATE vscope.blocks SET data = '\x00'
+ WHERE series_id = (:'ids'::int[])[1] AND first_ts = '2023-11-15';
+SELECT count(*) FROM vscope.read_points(:'ids', '-infinity', 'infinity');
+ROLLBACK;
+SELECT vscope.compress('infinity');
+
+-- maintain() compresses complete days, one a call, oldest first
+SELECT vscope.put('[{"metric":"blk.m","timestamp":1600000000,"value":1,"tags":{"h":"a"}},
+                    {"metric":"blk.m","timestamp":1600086400,"value":2,"tags":{"h":"a"}}]');
+SELECT (vscope.maintain())->>'pending' AS more_to_do;
+DO $$
+BEGIN
+	FOR i IN 1..500 LOOP
+		EXIT WHEN NOT (vscope.maintain()->>'pending')::boolean;
+	END LOOP;
+END
+$$;
+SELECT vscope.maintain() - 'created' AS nothing_left;
+SELECT count(*) AS blk_m_rows FROM vscope.points
+ WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'blk.m');
+SHOW vscope.compress_after;
+SELECT vscope.compress_after();
+
+-- expiry drops the blocks of expired days and latest points that no longer exist
+SELECT count(*) > 0 AS has_old_blocks FROM vscope.blocks WHERE first_ts < '2023-11-16';
+SELECT vscope.expire(now() - '2023-11-15'::timestamptz) >= 0;
+SELECT count(*) AS day1_blocks FROM vscope.blocks WHERE first_ts < '2023-11-15';
+SELECT count(*) AS day2_blocks FROM vscope.blocks WHERE first_ts >= '2023-11-15' AND first_ts < '2023-11-16';
+SELECT count(*) AS expired_latest FROM vscope.series_last WHERE ts < '2023-11-15';
