@@ -57,8 +57,10 @@ CREATE TABLE vscope.blocks (
 								  AND last_ts < first_ts + interval '1 day')
 ) WITH (toast_tuple_target = 8160);
 ALTER TABLE vscope.blocks ALTER COLUMN data SET STORAGE EXTERNAL;
--- compaction and expiry find a day's blocks across tenants
-CREATE INDEX blocks_first_ts_idx ON vscope.blocks (first_ts);
+-- compaction and expiry find a day's blocks across tenants by its UTC
+-- date (an index on first_ts itself would tempt the planner away from the
+-- primary key for the reader's series = ANY (...) scans)
+CREATE INDEX blocks_day_idx ON vscope.blocks (((first_ts AT TIME ZONE 'UTC')::date));
 COMMENT ON TABLE vscope.blocks IS 'compressed points: one block per series and complete UTC day, made by vscope.compress(), with count, min, max and sum beside the data';
 
 -- The latest point of each series, kept at ingest, so that live data and
@@ -207,7 +209,7 @@ BEGIN
 		END LOOP;
 	END LOOP;
 	-- the blocks of the same days, and latest points that no longer exist
-	DELETE FROM vscope.blocks WHERE first_ts < date_trunc('day', now() - older_than);
+	DELETE FROM vscope.blocks WHERE (first_ts AT TIME ZONE 'UTC')::date < (now() - older_than)::date;
 	DELETE FROM vscope.series_last WHERE ts < date_trunc('day', now() - older_than);
 	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
 	-- to use one, and every listing skips series without data)

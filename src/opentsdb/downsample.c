@@ -25,15 +25,27 @@
 #define UNIX_EPOCH_MS_OFFSET \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000)
 
+/* ts_reserve makes room for n points in all (at least doubling) */
+void
+ts_reserve(TsSeries *s, int n)
+{
+	int			cap = s->cap ? s->cap : 64;
+
+	if (n <= s->cap)
+		return;
+	while (cap < n)
+		cap *= 2;
+	s->p = s->p ? repalloc_huge(s->p, sizeof(TsPoint) * cap)
+		: palloc(sizeof(TsPoint) * cap);
+	s->cap = cap;
+}
+
+/* ts_append adds one point at the end */
 void
 ts_append(TsSeries *s, TsPoint pt)
 {
 	if (s->n == s->cap)
-	{
-		s->cap = s->cap ? s->cap * 2 : 64;
-		s->p = s->p ? repalloc_huge(s->p, sizeof(TsPoint) * s->cap)
-			: palloc(sizeof(TsPoint) * s->cap);
-	}
+		ts_reserve(s, s->n + 1);
 	s->p[s->n++] = pt;
 }
 

@@ -35,6 +35,7 @@ typedef struct TsSeries
 } TsSeries;
 
 extern void ts_append(TsSeries *s, TsPoint pt);
+extern void ts_reserve(TsSeries *s, int n);
 
 /* ---- aggregators (tsdb_agg.c) ---- */
 

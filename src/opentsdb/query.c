@@ -517,40 +517,114 @@ CmpSeriesId(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * FinishSeries turns a series' raw points (in raw, which the caller reuses)
+ * into what the sub-query needs of it: downsampled then rated, or the raw
+ * points themselves.
+ */
 static void
-ReadPoints(int32 tenant, SeriesInfo *series, int n, int64 from, int64 to)
+FinishSeries(const TsQuery *q, const SubQuery *sq, SeriesInfo *s, TsSeries *raw)
+{
+	if (sq->ds.present)
+	{
+		TsSeries	ds = {0};
+
+		ts_downsample(raw, &sq->ds, q->start, q->end, q->tz, &ds);
+		s->data = ds;
+		raw->n = 0;				/* the buffer serves the next series */
+	}
+	else
+	{
+		s->data = *raw;			/* the points are the answer: keep them */
+		memset(raw, 0, sizeof(TsSeries));
+	}
+	if (sq->rate.present)
+	{
+		TsSeries	r = {0};
+
+		ts_rate(&s->data, &sq->rate, &r);
+		s->data = r;
+	}
+}
+
+/*
+ * ReadPoints reads the series through the reader and finishes each as soon
+ * as its points are in (FinishSeries), so that with downsampling only one
+ * series' raw points are held at a time.  A series with no point in the
+ * range is finished with none.
+ */
+static void
+ReadPoints(int32 tenant, const TsQuery *q, const SubQuery *sq, SeriesInfo *series, int n,
+		   int64 from, int64 to)
 {
 	int32	   *ids = palloc(sizeof(int32) * Max(n, 1));
 	VsReader   *r;
 	int32		sid;
-	VsPoint		pt;
+	VsPointRun	run;
+	SeriesInfo *s = NULL;
+	TsSeries	raw = {0};
+	bool	   *done = palloc0(sizeof(bool) * Max(n, 1));
 
 	for (int i = 0; i < n; i++)
 		ids[i] = series[i].id;
 	r = vs_reader_open(tenant, ids, n, (from - UNIX_EPOCH_MS_OFFSET) * 1000,
 					   (to - UNIX_EPOCH_MS_OFFSET) * 1000);
-	while (vs_reader_next(r, &sid, &pt))
+	while (vs_reader_next_run(r, &sid, &run))
 	{
-		SeriesInfo	key = {.id = sid};
-		SeriesInfo *s = bsearch(&key, series, n, sizeof(SeriesInfo), CmpSeriesId);
-		TsPoint		tp;
+		/* points come series by series: look a series up once */
+		if (s == NULL || s->id != sid)
+		{
+			SeriesInfo	key = {.id = sid};
+			int			cap = raw.cap;
 
-		if (s == NULL)
-			continue;
-		tp.ts = pt.ts / 1000 + UNIX_EPOCH_MS_OFFSET;
-		/* floor, for the (unlikely) sub-millisecond timestamps before 1970 */
-		if (pt.ts % 1000 < 0)
-			tp.ts--;
-		tp.is_int = pt.is_int;
-		tp.i = pt.ivalue;
-		tp.d = pt.value;
-		/* two points in one millisecond: keep the later (as OpenTSDB would) */
-		if (s->data.n > 0 && s->data.p[s->data.n - 1].ts == tp.ts)
-			s->data.p[s->data.n - 1] = tp;
-		else
-			ts_append(&s->data, tp);
+			if (s != NULL)
+			{
+				FinishSeries(q, sq, s, &raw);
+				done[s - series] = true;
+				/* room for as many points as the last series had */
+				if (raw.cap == 0 && cap > 0)
+					ts_reserve(&raw, cap);
+			}
+			s = bsearch(&key, series, n, sizeof(SeriesInfo), CmpSeriesId);
+			if (s == NULL)
+				continue;
+		}
+		ts_reserve(&raw, raw.n + run.n);
+		for (int i = 0; i < run.n; i++)
+		{
+			int64		ms = run.ts[i] / 1000 + UNIX_EPOCH_MS_OFFSET;
+			TsPoint    *tp;
+
+			/* floor, for the (unlikely) sub-millisecond timestamps before 1970 */
+			if (run.ts[i] % 1000 < 0)
+				ms--;
+			/* two points in one millisecond: keep the later (as OpenTSDB would) */
+			if (raw.n > 0 && raw.p[raw.n - 1].ts == ms)
+				tp = &raw.p[raw.n - 1];
+			else
+				tp = &raw.p[raw.n++];
+			/* filled in place: a TsPoint passed by value stalls on its padding */
+			tp->ts = ms;
+			tp->is_int = run.is_int[i] != 0;
+			tp->i = run.ivalue[i];
+			tp->d = run.value[i];
+		}
 	}
 	vs_reader_close(r);
+	if (s != NULL)
+	{
+		FinishSeries(q, sq, s, &raw);
+		done[s - series] = true;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (!done[i])
+		{
+			TsSeries	empty = {0};
+
+			FinishSeries(q, sq, &series[i], &empty);
+		}
+	}
 }
 
 /* ---- output ---- */
@@ -905,26 +979,8 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 		return;
 	CheckBuckets(q, sq, n);
 	ScanRange(q, sq, &from, &to);
-	ReadPoints(tenant, series, n, from, to);
-
-	/* per series: downsample, then rate */
-	for (int i = 0; i < n; i++)
-	{
-		if (sq->ds.present)
-		{
-			TsSeries	ds = {0};
-
-			ts_downsample(&series[i].data, &sq->ds, q->start, q->end, q->tz, &ds);
-			series[i].data = ds;
-		}
-		if (sq->rate.present)
-		{
-			TsSeries	r = {0};
-
-			ts_rate(&series[i].data, &sq->rate, &r);
-			series[i].data = r;
-		}
-	}
+	/* per series, as it is read: downsample, then rate */
+	ReadPoints(tenant, q, sq, series, n, from, to);
 
 	/* the group-by keys, sorted and distinct */
 	for (int i = 0; i < sq->nfilters; i++)

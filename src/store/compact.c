@@ -190,16 +190,16 @@ LockDay(const char *partname)
 }
 
 static Portal
-OpenBlocksCursor(TimestampTz lo, TimestampTz hi)
+OpenBlocksCursor(DateADT day)
 {
-	Oid			types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		args[2] = {TimestampTzGetDatum(lo), TimestampTzGetDatum(hi)};
+	Oid			types[1] = {DATEOID};
+	Datum		args[1] = {DateADTGetDatum(day)};
 
 	return SPI_cursor_open_with_args(NULL,
 									 "SELECT tenant_id, series_id, first_ts, data FROM vscope.blocks "
-									 "WHERE first_ts >= $1 AND first_ts < $2 "
+									 "WHERE (first_ts AT TIME ZONE 'UTC')::date = $1 "
 									 "ORDER BY tenant_id, series_id, first_ts",
-									 2, types, args, NULL, true, 0);
+									 1, types, args, NULL, true, 0);
 }
 
 /*
@@ -297,7 +297,7 @@ vscope_compress(PG_FUNCTION_ARGS)
 														 quote_identifier(partname)),
 												0, NULL, NULL, NULL, true, 0),
 			   false, callcxt);
-	StreamOpen(&blocks, OpenBlocksCursor(lo, hi), true, callcxt);
+	StreamOpen(&blocks, OpenBlocksCursor(day), true, callcxt);
 
 	for (;;)
 	{
@@ -404,7 +404,7 @@ vscope_decompress(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 
 	groupcxt = AllocSetContextCreate(callcxt, "vscope decompression block", ALLOCSET_DEFAULT_SIZES);
-	StreamOpen(&blocks, OpenBlocksCursor(lo, hi), true, callcxt);
+	StreamOpen(&blocks, OpenBlocksCursor(day), true, callcxt);
 	while (StreamFill(&blocks))
 	{
 		MemoryContext old;
@@ -453,11 +453,11 @@ vscope_decompress(PG_FUNCTION_ARGS)
 	SPI_cursor_close(blocks.portal);
 
 	{
-		Oid			dtypes[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
-		Datum		dargs[2] = {TimestampTzGetDatum(lo), TimestampTzGetDatum(hi)};
+		Oid			dtypes[1] = {DATEOID};
+		Datum		dargs[1] = {DateADTGetDatum(day)};
 
-		if (SPI_execute_with_args("DELETE FROM vscope.blocks WHERE first_ts >= $1 AND first_ts < $2",
-								  2, dtypes, dargs, NULL, false, 0) != SPI_OK_DELETE)
+		if (SPI_execute_with_args("DELETE FROM vscope.blocks WHERE (first_ts AT TIME ZONE 'UTC')::date = $1",
+								  1, dtypes, dargs, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "deleting the day's blocks failed");
 	}
 	SPI_finish();

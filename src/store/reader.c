@@ -58,6 +58,12 @@ struct VsReader
 	int32		cur;
 	VsColumns	dec;
 	int			d_pos;
+
+	/* a run of one head row (vs_reader_next_run) */
+	TimestampTz one_ts;
+	uint8		one_is_int;
+	int64		one_ivalue;
+	double		one_value;
 };
 
 static SPIPlanPtr head_plan = NULL;
@@ -294,6 +300,78 @@ vs_reader_next(VsReader *r, int32 *series_id, VsPoint *pt)
 		}
 		return true;
 	}
+}
+
+/*
+ * vs_reader_next_run is vs_reader_next by the run: the longest stretch of
+ * the current block's points that no head row interleaves, or else one
+ * point.  The arrays stay valid until the next call.
+ */
+bool
+vs_reader_next_run(VsReader *r, int32 *series_id, VsPointRun *run)
+{
+	bool		have_block;
+	bool		have_head;
+	TimestampTz limit;
+	int			k;
+
+	for (;;)
+	{
+		if (!r->have_cur)
+		{
+			bool		h = HeadPeek(r);
+			bool		b = BlockPeek(r);
+
+			if (!h && !b)
+				return false;
+			if (h && (!b || r->h_series[r->h_pos] <= r->b_series[r->b_pos]))
+				r->cur = r->h_series[r->h_pos];
+			else
+				r->cur = r->b_series[r->b_pos];
+			r->have_cur = true;
+			r->dec.n = 0;
+			r->d_pos = 0;
+		}
+		have_block = NextBlockPoint(r);
+		have_head = HeadPeek(r) && r->h_series[r->h_pos] == r->cur;
+		if (!have_block && !have_head)
+		{
+			r->have_cur = false;
+			continue;
+		}
+		break;
+	}
+	*series_id = r->cur;
+	if (have_block &&
+		(!have_head || r->dec.ts[r->d_pos] < r->h_points[r->h_pos].ts))
+	{
+		/* block points up to the next head row of the series, or the end */
+		limit = have_head ? Min(r->h_points[r->h_pos].ts, r->end) : r->end;
+		k = r->d_pos;
+		while (k < r->dec.n && r->dec.ts[k] < limit)
+			k++;
+		run->n = k - r->d_pos;
+		run->ts = r->dec.ts + r->d_pos;
+		run->is_int = r->dec.is_int + r->d_pos;
+		run->ivalue = r->dec.ivalue + r->d_pos;
+		run->value = r->dec.value + r->d_pos;
+		r->d_pos = k;
+		return true;
+	}
+	/* one head row (which wins over a block point at the same time) */
+	if (have_block && r->dec.ts[r->d_pos] == r->h_points[r->h_pos].ts)
+		r->d_pos++;
+	r->one_ts = r->h_points[r->h_pos].ts;
+	r->one_is_int = r->h_points[r->h_pos].is_int ? 1 : 0;
+	r->one_ivalue = r->h_points[r->h_pos].ivalue;
+	r->one_value = r->h_points[r->h_pos].value;
+	r->h_pos++;
+	run->n = 1;
+	run->ts = &r->one_ts;
+	run->is_int = &r->one_is_int;
+	run->ivalue = &r->one_ivalue;
+	run->value = &r->one_value;
+	return true;
 }
 
 void

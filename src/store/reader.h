@@ -35,6 +35,23 @@ extern VsReader *vs_reader_open(int32 tenant, const int32 *series, int nseries,
 /* the next point, and its series; false at the end */
 extern bool vs_reader_next(VsReader *r, int32 *series_id, VsPoint *pt);
 
+/* a run of points of one series, in time order, in columns */
+typedef struct VsPointRun
+{
+	int			n;
+	const TimestampTz *ts;
+	const uint8 *is_int;
+	const int64 *ivalue;
+	const double *value;		/* always set: ivalue as a double when is_int */
+} VsPointRun;
+
+/*
+ * the next run of points of one series, and its series; false at the end.
+ * The same points as vs_reader_next, many at a time; the arrays are the
+ * reader's and stay valid until the next call.
+ */
+extern bool vs_reader_next_run(VsReader *r, int32 *series_id, VsPointRun *run);
+
 extern void vs_reader_close(VsReader *r);
 
 #endif							/* VSCOPE_READER_H */
