@@ -10,7 +10,11 @@
  *	  transaction ends (readers do not), and two compactions of one day
  *	  run one after the other.  So every statement after the lock sees all
  *	  rows of the day and nothing changes them meanwhile: no point is lost
- *	  or doubled, and a crash rolls everything back.
+ *	  or doubled, and a crash rolls everything back.  That holds only
+ *	  because the reads are not read-only SPI calls: those would use the
+ *	  calling statement's snapshot, older than the lock, miss a writer that
+ *	  committed while we waited for it, and then delete its rows with the
+ *	  day's (a fresh snapshot is taken for each, after the lock).
  *
  *	  A day may have blocks and rows at once (a write after compaction):
  *	  compress() merges them, the row winning at an equal timestamp, as
@@ -199,7 +203,7 @@ OpenBlocksCursor(DateADT day)
 									 "SELECT tenant_id, series_id, first_ts, data FROM vscope.blocks "
 									 "WHERE (first_ts AT TIME ZONE 'UTC')::date = $1 "
 									 "ORDER BY tenant_id, series_id, first_ts",
-									 1, types, args, NULL, true, 0);
+									 1, types, args, NULL, false, 0);
 }
 
 /*
@@ -282,7 +286,7 @@ vscope_compress(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(0);
 	}
 	if (SPI_execute(psprintf("SELECT FROM vscope.%s LIMIT 1", quote_identifier(partname)),
-					true, 1) != SPI_OK_SELECT)
+					false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading %s failed", partname);
 	if (SPI_processed == 0)
 	{
@@ -295,7 +299,7 @@ vscope_compress(PG_FUNCTION_ARGS)
 												psprintf("SELECT tenant_id, series_id, ts, value, ivalue "
 														 "FROM vscope.%s ORDER BY tenant_id, series_id, ts",
 														 quote_identifier(partname)),
-												0, NULL, NULL, NULL, true, 0),
+												0, NULL, NULL, NULL, false, 0),
 			   false, callcxt);
 	StreamOpen(&blocks, OpenBlocksCursor(day), true, callcxt);
 
