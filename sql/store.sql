@@ -292,14 +292,20 @@ CREATE FUNCTION vscope.maintain() RETURNS jsonb
 	AS $$
 DECLARE
 	today integer := floor(extract(epoch FROM now()) / 86400)::integer;
+	ahead interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
+	days integer[];
 	created integer;
 	dropped integer;
 	day date;
 	compressed bigint := 0;
 BEGIN
-	-- partitions for today and the next two days, so writers rarely need DDL
-	created := vscope._ensure_partitions(ARRAY[today, today + 1, today + 2])
-			   + vscope._ensure_partitions(ARRAY[today, today + 1, today + 2], 'samples');
+	-- partitions for every day a write may name ahead (vscope.max_future),
+	-- so that writers to the present and the future never need DDL; the
+	-- per-write cap on new days is for writers, not for this
+	days := ARRAY(SELECT generate_series(today, today + 1 +
+										 ceil(extract(epoch FROM ahead) / 86400)::integer));
+	PERFORM set_config('vscope.max_new_partitions', '100000', true);
+	created := vscope._ensure_partitions(days) + vscope._ensure_partitions(days, 'samples');
 	dropped := vscope.expire();
 	-- at most one day compacted per call, so each is a transaction of its own
 	day := vscope._compress_candidate();
@@ -311,7 +317,7 @@ BEGIN
 							  'pending', vscope._compress_candidate() IS NOT NULL);
 END
 $$;
-COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): creates the coming days'' partitions, expires by vscope.retention and compresses the oldest complete day still in rows; "pending" says whether another call has a day to compress';
+COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): creates the partitions of every day up to vscope.max_future ahead, expires by vscope.retention and compresses the oldest complete day still in rows; "pending" says whether another call has a day to compress';
 REVOKE ALL ON FUNCTION vscope.maintain() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.maintain() TO vscope_authenticator;
 

@@ -129,6 +129,10 @@ BEGIN
 END
 $$;
 SELECT vscope.maintain() - 'created' AS nothing_left;
+-- and made the partitions of every day a write may name ahead (vscope.max_future)
+SELECT bool_and(to_regclass('vscope.points_' || to_char(d, 'YYYYMMDD')) IS NOT NULL
+                AND to_regclass('vscope.samples_' || to_char(d, 'YYYYMMDD')) IS NOT NULL) AS days_ahead
+  FROM generate_series(now(), now() + interval '7 days', interval '1 day') d;
 SELECT count(*) AS blk_m_rows FROM vscope.points
  WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'blk.m');
 SHOW vscope.compress_after;
