@@ -10,9 +10,10 @@
  *	  - otherwise the binding of the session user in vscope.tenant_roles, so a
  *		login role given to a BI tool can never choose another tenant.
  *	  Row-level security compares every row's tenant_id with this value.  It
- *	  is evaluated often (once per scan, or per row in a filter), so the
- *	  answer is cached for the rest of the transaction; the setting itself is
- *	  re-read each call because vscoped changes it inside the transaction.
+ *	  is evaluated often (once per scan, or per row in a filter), so who may
+ *	  set it is cached for the rest of the transaction, and the setting's
+ *	  value is parsed once, by its assign hook, whenever it changes (vscoped
+ *	  changes it inside the transaction).
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +24,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "common/base64.h"
+#include "common/int.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
@@ -37,6 +39,16 @@ static LocalTransactionId cache_lxid = InvalidLocalTransactionId;
 static bool cache_trust_guc;
 static bool cache_bound_isnull;
 static int32 cache_bound;
+
+/* vscope.tenant, parsed when set (VsAssignTenantSetting) */
+typedef enum
+{
+	TENANT_SETTING_EMPTY,
+	TENANT_SETTING_INT,
+	TENANT_SETTING_OTHER		/* parsed at use, for its error */
+} TenantSettingState;
+static TenantSettingState tenant_setting_state = TENANT_SETTING_EMPTY;
+static int32 tenant_setting_value;
 
 static int32 LookupBoundTenant(Oid roleid, bool *isnull);
 
@@ -66,6 +78,18 @@ VsCurrentTenant(bool *isnull)
 		return cache_bound;
 	}
 
+	/* the setting as its assign hook left it: no lookup, no parse per call */
+	if (tenant_setting_state == TENANT_SETTING_INT)
+	{
+		*isnull = false;
+		return tenant_setting_value;
+	}
+	if (tenant_setting_state == TENANT_SETTING_EMPTY)
+	{
+		*isnull = true;
+		return 0;
+	}
+	/* not a number: parse it here, for the error */
 	guc = GetConfigOption("vscope.tenant", true, false);
 	if (guc == NULL || guc[0] == '\0')
 	{
@@ -74,6 +98,56 @@ VsCurrentTenant(bool *isnull)
 	}
 	*isnull = false;
 	return pg_strtoint32(guc);
+}
+
+/*
+ * VsAssignTenantSetting keeps the parsed value of vscope.tenant (its assign
+ * hook): row-level security asks for the tenant once per row in filters, and
+ * parsing the setting each time was a measurable part of every scan.
+ */
+void
+VsAssignTenantSetting(const char *newval, void *extra)
+{
+	int32		v = 0;
+	const char *p = newval;
+	bool		neg = false;
+	bool		ok = true;
+	int			digits = 0;
+
+	if (newval == NULL || newval[0] == '\0')
+	{
+		tenant_setting_state = TENANT_SETTING_EMPTY;
+		return;
+	}
+	if (*p == '-')
+	{
+		neg = true;
+		p++;
+	}
+	for (; *p; p++)
+	{
+		int			d = *p - '0';
+
+		if (d < 0 || d > 9 || digits >= 10)
+		{
+			ok = false;
+			break;
+		}
+		if (pg_mul_s32_overflow(v, 10, &v) ||
+			(neg ? pg_sub_s32_overflow(v, d, &v) : pg_add_s32_overflow(v, d, &v)))
+		{
+			ok = false;
+			break;
+		}
+		digits++;
+	}
+	if (!ok || digits == 0)
+	{
+		tenant_setting_state = TENANT_SETTING_OTHER;
+		return;
+	}
+	tenant_setting_value = v;
+	tenant_setting_state = TENANT_SETTING_INT;
 }
 
 /*

@@ -50,7 +50,7 @@ _PG_init(void)
 							   "",
 							   PGC_USERSET,
 							   0,
-							   NULL, NULL, NULL);
+							   NULL, VsAssignTenantSetting, NULL);
 
 	DefineCustomIntVariable("vscope.max_tags",
 							"Maximum number of tags on one series.",

@@ -38,5 +38,6 @@ extern struct _SPI_plan *VsKeepPlan(const char *sql, int nargs, Oid *types, int 
 /* tenancy.c: the tenant this session acts as */
 extern int32 VsCurrentTenant(bool *isnull);
 extern int32 VsRequireTenant(void);
+extern void VsAssignTenantSetting(const char *newval, void *extra);
 
 #endif							/* VSCOPE_H */
