@@ -154,9 +154,9 @@ extract_token(VsRequest *r, struct MHD_Connection *conn)
 
 /*
  * txn_open takes a pooled connection and begins a transaction on it (a
- * pooled connection dies silently when the server restarts: one found dead
- * is reopened once); false
- * and t->status on failure, with nothing left open.
+ * pooled connection dies silently when the server restarts or crashes: one
+ * whose BEGIN fails is reopened once); false and t->status on failure,
+ * with nothing left open.
  */
 static bool
 txn_open(VsTxn *t, bool read_only)
@@ -169,12 +169,19 @@ txn_open(VsTxn *t, bool read_only)
 		set_failure(t, 503, "Service unavailable", "No database connection could be had.", NULL);
 		return false;
 	}
+	/*
+	 * BEGIN fails on a sound connection only when the server goes away:
+	 * after a restart or a crash the first use of a pooled connection fails
+	 * ("server closed the connection unexpectedly") while libpq may still
+	 * call it CONNECTION_OK.  So any failed BEGIN gets one fresh connection.
+	 */
 	if (!exec_ok(t, begin) &&
-		(PQstatus(t->conn) != CONNECTION_BAD || !pool_reconnect(&t->conn) || !exec_ok(t, begin)))
+		(!pool_reconnect(&t->conn) || !exec_ok(t, begin)))
 	{
 		txn_end(t);
 		return false;
 	}
+	t->status = 0;				/* a failure cured by reconnecting is none */
 	return true;
 }
 

@@ -236,12 +236,15 @@ def heal_pool(ctx, tok, tid):
     """After a crash: puts until, at one moment, as many are inside their
     transactions (held by a row lock on the series_last row of their
     series) as vscoped has pooled connections, so that every pooled
-    connection is a live one again.  A put may get a 503 on a connection
-    the crash killed (vscoped notices the death only then); it is sent
-    again.  Returns the points written ({(tag, ts_ms): value})."""
+    connection is a live one again.  A connection the crash killed fails
+    its BEGIN, and vscoped opens a fresh one for that request: no put may
+    get a 503 once the server takes connections again (one that did is
+    sent again, and the test fails at the end).  Returns the points
+    written ({(tag, ts_ms): value})."""
     n = pool_size()
     now = int(time.time()) * 1000
     written = {}
+    unavailable = []
 
     def put(item):
         for _ in range(50):
@@ -250,6 +253,7 @@ def heal_pool(ctx, tok, tid):
                 assert_status(r, 204)
                 written[item[:2]] = item[2]
                 return
+            unavailable.append(r)
             time.sleep(0.05)
 
     put(("heal", now - 60000, -1))
@@ -272,6 +276,7 @@ def heal_pool(ctx, tok, tid):
         for t in threads:
             t.join(timeout=60)
     assert len(written) == n + 1, f"only {len(written) - 1} of {n} puts went through"
+    assert not unavailable, f"{len(unavailable)} puts got a 503 on a connection the crash killed"
     return written
 
 
