@@ -92,8 +92,11 @@ typedef struct VsBlockOptions
 	int			frame_log2;		/* frame of 2^frame_log2 residuals, 4..8 */
 	int			frame_base;		/* 0: residuals zigzagged; 1: each frame
 								 * stores its minimum and the offsets */
-	int			doubles;		/* VS_DOUBLES_*; DECIMAL falls back on XOR
-								 * when the values are not all decimal */
+	int			doubles;		/* VS_DOUBLES_*; DECIMAL falls back on the
+								 * others when the values are not all
+								 * decimal */
+	int			gcd;			/* 0: residuals are not divided by their
+								 * GCD */
 } VsBlockOptions;
 
 /* vs_block_encode() with some choices forced (opt NULL: all automatic) */

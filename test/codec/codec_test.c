@@ -367,7 +367,7 @@ static int noption_sets;
 static void
 make_option_sets(void)
 {
-	VsBlockOptions a = {VS_AUTO, VS_AUTO, VS_AUTO, VS_AUTO, VS_AUTO};
+	VsBlockOptions a = {VS_AUTO, VS_AUTO, VS_AUTO, VS_AUTO, VS_AUTO, VS_AUTO};
 	VsBlockOptions o;
 
 	option_sets[noption_sets++] = a;
@@ -422,6 +422,9 @@ make_option_sets(void)
 	o.frame_log2 = 4;
 	o.frame_base = 0;
 	o.doubles = VS_DOUBLES_BITS;
+	option_sets[noption_sets++] = o;
+	o = a;
+	o.gcd = 0;
 	option_sets[noption_sets++] = o;
 }
 
@@ -987,7 +990,7 @@ t_max_size(void)
 	why = roundtrip(s, NULL, &size);
 	if (why == NULL)
 	{
-		VsBlockOptions o = {2, 1, 4, 1, VS_DOUBLES_XOR};
+		VsBlockOptions o = {2, 1, 4, 1, VS_DOUBLES_XOR, 0};
 
 		why = roundtrip(s, &o, NULL);
 	}
@@ -1016,7 +1019,7 @@ t_rejects_invalid(void)
 {
 	Rng			r = {17};
 	uint8_t    *out = malloc(vs_block_bound(1000));
-	VsBlockOptions bad = {3, VS_AUTO, VS_AUTO, VS_AUTO, VS_AUTO};
+	VsBlockOptions bad = {3, VS_AUTO, VS_AUTO, VS_AUTO, VS_AUTO, VS_AUTO};
 
 	for (int rep = 0; rep < 200; rep++)
 	{
