@@ -420,7 +420,6 @@ typedef struct Choice
 /* the chosen encoding of one stream */
 typedef struct Plan
 {
-	int			c;				/* values in the stream */
 	int			order;
 	int			flog;
 	int			base;			/* the policy, as in Choice */
@@ -672,7 +671,6 @@ plan_stream(Source *src, int c, const Choice *choice, Plan *plan)
 		plan_pass(src, choice, again, 0, g, head, cost);
 
 	/* the smallest, in order of preference among equals */
-	plan->c = c;
 	plan->size = SIZE_MAX;
 	plan->base = choice->base;
 	for (int oi = 0; oi < NORDER; oi++)
@@ -965,8 +963,8 @@ encode_doubles(const uint8_t *is_int, const double *value, int n, int nd,
 	size_t		best = SIZE_MAX;
 	Source		dec = {SRC_DECIMAL, NULL, is_int, NULL, value, n, 0, 0, 0};
 	Source		bits = {SRC_BITS, NULL, is_int, NULL, value, n, 0, 0, 0};
-	Plan		dec_plan = {0, 0, 0, 0, 0, SIZE_MAX};
-	Plan		bits_plan = {0, 0, 0, 0, 0, SIZE_MAX};
+	Plan		dec_plan = {0, 0, 0, 0, SIZE_MAX};
+	Plan		bits_plan = {0, 0, 0, 0, SIZE_MAX};
 
 	if (mode == VS_AUTO || mode == VS_DOUBLES_DECIMAL)
 	{

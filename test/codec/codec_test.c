@@ -1400,14 +1400,41 @@ static const struct
 	{"random garbage", t_garbage},
 };
 
+/* write_corpus writes the corpus blocks into dir, as the fuzzer's seeds */
+static int
+write_corpus(const char *dir)
+{
+	for (int b = 0; b < corpus.nblocks; b++)
+	{
+		char		path[4096];
+		FILE	   *f;
+
+		snprintf(path, sizeof(path), "%s/block%03d", dir, b);
+		if ((f = fopen(path, "wb")) == NULL ||
+			fwrite(corpus.block[b], 1, corpus.len[b], f) != corpus.len[b] ||
+			fclose(f) != 0)
+		{
+			perror(path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * main runs every case, or with --write-corpus DIR writes the blocks the
+ * corruption cases start from into DIR.
+ */
 int
-main(void)
+main(int argc, char **argv)
 {
 	int			passed = 0;
 	int			failed = 0;
 
 	make_option_sets();
 	build_corpus();
+	if (argc == 3 && strcmp(argv[1], "--write-corpus") == 0)
+		return write_corpus(argv[2]);
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 	{
 		const char *why = tests[i].fn();
