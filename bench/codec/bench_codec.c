@@ -14,6 +14,7 @@
  *	  - counters: int64 byte and packet counters, with resets;
  *	  - int gauges: small int random walks, and mostly-zero queues;
  *	  - jittered: bench gauges sent every 60 s +- a few hundred ms;
+ *	  - mixed: bench gauges whose whole values come as ints;
  *	  - rates: full-precision doubles (a counter's delta / 60).
  *
  *	  Decode speed is single-threaded, the best of several runs over all
@@ -350,6 +351,30 @@ make_jittered(void)
 	return d;
 }
 
+/*
+ * mixed: the bench's gauges from a client that writes whole values as
+ * ints (42 for 42.00): about one point in a hundred is an int.
+ */
+static Dataset *
+make_mixed(void)
+{
+	Dataset    *d = dataset_new("mixed", "200 bench gauges x 3 days, whole values sent as ints (~1% of points)",
+								200L * 3 * 1440, 200 * 3);
+
+	rng_state = 11;
+	for (int s = 1; s <= 200; s++)
+		for (int k = 0; k < 3 * 1440; k++)
+		{
+			double		v = round2(50 + 40 * sin(k / 300.0 + s) + random01());
+
+			if (v == (double) (int64_t) v)
+				add_point(d, k == 0, pg_ts(T0_UNIX + 60 * k), 1, (int64_t) v, 0);
+			else
+				add_point(d, k == 0, pg_ts(T0_UNIX + 60 * k), 0, 0, v);
+		}
+	return d;
+}
+
 /* rates: a bytes counter's delta over 60 s, full-precision doubles */
 static Dataset *
 make_rates(void)
@@ -559,6 +584,63 @@ ts_bytes(const Dataset *d)
 	return (double) (total - empty * d->nblocks) / d->npoints;
 }
 
+/* varint_size is the size of v as a varint */
+static int
+varint_size(uint64_t v)
+{
+	int			n = 1;
+
+	while (v >= 0x80)
+	{
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * type_maps prints, for the blocks mixing ints and doubles, what their
+ * type maps cost as run lengths and as bitmaps (the encoder takes the
+ * smaller of the two for each block).
+ */
+static void
+type_maps(const Dataset *d)
+{
+	long		runs = 0;
+	long		bitmap = 0;
+	long		best = 0;
+	int			nmixed = 0;
+
+	for (int i = 0; i < d->nblocks; i++)
+	{
+		const Block *b = &d->blocks[i];
+		int			ni = 0;
+		long		r = 1;
+		int			start = 0;
+
+		for (int j = 0; j < b->n; j++)
+			ni += b->is_int[j] != 0;
+		if (ni == 0 || ni == b->n)
+			continue;
+		nmixed++;
+		for (int j = 1; j <= b->n; j++)
+		{
+			if (j == b->n || (b->is_int[j] != 0) != (b->is_int[start] != 0))
+			{
+				r += varint_size((uint64_t) (j - start));
+				start = j;
+			}
+		}
+		runs += r;
+		bitmap += (b->n + 7) / 8;
+		best += r < (b->n + 7) / 8 ? r : (b->n + 7) / 8;
+	}
+	if (nmixed > 0)
+		printf("  %d mixed blocks; type maps as runs %.3f bytes/point, as bitmaps %.3f, the smaller %.3f\n",
+			   nmixed, (double) runs / d->npoints, (double) bitmap / d->npoints,
+			   (double) best / d->npoints);
+}
+
 /* run_dataset prints the table of one data set (only encoding only >= 0) */
 static void
 run_dataset(Dataset *d, int runs, int only)
@@ -576,6 +658,7 @@ run_dataset(Dataset *d, int runs, int only)
 	printf("\n%s: %s\n", d->name, d->desc);
 	printf("  %d blocks, %ld points, %.0f points a block; timestamps alone %.3f bytes/point\n",
 		   d->nblocks, d->npoints, (double) d->npoints / d->nblocks, ts_bytes(d));
+	type_maps(d);
 	printf("  %-34s %10s %14s %14s\n", "encoding", "bytes/pt", "decode Mpt/s", "encode Mpt/s");
 	for (size_t k = 0; k < sizeof(encodings) / sizeof(encodings[0]); k++)
 	{
@@ -617,7 +700,7 @@ main(int argc, char **argv)
 	int			only = argc > 3 ? atoi(argv[3]) : -1;
 	Dataset    *(*makers[]) (void) = {
 		make_bench, make_demo, make_demo_days, make_counters,
-		make_int_gauges, make_jittered, make_rates
+		make_int_gauges, make_jittered, make_mixed, make_rates
 	};
 
 	if (runs < 1)

@@ -947,7 +947,8 @@ xor_encode(BitWriter *w, const uint8_t *is_int, const double *value, int n)
  * smallest of the mantissas (when the values are all decimal), the bit
  * patterns as an int stream, Gorilla XOR and raw bytes, or the one forced
  * by opt (a forced decimal falls back on the others when not possible).
- * Equal sizes go to the fastest to decode, in that order.  Mantissas that
+ * Equal sizes go to the fastest to decode: mantissas, bit patterns, raw
+ * bytes, then XOR.  Mantissas that
  * take 2 bytes a value or less are taken without measuring the others,
  * which never come near on decimal data (the low bits of a double m / 10^k
  * are noise) and would double the encoder's time.
@@ -1014,7 +1015,7 @@ encode_doubles(const uint8_t *is_int, const double *value, int n, int nd,
 		*p++ = D_BITS;
 		return write_stream(&bits, &bits_plan, p);
 	}
-	if (xor_size == best && xor_size <= raw_size)
+	if (xor_size == best && xor_size < raw_size)
 	{
 		BitWriter	w = {p + 1, raw_size, 0, 0, 0};
 
