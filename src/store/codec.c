@@ -1689,10 +1689,13 @@ read_header(Reader *r, int *n)
 int
 vs_block_npoints(const uint8_t *data, size_t len)
 {
-	Reader		r = {data, data + len, NULL};
+	Reader		r = {data, data, NULL};
 	int			n;
 
-	if (data == NULL || !read_header(&r, &n))
+	if (data == NULL)
+		return -1;
+	r.end = data + len;
+	if (!read_header(&r, &n))
 		return -1;
 	return n;
 }
@@ -1827,18 +1830,18 @@ vs_block_decode(const uint8_t *data, size_t len, int64_t *ts,
 				uint8_t *is_int, int64_t *ivalue, double *value,
 				const char **err)
 {
-	Reader		r = {data, data + len, NULL};
+	Reader		r = {data, data, NULL};
 	int			n = 0;
 
 	if (data == NULL)
+		r.err = "no block";
+	else
 	{
-		*err = "no block";
-		return -1;
+		r.end = data + len;
+		if (decode(&r, ts, is_int, ivalue, value, &n))
+			return n;
 	}
-	if (!decode(&r, ts, is_int, ivalue, value, &n))
-	{
+	if (err != NULL)
 		*err = r.err ? r.err : "corrupt block";
-		return -1;
-	}
-	return n;
+	return -1;
 }

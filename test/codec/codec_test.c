@@ -1355,6 +1355,9 @@ t_headers(void)
 	}
 	if (vs_block_npoints(ok, 0) != -1 || vs_block_npoints(NULL, 5) != -1)
 		return failf("an empty buffer has a count");
+	if (vs_block_decode(NULL, 5, &ts, &ii, &iv, &dv, NULL) != -1 ||
+		vs_block_decode(ok, 1, &ts, &ii, &iv, &dv, NULL) != -1)
+		return failf("a NULL or truncated block decoded");
 	if (vs_block_npoints(ok, 2) != 0)
 		return failf("the empty block has no count");
 	return NULL;
