@@ -78,7 +78,8 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	VsReader   *r = palloc0(sizeof(VsReader));
 	Datum	   *d = palloc(sizeof(Datum) * Max(nseries, 1));
-	Datum		args[4];
+	Datum		args[5];
+	TimestampTz first_after;
 
 	r->cxt = cxt;
 	r->start = start;
@@ -97,6 +98,19 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 	args[1] = PointerGetDatum(construct_array(d, nseries, INT4OID, 4, true, TYPALIGN_INT));
 	args[2] = TimestampTzGetDatum(start);
 	args[3] = TimestampTzGetDatum(end);
+
+	/*
+	 * A block spans less than 24 hours, so one that reaches start begins
+	 * after start - 24h.  Computed here in microseconds: SQL's "- interval
+	 * '1 day'" is a calendar day in the session's TimeZone (23 hours across
+	 * a DST change, which would skip a block) and fails near the lowest
+	 * timestamp.
+	 */
+	if (TIMESTAMP_NOT_FINITE(start) || start < MIN_TIMESTAMP + USECS_PER_DAY)
+		first_after = TIMESTAMP_IS_NOEND(start) ? start : DT_NOBEGIN;
+	else
+		first_after = start - USECS_PER_DAY;
+	args[4] = TimestampTzGetDatum(first_after);
 	if (head_plan == NULL)
 	{
 		Oid			types[4] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
@@ -113,14 +127,15 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 	/* (a database not yet updated to 0.2.0 has no blocks: rows only) */
 	if (blocks_plan == NULL && VsStoreHasTable("blocks"))
 	{
-		Oid			types[4] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		Oid			types[5] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID};
 
 		/* a block spans less than a day: the range bounds first_ts both ways */
 		blocks_plan = VsKeepPlan("SELECT series_id, first_ts, data FROM vscope.blocks "
 								 "WHERE tenant_id = $1 AND series_id = ANY ($2) "
-								 "AND first_ts < $4 AND first_ts > $3 - interval '1 day' "
+								 "AND first_ts < $4 AND first_ts > $5 "
 								 "AND last_ts >= $3 ORDER BY series_id, first_ts",
-								 4, types, CURSOR_OPT_GENERIC_PLAN);
+								 5, types, CURSOR_OPT_GENERIC_PLAN);
 	}
 	MemoryContextSwitchTo(old);
 	r->head = SPI_cursor_open(NULL, head_plan, args, NULL, true);

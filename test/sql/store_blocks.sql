@@ -117,6 +117,17 @@ SELECT count(*) FROM vscope.read_points(:'ids', '-infinity', 'infinity');
 ROLLBACK;
 SELECT vscope.compress('infinity');
 
+-- a block is found whatever the session's TimeZone: in New York the day
+-- before 2023-03-12 23:00 UTC is 23 hours long (DST starts that day)
+SELECT vscope.put(json_agg(json_build_object('metric', 'dst.m', 'timestamp', 1678579200 + 3600 * k,
+                                             'value', k, 'tags', json_build_object('h', 'a')))::text)
+  FROM generate_series(0, 23) k;
+SELECT vscope.compress('2023-03-12') AS dst_day;
+SET timezone = 'America/New_York';
+SELECT count(*) AS from_last_hour FROM vscope.read_points(
+  ARRAY[(SELECT series_id FROM vscope.series WHERE metric = 'dst.m')], '2023-03-12 23:00+00', 'infinity');
+SET timezone = 'UTC';
+
 -- maintain() compresses complete days, one a call, oldest first
 SELECT vscope.put('[{"metric":"blk.m","timestamp":1600000000,"value":1,"tags":{"h":"a"}},
                     {"metric":"blk.m","timestamp":1600086400,"value":2,"tags":{"h":"a"}}]');
