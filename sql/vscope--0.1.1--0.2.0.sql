@@ -20,8 +20,11 @@ CREATE TABLE vscope.blocks (
 	vsum		double precision NOT NULL,
 	data		bytea NOT NULL,
 	PRIMARY KEY (tenant_id, series_id, first_ts),
+	-- within one UTC day, whatever the session's TimeZone (first_ts +
+	-- interval '1 day' would be 23 hours across a DST change there)
 	CONSTRAINT blocks_span CHECK (last_ts >= first_ts
-								  AND last_ts < first_ts + interval '1 day')
+								  AND (last_ts AT TIME ZONE 'UTC')::date
+									  = (first_ts AT TIME ZONE 'UTC')::date)
 ) WITH (toast_tuple_target = 8160);
 ALTER TABLE vscope.blocks ALTER COLUMN data SET STORAGE EXTERNAL;
 -- compaction and expiry find a day's blocks across tenants by its UTC

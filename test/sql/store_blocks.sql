@@ -126,6 +126,8 @@ SELECT vscope.compress('2023-03-12') AS dst_day;
 SET timezone = 'America/New_York';
 SELECT count(*) AS from_last_hour FROM vscope.read_points(
   ARRAY[(SELECT series_id FROM vscope.series WHERE metric = 'dst.m')], '2023-03-12 23:00+00', 'infinity');
+-- and compaction works in such a session too (the day's block spans 23 hours)
+SELECT vscope.decompress('2023-03-12') AS dst_back, vscope.compress('2023-03-12') AS dst_again;
 SET timezone = 'UTC';
 
 -- maintain() compresses complete days, one a call, oldest first
