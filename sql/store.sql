@@ -310,10 +310,15 @@ BEGIN
 	PERFORM set_config('vscope.max_new_partitions', '100000', true);
 	created := vscope._ensure_partitions(days) + vscope._ensure_partitions(days, 'samples');
 	dropped := vscope.expire();
-	-- at most one day compacted per call, so each is a transaction of its own
-	day := vscope._compress_candidate();
-	IF day IS NOT NULL THEN
-		compressed := vscope.compress(day);
+	-- at most one day compacted per call, so each is a transaction of its
+	-- own; and none in a call that made or dropped a partition: that holds
+	-- vscope.points (and samples) in ACCESS EXCLUSIVE mode until commit, and
+	-- every read and write would wait for the whole compaction
+	IF created = 0 AND dropped = 0 THEN
+		day := vscope._compress_candidate();
+		IF day IS NOT NULL THEN
+			compressed := vscope.compress(day);
+		END IF;
 	END IF;
 	RETURN jsonb_build_object('created', created, 'dropped', dropped,
 							  'compressed_day', day, 'compressed_points', compressed,

@@ -148,6 +148,22 @@ SELECT bool_and(to_regclass('vscope.points_' || to_char(d, 'YYYYMMDD')) IS NOT N
   FROM generate_series(now(), now() + interval '7 days', interval '1 day') d;
 SELECT count(*) AS blk_m_rows FROM vscope.points
  WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'blk.m');
+-- a call that makes a partition compresses nothing (it holds vscope.points
+-- exclusively until commit) and leaves the day to the next call
+SELECT vscope.put('{"metric":"blk.m","timestamp":1600000100,"value":3,"tags":{"h":"a"}}');
+DO $$
+BEGIN
+	EXECUTE format('DROP TABLE vscope.%I', 'points_' || to_char(now() + interval '3 days', 'YYYYMMDD'));
+END
+$$;
+BEGIN;
+SELECT m->'created' AS created, m->'compressed_day' AS compressed_day, m->'pending' AS pending
+  FROM vscope.maintain() m;
+SELECT count(*) AS exclusive_locks FROM pg_locks
+ WHERE pid = pg_backend_pid() AND relation = 'vscope.points'::regclass AND mode = 'AccessExclusiveLock';
+COMMIT;
+SELECT m->'created' AS created, m->'compressed_day' AS compressed_day, m->'pending' AS pending
+  FROM vscope.maintain() m;
 SHOW vscope.compress_after;
 SELECT vscope.compress_after();
 
