@@ -62,7 +62,10 @@ GRANT INSERT, UPDATE ON vscope.series_last TO vscope_writer;
 SELECT pg_catalog.pg_extension_config_dump('vscope.blocks', '');
 SELECT pg_catalog.pg_extension_config_dump('vscope.series_last', '');
 
--- the latest point of every series that has one (one index probe each)
+-- the latest point of every series that has one (one index probe each);
+-- writers wait meanwhile, or a point committed after this snapshot by a
+-- backend that does not see series_last yet would never reach it
+LOCK TABLE vscope.points IN SHARE MODE;
 INSERT INTO vscope.series_last (tenant_id, series_id, ts, value, ivalue)
 SELECT s.tenant_id, s.series_id, l.ts, l.value, l.ivalue
   FROM vscope.series s
@@ -94,14 +97,19 @@ BEGIN
 			BEGIN
 				EXECUTE format('DROP TABLE %s', p.partition);
 				dropped := dropped + 1;
+				-- a day of points goes whole: its blocks, and the latest
+				-- points that no longer exist (not those of a busy day)
+				IF parent = 'points' THEN
+					DELETE FROM vscope.blocks
+					 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+					DELETE FROM vscope.series_last
+					 WHERE ts >= p.range_start AND ts < p.range_end;
+				END IF;
 			EXCEPTION WHEN lock_not_available THEN
 				RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
 			END;
 		END LOOP;
 	END LOOP;
-	-- the blocks of the same days, and latest points that no longer exist
-	DELETE FROM vscope.blocks WHERE (first_ts AT TIME ZONE 'UTC')::date < (now() - older_than)::date;
-	DELETE FROM vscope.series_last WHERE ts < date_trunc('day', now() - older_than);
 	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
 	-- to use one, and every listing skips series without data)
 	-- events are few: deleted rather than partitioned
@@ -131,8 +139,8 @@ COMMENT ON FUNCTION vscope.decompress(date) IS 'turns the blocks of a UTC day ba
 REVOKE ALL ON FUNCTION vscope.decompress(date) FROM PUBLIC;
 
 -- compaction: a day whose end is vscope.compress_after in the past and
--- that still has rows in its partition; the oldest first
-CREATE FUNCTION vscope._compress_candidate() RETURNS date
+-- that still has rows in its partition, the oldest first (after a given day)
+CREATE FUNCTION vscope._compress_candidate(after date DEFAULT NULL) RETURNS date
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	SET TimeZone = 'UTC'
@@ -143,6 +151,7 @@ DECLARE
 BEGIN
 	FOR p IN SELECT * FROM vscope.partitions('points')
 			  WHERE range_end <= now() - vscope.compress_after()
+				AND (after IS NULL OR range_start::date > after)
 	LOOP
 		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', p.partition) INTO has_rows;
 		IF has_rows THEN
@@ -152,7 +161,7 @@ BEGIN
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION vscope._compress_candidate() IS 'internal: the oldest day due for compaction that still has rows in its partition, or NULL';
+COMMENT ON FUNCTION vscope._compress_candidate(date) IS 'internal: the oldest day (after the given one) due for compaction that still has rows in its partition, or NULL';
 
 CREATE OR REPLACE FUNCTION vscope.maintain() RETURNS jsonb
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -166,6 +175,8 @@ DECLARE
 	created integer;
 	dropped integer;
 	day date;
+	failed date;
+	msg text;
 	compressed bigint := 0;
 BEGIN
 	-- partitions for every day a write may name ahead (vscope.max_future),
@@ -181,14 +192,25 @@ BEGIN
 	-- vscope.points (and samples) in ACCESS EXCLUSIVE mode until commit, and
 	-- every read and write would wait for the whole compaction
 	IF created = 0 AND dropped = 0 THEN
+		-- a day that cannot be compressed (say a damaged block) is warned
+		-- about and passed over, so that it does not hold up the others
 		day := vscope._compress_candidate();
-		IF day IS NOT NULL THEN
-			compressed := vscope.compress(day);
-		END IF;
+		WHILE day IS NOT NULL LOOP
+			BEGIN
+				compressed := vscope.compress(day);
+				EXIT;
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+				RAISE WARNING 'vscope.maintain: compressing % failed: %', to_char(day, 'YYYY-MM-DD'), msg;
+				failed := day;
+				day := vscope._compress_candidate(day);
+			END;
+		END LOOP;
 	END IF;
 	RETURN jsonb_build_object('created', created, 'dropped', dropped,
 							  'compressed_day', day, 'compressed_points', compressed,
-							  'pending', vscope._compress_candidate() IS NOT NULL);
+							  'failed_day', failed,
+							  'pending', vscope._compress_candidate(failed) IS NOT NULL);
 END
 $$;
 COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): creates the partitions of every day up to vscope.max_future ahead, expires by vscope.retention and compresses the oldest complete day still in rows; "pending" says whether another call has a day to compress';

@@ -142,6 +142,15 @@ BEGIN
 END
 $$;
 SELECT vscope.maintain() - 'created' AS nothing_left;
+-- a day that cannot be compressed (a damaged block, then a late write) is
+-- warned about and passed over: the next day is compressed all the same
+SELECT vscope.put('[{"metric":"blk.m","timestamp":1600000100,"value":3,"tags":{"h":"a"}},
+                    {"metric":"blk.m","timestamp":1600086500,"value":4,"tags":{"h":"a"}}]');
+UPDATE vscope.blocks SET data = '\x00'
+ WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'blk.m') AND first_ts < '2020-09-14';
+SELECT vscope.maintain() - 'created' AS passed_over;
+DELETE FROM vscope.blocks
+ WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'blk.m') AND first_ts < '2020-09-14';
 -- and made the partitions of every day a write may name ahead (vscope.max_future)
 SELECT bool_and(to_regclass('vscope.points_' || to_char(d, 'YYYYMMDD')) IS NOT NULL
                 AND to_regclass('vscope.samples_' || to_char(d, 'YYYYMMDD')) IS NOT NULL) AS days_ahead
