@@ -6,7 +6,11 @@
 #   Q1 one series, one day, 20m-max
 #   Q2 the metric's 150 series, one day, 1h-avg then sum across series
 #   Q3 the same over all days, grouped by dc
+#   last: the latest point of all SERIES series (/api/query/last)
+#   scan: every point through the reader, against count/sum of the table
 # Each query runs RUNS times; the median is reported, with the ratio.
+# Before the queries every day is compressed into blocks (timed), and the
+# bytes per point of the blocks are set against the plain table's.
 # Run through `make bench` (scripts/bench.sh sets up the cluster).
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -41,9 +45,26 @@ SELECT s.series_id, to_timestamp(:t0 + 60 * k), round((50 + 40 * sin(k / 300.0 +
   FROM generate_series(0, :days * 1440 - 1) k, bq_series s ORDER BY k, s.series_id;
 INSERT INTO vscope.points (tenant_id, series_id, ts, value)
 SELECT vscope.current_tenant(), series_id, ts, value FROM bq_points;
+-- (put() keeps the latest points at ingest; this load bypasses it)
+INSERT INTO vscope.series_last (tenant_id, series_id, ts, value)
+SELECT DISTINCT ON (series_id) vscope.current_tenant(), series_id, ts, value
+  FROM bq_points ORDER BY series_id, ts DESC;
+-- every day into blocks, as vscope.maintain() does a day after its end
+SELECT clock_timestamp() AS c0 \gset
+SELECT sum(vscope.compress(d::date)) AS compressed
+  FROM generate_series(to_timestamp(:t0), to_timestamp(:t0) + make_interval(days => :days - 1), '1 day') d \gset
+SELECT format('  compaction: %s points in %s s: %s points/s', :compressed,
+              round(extract(epoch FROM clock_timestamp() - :'c0')::numeric, 2),
+              round(:compressed / extract(epoch FROM clock_timestamp() - :'c0')::numeric));
 VACUUM ANALYZE bq_points;
 VACUUM ANALYZE vscope.points;
+VACUUM ANALYZE vscope.blocks;
 ANALYZE vscope.series;
+SELECT format('  size: blocks %s bytes/point, plain table %s bytes/point: %sx smaller',
+              round(b::numeric / n, 2), round(p::numeric / n, 1), round(p::numeric / b, 1))
+  FROM (SELECT pg_total_relation_size('vscope.blocks') AS b,
+               pg_total_relation_size('bq_points') AS p,
+               (SELECT count(*) FROM bq_points) AS n) x;
 GRANT SELECT ON bq_series, bq_points TO vscope_reader;
 SQL
 
@@ -77,6 +98,17 @@ INSERT INTO results SELECT 'Q3 150 series, 3 days, 1h-avg, sum by dc',
           FROM bq_points p JOIN bq_series s USING (series_id)
          WHERE s.metric = 'bench.cpu' AND p.ts >= to_timestamp(%s) AND p.ts <= to_timestamp(%s)
          GROUP BY 1, 2, 3) x GROUP BY dc, b ORDER BY dc, b$q$, :t0, :tend), :runs);
+-- last: the newest point of every series
+INSERT INTO results SELECT 'last: newest point of all series',
+  pg_temp.median_ms($q$SELECT vscope.tsdb_last('{"queries":[{"metric":"bench.cpu"},{"metric":"bench.other"}]}')$q$, :runs),
+  pg_temp.median_ms($q$SELECT json_agg(json_build_object('ts', l.ts, 'value', l.value))
+      FROM bq_series s CROSS JOIN LATERAL (SELECT ts, value FROM bq_points p
+        WHERE p.series_id = s.series_id ORDER BY ts DESC LIMIT 1) l$q$, :runs);
+-- scan: every point, counted and summed
+INSERT INTO results SELECT 'scan: every point, count and sum',
+  pg_temp.median_ms($q$SELECT count(*), sum(coalesce(value, ivalue)) FROM vscope.read_points(
+      ARRAY(SELECT series_id FROM bq_series), '-infinity', 'infinity')$q$, :runs),
+  pg_temp.median_ms($q$SELECT count(*), sum(value) FROM bq_points$q$, :runs);
 SELECT format('  %-42s vscope %8s ms   plain SQL %8s ms   vscope takes %sx the time', q,
               round(vscope_ms, 1), round(plain_ms, 1), round(vscope_ms / plain_ms, 2))
   FROM results;
