@@ -15,7 +15,8 @@
  *	  - int gauges: small int random walks, and mostly-zero queues;
  *	  - jittered: bench gauges sent every 60 s +- a few hundred ms;
  *	  - mixed: bench gauges whose whole values come as ints;
- *	  - rates: full-precision doubles (a counter's delta / 60).
+ *	  - rates: full-precision doubles (a counter's delta / 60);
+ *	  - shapes: non-decimal doubles of seven shapes, sizes only.
  *
  *	  Decode speed is single-threaded, the best of several runs over all
  *	  the blocks of a data set, every block checked once against its input.
@@ -692,6 +693,85 @@ run_dataset(Dataset *d, int runs, int only)
 	free(a.dv);
 }
 
+/* shape_value is value k of a non-decimal double series of shape `shape` */
+static double
+shape_value(int shape, int k, double *state, const double *levels)
+{
+	switch (shape)
+	{
+		case 0:					/* a few levels, at random */
+			return levels[rnd() % 5];
+		case 1:					/* repeated for a while, then another */
+			if (k == 0 || rnd() % 50 == 0)
+				*state = random01();
+			return *state;
+		case 2:					/* thirds */
+			return (double) (rnd() % 300) / 3.0;
+		case 3:					/* a random walk of steps of 0.1, summed */
+			*state += ((double) (rnd() % 3) - 1) * 0.1;
+			return *state;
+		case 4:					/* a smooth curve */
+			return 1000 * sin(k / 100.0 + *levels);
+		case 5:					/* 0.1 added every minute */
+			*state += 0.1;
+			return *state;
+		default:				/* exponential growth */
+			return exp(k / 2000.0);
+	}
+}
+
+/*
+ * double_shapes prints the size of non-decimal doubles of several shapes,
+ * one day of one series each (10 series a shape), with each double
+ * encoding: XOR and the bit patterns each win on some shapes.
+ */
+static void
+double_shapes(void)
+{
+	static const char *names[] = {
+		"5 levels at random", "runs of one value (~50 points)", "thirds (k/3)",
+		"random walk of 0.1 steps, summed", "smooth curve 1000 sin(k/100)",
+		"0.1 added each minute", "exp(k/2000)"
+	};
+	static const int modes[] = {VS_AUTO, VS_DOUBLES_XOR, VS_DOUBLES_BITS, VS_DOUBLES_RAW};
+	int64_t		ts[1440];
+	uint8_t		is_int[1440] = {0};
+	double		dv[1440];
+	uint8_t    *out = malloc(vs_block_bound(1440));
+
+	rng_state = 12;
+	printf("\nnon-decimal doubles by shape: 10 series x 1 day each, bytes/point\n");
+	printf("  %-34s %10s %10s %10s %10s\n", "shape", "chosen", "XOR", "bits", "raw");
+	for (int shape = 0; shape < 7; shape++)
+	{
+		size_t		total[4] = {0, 0, 0, 0};
+
+		for (int s = 0; s < 10; s++)
+		{
+			double		levels[5];
+			double		state = 0;
+
+			for (int j = 0; j < 5; j++)
+				levels[j] = random01() * 100;
+			for (int k = 0; k < 1440; k++)
+			{
+				ts[k] = pg_ts(T0_UNIX + 60 * k);
+				dv[k] = shape_value(shape, k, &state, levels);
+			}
+			for (int m = 0; m < 4; m++)
+			{
+				VsBlockOptions o = {VS_AUTO, VS_AUTO, VS_AUTO, VS_AUTO, modes[m], VS_AUTO};
+
+				total[m] += vs_block_encode_opt(ts, is_int, NULL, dv, 1440, out, &o);
+			}
+		}
+		printf("  %-34s %10.3f %10.3f %10.3f %10.3f\n", names[shape],
+			   total[0] / 14400.0, total[1] / 14400.0, total[2] / 14400.0,
+			   total[3] / 14400.0);
+	}
+	free(out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -720,5 +800,7 @@ main(int argc, char **argv)
 		free(d->dv);
 		free(d);
 	}
+	if (only_set == NULL || strcmp(only_set, "shapes") == 0)
+		double_shapes();
 	return 0;
 }
