@@ -263,17 +263,16 @@ NextBlockPoint(VsReader *r)
 }
 
 /*
- * vs_reader_next merges, series by series, the points of the blocks and the
- * head rows; at an equal timestamp the head row (written later) wins.
+ * NextSource moves to where the next point comes from: the current
+ * series' next block point (*have_block) and/or its next head row
+ * (*have_head), going on to the next series when one is used up; false at
+ * the end.
  */
-bool
-vs_reader_next(VsReader *r, int32 *series_id, VsPoint *pt)
+static bool
+NextSource(VsReader *r, bool *have_block, bool *have_head)
 {
 	for (;;)
 	{
-		bool		have_block;
-		bool		have_head;
-
 		if (!r->have_cur)
 		{
 			bool		h = HeadPeek(r);
@@ -289,32 +288,44 @@ vs_reader_next(VsReader *r, int32 *series_id, VsPoint *pt)
 			r->dec.n = 0;
 			r->d_pos = 0;
 		}
-		have_block = NextBlockPoint(r);
-		have_head = HeadPeek(r) && r->h_series[r->h_pos] == r->cur;
-		if (!have_block && !have_head)
-		{
-			r->have_cur = false;
-			continue;
-		}
-		*series_id = r->cur;
-		if (have_head &&
-			(!have_block || r->h_points[r->h_pos].ts <= r->dec.ts[r->d_pos]))
-		{
-			if (have_block && r->h_points[r->h_pos].ts == r->dec.ts[r->d_pos])
-				r->d_pos++;		/* overwritten after compaction */
-			*pt = r->h_points[r->h_pos++];
-		}
-		else
-		{
-			int			i = r->d_pos++;
-
-			pt->ts = r->dec.ts[i];
-			pt->is_int = r->dec.is_int[i] != 0;
-			pt->ivalue = r->dec.ivalue[i];
-			pt->value = r->dec.value[i];
-		}
-		return true;
+		*have_block = NextBlockPoint(r);
+		*have_head = HeadPeek(r) && r->h_series[r->h_pos] == r->cur;
+		if (*have_block || *have_head)
+			return true;
+		r->have_cur = false;
 	}
+}
+
+/*
+ * vs_reader_next merges, series by series, the points of the blocks and the
+ * head rows; at an equal timestamp the head row (written later) wins.
+ */
+bool
+vs_reader_next(VsReader *r, int32 *series_id, VsPoint *pt)
+{
+	bool		have_block;
+	bool		have_head;
+
+	if (!NextSource(r, &have_block, &have_head))
+		return false;
+	*series_id = r->cur;
+	if (have_head &&
+		(!have_block || r->h_points[r->h_pos].ts <= r->dec.ts[r->d_pos]))
+	{
+		if (have_block && r->h_points[r->h_pos].ts == r->dec.ts[r->d_pos])
+			r->d_pos++;			/* overwritten after compaction */
+		*pt = r->h_points[r->h_pos++];
+	}
+	else
+	{
+		int			i = r->d_pos++;
+
+		pt->ts = r->dec.ts[i];
+		pt->is_int = r->dec.is_int[i] != 0;
+		pt->ivalue = r->dec.ivalue[i];
+		pt->value = r->dec.value[i];
+	}
+	return true;
 }
 
 /*
@@ -330,32 +341,8 @@ vs_reader_next_run(VsReader *r, int32 *series_id, VsPointRun *run)
 	TimestampTz limit;
 	int			k;
 
-	for (;;)
-	{
-		if (!r->have_cur)
-		{
-			bool		h = HeadPeek(r);
-			bool		b = BlockPeek(r);
-
-			if (!h && !b)
-				return false;
-			if (h && (!b || r->h_series[r->h_pos] <= r->b_series[r->b_pos]))
-				r->cur = r->h_series[r->h_pos];
-			else
-				r->cur = r->b_series[r->b_pos];
-			r->have_cur = true;
-			r->dec.n = 0;
-			r->d_pos = 0;
-		}
-		have_block = NextBlockPoint(r);
-		have_head = HeadPeek(r) && r->h_series[r->h_pos] == r->cur;
-		if (!have_block && !have_head)
-		{
-			r->have_cur = false;
-			continue;
-		}
-		break;
-	}
+	if (!NextSource(r, &have_block, &have_head))
+		return false;
 	*series_id = r->cur;
 	if (have_block &&
 		(!have_head || r->dec.ts[r->d_pos] < r->h_points[r->h_pos].ts))
