@@ -73,7 +73,10 @@ SELECT s.tenant_id, s.series_id, l.ts, l.value, l.ivalue
 					  WHERE p.tenant_id = s.tenant_id AND p.series_id = s.series_id
 					  ORDER BY p.ts DESC LIMIT 1) l;
 
-CREATE OR REPLACE FUNCTION vscope.expire(older_than interval) RETURNS integer
+-- expire() may be capped: maintain() drops one day per call
+DROP FUNCTION vscope.expire(interval);
+CREATE FUNCTION vscope.expire(older_than interval, max_partitions integer DEFAULT NULL)
+	RETURNS integer
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	SET TimeZone = 'UTC'
@@ -83,7 +86,6 @@ CREATE OR REPLACE FUNCTION vscope.expire(older_than interval) RETURNS integer
 	AS $$
 DECLARE
 	p record;
-	parent text;
 	dropped integer := 0;
 BEGIN
 	IF older_than IS NULL OR older_than <= interval '0' THEN
@@ -91,33 +93,51 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = format('Got %s.', coalesce(older_than::text, 'NULL'));
 	END IF;
-	FOR parent IN SELECT unnest(ARRAY['points', 'samples']) LOOP
-		PERFORM pg_advisory_xact_lock(hashtext('vscope.' || parent || ' partitions'));
-		FOR p IN SELECT * FROM vscope.partitions(parent) WHERE range_end <= now() - older_than LOOP
-			BEGIN
-				EXECUTE format('DROP TABLE %s', p.partition);
-				dropped := dropped + 1;
-				-- a day of points goes whole: its blocks, and the latest
-				-- points that no longer exist (not those of a busy day)
-				IF parent = 'points' THEN
-					DELETE FROM vscope.blocks
-					 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
-					DELETE FROM vscope.series_last
-					 WHERE ts >= p.range_start AND ts < p.range_end;
-				END IF;
-			EXCEPTION WHEN lock_not_available THEN
-				RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
-			END;
-		END LOOP;
+	IF max_partitions IS NOT NULL AND max_partitions < 1 THEN
+		RAISE EXCEPTION 'max_partitions must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.samples partitions'));
+	-- the oldest days first, of points and of samples alike
+	FOR p IN SELECT x.*, 'points' AS parent FROM vscope.partitions('points') x
+			  WHERE x.range_end <= now() - older_than
+			 UNION ALL
+			 SELECT x.*, 'samples' FROM vscope.partitions('samples') x
+			  WHERE x.range_end <= now() - older_than
+			 ORDER BY range_start, parent LOOP
+		EXIT WHEN max_partitions IS NOT NULL AND dropped >= max_partitions;
+		BEGIN
+			EXECUTE format('DROP TABLE %s', p.partition);
+			dropped := dropped + 1;
+			-- a day of points goes whole: its blocks, and the latest points
+			-- that no longer exist (not those of a busy day)
+			IF p.parent = 'points' THEN
+				DELETE FROM vscope.blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+				DELETE FROM vscope.series_last
+				 WHERE ts >= p.range_start AND ts < p.range_end;
+			END IF;
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
+		END;
 	END LOOP;
 	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
 	-- to use one, and every listing skips series without data)
-	-- events are few: deleted rather than partitioned
-	DELETE FROM vscope.events WHERE generated < now() - older_than;
+	-- events are few: deleted rather than partitioned; in a capped run at
+	-- most 10,000 of them
+	IF max_partitions IS NULL THEN
+		DELETE FROM vscope.events WHERE generated < now() - older_than;
+	ELSE
+		DELETE FROM vscope.events
+		 WHERE ctid = ANY (ARRAY(SELECT ctid FROM vscope.events
+								  WHERE generated < now() - older_than LIMIT 10000));
+	END IF;
 	RETURN dropped;
 END
 $$;
-COMMENT ON FUNCTION vscope.expire(interval) IS 'drops every daily partition (of points and of Ceilometer samples) whose rows are all older than the interval, returns how many, and deletes the blocks of those days and older Ceilometer events';
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, and deletes the blocks of those days and older Ceilometer events';
+REVOKE ALL ON FUNCTION vscope.expire(interval, integer) FROM PUBLIC;
 
 CREATE FUNCTION vscope.compress_after() RETURNS interval
 	AS 'MODULE_PATHNAME', 'vscope_compress_after'
@@ -178,6 +198,8 @@ DECLARE
 	failed date;
 	msg text;
 	compressed bigint := 0;
+	keep interval := vscope.retention();
+	expiring boolean := false;
 BEGIN
 	-- partitions for every day a write may name ahead (vscope.max_future),
 	-- so that writers to the present and the future never need DDL; the
@@ -186,7 +208,18 @@ BEGIN
 										 ceil(extract(epoch FROM ahead) / 86400)::integer));
 	PERFORM set_config('vscope.max_new_partitions', '100000', true);
 	created := vscope._ensure_partitions(days) + vscope._ensure_partitions(days, 'samples');
-	dropped := vscope.expire();
+	-- expiry by vscope.retention, one day (partition) per call, so that a
+	-- backlog never takes one long transaction and all its locks
+	IF keep IS NOT NULL THEN
+		dropped := vscope.expire(keep, 1);
+		expiring := (dropped > 0 AND EXISTS (
+						SELECT FROM vscope.partitions('points') WHERE range_end <= now() - keep
+						UNION ALL
+						SELECT FROM vscope.partitions('samples') WHERE range_end <= now() - keep))
+					OR EXISTS (SELECT FROM vscope.events WHERE generated < now() - keep);
+	ELSE
+		dropped := 0;
+	END IF;
 	-- at most one day compacted per call, so each is a transaction of its
 	-- own; and none in a call that made or dropped a partition: that holds
 	-- vscope.points (and samples) in ACCESS EXCLUSIVE mode until commit, and
@@ -210,10 +243,10 @@ BEGIN
 	RETURN jsonb_build_object('created', created, 'dropped', dropped,
 							  'compressed_day', day, 'compressed_points', compressed,
 							  'failed_day', failed,
-							  'pending', vscope._compress_candidate(failed) IS NOT NULL);
+							  'pending', expiring OR vscope._compress_candidate(failed) IS NOT NULL);
 END
 $$;
-COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): creates the partitions of every day up to vscope.max_future ahead, expires by vscope.retention and compresses the oldest complete day still in rows; "pending" says whether another call has a day to compress';
+COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): creates the partitions of every day up to vscope.max_future ahead, drops the oldest day past vscope.retention, compresses the oldest complete day still in rows; "pending" says whether another call has more to do';
 
 -- the points of one series of a tenant, all of them, through the reader
 -- (row-level security on the points and blocks keeps the tenants apart)

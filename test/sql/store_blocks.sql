@@ -182,3 +182,31 @@ SELECT vscope.expire(now() - '2023-11-15'::timestamptz) >= 0;
 SELECT count(*) AS day1_blocks FROM vscope.blocks WHERE first_ts < '2023-11-15';
 SELECT count(*) AS day2_blocks FROM vscope.blocks WHERE first_ts >= '2023-11-15' AND first_ts < '2023-11-16';
 SELECT count(*) AS expired_latest FROM vscope.series_last WHERE ts < '2023-11-15';
+
+-- with a retention, maintain() drops one expired day per call (each call its
+-- own transaction, oldest first) and says more is pending until none is left
+SELECT vscope.put('[{"metric":"blk.old","timestamp":1420070400,"value":1,"tags":{"h":"a"}},
+                    {"metric":"blk.old","timestamp":1420156800,"value":2,"tags":{"h":"a"}},
+                    {"metric":"blk.old","timestamp":1420243200,"value":3,"tags":{"h":"a"}}]');
+SET vscope.retention = '1000 days';
+SELECT count(*) > 2 AS several_old FROM vscope.partitions() WHERE range_end <= now() - interval '1000 days';
+CREATE TEMP TABLE old_parts AS
+SELECT count(*) AS n FROM (SELECT partition FROM vscope.partitions() WHERE range_end <= now() - interval '1000 days'
+                           UNION ALL
+                           SELECT partition FROM vscope.partitions('samples') WHERE range_end <= now() - interval '1000 days') x;
+SELECT (m->>'dropped')::int AS dropped, (m->>'pending')::boolean AS pending
+  FROM vscope.maintain() m;
+SELECT (SELECT n FROM old_parts) - count(*) AS one_fewer
+  FROM (SELECT partition FROM vscope.partitions() WHERE range_end <= now() - interval '1000 days'
+        UNION ALL
+        SELECT partition FROM vscope.partitions('samples') WHERE range_end <= now() - interval '1000 days') x;
+DO $$
+BEGIN
+	FOR i IN 1..500 LOOP
+		EXIT WHEN NOT (vscope.maintain()->>'pending')::boolean;
+	END LOOP;
+END
+$$;
+SELECT count(*) AS old_left FROM vscope.partitions() WHERE range_end <= now() - interval '1000 days';
+SELECT vscope.expire(interval '1 day', 0);
+RESET vscope.retention;
