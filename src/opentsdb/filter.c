@@ -92,9 +92,14 @@ ts_filter_prepare(TsFilter *f)
 		case TF_REGEXP:
 			if (f->filter[0] == '\0')
 				BadFilter(f, "the expression is empty");
-			/* compiled (and cached) now, so a bad pattern fails the request up front */
-			f->regex = RE_compile_and_cache(cstring_to_text(f->filter), REG_ADVANCED,
-											C_COLLATION_OID);
+			/*
+			 * compiled now, so a bad pattern fails the request up front; the
+			 * compiled form stays only in PostgreSQL's regex cache, whose
+			 * slots move, so no pointer to it is kept (matching compiles
+			 * through the cache again)
+			 */
+			(void) RE_compile_and_cache(cstring_to_text(f->filter), REG_ADVANCED,
+										C_COLLATION_OID);
 			break;
 		case TF_NOT_KEY:
 			if (f->filter[0] != '\0')

@@ -130,7 +130,6 @@ typedef struct TsFilter
 	bool		group_by;
 	char	  **literals;		/* literal_or family */
 	int			nliterals;
-	void	   *regex;			/* compiled regexp (regex_t *) */
 } TsFilter;
 
 extern TsFilterType ts_filter_type(const char *name);
