@@ -1425,8 +1425,54 @@ write_corpus(const char *dir)
 }
 
 /*
- * main runs every case, or with --write-corpus DIR writes the blocks the
- * corruption cases start from into DIR.
+ * dump prints the points of the block in each file as spec_decode.py does:
+ * "ts 1 ivalue" or "ts 0 <the double's 8 bytes, little-endian, in hex>",
+ * or "ERROR" when the block is refused.
+ */
+static int
+dump(int nfiles, char **files)
+{
+	for (int f = 0; f < nfiles; f++)
+	{
+		FILE	   *in = fopen(files[f], "rb");
+		uint8_t    *block = malloc(1 << 22);
+		size_t		len;
+		Decoded		d;
+
+		if (in == NULL)
+		{
+			perror(files[f]);
+			return 1;
+		}
+		len = fread(block, 1, 1 << 22, in);
+		fclose(in);
+		decode_exact(block, len, &d);
+		if (d.n < 0)
+			printf("ERROR\n");
+		for (int i = 0; i < d.n; i++)
+		{
+			uint64_t	bits = bits_of(d.dv[i]);
+
+			if (d.is_int[i])
+				printf("%lld 1 %lld\n", (long long) d.ts[i], (long long) d.iv[i]);
+			else
+			{
+				printf("%lld 0 ", (long long) d.ts[i]);
+				for (int j = 0; j < 8; j++)
+					printf("%02x", (unsigned) (bits >> (8 * j)) & 0xff);
+				printf("\n");
+			}
+		}
+		decoded_free(&d);
+		free(block);
+	}
+	return 0;
+}
+
+/*
+ * main runs every case; with --write-corpus DIR it writes the blocks the
+ * corruption cases start from into DIR, with --dump FILE... it prints the
+ * points of blocks.
  */
 int
 main(int argc, char **argv)
@@ -1438,6 +1484,8 @@ main(int argc, char **argv)
 	build_corpus();
 	if (argc == 3 && strcmp(argv[1], "--write-corpus") == 0)
 		return write_corpus(argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "--dump") == 0)
+		return dump(argc - 2, argv + 2);
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 	{
 		const char *why = tests[i].fn();
