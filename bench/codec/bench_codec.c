@@ -772,6 +772,7 @@ double_shapes(void)
 	free(out);
 }
 
+/* main runs the data sets (or the one named) and the double shapes */
 int
 main(int argc, char **argv)
 {
