@@ -73,8 +73,9 @@ extern int	vs_block_decode(const uint8_t *data, size_t len, int64_t *ts,
 /*
  * For tests and benchmarks: the encoder's choices, forced.  Each field is
  * VS_AUTO (-1) to let the encoder pick the smallest, as vs_block_encode()
- * does for all of them, or one fixed choice.  Every block so made is a
- * valid block that vs_block_decode() reads.
+ * does for all of them, or one fixed choice (a value out of range makes
+ * the encoder return 0).  Every block so made is a valid block that
+ * vs_block_decode() reads.
  */
 #define VS_AUTO (-1)
 
@@ -88,7 +89,8 @@ typedef struct VsBlockOptions
 {
 	int			ts_order;		/* timestamps: 0 (values), 1 (deltas) or
 								 * 2 (delta-of-deltas) */
-	int			value_order;	/* int values and decimal mantissas: 0, 1, 2 */
+	int			value_order;	/* int values, decimal mantissas, double bit
+								 * patterns: 0, 1, 2 */
 	int			frame_log2;		/* frame of 2^frame_log2 residuals, 4..8 */
 	int			frame_base;		/* 0: residuals zigzagged; 1: each frame
 								 * stores its minimum and the offsets */
