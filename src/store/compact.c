@@ -38,6 +38,7 @@
 #include "utils/memutils.h"
 
 #include "store/codec.h"
+#include "store/store.h"
 
 #define VS_COMPACT_BATCH 4096
 
@@ -415,10 +416,7 @@ vscope_decompress(PG_FUNCTION_ARGS)
 		Datum	   *ts,
 				   *fv,
 				   *iv;
-		bool	   *fnull,
-				   *inull;
-		int			dims[1];
-		int			lbs[1] = {1};
+		bool	   *is_int;
 		Datum		args[5];
 
 		MemoryContextReset(groupcxt);
@@ -426,28 +424,20 @@ vscope_decompress(PG_FUNCTION_ARGS)
 		VsColumnsInit(&one, 1440);
 		VsBlockDecode(blocks.data[blocks.pos], blocks.key[blocks.pos].series,
 					  blocks.ts[blocks.pos], &one);
-		ts = palloc(sizeof(Datum) * one.n);
-		fv = palloc(sizeof(Datum) * one.n);
-		iv = palloc(sizeof(Datum) * one.n);
-		fnull = palloc(sizeof(bool) * one.n);
-		inull = palloc(sizeof(bool) * one.n);
+		ts = palloc(sizeof(Datum) * Max(one.n, 1));
+		fv = palloc(sizeof(Datum) * Max(one.n, 1));
+		iv = palloc(sizeof(Datum) * Max(one.n, 1));
+		is_int = palloc(sizeof(bool) * Max(one.n, 1));
 		for (int i = 0; i < one.n; i++)
 		{
 			ts[i] = TimestampTzGetDatum(one.ts[i]);
 			fv[i] = Float8GetDatum(one.value[i]);
 			iv[i] = Int64GetDatum(one.ivalue[i]);
-			fnull[i] = one.is_int[i] != 0;
-			inull[i] = one.is_int[i] == 0;
+			is_int[i] = one.is_int[i] != 0;
 		}
-		dims[0] = one.n;
 		args[0] = Int32GetDatum(blocks.key[blocks.pos].tenant);
 		args[1] = Int32GetDatum(blocks.key[blocks.pos].series);
-		args[2] = PointerGetDatum(construct_array(ts, one.n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL,
-												  TYPALIGN_DOUBLE));
-		args[3] = PointerGetDatum(construct_md_array(fv, fnull, 1, dims, lbs, FLOAT8OID, 8,
-													 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[4] = PointerGetDatum(construct_md_array(iv, inull, 1, dims, lbs, INT8OID, 8,
-													 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		VsValueArrayArgs(one.n, ts, fv, iv, is_int, args + 2);
 		if (SPI_execute_plan(insert, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "writing points back failed");
 		total += SPI_processed;

@@ -119,6 +119,30 @@ PointCmp(const void *a, const void *b)
 	return (x->ordinal > y->ordinal) - (x->ordinal < y->ordinal);
 }
 
+/*
+ * VsValueArrayArgs makes the timestamp, value and ivalue array arguments of
+ * an INSERT ... SELECT unnest(...) of points: value is NULL where the point
+ * is an integer, ivalue where it is a double.  ts, fv and iv hold n Datums;
+ * args[0..2] receive the arrays.
+ */
+void
+VsValueArrayArgs(int n, Datum *ts, Datum *fv, Datum *iv, const bool *is_int, Datum *args)
+{
+	bool	   *inull = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+		inull[i] = !is_int[i];
+	args[0] = PointerGetDatum(construct_array(ts, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL,
+											  TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_md_array(fv, (bool *) is_int, 1, dims, lbs, FLOAT8OID, 8,
+												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[2] = PointerGetDatum(construct_md_array(iv, inull, 1, dims, lbs, INT8OID, 8,
+												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	pfree(inull);
+}
+
 static void
 InsertChunk(int32 tenant, VsPointIn *points, int n)
 {
@@ -126,10 +150,7 @@ InsertChunk(int32 tenant, VsPointIn *points, int n)
 	Datum	   *ts = palloc(sizeof(Datum) * n);
 	Datum	   *fv = palloc(sizeof(Datum) * n);
 	Datum	   *iv = palloc(sizeof(Datum) * n);
-	bool	   *fnull = palloc(sizeof(bool) * n);
-	bool	   *inull = palloc(sizeof(bool) * n);
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	bool	   *is_int = palloc(sizeof(bool) * n);
 	Datum		args[5];
 	int			ret;
 
@@ -139,16 +160,11 @@ InsertChunk(int32 tenant, VsPointIn *points, int n)
 		ts[i] = TimestampTzGetDatum(points[i].ts);
 		fv[i] = Float8GetDatum(points[i].value);
 		iv[i] = Int64GetDatum(points[i].ivalue);
-		fnull[i] = points[i].is_int;
-		inull[i] = !points[i].is_int;
+		is_int[i] = points[i].is_int;
 	}
 	args[0] = Int32GetDatum(tenant);
 	args[1] = PointerGetDatum(construct_array(series, n, INT4OID, 4, true, TYPALIGN_INT));
-	args[2] = PointerGetDatum(construct_array(ts, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[3] = PointerGetDatum(construct_md_array(fv, fnull, 1, dims, lbs, FLOAT8OID, 8,
-												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[4] = PointerGetDatum(construct_md_array(iv, inull, 1, dims, lbs, INT8OID, 8,
-												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	VsValueArrayArgs(n, ts, fv, iv, is_int, args + 2);
 
 	/*
 	 * Rewrites of existing points are rare, and ON CONFLICT costs a second
@@ -177,11 +193,8 @@ UpdateLast(int32 tenant, VsPointIn *points, int n)
 	Datum	   *ts = palloc(sizeof(Datum) * n);
 	Datum	   *fv = palloc(sizeof(Datum) * n);
 	Datum	   *iv = palloc(sizeof(Datum) * n);
-	bool	   *fnull = palloc(sizeof(bool) * n);
-	bool	   *inull = palloc(sizeof(bool) * n);
+	bool	   *is_int = palloc(sizeof(bool) * n);
 	int			m = 0;
-	int			dims[1];
-	int			lbs[1] = {1};
 	Datum		args[5];
 
 	for (int i = 0; i < n; i++)
@@ -192,8 +205,7 @@ UpdateLast(int32 tenant, VsPointIn *points, int n)
 		ts[m] = TimestampTzGetDatum(points[i].ts);
 		fv[m] = Float8GetDatum(points[i].value);
 		iv[m] = Int64GetDatum(points[i].ivalue);
-		fnull[m] = points[i].is_int;
-		inull[m] = !points[i].is_int;
+		is_int[m] = points[i].is_int;
 		m++;
 	}
 	if (plan == NULL)
@@ -208,14 +220,9 @@ UpdateLast(int32 tenant, VsPointIn *points, int n)
 						  "WHERE excluded.ts >= l.ts",
 						  5, types, CURSOR_OPT_GENERIC_PLAN);
 	}
-	dims[0] = m;
 	args[0] = Int32GetDatum(tenant);
 	args[1] = PointerGetDatum(construct_array(series, m, INT4OID, 4, true, TYPALIGN_INT));
-	args[2] = PointerGetDatum(construct_array(ts, m, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[3] = PointerGetDatum(construct_md_array(fv, fnull, 1, dims, lbs, FLOAT8OID, 8,
-												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[4] = PointerGetDatum(construct_md_array(iv, inull, 1, dims, lbs, INT8OID, 8,
-												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	VsValueArrayArgs(m, ts, fv, iv, is_int, args + 2);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "keeping the latest points failed");
 }

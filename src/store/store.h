@@ -52,6 +52,8 @@ extern void VsPartitionInit(void);
 
 /* ingest.c */
 extern int64 VsStorePoints(int32 tenant, VsPointIn *points, int npoints);
+extern void VsValueArrayArgs(int n, Datum *ts, Datum *fv, Datum *iv, const bool *is_int,
+							 Datum *args);
 extern char *VsCheckName(const char *what, const char *ctx, const char *s);
 extern TimestampTz VsUnixMsToTimestamp(int64 ms);
 
