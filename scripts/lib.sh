@@ -8,7 +8,11 @@ VSCOPE_DATA=${VSCOPE_DATA:-$VSCOPE_ROOT/.vscope}
 case "$VSCOPE_DATA" in /*) ;; *) VSCOPE_DATA=$PWD/$VSCOPE_DATA ;; esac
 VSCOPE_PGPORT=${VSCOPE_PGPORT:-5488}
 VSCOPE_HTTP_PORT=${VSCOPE_HTTP_PORT:-4242}
-PGBIN=/usr/lib/postgresql/15/bin
+# PostgreSQL's programs; VSCOPE_PGBIN points elsewhere (a relocated copy of
+# the server lets two checkouts build, install and test side by side)
+PGBIN=${VSCOPE_PGBIN:-/usr/lib/postgresql/15/bin}
+export VSCOPE_PGBIN=$PGBIN
+export PG_CONFIG=$PGBIN/pg_config
 export PGUSER=postgres PGDATABASE=vscope
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -4,7 +4,7 @@ import subprocess
 
 from vstest import assert_status
 
-PG_CTL = "/usr/lib/postgresql/15/bin/pg_ctl"
+PG_CTL = os.path.join(os.environ.get("VSCOPE_PGBIN", "/usr/lib/postgresql/15/bin"), "pg_ctl")
 
 
 def test_put_after_database_restart(ctx):

@@ -22,7 +22,7 @@ import urllib.parse
 
 from vstest import assert_status
 
-PG_CONFIG = "/usr/lib/postgresql/15/bin/pg_config"
+PG_CONFIG = os.path.join(os.environ.get("VSCOPE_PGBIN", "/usr/lib/postgresql/15/bin"), "pg_config")
 OLD_DB, NEW_DB = "vscope_up_old", "vscope_up_new"
 # the public URL both daemons give out (metrics tokens, Ceilometer links), so
 # that their answers do not differ by their ports

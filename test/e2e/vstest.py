@@ -6,7 +6,7 @@ import os
 import subprocess
 import urllib.parse
 
-PSQL = "/usr/lib/postgresql/15/bin/psql"
+PSQL = os.path.join(os.environ.get("VSCOPE_PGBIN", "/usr/lib/postgresql/15/bin"), "psql")
 
 
 class Response:
