@@ -2,7 +2,7 @@
 # (src/daemon, its own plain Makefile).  See README.md for the two commands.
 
 EXTENSION  = vscope
-EXTVERSION = 0.2.0
+EXTVERSION = 0.2.1
 
 MODULE_big = vscope
 # src/<domain>/: core (entry point, settings, tenancy), store (series,

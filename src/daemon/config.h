@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define VSCOPED_VERSION "0.2.0"
+#define VSCOPED_VERSION "0.2.1"
 
 typedef struct VsConfig
 {

@@ -20,7 +20,7 @@ def test_version_needs_no_credentials(ctx):
     r = ctx.get("/api/version")
     assert_status(r, 200)
     body = r.json()
-    assert body["version"] == "0.2.0", body
+    assert body["version"] == "0.2.1", body
     assert body["repo"] == "vscope"
     assert ctx.post("/api/version").status == 200
 
