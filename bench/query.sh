@@ -6,6 +6,9 @@
 #   Q1 one series, one day, 20m-max
 #   Q2 the metric's 150 series, one day, 1h-avg then sum across series
 #   Q3 the same over all days, grouped by dc
+#   Q4 the metric's series over all days, 1d-avg then sum (from summaries;
+#      and again with vscope.use_summaries off)
+#   BI the datapoints view with a metric and a one-day range
 #   last: the latest point of all SERIES series (/api/query/last)
 #   scan: every point through the reader, against count/sum of the table
 # Each query runs RUNS times; the median is reported, with the ratio.
@@ -98,6 +101,26 @@ INSERT INTO results SELECT 'Q3 150 series, 3 days, 1h-avg, sum by dc',
           FROM bq_points p JOIN bq_series s USING (series_id)
          WHERE s.metric = 'bench.cpu' AND p.ts >= to_timestamp(%s) AND p.ts <= to_timestamp(%s)
          GROUP BY 1, 2, 3) x GROUP BY dc, b ORDER BY dc, b$q$, :t0, :tend), :runs);
+-- Q4: whole days, answered from the blocks' summaries (and, to compare, by
+-- decoding every block: the answer is the same)
+INSERT INTO results SELECT 'Q4 150 series, all days, 1d-avg, sum',
+  pg_temp.median_ms(format($q$SELECT vscope.tsdb_query('{"start":%s,"end":%s,"queries":[{"metric":"bench.cpu","aggregator":"sum","downsample":"1d-avg"}]}')$q$, :t0, :tend), :runs),
+  pg_temp.median_ms(format($q$SELECT b, sum(v) FROM (
+        SELECT p.series_id, date_bin('1 day', p.ts, 'epoch') AS b, avg(p.value) AS v
+          FROM bq_points p JOIN bq_series s USING (series_id)
+         WHERE s.metric = 'bench.cpu' AND p.ts >= to_timestamp(%s) AND p.ts <= to_timestamp(%s)
+         GROUP BY 1, 2) x GROUP BY b ORDER BY b$q$, :t0, :tend), :runs);
+SET vscope.use_summaries = off;
+INSERT INTO results SELECT 'Q4 the same, summaries off (decoding)',
+  pg_temp.median_ms(format($q$SELECT vscope.tsdb_query('{"start":%s,"end":%s,"queries":[{"metric":"bench.cpu","aggregator":"sum","downsample":"1d-avg"}]}')$q$, :t0, :tend), :runs),
+  (SELECT plain_ms FROM results WHERE q LIKE 'Q4 150%');
+RESET vscope.use_summaries;
+-- BI: the datapoints view over one day of the metric (the range read only)
+INSERT INTO results SELECT 'BI: datapoints view, 150 series, 1 day, avg',
+  pg_temp.median_ms(format($q$SELECT avg(value) FROM vscope.datapoints
+      WHERE metric = 'bench.cpu' AND ts >= to_timestamp(%s) AND ts < to_timestamp(%s)$q$, :d1, :d1 + 86400), :runs),
+  pg_temp.median_ms(format($q$SELECT avg(p.value) FROM bq_points p JOIN bq_series s USING (series_id)
+      WHERE s.metric = 'bench.cpu' AND p.ts >= to_timestamp(%s) AND p.ts < to_timestamp(%s)$q$, :d1, :d1 + 86400), :runs);
 -- last: the newest point of every series
 INSERT INTO results SELECT 'last: newest point of all series',
   pg_temp.median_ms($q$SELECT vscope.tsdb_last('{"queries":[{"metric":"bench.cpu"},{"metric":"bench.other"}]}')$q$, :runs),

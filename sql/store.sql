@@ -52,6 +52,9 @@ CREATE TABLE vscope.blocks (
 	vmax		double precision NOT NULL,
 	vsum		double precision NOT NULL,
 	data		bytea NOT NULL,
+	-- 1: the series' only block of its day (the summary is the day's);
+	-- 2: every timestamp a whole millisecond (OpenTSDB's resolution)
+	flags		smallint NOT NULL DEFAULT 0,
 	PRIMARY KEY (tenant_id, series_id, first_ts),
 	-- within one UTC day, whatever the session's TimeZone (first_ts +
 	-- interval '1 day' would be 23 hours across a DST change there)
@@ -65,6 +68,7 @@ ALTER TABLE vscope.blocks ALTER COLUMN data SET STORAGE EXTERNAL;
 -- primary key for the reader's series = ANY (...) scans)
 CREATE INDEX blocks_day_idx ON vscope.blocks (((first_ts AT TIME ZONE 'UTC')::date));
 COMMENT ON TABLE vscope.blocks IS 'compressed points: one block per series and complete UTC day, made by vscope.compress(), with count, min, max and sum beside the data';
+COMMENT ON COLUMN vscope.blocks.flags IS '1: the only block of its series and day; 2: timestamps in whole milliseconds (both needed before downsampling uses the summary)';
 
 -- The latest point of each series, kept at ingest, so that live data and
 -- /api/query/last need neither the blocks nor old partitions.
@@ -388,19 +392,30 @@ CREATE FUNCTION vscope.read_points(series integer[], start_ts timestamptz, end_t
 	LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION vscope.read_points(integer[], timestamptz, timestamptz) IS 'the points of these series in [start_ts, end_ts), series by series in time order, through the reader every query uses';
 
--- the points of one series of a tenant, all of them, through the reader
--- (row-level security on the points and blocks keeps the tenants apart)
-CREATE FUNCTION vscope._read_series(tenant_id integer, series_id integer)
+-- the points of one series of a tenant in [start_ts, end_ts), through the
+-- reader (row-level security on the points and blocks keeps the tenants
+-- apart).  The datapoints view calls it with an open range; the planner
+-- hook in src/store/reader.c narrows the range to a query's bounds on ts,
+-- so that only the blocks of that range are read.
+CREATE FUNCTION vscope._read_series(tenant_id integer, series_id integer,
+									start_ts timestamptz, end_ts timestamptz)
 	RETURNS TABLE (ts timestamptz, value double precision, ivalue bigint)
 	AS 'MODULE_PATHNAME', 'vscope_read_series'
-	LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION vscope._read_series(integer, integer) IS 'internal: every point of one series, from rows and blocks, in time order (the datapoints view)';
+	LANGUAGE C STABLE STRICT ROWS 1440;
+COMMENT ON FUNCTION vscope._read_series(integer, integer, timestamptz, timestamptz) IS 'internal: the points of one series in [start_ts, end_ts), from rows and blocks, in time order (the datapoints view)';
 
 CREATE VIEW vscope.datapoints WITH (security_invoker = true) AS
 	SELECT s.tenant_id, s.series_id, s.metric, s.tags, p.ts,
 		   coalesce(p.value, p.ivalue::double precision) AS value
 	  FROM vscope.series s
-	 CROSS JOIN LATERAL vscope._read_series(s.tenant_id, s.series_id) p;
+	 CROSS JOIN LATERAL vscope._read_series(s.tenant_id, s.series_id,
+											'-infinity', 'infinity') p;
 COMMENT ON VIEW vscope.datapoints IS 'points with their metric and tags, values as double precision, from rows and blocks alike: the view for BI tools';
 GRANT SELECT ON vscope.datapoints TO vscope_reader;
+
+CREATE FUNCTION vscope.reader_stats(OUT blocks_decoded bigint, OUT blocks_summarized bigint,
+									OUT head_rows bigint, OUT points bigint)
+	AS 'MODULE_PATHNAME', 'vscope_reader_stats'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.reader_stats() IS 'what the reader has read in this session: blocks decoded, blocks answered from their summary, head rows, points';
 

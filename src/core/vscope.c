@@ -25,6 +25,8 @@ int			vs_max_put_points = 500000;
 int			vs_max_new_partitions = 100;
 int			vs_max_buckets = 5000000;
 int			vs_compress_after_secs = 86400;
+int			vs_max_points = 50000000;
+bool		vs_use_summaries = true;
 static char *vs_tenant_guc = NULL;
 static char *vs_ceilo_admin = NULL;
 static char *vs_ceilo_project = NULL;
@@ -97,6 +99,24 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("vscope.max_points",
+							"Most points one OpenTSDB query may read, over all its sub-queries and series.",
+							"Points answered from block summaries count as read; 0 sets no limit.",
+							&vs_max_points,
+							50000000, 0, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("vscope.use_summaries",
+							 "Answers downsampling from block summaries where they give the same result as decoding.",
+							 "Off decodes every block; the answers are the same either way.",
+							 &vs_use_summaries,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomIntVariable("vscope.compress_after",
 							"How long after its end a day's points are compressed into blocks.",
 							"vscope.maintain() compresses complete days this long past their end; "
@@ -150,6 +170,7 @@ _PG_init(void)
 
 	VsSeriesCacheInit();
 	VsPartitionInit();
+	VsPlannerInit();
 }
 
 /*

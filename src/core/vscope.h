@@ -30,6 +30,8 @@ extern int	vs_max_put_points;
 extern int	vs_max_new_partitions;
 extern int	vs_max_buckets;
 extern int	vs_compress_after_secs;
+extern int	vs_max_points;
+extern bool vs_use_summaries;
 extern TimestampTz VsRetentionCutoff(void);
 
 /* a prepared SPI plan kept for the life of the backend (vscope.c); an SPIPlanPtr */

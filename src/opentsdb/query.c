@@ -32,6 +32,7 @@
 #define UNIX_EPOCH_MS_OFFSET \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000)
 #define HOUR_MS INT64CONST(3600000)
+#define DAY_MS INT64CONST(86400000)
 
 typedef struct SubQuery
 {
@@ -548,14 +549,230 @@ FinishSeries(const TsQuery *q, const SubQuery *sq, SeriesInfo *s, TsSeries *raw)
 }
 
 /*
+ * Downsampling by day.  For the aggregators whose result composes from
+ * parts (sum, count, min, max, avg) and buckets made of whole UTC days
+ * (intervals of whole days, calendar days, weeks, months and years in UTC,
+ * 0all), a bucket is computed from per-day parts: each day's points are
+ * summed in time order from 0 (and their min, max and count taken), then
+ * the days are combined in time order.  A block that is its series' whole
+ * day holds exactly that day's part in its summary (block.c sums the same
+ * way), so the reader can give the summary instead of the points and the
+ * answer is the same to the last bit: the grouping, not the storage,
+ * decides how the floating-point sums round.
+ */
+typedef struct DayParts
+{
+	const SubQuery *sq;
+	bool		all;			/* 0all: only points in [lo_ms, hi_ms) count */
+	int64		lo_ms;
+	int64		hi_ms;
+	/* the point not yet added (a later one in its millisecond replaces it) */
+	bool		have_pending;
+	int64		pending_ms;
+	double		pending_v;
+	/* the day being summed */
+	bool		open;
+	int64		day;
+	int64		first_ms;
+	double		sum;
+	double		min;
+	double		max;
+	int64		n;
+	/* the finished days: value (per aggregator) and count */
+	TsSeries	val;
+	TsSeries	cnt;
+} DayParts;
+
+static bool
+UtcZone(const char *tz)
+{
+	return tz == NULL || tz[0] == '\0' || pg_strcasecmp(tz, "UTC") == 0 ||
+		pg_strcasecmp(tz, "Etc/UTC") == 0;
+}
+
+/* ByDay: does the sub-query downsample in whole-day parts? */
+static bool
+ByDay(const TsQuery *q, const SubQuery *sq)
+{
+	const TsDownsample *ds = &sq->ds;
+
+	if (!ds->present)
+		return false;
+	switch (ds->agg->kind)
+	{
+		case AGG_SUM:
+		case AGG_MIN:
+		case AGG_MAX:
+		case AGG_AVG:
+		case AGG_COUNT:
+			break;
+		default:
+			return false;
+	}
+	if (ds->all)
+		return true;
+	if (ds->calendar)
+		return strchr("dwny", ds->unit) != NULL && UtcZone(q->tz);
+	return ds->interval % DAY_MS == 0;
+}
+
+static int64
+FloorDiv(int64 a, int64 b)
+{
+	return a / b - (a % b < 0 ? 1 : 0);
+}
+
+static void
+DayClose(DayParts *dp)
+{
+	TsPoint		v = {.ts = dp->first_ms, .is_int = false};
+	TsPoint		c = {.ts = dp->first_ms, .is_int = false};
+
+	if (!dp->open)
+		return;
+	switch (dp->sq->ds.agg->kind)
+	{
+		case AGG_MIN:
+			v.d = dp->min;
+			break;
+		case AGG_MAX:
+			v.d = dp->max;
+			break;
+		case AGG_COUNT:
+			v.d = (double) dp->n;
+			break;
+		default:
+			v.d = dp->sum;
+			break;
+	}
+	c.d = (double) dp->n;
+	ts_append(&dp->val, v);
+	ts_append(&dp->cnt, c);
+	dp->open = false;
+}
+
+static void
+DayAdd(DayParts *dp, int64 ms, double v)
+{
+	int64		day = FloorDiv(ms, DAY_MS);
+
+	if (dp->open && dp->day != day)
+		DayClose(dp);
+	if (!dp->open)
+	{
+		dp->open = true;
+		dp->day = day;
+		dp->first_ms = ms;
+		dp->sum = 0;
+		dp->min = v;
+		dp->max = v;
+		dp->n = 0;
+	}
+	dp->sum += v;
+	if (v < dp->min)
+		dp->min = v;
+	if (v > dp->max)
+		dp->max = v;
+	dp->n++;
+}
+
+/* DayPoint takes one point; two in one millisecond: the later is kept */
+static inline void
+DayPoint(DayParts *dp, int64 ms, double v)
+{
+	if (dp->all && (ms < dp->lo_ms || ms >= dp->hi_ms))
+		return;
+	if (dp->have_pending && dp->pending_ms != ms)
+		DayAdd(dp, dp->pending_ms, dp->pending_v);
+	dp->have_pending = true;
+	dp->pending_ms = ms;
+	dp->pending_v = v;
+}
+
+/* DaySummary takes a whole block, alone on its day, by its summary */
+static void
+DaySummary(DayParts *dp, const VsBlockSummary *sum)
+{
+	if (dp->have_pending)
+		DayAdd(dp, dp->pending_ms, dp->pending_v);
+	dp->have_pending = false;
+	DayClose(dp);
+	dp->open = true;
+	dp->day = FloorDiv(sum->first_ts / 1000 + UNIX_EPOCH_MS_OFFSET, DAY_MS);
+	dp->first_ms = sum->first_ts / 1000 + UNIX_EPOCH_MS_OFFSET;
+	dp->sum = sum->vsum;
+	dp->min = sum->vmin;
+	dp->max = sum->vmax;
+	dp->n = sum->n;
+	DayClose(dp);
+}
+
+/*
+ * DayFinish downsamples a series from its day parts (the days' values
+ * combined by sum, min or max; avg as the bucket's sum over its count) and
+ * makes the parts ready for the next series.
+ */
+static void
+DayFinish(const TsQuery *q, DayParts *dp, SeriesInfo *s)
+{
+	const TsDownsample *ds = &dp->sq->ds;
+	TsDownsample by = *ds;
+	TsSeries	out = {0};
+
+	if (dp->have_pending)
+		DayAdd(dp, dp->pending_ms, dp->pending_v);
+	dp->have_pending = false;
+	DayClose(dp);
+	by.agg = ts_agg_lookup(ds->agg->kind == AGG_MIN ? "min" :
+						   ds->agg->kind == AGG_MAX ? "max" : "sum");
+	ts_downsample(&dp->val, &by, q->start, q->end, q->tz, &out);
+	if (ds->agg->kind == AGG_AVG)
+	{
+		TsSeries	counts = {0};
+
+		ts_downsample(&dp->cnt, &by, q->start, q->end, q->tz, &counts);
+		Assert(counts.n == out.n);
+		for (int i = 0; i < out.n && i < counts.n; i++)
+			if (counts.p[i].d > 0)
+				out.p[i].d /= counts.p[i].d;	/* else: the fill value */
+		if (counts.p)
+			pfree(counts.p);
+	}
+	s->data = out;
+	if (dp->sq->rate.present)
+	{
+		TsSeries	r = {0};
+
+		ts_rate(&s->data, &dp->sq->rate, &r);
+		s->data = r;
+	}
+	dp->val.n = 0;
+	dp->cnt.n = 0;
+}
+
+static void
+CountPoints(int64 *npoints, int n)
+{
+	*npoints += n;
+	if (vs_max_points > 0 && *npoints > vs_max_points)
+		ereport(ERROR,
+				(errcode(ERRCODE_VS_TOO_LARGE),
+				 errmsg("Sorry, you have attempted to fetch more than our limit of %d data points. "
+						"Please try filtering using more tags or decrease your time range.",
+						vs_max_points),
+				 errhint("The limit is the setting vscope.max_points.")));
+}
+
+/*
  * ReadPoints reads the series through the reader and finishes each as soon
- * as its points are in (FinishSeries), so that with downsampling only one
- * series' raw points are held at a time.  A series with no point in the
- * range is finished with none.
+ * as its points are in (FinishSeries, or DayFinish when downsampling by
+ * day), so that only one series' points are held at a time.  A series
+ * with no point in the range is finished with none.  *npoints counts the
+ * points read against vscope.max_points.
  */
 static void
 ReadPoints(int32 tenant, const TsQuery *q, const SubQuery *sq, SeriesInfo *series, int n,
-		   int64 from, int64 to)
+		   int64 from, int64 to, int64 *npoints)
 {
 	int32	   *ids = palloc(sizeof(int32) * Max(n, 1));
 	VsReader   *r;
@@ -564,13 +781,24 @@ ReadPoints(int32 tenant, const TsQuery *q, const SubQuery *sq, SeriesInfo *serie
 	SeriesInfo *s = NULL;
 	TsSeries	raw = {0};
 	bool	   *done = palloc0(sizeof(bool) * Max(n, 1));
+	bool		by_day = ByDay(q, sq);
+	DayParts	dp = {.sq = sq, .all = sq->ds.all, .lo_ms = q->start, .hi_ms = q->end};
 
 	for (int i = 0; i < n; i++)
 		ids[i] = series[i].id;
 	r = vs_reader_open(tenant, ids, n, (from - UNIX_EPOCH_MS_OFFSET) * 1000,
 					   (to - UNIX_EPOCH_MS_OFFSET) * 1000);
+	if (by_day && vs_use_summaries)
+	{
+		if (sq->ds.all)
+			vs_reader_use_summaries(r, (q->start - UNIX_EPOCH_MS_OFFSET) * 1000,
+									(q->end - UNIX_EPOCH_MS_OFFSET) * 1000);
+		else
+			vs_reader_use_summaries(r, DT_NOBEGIN, DT_NOEND);
+	}
 	while (vs_reader_next_run(r, &sid, &run))
 	{
+		CountPoints(npoints, run.n);
 		/* points come series by series: look a series up once */
 		if (s == NULL || s->id != sid)
 		{
@@ -579,7 +807,10 @@ ReadPoints(int32 tenant, const TsQuery *q, const SubQuery *sq, SeriesInfo *serie
 
 			if (s != NULL)
 			{
-				FinishSeries(q, sq, s, &raw);
+				if (by_day)
+					DayFinish(q, &dp, s);
+				else
+					FinishSeries(q, sq, s, &raw);
 				done[s - series] = true;
 				/* room for as many points as the last series had */
 				if (raw.cap == 0 && cap > 0)
@@ -588,6 +819,21 @@ ReadPoints(int32 tenant, const TsQuery *q, const SubQuery *sq, SeriesInfo *serie
 			s = bsearch(&key, series, n, sizeof(SeriesInfo), CmpSeriesId);
 			if (s == NULL)
 				continue;
+		}
+		if (by_day)
+		{
+			if (run.summary != NULL)
+				DaySummary(&dp, run.summary);
+			else
+				for (int i = 0; i < run.n; i++)
+				{
+					int64		ms = run.ts[i] / 1000 + UNIX_EPOCH_MS_OFFSET;
+
+					if (run.ts[i] % 1000 < 0)
+						ms--;
+					DayPoint(&dp, ms, run.value[i]);
+				}
+			continue;
 		}
 		ts_reserve(&raw, raw.n + run.n);
 		for (int i = 0; i < run.n; i++)
@@ -613,7 +859,10 @@ ReadPoints(int32 tenant, const TsQuery *q, const SubQuery *sq, SeriesInfo *serie
 	vs_reader_close(r);
 	if (s != NULL)
 	{
-		FinishSeries(q, sq, s, &raw);
+		if (by_day)
+			DayFinish(q, &dp, s);
+		else
+			FinishSeries(q, sq, s, &raw);
 		done[s - series] = true;
 	}
 	for (int i = 0; i < n; i++)
@@ -622,7 +871,10 @@ ReadPoints(int32 tenant, const TsQuery *q, const SubQuery *sq, SeriesInfo *serie
 		{
 			TsSeries	empty = {0};
 
-			FinishSeries(q, sq, &series[i], &empty);
+			if (by_day)
+				DayFinish(q, &dp, &series[i]);
+			else
+				FinishSeries(q, sq, &series[i], &empty);
 		}
 	}
 }
@@ -962,7 +1214,8 @@ CmpGroupAge(const void *a, const void *b)
 }
 
 static void
-RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, bool *first_group)
+RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, bool *first_group,
+			int64 *npoints)
 {
 	int			n;
 	SeriesInfo *series;
@@ -980,7 +1233,7 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 	CheckBuckets(q, sq, n);
 	ScanRange(q, sq, &from, &to);
 	/* per series, as it is read: downsample, then rate */
-	ReadPoints(tenant, q, sq, series, n, from, to);
+	ReadPoints(tenant, q, sq, series, n, from, to, npoints);
 
 	/* the group-by keys, sorted and distinct */
 	for (int i = 0; i < sq->nfilters; i++)
@@ -1070,6 +1323,7 @@ RunQuery(Jsonb *req)
 	TsQuery		q;
 	StringInfoData out;
 	bool		first_group = true;
+	int64		npoints = 0;
 	text	   *result;
 
 	MemoryContextSwitchTo(work);
@@ -1078,7 +1332,7 @@ RunQuery(Jsonb *req)
 	appendStringInfoChar(&out, '[');
 	SPI_connect();
 	for (int i = 0; i < q.nsubs; i++)
-		RunSubQuery(tenant, &q, &q.subs[i], &out, &first_group);
+		RunSubQuery(tenant, &q, &q.subs[i], &out, &first_group, &npoints);
 	SPI_finish();
 	appendStringInfoChar(&out, ']');
 	MemoryContextSwitchTo(callcxt);

@@ -127,7 +127,8 @@ WriteOne(int32 tenant, int32 series_id, const VsColumns *pts, int from, int n)
 	double		vmin = pts->value[from];
 	double		vmax = pts->value[from];
 	double		vsum = 0;
-	Datum		args[9];
+	int16		flags = VS_BLOCK_MS;
+	Datum		args[10];
 	int			ret;
 
 	if (len == 0)
@@ -146,7 +147,11 @@ WriteOne(int32 tenant, int32 series_id, const VsColumns *pts, int from, int n)
 		if (float8_gt(v, vmax))
 			vmax = v;
 		vsum += v;
+		if (pts->ts[i] % 1000 != 0)
+			flags &= ~VS_BLOCK_MS;
 	}
+	if (from == 0 && n == pts->n)
+		flags |= VS_BLOCK_WHOLE_DAY;
 	data = palloc(VARHDRSZ + len);
 	SET_VARSIZE(data, VARHDRSZ + len);
 	memcpy(VARDATA(data), buf, len);
@@ -154,12 +159,13 @@ WriteOne(int32 tenant, int32 series_id, const VsColumns *pts, int from, int n)
 
 	if (insert_plan == NULL)
 	{
-		Oid			types[9] = {INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID,
-		FLOAT8OID, FLOAT8OID, FLOAT8OID, BYTEAOID};
+		Oid			types[10] = {INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID,
+		FLOAT8OID, FLOAT8OID, FLOAT8OID, BYTEAOID, INT2OID};
 
 		insert_plan = VsKeepPlan("INSERT INTO vscope.blocks (tenant_id, series_id, first_ts, last_ts, "
-								 "n, vmin, vmax, vsum, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-								 9, types, CURSOR_OPT_GENERIC_PLAN);
+								 "n, vmin, vmax, vsum, data, flags) "
+								 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+								 10, types, CURSOR_OPT_GENERIC_PLAN);
 	}
 	args[0] = Int32GetDatum(tenant);
 	args[1] = Int32GetDatum(series_id);
@@ -170,6 +176,7 @@ WriteOne(int32 tenant, int32 series_id, const VsColumns *pts, int from, int n)
 	args[6] = Float8GetDatum(vmax);
 	args[7] = Float8GetDatum(vsum);
 	args[8] = PointerGetDatum(data);
+	args[9] = Int16GetDatum(flags);
 	ret = SPI_execute_plan(insert_plan, args, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "storing a block failed: %s", SPI_result_code_string(ret));

@@ -3,7 +3,8 @@
  * block.h
  *	  Compressed blocks as the store keeps them: the points of one series
  *	  over at most one UTC day, encoded by codec.c, in a row of
- *	  vscope.blocks beside their summary (count, min, max, sum).
+ *	  vscope.blocks beside their summary (count, min, max, sum, and flags
+ *	  saying when the summary may stand for the points).
  *
  *	  Points travel column-wise (VsColumns): the codec's own layout, and
  *	  what a decoder fills fastest.
@@ -37,6 +38,10 @@ extern void VsColumnsAppend(VsColumns *c, TimestampTz ts, bool is_int, int64 iva
  */
 extern void VsBlockDecode(const bytea *data, int32 series_id, TimestampTz first_ts,
 						  VsColumns *out);
+
+/* vscope.blocks.flags */
+#define VS_BLOCK_WHOLE_DAY	0x01	/* the series' only block of its day */
+#define VS_BLOCK_MS			0x02	/* every timestamp a whole millisecond */
 
 /*
  * VsBlocksWrite stores the points of one series of one day (time order,

@@ -49,6 +49,7 @@ struct VsReader
 	int32	   *b_series;
 	TimestampTz *b_first;
 	bytea	  **b_data;
+	VsBlockSummary *b_sum;
 	int			b_n;
 	int			b_pos;
 	bool		b_done;
@@ -58,6 +59,13 @@ struct VsReader
 	int32		cur;
 	VsColumns	dec;
 	int			d_pos;
+
+	/* summaries for whole blocks inside [sum_lo, sum_hi) (vs_reader_use_summaries) */
+	bool		sums;
+	TimestampTz sum_lo;
+	TimestampTz sum_hi;
+	bool		sum_ready;		/* the current series' next block comes as sum */
+	VsBlockSummary sum;
 
 	/* a run of one head row (vs_reader_next_run) */
 	TimestampTz one_ts;
@@ -69,6 +77,37 @@ struct VsReader
 static SPIPlanPtr head_plan = NULL;
 static SPIPlanPtr blocks_plan = NULL;
 
+/* what this backend's readers have read (vscope.reader_stats()) */
+static int64 stat_decoded = 0;
+static int64 stat_summarized = 0;
+static int64 stat_head = 0;
+static int64 stat_points = 0;
+
+static int
+Int32Cmp(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* BlocksHaveFlags: does vscope.blocks have its flags column (0.2.1 on)? */
+static bool
+BlocksHaveFlags(void)
+{
+	bool		isnull;
+	int			ret = SPI_execute("SELECT count(*) FROM pg_catalog.pg_attribute "
+								  "WHERE attrelid = 'vscope.blocks'::regclass "
+								  "AND attname = 'flags' AND NOT attisdropped",
+								  true, 1);
+
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "looking up vscope.blocks failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									   1, &isnull)) > 0;
+}
+
 VsReader *
 vs_reader_open(int32 tenant, const int32 *series, int nseries,
 			   TimestampTz start, TimestampTz end)
@@ -78,6 +117,8 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	VsReader   *r = palloc0(sizeof(VsReader));
 	Datum	   *d = palloc(sizeof(Datum) * Max(nseries, 1));
+	int32	   *ids = palloc(sizeof(int32) * Max(nseries, 1));
+	int			nids = 0;
 	Datum		args[5];
 	TimestampTz first_after;
 
@@ -90,12 +131,18 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 	r->b_series = palloc(sizeof(int32) * VS_READER_BLOCK_BATCH);
 	r->b_first = palloc(sizeof(TimestampTz) * VS_READER_BLOCK_BATCH);
 	r->b_data = palloc(sizeof(bytea *) * VS_READER_BLOCK_BATCH);
+	r->b_sum = palloc(sizeof(VsBlockSummary) * VS_READER_BLOCK_BATCH);
 	VsColumnsInit(&r->dec, 1440);
+
+	/* the series once each, in ascending order: the order they come out in */
+	memcpy(ids, series, sizeof(int32) * nseries);
+	qsort(ids, nseries, sizeof(int32), Int32Cmp);
 	for (int i = 0; i < nseries; i++)
-		d[i] = Int32GetDatum(series[i]);
+		if (i == 0 || ids[i] != ids[i - 1])
+			d[nids++] = Int32GetDatum(ids[i]);
 
 	args[0] = Int32GetDatum(tenant);
-	args[1] = PointerGetDatum(construct_array(d, nseries, INT4OID, 4, true, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(d, nids, INT4OID, 4, true, TYPALIGN_INT));
 	args[2] = TimestampTzGetDatum(start);
 	args[3] = TimestampTzGetDatum(end);
 
@@ -116,12 +163,16 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 		Oid			types[4] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
 		/*
-		 * A custom plan: the planner prunes the partitions outside the range
+		 * Series by series, in the order of the (sorted) array, each read by
+		 * its primary key in time order: no sort of the range's points.  A
+		 * custom plan: the planner prunes the partitions outside the range
 		 * before anything is locked.
 		 */
-		head_plan = VsKeepPlan("SELECT series_id, ts, value, ivalue FROM vscope.points "
-							   "WHERE tenant_id = $1 AND series_id = ANY ($2) "
-							   "AND ts >= $3 AND ts < $4 ORDER BY series_id, ts",
+		head_plan = VsKeepPlan("SELECT p.series_id, p.ts, p.value, p.ivalue "
+							   "FROM unnest($2) AS s(id) CROSS JOIN LATERAL "
+							   "(SELECT series_id, ts, value, ivalue FROM vscope.points "
+							   "WHERE tenant_id = $1 AND series_id = s.id "
+							   "AND ts >= $3 AND ts < $4 ORDER BY ts) p",
 							   4, types, CURSOR_OPT_CUSTOM_PLAN);
 	}
 	/* (a database not yet updated to 0.2.0 has no blocks: rows only) */
@@ -130,11 +181,18 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 		Oid			types[5] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 		TIMESTAMPTZOID};
 
-		/* a block spans less than a day: the range bounds first_ts both ways */
-		blocks_plan = VsKeepPlan("SELECT series_id, first_ts, data FROM vscope.blocks "
-								 "WHERE tenant_id = $1 AND series_id = ANY ($2) "
-								 "AND first_ts < $4 AND first_ts > $5 "
-								 "AND last_ts >= $3 ORDER BY series_id, first_ts",
+		/*
+		 * A block spans less than a day: the range bounds first_ts both
+		 * ways.  Series by series like the head, by the primary key.
+		 */
+		blocks_plan = VsKeepPlan(psprintf("SELECT b.series_id, b.first_ts, b.data, b.last_ts, "
+										  "b.n, b.vmin, b.vmax, b.vsum, %s "
+										  "FROM unnest($2) AS s(id) CROSS JOIN LATERAL "
+										  "(SELECT * FROM vscope.blocks "
+										  "WHERE tenant_id = $1 AND series_id = s.id "
+										  "AND first_ts < $4 AND first_ts > $5 "
+										  "AND last_ts >= $3 ORDER BY first_ts) b",
+										  BlocksHaveFlags() ? "b.flags" : "0::smallint"),
 								 5, types, CURSOR_OPT_GENERIC_PLAN);
 	}
 	MemoryContextSwitchTo(old);
@@ -154,6 +212,7 @@ FetchHead(VsReader *r)
 	SPI_cursor_fetch(r->head, true, VS_READER_BATCH);
 	r->h_n = (int) SPI_processed;
 	r->h_pos = 0;
+	stat_head += r->h_n;
 	if (r->h_n == 0)
 		r->h_done = true;
 	for (int i = 0; i < r->h_n; i++)
@@ -202,10 +261,18 @@ FetchBlocks(VsReader *r)
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
+		VsBlockSummary *sum = &r->b_sum[i];
 
 		r->b_series[i] = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 		r->b_first[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
 		r->b_data[i] = DatumGetByteaPCopy(SPI_getbinval(tup, desc, 3, &isnull));
+		sum->first_ts = r->b_first[i];
+		sum->last_ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+		sum->n = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+		sum->vmin = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
+		sum->vmax = DatumGetFloat8(SPI_getbinval(tup, desc, 7, &isnull));
+		sum->vsum = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
+		sum->flags = DatumGetInt16(SPI_getbinval(tup, desc, 9, &isnull));
 	}
 	MemoryContextSwitchTo(old);
 	SPI_freetuptable(SPI_tuptable);
@@ -236,15 +303,52 @@ BlockPeek(VsReader *r)
 }
 
 /*
+ * SummaryUsable: may the current series' block at b_pos be given as its
+ * summary?  Only when the block is the series' whole day in whole
+ * milliseconds, lies inside [sum_lo, sum_hi), and no head row of the
+ * series falls on its UTC day (a later write: then the day's points are
+ * the merge, not the block).  Head rows not yet fetched are not looked
+ * for: when the batch ends before the day does, the block is decoded.
+ */
+static bool
+SummaryUsable(VsReader *r, int b)
+{
+	const VsBlockSummary *sum = &r->b_sum[b];
+	TimestampTz day_start;
+	TimestampTz day_end;
+	int			k;
+
+	if (!r->sums ||
+		(sum->flags & (VS_BLOCK_WHOLE_DAY | VS_BLOCK_MS)) != (VS_BLOCK_WHOLE_DAY | VS_BLOCK_MS) ||
+		sum->first_ts < r->sum_lo || sum->last_ts >= r->sum_hi)
+		return false;
+	day_start = sum->first_ts - sum->first_ts % USECS_PER_DAY;
+	if (sum->first_ts % USECS_PER_DAY < 0)
+		day_start -= USECS_PER_DAY;
+	day_end = day_start + USECS_PER_DAY;
+	for (k = r->h_pos; k < r->h_n; k++)
+	{
+		if (r->h_series[k] != r->cur || r->h_points[k].ts >= day_end)
+			return true;
+		if (r->h_points[k].ts >= day_start)
+			return false;
+	}
+	return r->h_done;
+}
+
+/*
  * NextBlockPoint makes r->dec[r->d_pos] the current series' next block
  * point inside the range, decoding the series' next block when one is used
- * up; false when the series has no block point left.
+ * up, or sets r->sum_ready when that block is to be given as its summary;
+ * false when the series has no block left.
  */
 static bool
 NextBlockPoint(VsReader *r)
 {
 	for (;;)
 	{
+		if (r->sum_ready)
+			return true;
 		if (r->d_pos < r->dec.n)
 		{
 			if (r->dec.ts[r->d_pos] >= r->end)
@@ -254,7 +358,15 @@ NextBlockPoint(VsReader *r)
 		}
 		if (!BlockPeek(r) || r->b_series[r->b_pos] != r->cur)
 			return false;
+		if (SummaryUsable(r, r->b_pos))
+		{
+			r->sum = r->b_sum[r->b_pos++];
+			r->sum_ready = true;
+			stat_summarized++;
+			return true;
+		}
 		VsBlockDecode(r->b_data[r->b_pos], r->cur, r->b_first[r->b_pos], &r->dec);
+		stat_decoded++;
 		r->b_pos++;
 		r->d_pos = 0;
 		while (r->d_pos < r->dec.n && r->dec.ts[r->d_pos] < r->start)
@@ -306,9 +418,11 @@ vs_reader_next(VsReader *r, int32 *series_id, VsPoint *pt)
 	bool		have_block;
 	bool		have_head;
 
+	Assert(!r->sums);
 	if (!NextSource(r, &have_block, &have_head))
 		return false;
 	*series_id = r->cur;
+	stat_points++;
 	if (have_head &&
 		(!have_block || r->h_points[r->h_pos].ts <= r->dec.ts[r->d_pos]))
 	{
@@ -344,6 +458,22 @@ vs_reader_next_run(VsReader *r, int32 *series_id, VsPointRun *run)
 	if (!NextSource(r, &have_block, &have_head))
 		return false;
 	*series_id = r->cur;
+	run->summary = NULL;
+	if (r->sum_ready && (!have_head || r->sum.first_ts < r->h_points[r->h_pos].ts))
+	{
+		/* a whole block as its summary (no head row falls on its day) */
+		r->sum_ready = false;
+		run->n = r->sum.n;
+		run->ts = NULL;
+		run->is_int = NULL;
+		run->ivalue = NULL;
+		run->value = NULL;
+		run->summary = &r->sum;
+		stat_points += run->n;
+		return true;
+	}
+	if (r->sum_ready)
+		have_block = false;		/* head rows of earlier days come first */
 	if (have_block &&
 		(!have_head || r->dec.ts[r->d_pos] < r->h_points[r->h_pos].ts))
 	{
@@ -358,6 +488,7 @@ vs_reader_next_run(VsReader *r, int32 *series_id, VsPointRun *run)
 		run->ivalue = r->dec.ivalue + r->d_pos;
 		run->value = r->dec.value + r->d_pos;
 		r->d_pos = k;
+		stat_points += run->n;
 		return true;
 	}
 	/* one head row (which wins over a block point at the same time) */
@@ -373,7 +504,21 @@ vs_reader_next_run(VsReader *r, int32 *series_id, VsPointRun *run)
 	run->is_int = &r->one_is_int;
 	run->ivalue = &r->one_ivalue;
 	run->value = &r->one_value;
+	stat_points++;
 	return true;
+}
+
+/*
+ * vs_reader_use_summaries lets vs_reader_next_run give a whole block as
+ * its summary when the block lies inside [lo, hi) and is, alone, all the
+ * points of its series and UTC day that the reader would give.
+ */
+void
+vs_reader_use_summaries(VsReader *r, TimestampTz lo, TimestampTz hi)
+{
+	r->sums = true;
+	r->sum_lo = Max(lo, r->start);
+	r->sum_hi = Min(hi, r->end);
 }
 
 void
@@ -441,24 +586,30 @@ vscope_read_points(PG_FUNCTION_ARGS)
 VS_FUNCTION_INFO_V1(vscope_read_series);
 
 /*
- * vscope_read_series returns every point of one series of a tenant, for the
- * datapoints view.  The tenant comes from the series row the view joins;
- * row-level security on points and blocks still decides what the caller
- * sees, so naming another tenant yields nothing.
+ * vscope_read_series returns the points of one series of a tenant in
+ * [start, end), for the datapoints view (whose bounds on ts planner.c
+ * passes in).  The tenant comes
+ * from the series row the view joins; row-level security on points and
+ * blocks still decides what the caller sees, so naming another tenant
+ * yields nothing.
  */
 Datum
 vscope_read_series(PG_FUNCTION_ARGS)
 {
 	int32		tenant = PG_GETARG_INT32(0);
 	int32		series = PG_GETARG_INT32(1);
+	TimestampTz start = PG_GETARG_TIMESTAMPTZ(2);
+	TimestampTz end = PG_GETARG_TIMESTAMPTZ(3);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	VsReader   *r;
 	int32		sid;
 	VsPoint		pt;
 
 	InitMaterializedSRF(fcinfo, 0);
+	if (start >= end)
+		PG_RETURN_VOID();
 	SPI_connect();
-	r = vs_reader_open(tenant, &series, 1, DT_NOBEGIN, DT_NOEND);
+	r = vs_reader_open(tenant, &series, 1, start, end);
 	while (vs_reader_next(r, &sid, &pt))
 	{
 		Datum		values[3];
@@ -474,4 +625,25 @@ vscope_read_series(PG_FUNCTION_ARGS)
 	vs_reader_close(r);
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+VS_FUNCTION_INFO_V1(vscope_reader_stats);
+
+/*
+ * vscope_reader_stats: what this backend's readers have read so far.
+ */
+Datum
+vscope_reader_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[4];
+	bool		isnull[4] = {false, false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = Int64GetDatum(stat_decoded);
+	values[1] = Int64GetDatum(stat_summarized);
+	values[2] = Int64GetDatum(stat_head);
+	values[3] = Int64GetDatum(stat_points);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, isnull)));
 }

@@ -27,7 +27,8 @@ typedef struct VsReader VsReader;
 /*
  * Opens a reader over [start, end) of the given series of the tenant.  The
  * caller is connected to SPI and keeps the connection until vs_reader_close.
- * Series come in ascending id order; the points of one series in time order.
+ * Series come in ascending id order, each once however often it is given;
+ * the points of one series in time order.
  */
 extern VsReader *vs_reader_open(int32 tenant, const int32 *series, int nseries,
 								TimestampTz start, TimestampTz end);
@@ -35,7 +36,24 @@ extern VsReader *vs_reader_open(int32 tenant, const int32 *series, int nseries,
 /* the next point, and its series; false at the end */
 extern bool vs_reader_next(VsReader *r, int32 *series_id, VsPoint *pt);
 
-/* a run of points of one series, in time order, in columns */
+/* a block's summary: what it holds, without decoding it */
+typedef struct VsBlockSummary
+{
+	TimestampTz first_ts;
+	TimestampTz last_ts;
+	int32		n;
+	int16		flags;			/* VS_BLOCK_* (store/block.h) */
+	double		vmin;
+	double		vmax;
+	double		vsum;			/* summed in time order from 0, as a day is */
+} VsBlockSummary;
+
+/*
+ * a run of points of one series, in time order, in columns; or, when
+ * summary is set (only after vs_reader_use_summaries), the n points of a
+ * whole block (all of its series' points on that UTC day, in whole
+ * milliseconds) given by their summary, the arrays NULL
+ */
 typedef struct VsPointRun
 {
 	int			n;
@@ -43,6 +61,7 @@ typedef struct VsPointRun
 	const uint8 *is_int;
 	const int64 *ivalue;
 	const double *value;		/* always set: ivalue as a double when is_int */
+	const VsBlockSummary *summary;
 } VsPointRun;
 
 /*
@@ -51,6 +70,12 @@ typedef struct VsPointRun
  * reader's and stay valid until the next call.
  */
 extern bool vs_reader_next_run(VsReader *r, int32 *series_id, VsPointRun *run);
+
+/*
+ * vs_reader_use_summaries lets vs_reader_next_run give whole blocks inside
+ * [lo, hi) as summaries; for callers that aggregate a series day by day.
+ */
+extern void vs_reader_use_summaries(VsReader *r, TimestampTz lo, TimestampTz hi);
 
 extern void vs_reader_close(VsReader *r);
 

@@ -50,6 +50,9 @@ extern void VsResolveSeries(int32 tenant, VsSeriesRef *refs, int n);
 extern void VsEnsurePartitions(VsPointIn *points, int npoints);
 extern void VsPartitionInit(void);
 
+/* planner.c: the datapoints view reads only the range a query asks for */
+extern void VsPlannerInit(void);
+
 /* ingest.c */
 extern int64 VsStorePoints(int32 tenant, VsPointIn *points, int npoints);
 extern void VsValueArrayArgs(int n, Datum *ts, Datum *fv, Datum *iv, const bool *is_int,

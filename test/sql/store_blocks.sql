@@ -98,7 +98,7 @@ SELECT vscope.use_tenant('blk2') IS NOT NULL;
 SET ROLE vscope_reader;
 SELECT count(*) FROM vscope.blocks;
 SELECT count(*) FROM vscope.read_points(:'ids', '-infinity', 'infinity');
-SELECT count(*) FROM vscope._read_series((SELECT vscope.tenant_id('blk')), (:'ids'::int[])[1]);
+SELECT count(*) FROM vscope._read_series((SELECT vscope.tenant_id('blk')), (:'ids'::int[])[1], '-infinity', 'infinity');
 -- and nobody but the owner compresses
 SELECT vscope.compress('2023-11-14');
 RESET ROLE;
