@@ -21,6 +21,7 @@ OBJS = \
 	src/store/compact.o \
 	src/store/reader.o \
 	src/store/planner.o \
+	src/store/reader_agg.o \
 	src/opentsdb/time.o \
 	src/opentsdb/aggregators.o \
 	src/opentsdb/filter.o \

@@ -117,6 +117,15 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("vscope.enable_reader_aggregates",
+							 "Computes plain aggregates over vscope.read_points() inside the reader.",
+							 "Off plans them the usual way (rows, then an Agg node); the answers are the same.",
+							 &vs_enable_reader_aggregates,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomIntVariable("vscope.compress_after",
 							"How long after its end a day's points are compressed into blocks.",
 							"vscope.maintain() compresses complete days this long past their end; "
@@ -171,6 +180,7 @@ _PG_init(void)
 	VsSeriesCacheInit();
 	VsPartitionInit();
 	VsPlannerInit();
+	VsReaderAggInit();
 }
 
 /*

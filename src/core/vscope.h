@@ -32,6 +32,7 @@ extern int	vs_max_buckets;
 extern int	vs_compress_after_secs;
 extern int	vs_max_points;
 extern bool vs_use_summaries;
+extern bool vs_enable_reader_aggregates;
 extern TimestampTz VsRetentionCutoff(void);
 
 /* a prepared SPI plan kept for the life of the backend (vscope.c); an SPIPlanPtr */

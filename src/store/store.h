@@ -53,6 +53,9 @@ extern void VsPartitionInit(void);
 /* planner.c: the datapoints view reads only the range a query asks for */
 extern void VsPlannerInit(void);
 
+/* reader_agg.c: aggregates over read_points() computed in the reader */
+extern void VsReaderAggInit(void);
+
 /* ingest.c */
 extern int64 VsStorePoints(int32 tenant, VsPointIn *points, int npoints);
 extern void VsValueArrayArgs(int n, Datum *ts, Datum *fv, Datum *iv, const bool *is_int,

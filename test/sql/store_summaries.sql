@@ -128,3 +128,43 @@ SELECT count(*) FROM vscope.datapoints d, bounds b
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT count(*) FROM vscope.datapoints
  WHERE metric = 'sum.count' AND ts > now() - interval '1 hour' AND ts <= now();
+
+-- plain aggregates over read_points() are computed in the reader, with
+-- PostgreSQL's own answers: the same with the custom scan and without it
+SELECT vscope.put_point('agg.zero', '{"h": "a"}', '2023-11-05 00:00:00+00', '-0'::float8) > 0,
+       vscope.put_point('agg.zero', '{"h": "a"}', '2023-11-05 00:01:00+00', 0.0::float8) > 0,
+       vscope.put_point('agg.zero', '{"h": "a"}', '2023-11-05 00:02:00+00', '-0'::float8) > 0,
+       vscope.put_point('agg.zero', '{"h": "b"}', '2023-11-05 00:00:00+00', 0.0::float8) > 0,
+       vscope.put_point('agg.zero', '{"h": "b"}', '2023-11-05 00:01:00+00', '-0'::float8) > 0;
+SELECT vscope.put_point('agg.huge', '{"h": "a"}', '2023-11-05 00:00:00+00', '1e308'::float8) > 0,
+       vscope.put_point('agg.huge', '{"h": "a"}', '2023-11-05 00:01:00+00', '1e308'::float8) > 0;
+CREATE FUNCTION pg_temp.both_ways(q text) RETURNS TABLE (same boolean, answer text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  a text;
+  b text;
+BEGIN
+  PERFORM set_config('vscope.enable_reader_aggregates', 'off', true);
+  EXECUTE 'SELECT row_to_json(x)::text FROM (' || q || ') x' INTO a;
+  PERFORM set_config('vscope.enable_reader_aggregates', 'on', true);
+  EXECUTE 'SELECT row_to_json(x)::text FROM (' || q || ') x' INTO b;
+  RETURN QUERY SELECT a IS NOT DISTINCT FROM b, b;
+END $$;
+\set aggs 'count(*) AS n, count(value) AS nv, count(ivalue) AS ni, count(ts) AS nt, count(series_id) AS ns, sum(value) AS s, sum(coalesce(value, ivalue)) AS sd, avg(value) AS a, avg(coalesce(value, ivalue)) AS ad, min(value) AS mn, max(value) AS mx, min(coalesce(value, ivalue)) AS mnd, max(coalesce(value, ivalue)) AS mxd, min(ts) AS t0, max(ts) AS t1, sum(coalesce(value, ivalue)) / nullif(count(*), 0) AS ratio'
+SELECT * FROM pg_temp.both_ways('SELECT ' || :'aggs' || $$ FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric LIKE 'sum.%'), '-infinity', 'infinity')$$);
+SELECT * FROM pg_temp.both_ways('SELECT ' || :'aggs' || $$ FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric LIKE 'sum.g%'), '2023-11-03', '2023-11-04 06:00')$$);
+SELECT * FROM pg_temp.both_ways('SELECT ' || :'aggs' || $$ FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric = 'agg.zero'), '-infinity', 'infinity')$$);
+SELECT * FROM pg_temp.both_ways('SELECT ' || :'aggs' || $$ FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric LIKE 'sum.%'), '2030-01-01', '2030-01-02')$$);
+SELECT * FROM pg_temp.both_ways('SELECT ' || :'aggs' || $$ FROM vscope.read_points(NULL, '-infinity', 'infinity')$$);
+-- what it does not compute (a WHERE, a GROUP BY, other aggregates) is planned as usual
+SELECT * FROM pg_temp.both_ways($$SELECT count(*), sum(value) FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric LIKE 'sum.%'), '-infinity', 'infinity') WHERE value > 5$$);
+SELECT * FROM pg_temp.both_ways($$SELECT stddev(value), count(DISTINCT series_id) FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric LIKE 'sum.%'), '-infinity', 'infinity')$$);
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT count(*), sum(coalesce(value, ivalue)) FROM vscope.read_points(ARRAY[1, 2], '-infinity', 'infinity');
+EXPLAIN (COSTS OFF)
+SELECT series_id, count(*) FROM vscope.read_points(ARRAY[1, 2], '-infinity', 'infinity') GROUP BY 1;
+-- overflow is PostgreSQL's error either way
+SELECT sum(value) FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric = 'agg.huge'), '-infinity', 'infinity');
+SET vscope.enable_reader_aggregates = off;
+SELECT sum(value) FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric = 'agg.huge'), '-infinity', 'infinity');
+RESET vscope.enable_reader_aggregates;
