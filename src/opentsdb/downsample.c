@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include <math.h>
 
+#include "parser/scansup.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -152,18 +153,48 @@ ts_parse_downsample(const char *spec, TsDownsample *ds, bool use_calendar)
 	}
 }
 
-/* TruncZone is date_trunc(field, ts, zone) on Unix ms */
-static int64
-TruncZone(int64 ts, const char *field, const char *tz)
+/*
+ * ts_zone_lookup finds a zone the way date_trunc(field, ts, zone) does: a
+ * fixed or dynamic abbreviation first (EST, CET), else a full name
+ * (Europe/Paris) or a POSIX spec; UTC when none is given.  pg_tz structs
+ * live in PostgreSQL's zone cache for the backend's life.
+ */
+static pg_tz *
+ts_zone_lookup(const char *tz)
 {
-	TimestampTz t = (ts - UNIX_EPOCH_MS_OFFSET) * 1000;
-	TimestampTz b;
+	char	   *lowzone;
+	int			type;
+	int			val;
+	pg_tz	   *tzp = NULL;
 
-	b = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_trunc_zone,
-												CStringGetTextDatum(field),
-												TimestampTzGetDatum(t),
-												CStringGetTextDatum(tz && tz[0] ? tz : "UTC")));
-	return b / 1000 + UNIX_EPOCH_MS_OFFSET;
+	if (tz == NULL || tz[0] == '\0')
+		tz = "UTC";
+	if (strlen(tz) > TZ_STRLEN_MAX)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("time zone \"%s\" not recognized", tz)));
+	lowzone = downcase_truncate_identifier(tz, strlen(tz), false);
+	type = DecodeTimezoneAbbrev(0, lowzone, &val, &tzp);
+	pfree(lowzone);
+	if (type == TZ || type == DTZ)
+		tzp = pg_tzset_offset(-val);
+	else if (type != DYNTZ)
+	{
+		tzp = pg_tzset(tz);
+		if (tzp == NULL)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("time zone \"%s\" not recognized", tz)));
+	}
+	return tzp;
+}
+
+/*
+ * ts_downsample_set_zone looks up, once, the zone that calendar buckets
+ * are cut in (nothing for other downsamplers).
+ */
+void
+ts_downsample_set_zone(TsDownsample *ds, const char *tz)
+{
+	ds->zone = ds->present && ds->calendar ? ts_zone_lookup(tz) : NULL;
 }
 
 static int64
@@ -174,97 +205,219 @@ FloorMod(int64 a, int64 n)
 	return r < 0 ? r + n : r;
 }
 
+static void
+CalendarRange(void)
+{
+	ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					errmsg("timestamp out of range for calendar downsampling")));
+}
+
+/* LocalMs is the instant (Unix ms) of a local time at UTC offset tz (seconds west) */
+static int64
+LocalMs(struct pg_tm *tm, int tz)
+{
+	TimestampTz out;
+
+	if (tm2timestamp(tm, 0, &tz, &out) != 0)
+		CalendarRange();
+	return out / 1000 + UNIX_EPOCH_MS_OFFSET;
+}
+
+/* MidnightMs is the instant of local midnight of tm's date, the offset found again */
+static int64
+MidnightMs(struct pg_tm *tm, pg_tz *zone)
+{
+	tm->tm_hour = tm->tm_min = tm->tm_sec = 0;
+	return LocalMs(tm, DetermineTimeZoneOffset(tm, zone));
+}
+
 /*
  * CalendarBucket returns the start (Unix ms) of the calendar bucket of ts
- * in the zone: the unit truncated in local time; then, for a multiple,
- * down to a whole multiple: of seconds, minutes or hours within the next
- * larger unit (2hc: 00:00, 02:00, ... local), of days, weeks, months or
- * years counted from 1970 in local calendar terms (weeks from Monday
- * 1970-01-05).
+ * in the zone: the unit truncated in local time, as date_trunc(unit, ts,
+ * zone) does (seconds, minutes and hours keep the offset of ts; days and
+ * longer start at local midnight, its offset found again); then, for a
+ * multiple, down to a whole multiple: of seconds, minutes or hours within
+ * the next larger unit (2hc: 00:00, 02:00, ... local), of days, weeks,
+ * months or years counted from 1970 in local calendar terms (weeks from
+ * Monday 1970-01-05).  No allocation: it runs once a bucket.
  */
 static int64
-CalendarBucket(int64 ts, const TsDownsample *ds, const char *tz)
+CalendarBucket(int64 ts, const TsDownsample *ds, pg_tz *zone)
 {
-	static const char *const fields[] = {"second", "minute", "hour", "day", "week", "month", "year"};
-	const char *units = "smhdwny";
-	int			u = strchr(units, ds->unit) - units;
-	int64		b = TruncZone(ts, fields[u], tz);
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
 
-	if (ds->count <= 1)
-		return b;
-	if (u <= 2)
+	if (timestamp2tm((ts - UNIX_EPOCH_MS_OFFSET) * 1000, &tz, &tm, &fsec, NULL, zone) != 0)
+		CalendarRange();
+	if (ds->unit == 's' || ds->unit == 'm' || ds->unit == 'h')
 	{
 		int64		unit_ms = ds->unit == 's' ? 1000 : ds->unit == 'm' ? 60000 : 3600000;
-		int64		outer = TruncZone(ts, fields[u + 1], tz);
+		int64		b;
+		int64		outer;
 
-		return b - ((b - outer) / unit_ms % ds->count) * unit_ms;
-	}
-	else
-	{
-		pg_tz	   *zone = pg_tzset(tz && tz[0] ? tz : "UTC");
-		struct pg_tm tm;
-		fsec_t		fsec;
-		int			offset;
-		TimestampTz t = (b - UNIX_EPOCH_MS_OFFSET) * 1000;
-		TimestampTz out;
-		int			epoch = date2j(1970, 1, 1);
-
-		if (zone == NULL || timestamp2tm(t, &offset, &tm, &fsec, NULL, zone) != 0)
-			ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-							errmsg("timestamp out of range for calendar downsampling")));
-		if (ds->unit == 'd' || ds->unit == 'w')
+		/* the unit, then (for a multiple) the next larger unit it counts in */
+		tm.tm_sec = 0;
+		if (ds->unit == 's')
 		{
-			int64		jd = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
-			int64		step = ds->unit == 'd' ? 1 : 7;
-			int64		base = ds->unit == 'd' ? epoch : date2j(1970, 1, 5);
-
-			jd -= FloorMod((jd - base) / step, ds->count) * step;
-			j2date((int) jd, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+			b = ts - FloorMod(ts, 1000);
+			if (ds->count <= 1)
+				return b;
+			outer = LocalMs(&tm, tz);
 		}
-		else if (ds->unit == 'n')
+		else if (ds->unit == 'm')
 		{
-			int64		idx = (int64) tm.tm_year * 12 + (tm.tm_mon - 1);
-
-			idx -= FloorMod(idx - 1970 * 12, ds->count);
-			tm.tm_year = (int) (idx / 12);
-			tm.tm_mon = (int) (idx % 12) + 1;
-			tm.tm_mday = 1;
+			b = LocalMs(&tm, tz);
+			if (ds->count <= 1)
+				return b;
+			tm.tm_min = 0;
+			outer = LocalMs(&tm, tz);
 		}
 		else
 		{
-			tm.tm_year -= (int) FloorMod(tm.tm_year - 1970, ds->count);
-			tm.tm_mon = 1;
-			tm.tm_mday = 1;
+			tm.tm_min = 0;
+			b = LocalMs(&tm, tz);
+			if (ds->count <= 1)
+				return b;
+			outer = MidnightMs(&tm, zone);
 		}
-		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-		offset = DetermineTimeZoneOffset(&tm, zone);
-		if (tm2timestamp(&tm, 0, &offset, &out) != 0)
-			ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-							errmsg("timestamp out of range for calendar downsampling")));
-		return out / 1000 + UNIX_EPOCH_MS_OFFSET;
+		return b - ((b - outer) / unit_ms % ds->count) * unit_ms;
 	}
+	if (ds->unit == 'd' || ds->unit == 'w')
+	{
+		int64		jd = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
+
+		if (ds->unit == 'w')
+		{
+			/* back to Monday (j2day: 0 is Sunday), then whole weeks from 1970-01-05 */
+			jd -= (j2day((int) jd) + 6) % 7;
+			jd -= FloorMod((jd - date2j(1970, 1, 5)) / 7, ds->count) * 7;
+		}
+		else
+			jd -= FloorMod(jd - date2j(1970, 1, 1), ds->count);
+		j2date((int) jd, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+	}
+	else if (ds->unit == 'n')
+	{
+		int64		idx = (int64) tm.tm_year * 12 + (tm.tm_mon - 1);
+
+		idx -= FloorMod(idx - 1970 * 12, ds->count);
+		tm.tm_year = (int) (idx / 12);
+		tm.tm_mon = (int) (idx % 12) + 1;
+		tm.tm_mday = 1;
+	}
+	else
+	{
+		tm.tm_year -= (int) FloorMod(tm.tm_year - 1970, ds->count);
+		tm.tm_mon = 1;
+		tm.tm_mday = 1;
+	}
+	return MidnightMs(&tm, zone);
+}
+
+/*
+ * Buckets walks the buckets of one downsampler over a series: the zone
+ * looked up once, and the bucket last found kept as [lo, hi) so that the
+ * points of a bucket (they come in time order) cost a comparison each.
+ */
+typedef struct Buckets
+{
+	const TsDownsample *ds;
+	pg_tz	   *zone;
+	int64		lo;				/* the bucket last found: its start ... */
+	int64		hi;				/* ... and the next bucket's (lo == hi: none) */
+} Buckets;
+
+static void
+BucketsInit(Buckets *bk, const TsDownsample *ds, pg_tz *zone)
+{
+	bk->ds = ds;
+	bk->zone = zone;
+	bk->lo = bk->hi = 0;
 }
 
 static int64
-BucketOf(int64 ts, const TsDownsample *ds, const char *tz)
+BucketStart(const Buckets *bk, int64 ts)
 {
-	if (ds->calendar)
-		return CalendarBucket(ts, ds, tz);
-	return ts - ts % ds->interval;		/* ts > 0 */
+	if (bk->ds->calendar)
+		return CalendarBucket(ts, bk->ds, bk->zone);
+	return ts - FloorMod(ts, bk->ds->interval);
 }
 
+/* NextStart is the start of the bucket after the one that starts at b */
 static int64
-NextBucket(int64 b, const TsDownsample *ds, const char *tz)
+NextStart(Buckets *bk, int64 b)
 {
+	const TsDownsample *ds = bk->ds;
 	int64		guess;
 
+	if (b == bk->lo && bk->hi > bk->lo)
+		return bk->hi;
 	if (!ds->calendar)
 		return b + ds->interval;
-	/* calendar units vary in length: step past the bucket and re-align */
+	/* calendar units vary in length: step into the next bucket and re-align */
 	guess = b + (ds->unit == 'n' ? 32LL * 86400000 * ds->count
 				 : ds->unit == 'y' ? 367LL * 86400000 * ds->count
 				 : ds->interval + (ds->unit == 'd' || ds->unit == 'w' ? 7200000 : 0));
-	return BucketOf(guess, ds, tz);
+	return BucketStart(bk, guess);
+}
+
+/*
+ * BucketOf returns the start of the bucket of ts: from the kept bucket
+ * when ts is in it, else found and kept.  (Should a zone's clock change
+ * make a bucket's start fall after its next bucket's, as no zone in use
+ * does, nothing is kept and every point is looked up on its own.)
+ */
+static int64
+BucketOf(Buckets *bk, int64 ts)
+{
+	int64		b;
+	int64		n;
+
+	if (ts >= bk->lo && ts < bk->hi)
+		return bk->lo;
+	b = BucketStart(bk, ts);
+	bk->lo = bk->hi = 0;
+	n = NextStart(bk, b);
+	if (b <= ts && ts < n)
+	{
+		bk->lo = b;
+		bk->hi = n;
+	}
+	return b;
+}
+
+/*
+ * ts_downsample_range gives the span [*from, *to) of raw points that the
+ * buckets reported for [start, end] need: from the start of the bucket
+ * that holds start to the end of the bucket that holds end (a calendar
+ * bucket's edges found in the zone); [start, end) for 0all; [start, end]
+ * without a downsampler.  It is the one widening rule of /api/query and
+ * vscope.downsample().
+ */
+void
+ts_downsample_range(const TsDownsample *ds, int64 start, int64 end,
+					int64 *from, int64 *to)
+{
+	Buckets		bk;
+
+	if (!ds->present)
+	{
+		*from = start;
+		*to = end + 1;
+		return;
+	}
+	if (ds->all)
+	{
+		*from = start;
+		*to = end;
+		return;
+	}
+	if (ds->calendar && ds->zone == NULL)
+		elog(ERROR, "calendar downsampler without a zone");
+	BucketsInit(&bk, ds, ds->zone);
+	*from = BucketOf(&bk, start);
+	*to = NextStart(&bk, BucketOf(&bk, end));
 }
 
 static void
@@ -280,6 +433,8 @@ EmitBucket(TsSeries *out, int64 ts, const TsDownsample *ds, double *vals, int n)
 /*
  * ts_downsample turns a series into buckets.  With a fill policy, every
  * bucket from the one holding start to the one holding end is emitted.
+ * Calendar buckets are cut in ds->zone (ts_downsample_set_zone), else in
+ * tz.
  */
 void
 ts_downsample(const TsSeries *in, const TsDownsample *ds, int64 start, int64 end,
@@ -288,6 +443,7 @@ ts_downsample(const TsSeries *in, const TsDownsample *ds, int64 start, int64 end
 	double	   *vals = palloc(sizeof(double) * Max(in->n, 1));
 	int			nv = 0;
 	int			i = 0;
+	Buckets		bk;
 
 	if (ds->all)
 	{
@@ -299,24 +455,26 @@ ts_downsample(const TsSeries *in, const TsDownsample *ds, int64 start, int64 end
 		pfree(vals);
 		return;
 	}
+	BucketsInit(&bk, ds, !ds->calendar ? NULL
+				: ds->zone != NULL ? ds->zone : ts_zone_lookup(tz));
 
 	if (ds->fill != FILL_NONE)
 	{
-		int64		b = BucketOf(start, ds, tz);
+		int64		b = BucketOf(&bk, start);
 
 		/* data before the first filled bucket (from the wider scan range) */
 		while (i < in->n && in->p[i].ts < b)
 		{
-			int64		cur = BucketOf(in->p[i].ts, ds, tz);
+			int64		cur = BucketOf(&bk, in->p[i].ts);
 
 			nv = 0;
-			while (i < in->n && BucketOf(in->p[i].ts, ds, tz) == cur && in->p[i].ts < b)
+			while (i < in->n && in->p[i].ts < b && BucketOf(&bk, in->p[i].ts) == cur)
 				vals[nv++] = in->p[i++].d;
 			EmitBucket(out, cur, ds, vals, nv);
 		}
-		for (; b <= end; b = NextBucket(b, ds, tz))
+		while (b <= end)
 		{
-			int64		nb = NextBucket(b, ds, tz);
+			int64		nb = NextStart(&bk, b);
 
 			CHECK_FOR_INTERRUPTS();
 			if (nb <= b)
@@ -327,16 +485,17 @@ ts_downsample(const TsSeries *in, const TsDownsample *ds, int64 start, int64 end
 			while (i < in->n && in->p[i].ts < nb)
 				vals[nv++] = in->p[i++].d;
 			EmitBucket(out, b, ds, vals, nv);
+			b = nb;
 		}
 	}
 	/* the rest (no fill; or data after the last filled bucket) */
 	while (i < in->n)
 	{
-		int64		cur = BucketOf(in->p[i].ts, ds, tz);
+		int64		cur = BucketOf(&bk, in->p[i].ts);
 
 		CHECK_FOR_INTERRUPTS();
 		nv = 0;
-		while (i < in->n && BucketOf(in->p[i].ts, ds, tz) == cur)
+		while (i < in->n && BucketOf(&bk, in->p[i].ts) == cur)
 			vals[nv++] = in->p[i++].d;
 		EmitBucket(out, cur, ds, vals, nv);
 	}

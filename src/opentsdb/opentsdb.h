@@ -93,6 +93,7 @@ typedef struct TsDownsample
 	int			count;			/* calendar multiple */
 	const TsAgg *agg;
 	TsFill		fill;
+	struct pg_tz *zone;			/* calendar buckets' zone: ts_downsample_set_zone */
 } TsDownsample;
 
 typedef struct TsRate
@@ -105,6 +106,9 @@ typedef struct TsRate
 } TsRate;
 
 extern void ts_parse_downsample(const char *spec, TsDownsample *ds, bool use_calendar);
+extern void ts_downsample_set_zone(TsDownsample *ds, const char *tz);
+extern void ts_downsample_range(const TsDownsample *ds, int64 start, int64 end,
+								int64 *from, int64 *to);
 extern void ts_downsample(const TsSeries *in, const TsDownsample *ds, int64 start,
 						  int64 end, const char *tz, TsSeries *out);
 extern void ts_rate(const TsSeries *in, const TsRate *rate, TsSeries *out);

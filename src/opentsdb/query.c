@@ -307,6 +307,8 @@ ParseQuery(Jsonb *req, TsQuery *q)
 		if (sv == NULL || sv->type != jbvBinary || !JsonContainerIsObject(sv->val.binary.data))
 			Bad("each query is an object");
 		ParseSubQuery(sv->val.binary.data, i, q->use_calendar, &q->subs[i]);
+		/* a calendar downsampler's zone, looked up once for the query */
+		ts_downsample_set_zone(&q->subs[i].ds, q->tz);
 	}
 }
 
@@ -477,34 +479,21 @@ SelectSeries(int32 tenant, const SubQuery *sq, int *nout)
 
 /* ---- reading points ---- */
 
+/*
+ * ScanRange is the range of points read for a sub-query: the buckets'
+ * own (ts_downsample_range), then whole hours, as OpenTSDB reads whole
+ * rows (so interpolation and rate may see points just outside).
+ */
 static void
 ScanRange(const TsQuery *q, const SubQuery *sq, int64 *from, int64 *to)
 {
-	int64		s = q->start;
-	int64		e = q->end;
+	int64		s;
+	int64		e;
 
-	if (sq->ds.present && sq->ds.calendar)
-	{
-		int64		widen = sq->ds.unit == 'y' ? 367 * 86400000LL * sq->ds.count
-			: sq->ds.unit == 'n' ? 32 * 86400000LL * sq->ds.count
-			: sq->ds.interval + 2 * 86400000LL;
-
-		s -= widen;
-		e += widen;
-	}
-	else if (sq->ds.present && !sq->ds.all)
-	{
-		s -= s % sq->ds.interval;
-		e = e - e % sq->ds.interval + sq->ds.interval;
-	}
+	ts_downsample_range(&sq->ds, q->start, q->end, &s, &e);
 	s -= s % HOUR_MS;
-	if (sq->ds.present)
-	{
-		if (e % HOUR_MS != 0)
-			e += HOUR_MS - e % HOUR_MS;
-	}
-	else
-		e = e - e % HOUR_MS + HOUR_MS;
+	if (e % HOUR_MS != 0)
+		e += HOUR_MS - e % HOUR_MS;
 	*from = Max(s, 0);
 	*to = e;
 }

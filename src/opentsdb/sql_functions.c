@@ -24,6 +24,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
+#include "utils/memutils.h"
 
 #include "store/reader.h"
 
@@ -64,7 +65,9 @@ vscope_downsample(PG_FUNCTION_ARGS)
 	int			nids = 0;
 	int64		s_ms;
 	int64		e_ms;
-	int64		widen;
+	int64		from;
+	int64		to;
+	MemoryContext series_cxt;
 	int32		tenant;
 	VsReader   *r;
 	int32		sid;
@@ -109,18 +112,23 @@ vscope_downsample(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_VS_BAD_REQUEST),
 				 errmsg("downsampling '%s' over this range makes too many buckets", spec),
 				 errdetail("At most %d over all the series (vscope.max_buckets).", vs_max_buckets)));
-	/* read whole buckets at both ends */
-	widen = ds.all ? 0 : ds.calendar ? 367 * 86400000LL * Max(ds.count, 1) : ds.interval;
+	/* read the whole buckets at both ends, no more: the rule of /api/query */
+	ts_downsample_set_zone(&ds, tz);
+	ts_downsample_range(&ds, s_ms, e_ms, &from, &to);
+	/* what one series needs while it is downsampled is freed before the next */
+	series_cxt = AllocSetContextCreate(CurrentMemoryContext, "vscope.downsample series",
+									   ALLOCSET_DEFAULT_SIZES);
 
 	SPI_connect();
-	r = vs_reader_open(tenant, ids, nids, (s_ms - widen - UNIX_EPOCH_MS_OFFSET) * 1000,
-					   (e_ms + widen + 1 - UNIX_EPOCH_MS_OFFSET) * 1000);
+	r = vs_reader_open(tenant, ids, nids, (from - UNIX_EPOCH_MS_OFFSET) * 1000,
+					   (to - UNIX_EPOCH_MS_OFFSET) * 1000);
 	for (;;)
 	{
 		bool		more = vs_reader_next(r, &sid, &pt);
 
 		if (cur >= 0 && (!more || sid != cur))
 		{
+			MemoryContext old = MemoryContextSwitchTo(series_cxt);
 			TsSeries	out = {0};
 
 			ts_downsample(&raw, &ds, s_ms, e_ms, tz, &out);
@@ -135,8 +143,11 @@ vscope_downsample(PG_FUNCTION_ARGS)
 				values[1] = TimestampTzGetDatum((out.p[k].ts - UNIX_EPOCH_MS_OFFSET) * 1000);
 				values[2] = Float8GetDatum(out.p[k].d);
 				isnull[2] = isnan(out.p[k].d) && ds.fill == FILL_NULL;
+				/* (the tuplestore copies the row into its own context) */
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 			}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(series_cxt);
 			raw.n = 0;
 		}
 		if (!more)
