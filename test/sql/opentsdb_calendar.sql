@@ -36,9 +36,9 @@ CREATE TEMP TABLE raw AS
   SELECT s.metric, r.ts, coalesce(r.value, r.ivalue) AS value
     FROM vscope.read_points(:'dst'::int[] || :'mon'::int[], '-infinity', 'infinity') r
     JOIN vscope.series s USING (series_id);
-SELECT metric, count(*), sum(value) FROM raw GROUP BY metric ORDER BY metric;
 RESET enable_seqscan;
 RESET enable_bitmapscan;
+SELECT metric, count(*), sum(value) FROM raw GROUP BY metric ORDER BY metric;
 
 -- the bucket of t for a spec, from PostgreSQL's date_trunc in the zone:
 -- multiples of hours or minutes count from the top of the local day or hour
@@ -64,9 +64,11 @@ CREATE FUNCTION pg_temp.bucket(t timestamptz, spec text, z text) RETURNS timesta
   END $$;
 -- compare sets vscope.downsample(<spec>-sum[-zero]) of a metric over [s, e] with the
 -- sums over those buckets of the raw points: buckets starting in [s, e], each holding
--- every point in it (also after e); with fill, every bucket of the range, empty ones 0
+-- every point in it (also after e); with fill, every bucket of the range (found on a
+-- grid of instants from s to e), empty ones 0
 CREATE FUNCTION pg_temp.compare(m text, ids int[], z text, spec text, s timestamptz, e timestamptz,
-                                fill boolean DEFAULT false, OUT buckets bigint, OUT wrong bigint)
+                                fill boolean DEFAULT false, step interval DEFAULT '10 minutes',
+                                OUT buckets bigint, OUT wrong bigint)
   LANGUAGE sql AS $$
   WITH got AS (
     SELECT ts, value FROM vscope.downsample(ids, s, e, spec || '-sum' || CASE WHEN fill THEN '-zero' ELSE '' END, z)),
@@ -78,7 +80,7 @@ CREATE FUNCTION pg_temp.compare(m text, ids int[], z text, spec text, s timestam
     SELECT * FROM sums WHERE NOT fill
     UNION ALL
     SELECT b.ts, coalesce(sums.value, 0)
-      FROM (SELECT DISTINCT pg_temp.bucket(t, spec, z) AS ts FROM generate_series(s, CASE WHEN fill THEN e ELSE s END, interval '10 minutes') t) b
+      FROM (SELECT DISTINCT pg_temp.bucket(t, spec, z) AS ts FROM generate_series(s, CASE WHEN fill THEN e ELSE s END, step) t) b
       LEFT JOIN sums USING (ts)
      WHERE fill AND b.ts >= s)
   SELECT (SELECT count(*) FROM got),
@@ -108,7 +110,7 @@ SELECT z, spec, c.*
 SELECT z, spec, c.*
   FROM unnest(ARRAY['Europe/Paris', 'Asia/Kolkata']) z,
        unnest(ARRAY['1nc', '3nc']) spec,
-       LATERAL pg_temp.compare('cal.mon', :'mon', z, spec, '2022-02-15', '2022-09-15', true) c
+       LATERAL pg_temp.compare('cal.mon', :'mon', z, spec, '2022-02-15', '2022-09-15', true, '1 day') c
  ORDER BY 1, 2;
 
 -- the same buckets through /api/query (tsdb_query), values worked out by hand:
