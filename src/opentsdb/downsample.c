@@ -236,10 +236,12 @@ MidnightMs(struct pg_tm *tm, pg_tz *zone)
  * in the zone: the unit truncated in local time, as date_trunc(unit, ts,
  * zone) does (seconds, minutes and hours keep the offset of ts; days and
  * longer start at local midnight, its offset found again); then, for a
- * multiple, down to a whole multiple: of seconds, minutes or hours within
- * the next larger unit (2hc: 00:00, 02:00, ... local), of days, weeks,
- * months or years counted from 1970 in local calendar terms (weeks from
- * Monday 1970-01-05).  No allocation: it runs once a bucket.
+ * multiple, down to a whole multiple: of seconds, minutes or hours
+ * elapsed since the top of the next larger unit (2hc: 00:00, 02:00, ...
+ * local; on a day with a DST change the hours elapsed, as OpenTSDB adds
+ * hours), of days, weeks, months or years counted from 1970 in local
+ * calendar terms (weeks from Monday 1970-01-05).  No allocation: it runs
+ * once a bucket.
  */
 static int64
 CalendarBucket(int64 ts, const TsDownsample *ds, pg_tz *zone)
@@ -248,7 +250,10 @@ CalendarBucket(int64 ts, const TsDownsample *ds, pg_tz *zone)
 	fsec_t		fsec;
 	int			tz;
 
-	if (timestamp2tm((ts - UNIX_EPOCH_MS_OFFSET) * 1000, &tz, &tm, &fsec, NULL, zone) != 0)
+	/* (a step past the last bucket may leave the timestamps' range) */
+	if (ts < MIN_TIMESTAMP / 1000 + UNIX_EPOCH_MS_OFFSET ||
+		ts >= END_TIMESTAMP / 1000 + UNIX_EPOCH_MS_OFFSET ||
+		timestamp2tm((ts - UNIX_EPOCH_MS_OFFSET) * 1000, &tz, &tm, &fsec, NULL, zone) != 0)
 		CalendarRange();
 	if (ds->unit == 's' || ds->unit == 'm' || ds->unit == 'h')
 	{
