@@ -5,6 +5,9 @@
 # exits non-zero on any failure.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
+# vscoped takes VSCOPE_<KEY> from the environment over its config file: a
+# telnet port exported for `make run` must not move the test daemons' ports
+unset VSCOPE_TELNET_PORT
 
 "$VSCOPE_ROOT/scripts/deps.sh" || exit 1
 mkdir -p "$VSCOPE_DATA"

@@ -533,6 +533,8 @@ FinishSeries(const TsQuery *q, const SubQuery *sq, SeriesInfo *s, TsSeries *raw)
 		TsSeries	r = {0};
 
 		ts_rate(&s->data, &sq->rate, &r);
+		if (s->data.p)
+			pfree(s->data.p);
 		s->data = r;
 	}
 }
@@ -733,6 +735,8 @@ DayFinish(const TsQuery *q, DayParts *dp, SeriesInfo *s)
 		TsSeries	r = {0};
 
 		ts_rate(&s->data, &dp->sq->rate, &r);
+		if (s->data.p)
+			pfree(s->data.p);
 		s->data = r;
 	}
 	dp->val.n = 0;
