@@ -17,9 +17,17 @@ CREATE TABLE vscope.tenants (
 	name		text NOT NULL UNIQUE
 		CONSTRAINT tenants_name_check
 		CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'),
-	created_at	timestamptz NOT NULL DEFAULT now()
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	-- OpenTSDB series (vscope.series) are numbered per tenant: the next id,
+	-- how many were created (deletions do not lower it: when it says the
+	-- limit is reached the series are counted), and the tenant's limit
+	-- (NULL: the vscope.max_series setting; 0: none).  The row is the lock
+	-- that one writer at a time holds, until it commits, to create series
+	max_series	integer CHECK (max_series >= 0),
+	series_next	integer NOT NULL DEFAULT 1 CHECK (series_next > 0),
+	series_count integer NOT NULL DEFAULT 0
 );
-COMMENT ON TABLE vscope.tenants IS 'tenants: the unit of isolation (an OpenStack project, a vScope service, a Coopr tenant)';
+COMMENT ON TABLE vscope.tenants IS 'tenants: the unit of isolation (an OpenStack project, a vScope service, a Coopr tenant), with the numbering and the limit of their series';
 
 -- login roles bound to one tenant (psql and BI tools without the daemon);
 -- by OID, so that a role dropped and created again under the same name is

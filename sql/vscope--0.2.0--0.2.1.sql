@@ -31,3 +31,114 @@ CREATE FUNCTION vscope.reader_stats(OUT blocks_decoded bigint, OUT blocks_summar
 	AS 'MODULE_PATHNAME', 'vscope_reader_stats'
 	LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION vscope.reader_stats() IS 'what the reader has read in this session: blocks decoded, blocks answered from their summary, head rows, points';
+
+--------------------------------------------------------------------------------
+-- Series ids numbered per tenant, a per-tenant series limit, and series
+-- caches emptied when series rows change (tenancy.sql, store.sql)
+--------------------------------------------------------------------------------
+
+-- the numbering and the limit live on the tenant's row; each tenant's
+-- numbering goes on past the largest id it has, so every series keeps its
+-- id (they were numbered from one sequence shared by all tenants)
+ALTER TABLE vscope.tenants
+	ADD COLUMN max_series integer CHECK (max_series >= 0),
+	ADD COLUMN series_next integer NOT NULL DEFAULT 1 CHECK (series_next > 0),
+	ADD COLUMN series_count integer NOT NULL DEFAULT 0;
+UPDATE vscope.tenants t
+   SET series_next = n.max_id + 1, series_count = n.count
+  FROM (SELECT s.tenant_id, max(s.series_id) AS max_id, count(*) AS count
+		  FROM vscope.series s GROUP BY s.tenant_id) n
+ WHERE n.tenant_id = t.tenant_id;
+COMMENT ON TABLE vscope.tenants IS 'tenants: the unit of isolation (an OpenStack project, a vScope service, a Coopr tenant), with the numbering and the limit of their series';
+ALTER TABLE vscope.series ALTER COLUMN series_id DROP IDENTITY;
+COMMENT ON TABLE vscope.series IS 'one row per OpenTSDB time series: a metric with its tags, numbered per tenant';
+
+-- Creates the series of these canonical keys that the current tenant does
+-- not have yet (metrics and tags beside the keys, tags as JSON text), and
+-- returns the id of every one of the keys.  Series ids are numbered per
+-- tenant: the tenant's row in vscope.tenants holds the next id and is
+-- locked until the writer commits, so the writers of one tenant create
+-- series one after the other (never the same id twice, nor the same series)
+-- while other tenants' writers do not wait.  Under that lock every series
+-- committed before is visible, so only the really new ones count against
+-- the tenant's limit (its max_series, else vscope.max_series; 0: none).
+-- Runs as the extension owner: writers cannot change the numbering.
+CREATE FUNCTION vscope._create_series(keys text[], metrics text[], tags text[])
+	RETURNS TABLE (skey text, series_id integer)
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	t record;
+	lim bigint;
+	wanted integer;
+	have bigint;
+	first bigint;
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
+	END IF;
+	SELECT x.name, x.max_series, x.series_next, x.series_count INTO t
+	  FROM vscope.tenants x WHERE x.tenant_id = tid FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'tenant % does not exist', tid USING ERRCODE = 'VS404';
+	END IF;
+	SELECT count(*) INTO wanted
+	  FROM unnest(keys) AS u(k)
+	 WHERE NOT EXISTS (SELECT FROM vscope.series s WHERE s.tenant_id = tid AND s.skey = u.k);
+	IF wanted = 0 THEN
+		RETURN QUERY SELECT s.skey, s.series_id FROM vscope.series s
+					  WHERE s.tenant_id = tid AND s.skey = ANY (keys);
+		RETURN;
+	END IF;
+	lim := coalesce(t.max_series, coalesce(current_setting('vscope.max_series', true), '1000000')::bigint);
+	have := t.series_count;
+	IF lim > 0 AND have + wanted > lim THEN
+		-- the count is only an upper bound once series were deleted: count them
+		SELECT count(*) INTO have FROM vscope.series s WHERE s.tenant_id = tid;
+		IF have + wanted > lim THEN
+			RAISE EXCEPTION 'tenant "%" may have at most % series', t.name, lim
+				USING ERRCODE = 'program_limit_exceeded',
+					  DETAIL = format('It has %s; this write would create %s more, and nothing of it was stored.',
+									  have, wanted),
+					  HINT = 'Write fewer distinct series (metric and tag combinations), or raise the '
+							 'limit: the vscope.max_series setting, or the tenant''s max_series in vscope.tenants.';
+		END IF;
+	END IF;
+	-- past every id in use, even one inserted by hand (one probe of the
+	-- primary key); ids of deleted series are never given again, so points
+	-- left under them cannot join a new series
+	SELECT greatest(t.series_next, coalesce(max(s.series_id), 0) + 1) INTO first
+	  FROM vscope.series s WHERE s.tenant_id = tid;
+	IF first + wanted - 1 > 2147483647 THEN
+		RAISE EXCEPTION 'tenant "%" has used up its series ids', t.name
+			USING ERRCODE = 'program_limit_exceeded',
+				  DETAIL = format('The next id would be %s; series ids are 32-bit integers.', first + wanted - 1);
+	END IF;
+	INSERT INTO vscope.series AS s (tenant_id, series_id, skey, metric, tags)
+	SELECT tid, (first + row_number() OVER (ORDER BY u.o) - 1)::integer, u.k, u.m, u.t::jsonb
+	  FROM unnest(keys, metrics, tags) WITH ORDINALITY AS u(k, m, t, o)
+	 WHERE NOT EXISTS (SELECT FROM vscope.series x WHERE x.tenant_id = tid AND x.skey = u.k)
+	ON CONFLICT DO NOTHING;
+	UPDATE vscope.tenants x SET series_next = (first + wanted)::integer,
+		   series_count = least(have + wanted, 2147483647)::integer
+	 WHERE x.tenant_id = tid;
+	RETURN QUERY SELECT s.skey, s.series_id FROM vscope.series s
+				  WHERE s.tenant_id = tid AND s.skey = ANY (keys);
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._create_series(text[], text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._create_series(text[], text[], text[]) TO vscope_writer;
+COMMENT ON FUNCTION vscope._create_series(text[], text[], text[]) IS 'internal: creates the current tenant''s series of these keys that do not exist (numbered per tenant, within its series limit) and returns the id of each key';
+
+-- Every backend caches series ids (src/store/series.c); a change to series
+-- rows other than an insert empties every backend's cache at commit
+-- (TRUNCATE and DROP invalidate the table's cache entry by themselves).
+CREATE FUNCTION vscope._series_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'vscope_series_changed'
+	LANGUAGE C;
+COMMENT ON FUNCTION vscope._series_changed() IS 'internal: tells every backend that series rows changed, so that none writes under a series id it cached before';
+CREATE TRIGGER series_changed AFTER UPDATE OR DELETE OR TRUNCATE ON vscope.series
+	FOR EACH STATEMENT EXECUTE FUNCTION vscope._series_changed();
+COMMENT ON TRIGGER series_changed ON vscope.series IS 'empties the per-backend series caches when series rows are updated, deleted or truncated';

@@ -27,6 +27,8 @@ int			vs_max_buckets = 5000000;
 int			vs_compress_after_secs = 86400;
 int			vs_max_points = 50000000;
 bool		vs_use_summaries = true;
+/* read by vscope._create_series() through current_setting() */
+static int	vs_max_series = 1000000;
 static char *vs_tenant_guc = NULL;
 static char *vs_ceilo_admin = NULL;
 static char *vs_ceilo_project = NULL;
@@ -86,6 +88,15 @@ _PG_init(void)
 							NULL,
 							&vs_max_new_partitions,
 							100, 1, 100000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("vscope.max_series",
+							"Most OpenTSDB series a tenant may have, unless its max_series in vscope.tenants says otherwise.",
+							"A write that would create series past it is refused whole; 0 is no limit.",
+							&vs_max_series,
+							1000000, 0, INT_MAX,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);

@@ -5,26 +5,43 @@
  *	  resolution of keys to series ids, cached per backend.
  *
  *	  The cache maps (tenant, canonical key) to a series id and lives in its
- *	  own memory context under CacheMemoryContext.  A series created by a
- *	  transaction that then aborts would leave a dangling id, so any abort
- *	  (or subtransaction abort) after this backend created series empties
- *	  the cache.  It is also emptied when it grows past VS_SERIES_CACHE_BYTES.
- *	  Callers must be connected to SPI.
+ *	  own memory context under CacheMemoryContext.  It is emptied when:
+ *	  - a transaction (or subtransaction) that created series aborts: the
+ *	    ids it cached would dangle;
+ *	  - vscope.series is invalidated in the relation cache: TRUNCATE, DROP
+ *	    (a DROP and CREATE EXTENSION makes a new table), and any UPDATE or
+ *	    DELETE of series rows, whose statement trigger (_series_changed)
+ *	    sends that invalidation to every backend at commit;
+ *	  - it grows past VS_SERIES_CACHE_BYTES.
+ *	  Each resolution first takes vscope.series in ACCESS SHARE mode, so a
+ *	  TRUNCATE or DROP either waits for it or is seen by it (taking the lock
+ *	  reads the pending invalidations).  Callers must be connected to SPI.
+ *
+ *	  Series are created by vscope._create_series(), which numbers them per
+ *	  tenant and holds the tenant's series limit.  A database whose
+ *	  extension is older than the library lacks it, and gets the old global
+ *	  numbering until ALTER EXTENSION vscope UPDATE.
  *
  *-------------------------------------------------------------------------
  */
 #include "store/store.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 
 /* the cache is dropped and rebuilt beyond this size */
 #define VS_SERIES_CACHE_BYTES (64 * 1024 * 1024)
@@ -44,8 +61,12 @@ typedef struct SeriesEntry
 static MemoryContext series_cxt = NULL;
 static HTAB *series_cache = NULL;
 static bool created_since_commit = false;
+/* the vscope.series the cache was filled from, and whether it changed since */
+static Oid	series_relid = InvalidOid;
+static bool series_changed = false;
 static SPIPlanPtr select_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr create_plan = NULL;
 
 static uint32
 SeriesKeyHash(const void *key, Size keysize)
@@ -78,11 +99,36 @@ ResetCache(void)
 	series_cache = NULL;
 }
 
+/*
+ * SeriesRelInvalidated notes that vscope.series changed.  Invalidations are
+ * read whenever a lock is taken, in the middle of a resolution too, so the
+ * cache is not freed here: the next resolution empties it.
+ */
+static void
+SeriesRelInvalidated(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == series_relid)
+		series_changed = true;
+}
+
+/*
+ * EnsureCache takes vscope.series in ACCESS SHARE mode and makes sure the
+ * cache holds nothing from before its last change.
+ */
 static void
 EnsureCache(void)
 {
 	HASHCTL		ctl;
+	Oid			relid;
 
+	/* reads the invalidations pending, when the lock is new to this transaction */
+	relid = RangeVarGetRelid(makeRangeVar("vscope", "series", -1), AccessShareLock, false);
+	if (relid != series_relid || series_changed)
+	{
+		ResetCache();
+		series_relid = relid;
+		series_changed = false;
+	}
 	if (series_cxt == NULL)
 		series_cxt = AllocSetContextCreate(CacheMemoryContext,
 										   "vscope series cache",
@@ -131,6 +177,42 @@ VsSeriesCacheInit(void)
 {
 	RegisterXactCallback(SeriesXactCallback, NULL);
 	RegisterSubXactCallback(SeriesSubXactCallback, NULL);
+	CacheRegisterRelcacheCallback(SeriesRelInvalidated, (Datum) 0);
+}
+
+VS_FUNCTION_INFO_V1(vscope_series_changed);
+
+/*
+ * vscope_series_changed is the statement trigger on vscope.series for
+ * UPDATE, DELETE and TRUNCATE: it invalidates the table's relation cache
+ * entry, which every backend reads at commit (and this one at once), so
+ * that no series cache keeps an id that was deleted or changed.
+ */
+Datum
+vscope_series_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("vscope._series_changed() must be called as a trigger")));
+	CacheInvalidateRelcache(td->tg_relation);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * HasCreateSeries says whether the database has vscope._create_series():
+ * not before ALTER EXTENSION vscope UPDATE to 0.2.1.
+ */
+static bool
+HasCreateSeries(void)
+{
+	Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+
+	return OidIsValid(LookupFuncName(list_make2(makeString("vscope"),
+												makeString("_create_series")),
+									 3, argtypes, true));
 }
 
 static int
@@ -227,8 +309,26 @@ FetchIds(int32 tenant, char **keys, char **metrics, char **tags, int n, bool ins
 
 	args[0] = Int32GetDatum(tenant);
 	args[1] = PointerGetDatum(TextArray(keys, n));
-	if (insert)
+	if (insert && HasCreateSeries())
 	{
+		/* numbered per tenant, within its limit: the ids of all n keys */
+		args[2] = PointerGetDatum(TextArray(metrics, n));
+		args[3] = PointerGetDatum(TextArray(tags, n));
+		if (create_plan == NULL)
+		{
+			Oid			types[3] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+
+			create_plan = VsKeepPlan("SELECT skey, series_id FROM vscope._create_series($1, $2, $3)",
+									 3, types, CURSOR_OPT_GENERIC_PLAN);
+		}
+		ret = SPI_execute_plan(create_plan, args + 1, NULL, false, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "creating series failed: %s", SPI_result_code_string(ret));
+		created_since_commit = true;
+	}
+	else if (insert)
+	{
+		/* an extension older than 0.2.1: the identity column numbers them */
 		args[2] = PointerGetDatum(TextArray(metrics, n));
 		args[3] = PointerGetDatum(TextArray(tags, n));
 		if (insert_plan == NULL)
