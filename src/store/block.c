@@ -74,13 +74,18 @@ VsColumnsAppend(VsColumns *c, TimestampTz ts, bool is_int, int64 ivalue, double 
 }
 
 /*
- * BlockCorrupt raises the error of a block that cannot be decoded.
+ * BlockCorrupt raises the error of a block that cannot be decoded.  Series
+ * ids are numbered per tenant: a tenant other than 0 is named too (work
+ * across tenants, such as compaction).
  */
 static void
-BlockCorrupt(int32 series_id, TimestampTz first_ts, const char *why)
+BlockCorrupt(int32 tenant, int32 series_id, TimestampTz first_ts, const char *why)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
+			 tenant != 0 ?
+			 errmsg("compressed block of series %d of tenant %d starting at %s is corrupt",
+					series_id, tenant, timestamptz_to_str(first_ts)) :
 			 errmsg("compressed block of series %d starting at %s is corrupt",
 					series_id, timestamptz_to_str(first_ts)),
 			 errdetail("%s", why),
@@ -88,11 +93,8 @@ BlockCorrupt(int32 series_id, TimestampTz first_ts, const char *why)
 					 "its points; the series' other blocks stay readable.")));
 }
 
-/*
- * VsBlockDecode replaces out's points with those of the block.
- */
-void
-VsBlockDecode(const bytea *data, int32 series_id, TimestampTz first_ts, VsColumns *out)
+static void
+BlockDecode(const bytea *data, int32 tenant, int32 series_id, TimestampTz first_ts, VsColumns *out)
 {
 	const uint8 *bytes = (const uint8 *) VARDATA_ANY(data);
 	size_t		len = VARSIZE_ANY_EXHDR(data);
@@ -100,14 +102,35 @@ VsBlockDecode(const bytea *data, int32 series_id, TimestampTz first_ts, VsColumn
 	const char *err = NULL;
 
 	if (n < 0)
-		BlockCorrupt(series_id, first_ts, "Its header is not a block header.");
+		BlockCorrupt(tenant, series_id, first_ts, "Its header is not a block header.");
 	VsColumnsReserve(out, n);
 	if (vs_block_decode(bytes, len, out->ts, out->is_int, out->ivalue, out->value, &err) != n)
-		BlockCorrupt(series_id, first_ts,
+		BlockCorrupt(tenant, series_id, first_ts,
 					 psprintf("Decoding stopped: %s.", err ? err : "fewer points than the header says"));
 	out->n = n;
 	if (n > 0 && out->ts[0] != first_ts)
-		BlockCorrupt(series_id, first_ts, "Its first timestamp is not the row's first_ts.");
+		BlockCorrupt(tenant, series_id, first_ts, "Its first timestamp is not the row's first_ts.");
+}
+
+/*
+ * VsBlockDecode replaces out's points with those of the block (of a series
+ * of the current tenant).
+ */
+void
+VsBlockDecode(const bytea *data, int32 series_id, TimestampTz first_ts, VsColumns *out)
+{
+	BlockDecode(data, 0, series_id, first_ts, out);
+}
+
+/*
+ * VsBlockDecodeOf is VsBlockDecode for a block of any tenant: its errors
+ * name the tenant too.
+ */
+void
+VsBlockDecodeOf(const bytea *data, int32 tenant, int32 series_id, TimestampTz first_ts,
+				VsColumns *out)
+{
+	BlockDecode(data, tenant, series_id, first_ts, out);
 }
 
 static SPIPlanPtr insert_plan = NULL;

@@ -38,6 +38,9 @@ extern void VsColumnsAppend(VsColumns *c, TimestampTz ts, bool is_int, int64 iva
  */
 extern void VsBlockDecode(const bytea *data, int32 series_id, TimestampTz first_ts,
 						  VsColumns *out);
+/* the same for a block of any tenant (series ids are per tenant): errors name it */
+extern void VsBlockDecodeOf(const bytea *data, int32 tenant, int32 series_id,
+							TimestampTz first_ts, VsColumns *out);
 
 /* vscope.blocks.flags */
 #define VS_BLOCK_WHOLE_DAY	0x01	/* the series' only block of its day */

@@ -327,7 +327,7 @@ vscope_compress(PG_FUNCTION_ARGS)
 		/* the series' blocks of the day, in time order: they do not overlap */
 		while (StreamFill(&blocks) && KeyCmp(blocks.key[blocks.pos], k) == 0)
 		{
-			VsBlockDecode(blocks.data[blocks.pos], k.series, blocks.ts[blocks.pos], &one);
+			VsBlockDecodeOf(blocks.data[blocks.pos], k.tenant, k.series, blocks.ts[blocks.pos], &one);
 			VsColumnsReserve(&old_pts, old_pts.n + one.n);
 			for (int i = 0; i < one.n; i++)
 				VsColumnsAppend(&old_pts, one.ts[i], one.is_int[i], one.ivalue[i], one.value[i]);
@@ -422,8 +422,8 @@ vscope_decompress(PG_FUNCTION_ARGS)
 		MemoryContextReset(groupcxt);
 		old = MemoryContextSwitchTo(groupcxt);
 		VsColumnsInit(&one, 1440);
-		VsBlockDecode(blocks.data[blocks.pos], blocks.key[blocks.pos].series,
-					  blocks.ts[blocks.pos], &one);
+		VsBlockDecodeOf(blocks.data[blocks.pos], blocks.key[blocks.pos].tenant,
+						blocks.key[blocks.pos].series, blocks.ts[blocks.pos], &one);
 		ts = palloc(sizeof(Datum) * Max(one.n, 1));
 		fv = palloc(sizeof(Datum) * Max(one.n, 1));
 		iv = palloc(sizeof(Datum) * Max(one.n, 1));
