@@ -79,7 +79,7 @@ def read_back(ctx, tenant, start_ms=None, end_ms=None):
           FROM (SELECT array_agg(series_id) AS ids FROM vscope.series WHERE metric = '{METRIC}') x
          CROSS JOIN LATERAL vscope.read_points(x.ids, {lo}, {hi}) WITH ORDINALITY
                AS p(series_id, ts, value, ivalue, ord)
-          JOIN vscope.series s ON s.series_id = p.series_id
+          JOIN vscope.series s ON s.tenant_id = vscope.current_tenant() AND s.series_id = p.series_id
          ORDER BY p.ord""")
     got = {}
     prev = None

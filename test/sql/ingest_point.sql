@@ -7,11 +7,11 @@ SELECT vscope.put_point('sys.cpu.user', '{"dc": "lga", "host": "web01"}', '2024-
 SELECT vscope.put_point('sys.cpu.user', '{"dc": "lga", "host": "web01"}', '2024-01-01 00:03:00+00', 2.0::float8) = :sid AS same_series;
 SELECT vscope.put_point('sys.cpu.user', '{"dc": "lga", "host": "web01"}', '2024-01-01 00:04:00+00', '12'::text) = :sid AS same_series;
 SELECT vscope.put_point('sys.cpu.user', '{"dc": "lga", "host": "web01"}', '2024-01-01 00:05:00+00', 3.00::numeric) = :sid AS same_series;
-SELECT metric, tags, skey FROM vscope.series WHERE series_id = :sid;
-SELECT ts, value, ivalue FROM vscope.points WHERE series_id = :sid ORDER BY ts;
+SELECT metric, tags, skey FROM vscope.series WHERE tenant_id = vscope.current_tenant() AND series_id = :sid;
+SELECT ts, value, ivalue FROM vscope.points WHERE tenant_id = vscope.current_tenant() AND series_id = :sid ORDER BY ts;
 -- the last write to a (series, ts) wins
 SELECT vscope.put_point('sys.cpu.user', '{"dc": "lga", "host": "web01"}', '2024-01-01 00:00:00+00', 1.25) = :sid;
-SELECT ts, value, ivalue FROM vscope.points WHERE series_id = :sid AND ts = '2024-01-01 00:00:00+00';
+SELECT ts, value, ivalue FROM vscope.points WHERE tenant_id = vscope.current_tenant() AND series_id = :sid AND ts = '2024-01-01 00:00:00+00';
 -- a different tag value is a different series
 SELECT vscope.put_point('sys.cpu.user', '{"dc": "lga", "host": "web02"}', '2024-01-01 00:00:00+00', 1) <> :sid AS new_series;
 -- errors

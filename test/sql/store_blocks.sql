@@ -20,7 +20,9 @@ SELECT vscope.put(json_agg(p)::text) FROM (
                            'value', CASE WHEN k % 2 = 0 THEN to_json(k) ELSE to_json(k + 0.5) END,
                            'tags', json_build_object('h', 'a'))
     FROM generate_series(0, 47) k) x;
-SELECT array_agg(series_id ORDER BY metric) AS ids FROM vscope.series WHERE metric LIKE 'blk.%' \gset
+-- (series ids are numbered per tenant, and the superuser sees every tenant's)
+SELECT array_agg(series_id ORDER BY metric) AS ids FROM vscope.series
+ WHERE tenant_id = vscope.current_tenant() AND metric LIKE 'blk.%' \gset
 CREATE TEMP TABLE before AS
 SELECT series_id, ts, value, ivalue FROM vscope.read_points(:'ids', '-infinity', 'infinity');
 CREATE TEMP TABLE before_view AS SELECT * FROM vscope.datapoints WHERE metric LIKE 'blk.%';
@@ -29,11 +31,11 @@ SELECT count(*) FROM before;
 -- compress both days (superuser: every tenant); a day without rows is 0
 SELECT vscope.compress('2023-11-14') AS day1, vscope.compress('2023-11-15') AS day2;
 SELECT vscope.compress('2023-11-14') AS again, vscope.compress('1999-01-01') AS no_partition;
-SELECT count(*) AS rows_left FROM vscope.points WHERE series_id = ANY (:'ids');
+SELECT count(*) AS rows_left FROM vscope.points WHERE tenant_id = vscope.current_tenant() AND series_id = ANY (:'ids');
 SELECT s.metric, b.first_ts, b.last_ts, b.n, b.vmin, b.vmax, b.vsum,
        octet_length(b.data) < b.n * 3 AS under_3_bytes_a_point
   FROM vscope.blocks b JOIN vscope.series s USING (tenant_id, series_id)
- WHERE b.series_id = ANY (:'ids') ORDER BY s.metric, b.first_ts;
+ WHERE b.tenant_id = vscope.current_tenant() AND b.series_id = ANY (:'ids') ORDER BY s.metric, b.first_ts;
 -- the summary is what the points say
 SELECT bool_and(b.n = x.n AND b.vmin = x.mn AND b.vmax = x.mx AND b.vsum = x.sm) AS summaries_match
   FROM vscope.blocks b
@@ -41,7 +43,7 @@ SELECT bool_and(b.n = x.n AND b.vmin = x.mn AND b.vmax = x.mx AND b.vsum = x.sm)
                        sum(coalesce(value, ivalue)) AS sm
                   FROM before p WHERE p.series_id = b.series_id
                    AND p.ts >= b.first_ts AND p.ts <= b.last_ts) x ON true
- WHERE b.series_id = ANY (:'ids');
+ WHERE b.tenant_id = vscope.current_tenant() AND b.series_id = ANY (:'ids');
 
 -- the same points, bit for bit, in the same order, int or double as written
 SELECT count(*) AS differences FROM (
@@ -72,21 +74,22 @@ SELECT ts, value, ivalue FROM vscope.read_points(:'ids', '2023-11-14 00:00', '20
  ORDER BY ts;
 -- compressing again merges the rows into the block
 SELECT vscope.compress('2023-11-14') AS merged;
-SELECT count(*) AS rows_left FROM vscope.points WHERE series_id = ANY (:'ids');
+SELECT count(*) AS rows_left FROM vscope.points WHERE tenant_id = vscope.current_tenant() AND series_id = ANY (:'ids');
 SELECT ts, value, ivalue FROM vscope.read_points(:'ids', '2023-11-14 00:00', '2023-11-14 00:02')
  ORDER BY ts;
 
 -- decompress: the rows come back, the blocks go; rows written since keep their values
 SELECT vscope.put('{"metric":"blk.gauge","timestamp":1699920060,"value":99,"tags":{"h":"a"}}');
 SELECT vscope.decompress('2023-11-14') AS back;
-SELECT count(*) AS blocks_left FROM vscope.blocks WHERE first_ts < '2023-11-15' AND series_id = ANY (:'ids');
+SELECT count(*) AS blocks_left FROM vscope.blocks WHERE first_ts < '2023-11-15' AND tenant_id = vscope.current_tenant()
+   AND series_id = ANY (:'ids');
 SELECT ts, value, ivalue FROM vscope.points
- WHERE series_id = (:'ids'::int[])[2] AND ts < '2023-11-14 00:02' ORDER BY ts;
+ WHERE tenant_id = vscope.current_tenant() AND series_id = (:'ids'::int[])[2] AND ts < '2023-11-14 00:02' ORDER BY ts;
 SELECT vscope.compress('2023-11-14') > 0 AS compressed_again;
 
 -- the latest point of each series is kept at ingest, not read from blocks
 SELECT s.metric, l.ts, l.value, l.ivalue FROM vscope.series_last l JOIN vscope.series s USING (tenant_id, series_id)
- WHERE l.series_id = ANY (:'ids') ORDER BY s.metric;
+ WHERE l.tenant_id = vscope.current_tenant() AND l.series_id = ANY (:'ids') ORDER BY s.metric;
 SELECT vscope.latest_value('blk.count', '{"h":"a"}');
 SELECT vscope.put('{"metric":"blk.count","timestamp":1600000000,"value":1,"tags":{"h":"a"}}');
 SELECT vscope.latest_value('blk.count', '{"h":"a"}') AS older_write_leaves_it;
@@ -107,12 +110,12 @@ SELECT vscope.use_tenant('blk') IS NOT NULL;
 -- a damaged block is an error naming the series and the block, not a crash
 BEGIN;
 UPDATE vscope.blocks SET data = substr(data, 1, 20)
- WHERE series_id = (:'ids'::int[])[1] AND first_ts = '2023-11-15';
+ WHERE tenant_id = vscope.current_tenant() AND series_id = (:'ids'::int[])[1] AND first_ts = '2023-11-15';
 SELECT count(*) FROM vscope.read_points(:'ids', '-infinity', 'infinity');
 ROLLBACK;
 BEGIN;
 UPDATE vscope.blocks SET data = '\x00'
- WHERE series_id = (:'ids'::int[])[1] AND first_ts = '2023-11-15';
+ WHERE tenant_id = vscope.current_tenant() AND series_id = (:'ids'::int[])[1] AND first_ts = '2023-11-15';
 SELECT count(*) FROM vscope.read_points(:'ids', '-infinity', 'infinity');
 ROLLBACK;
 SELECT vscope.compress('infinity');
@@ -125,7 +128,7 @@ SELECT vscope.put(json_agg(json_build_object('metric', 'dst.m', 'timestamp', 167
 SELECT vscope.compress('2023-03-12') AS dst_day;
 SET timezone = 'America/New_York';
 SELECT count(*) AS from_last_hour FROM vscope.read_points(
-  ARRAY[(SELECT series_id FROM vscope.series WHERE metric = 'dst.m')], '2023-03-12 23:00+00', 'infinity');
+  ARRAY[(SELECT series_id FROM vscope.series WHERE tenant_id = vscope.current_tenant() AND metric = 'dst.m')], '2023-03-12 23:00+00', 'infinity');
 -- and compaction works in such a session too (the day's block spans 23 hours)
 SELECT vscope.decompress('2023-03-12') AS dst_back, vscope.compress('2023-03-12') AS dst_again;
 SET timezone = 'UTC';
@@ -147,16 +150,19 @@ SELECT vscope.maintain() - 'created' AS nothing_left;
 SELECT vscope.put('[{"metric":"blk.m","timestamp":1600000100,"value":3,"tags":{"h":"a"}},
                     {"metric":"blk.m","timestamp":1600086500,"value":4,"tags":{"h":"a"}}]');
 UPDATE vscope.blocks SET data = '\x00'
- WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'blk.m') AND first_ts < '2020-09-14';
+ WHERE tenant_id = vscope.current_tenant()
+   AND series_id = (SELECT series_id FROM vscope.series WHERE tenant_id = vscope.current_tenant() AND metric = 'blk.m') AND first_ts < '2020-09-14';
 SELECT vscope.maintain() - 'created' AS passed_over;
 DELETE FROM vscope.blocks
- WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'blk.m') AND first_ts < '2020-09-14';
+ WHERE tenant_id = vscope.current_tenant()
+   AND series_id = (SELECT series_id FROM vscope.series WHERE tenant_id = vscope.current_tenant() AND metric = 'blk.m') AND first_ts < '2020-09-14';
 -- and made the partitions of every day a write may name ahead (vscope.max_future)
 SELECT bool_and(to_regclass('vscope.points_' || to_char(d, 'YYYYMMDD')) IS NOT NULL
                 AND to_regclass('vscope.samples_' || to_char(d, 'YYYYMMDD')) IS NOT NULL) AS days_ahead
   FROM generate_series(now(), now() + interval '7 days', interval '1 day') d;
 SELECT count(*) AS blk_m_rows FROM vscope.points
- WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'blk.m');
+ WHERE tenant_id = vscope.current_tenant()
+   AND series_id = (SELECT series_id FROM vscope.series WHERE tenant_id = vscope.current_tenant() AND metric = 'blk.m');
 -- a call that makes a partition compresses nothing (it holds vscope.points
 -- exclusively until commit) and leaves the day to the next call
 SELECT vscope.put('{"metric":"blk.m","timestamp":1600000100,"value":3,"tags":{"h":"a"}}');

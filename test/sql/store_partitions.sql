@@ -9,19 +9,22 @@ SELECT vscope.put('[{"metric":"part.m","timestamp":86400,"value":1,"tags":{"h":"
 SELECT partition, range_start, range_end FROM vscope.partitions()
  WHERE range_start < '1980-01-01' ORDER BY range_start;
 SELECT tableoid::regclass, ts, ivalue FROM vscope.points p
- WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'part.m') ORDER BY ts;
+ WHERE tenant_id = vscope.current_tenant()
+   AND series_id = (SELECT series_id FROM vscope.series WHERE tenant_id = vscope.current_tenant() AND metric = 'part.m') ORDER BY ts;
 -- a partition dropped elsewhere is noticed (the per-backend cache is invalidated)
 DROP TABLE vscope.points_19700102;
 SELECT vscope.put('{"metric":"part.m","timestamp":86401,"value":4,"tags":{"h":"a"}}');
 SELECT ts, ivalue FROM vscope.points
- WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'part.m') ORDER BY ts;
+ WHERE tenant_id = vscope.current_tenant()
+   AND series_id = (SELECT series_id FROM vscope.series WHERE tenant_id = vscope.current_tenant() AND metric = 'part.m') ORDER BY ts;
 -- days are UTC days whatever the session's time zone
 SET timezone = 'Europe/Berlin';
 SELECT vscope.put('[{"metric":"part.tz","timestamp":1751758200,"value":1,"tags":{"h":"a"}},
                     {"metric":"part.tz","timestamp":1751756400,"value":2,"tags":{"h":"a"}}]');
 SET timezone = 'UTC';
 SELECT tableoid::regclass, ts, ivalue FROM vscope.points
- WHERE series_id = (SELECT series_id FROM vscope.series WHERE metric = 'part.tz') ORDER BY ts;
+ WHERE tenant_id = vscope.current_tenant()
+   AND series_id = (SELECT series_id FROM vscope.series WHERE tenant_id = vscope.current_tenant() AND metric = 'part.tz') ORDER BY ts;
 SELECT partition, range_start, range_end FROM vscope.partitions()
  WHERE partition::text IN ('vscope.points_20250705', 'vscope.points_20250706');
 -- one write creates at most vscope.max_new_partitions days, or nothing at all

@@ -10,8 +10,9 @@ SELECT vscope.put('[
   {"metric":"rd.m","timestamp":1700086400,"value":4,"tags":{"h":"a"}},
   {"metric":"rd.m","timestamp":1700000060,"value":5,"tags":{"h":"b"}}]');
 SELECT vscope.compress(range_start::date) FROM vscope.partitions() WHERE current_setting('regress.compressed', true) = 'on' \g /dev/null
-SELECT array_agg(series_id ORDER BY tags->>'h') AS ids FROM vscope.series WHERE metric = 'rd.m' \gset
-SELECT (SELECT tags->>'h' FROM vscope.series s WHERE s.series_id = r.series_id) AS h, ts, value, ivalue
+SELECT array_agg(series_id ORDER BY tags->>'h') AS ids FROM vscope.series
+ WHERE tenant_id = vscope.current_tenant() AND metric = 'rd.m' \gset
+SELECT (SELECT tags->>'h' FROM vscope.series s WHERE s.tenant_id = vscope.current_tenant() AND s.series_id = r.series_id) AS h, ts, value, ivalue
   FROM vscope.read_points(:'ids', '2023-11-14', '2023-11-16') r;
 -- the end bound is exclusive, the start inclusive
 SELECT count(*) FROM vscope.read_points(:'ids', to_timestamp(1700000060), to_timestamp(1700000120));
@@ -28,7 +29,8 @@ SELECT vscope.compress(range_start::date) FROM vscope.partitions() WHERE current
 SELECT count(*), min(ivalue), max(ivalue),
        bool_and(ts > lag_ts OR lag_ts IS NULL) AS ordered
   FROM (SELECT ts, ivalue, lag(ts) OVER () AS lag_ts
-          FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric = 'rd.many'),
+          FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series
+                                        WHERE tenant_id = vscope.current_tenant() AND metric = 'rd.many'),
                                   '-infinity', 'infinity')) r;
 -- another tenant's series read as nothing
 SELECT vscope.use_tenant('globex') IS NOT NULL;
