@@ -31,8 +31,9 @@ SELECT vscope.use_tenant('benchq') \g /dev/null
 SELECT extract(epoch FROM date_trunc('day', now()) - make_interval(days => :days))::bigint AS t0 \gset
 SELECT setseed(0.25);
 -- series: 150 of bench.cpu (host h0..h149, dc dc0..dc2), the rest bench.other
-INSERT INTO vscope.series (tenant_id, metric, tags, skey)
-SELECT vscope.current_tenant(), m, jsonb_build_object('host', 'h' || i, 'dc', 'dc' || (i % 3)),
+-- (ids given here; later puts number new series of the tenant past them)
+INSERT INTO vscope.series (tenant_id, series_id, metric, tags, skey)
+SELECT vscope.current_tenant(), i + 1, m, jsonb_build_object('host', 'h' || i, 'dc', 'dc' || (i % 3)),
        m || '{dc=dc' || (i % 3) || ',host=h' || i || '}'
   FROM generate_series(0, :series - 1) i,
        LATERAL (SELECT CASE WHEN i < 150 THEN 'bench.cpu' ELSE 'bench.other' END AS m) x;
