@@ -71,8 +71,10 @@ CREATE FUNCTION vscope._create_series(keys text[], metrics text[], tags text[])
 DECLARE
 	tid integer := vscope.current_tenant();
 	t record;
+	found_keys text[];
+	found_ids integer[];
+	missing text[];
 	lim bigint;
-	wanted integer;
 	have bigint;
 	first bigint;
 BEGIN
@@ -84,24 +86,32 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'tenant % does not exist', tid USING ERRCODE = 'VS404';
 	END IF;
-	SELECT count(*) INTO wanted
+	-- which keys exist (another writer may have made them before we got the
+	-- lock) and which are missing, these in byte order as the C side sorts
+	-- them.  One probe of the (tenant_id, skey) index per key (OFFSET 0
+	-- keeps the subquery a probe): a join could hash, or a bitmap scan
+	-- filter, all the tenant's series, and there may be a million.
+	SELECT array_agg(u.k) FILTER (WHERE x.id IS NOT NULL),
+		   array_agg(x.id) FILTER (WHERE x.id IS NOT NULL),
+		   coalesce(array_agg(DISTINCT u.k COLLATE "C") FILTER (WHERE x.id IS NULL), '{}')
+	  INTO found_keys, found_ids, missing
 	  FROM unnest(keys) AS u(k)
-	 WHERE NOT EXISTS (SELECT FROM vscope.series s WHERE s.tenant_id = tid AND s.skey = u.k);
-	IF wanted = 0 THEN
-		RETURN QUERY SELECT s.skey, s.series_id FROM vscope.series s
-					  WHERE s.tenant_id = tid AND s.skey = ANY (keys);
+	  LEFT JOIN LATERAL (SELECT s.series_id AS id FROM vscope.series s
+						  WHERE s.tenant_id = tid AND s.skey = u.k OFFSET 0) x ON true;
+	RETURN QUERY SELECT f.k, f.id FROM unnest(found_keys, found_ids) AS f(k, id);
+	IF cardinality(missing) = 0 THEN
 		RETURN;
 	END IF;
 	lim := coalesce(t.max_series, coalesce(current_setting('vscope.max_series', true), '1000000')::bigint);
 	have := t.series_count;
-	IF lim > 0 AND have + wanted > lim THEN
+	IF lim > 0 AND have + cardinality(missing) > lim THEN
 		-- the count is only an upper bound once series were deleted: count them
 		SELECT count(*) INTO have FROM vscope.series s WHERE s.tenant_id = tid;
-		IF have + wanted > lim THEN
+		IF have + cardinality(missing) > lim THEN
 			RAISE EXCEPTION 'tenant "%" may have at most % series', t.name, lim
 				USING ERRCODE = 'program_limit_exceeded',
 					  DETAIL = format('It has %s; this write would create %s more, and nothing of it was stored.',
-									  have, wanted),
+									  have, cardinality(missing)),
 					  HINT = 'Write fewer distinct series (metric and tag combinations), or raise the '
 							 'limit: the vscope.max_series setting, or the tenant''s max_series in vscope.tenants.';
 		END IF;
@@ -111,21 +121,24 @@ BEGIN
 	-- left under them cannot join a new series
 	SELECT greatest(t.series_next, coalesce(max(s.series_id), 0) + 1) INTO first
 	  FROM vscope.series s WHERE s.tenant_id = tid;
-	IF first + wanted - 1 > 2147483647 THEN
+	IF first + cardinality(missing) - 1 > 2147483647 THEN
 		RAISE EXCEPTION 'tenant "%" has used up its series ids', t.name
 			USING ERRCODE = 'program_limit_exceeded',
-				  DETAIL = format('The next id would be %s; series ids are 32-bit integers.', first + wanted - 1);
+				  DETAIL = format('The next id would be %s; series ids are 32-bit integers.',
+								  first + cardinality(missing) - 1);
 	END IF;
-	INSERT INTO vscope.series AS s (tenant_id, series_id, skey, metric, tags)
-	SELECT tid, (first + row_number() OVER (ORDER BY u.o) - 1)::integer, u.k, u.m, u.t::jsonb
-	  FROM unnest(keys, metrics, tags) WITH ORDINALITY AS u(k, m, t, o)
-	 WHERE NOT EXISTS (SELECT FROM vscope.series x WHERE x.tenant_id = tid AND x.skey = u.k)
-	ON CONFLICT DO NOTHING;
-	UPDATE vscope.tenants x SET series_next = (first + wanted)::integer,
-		   series_count = least(have + wanted, 2147483647)::integer
+	-- (a series inserted by hand since, under no lock, is skipped here and
+	-- found by the caller's next lookup)
+	RETURN QUERY
+		INSERT INTO vscope.series AS s (tenant_id, series_id, skey, metric, tags)
+		SELECT tid, (first + m.n - 1)::integer, m.k, u.m, u.t::jsonb
+		  FROM unnest(missing) WITH ORDINALITY AS m(k, n)
+		  JOIN unnest(keys, metrics, tags) AS u(k, m, t) ON u.k = m.k
+		ON CONFLICT DO NOTHING
+		RETURNING s.skey, s.series_id;
+	UPDATE vscope.tenants x SET series_next = (first + cardinality(missing))::integer,
+		   series_count = least(have + cardinality(missing), 2147483647)::integer
 	 WHERE x.tenant_id = tid;
-	RETURN QUERY SELECT s.skey, s.series_id FROM vscope.series s
-				  WHERE s.tenant_id = tid AND s.skey = ANY (keys);
 END
 $$;
 REVOKE ALL ON FUNCTION vscope._create_series(text[], text[], text[]) FROM PUBLIC;
