@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import subprocess
+import threading
 import time
 import urllib.parse
 
@@ -50,10 +51,16 @@ class Session:
 
 
 def activity(ctx, name):
-    """(state, wait_event_type, wait_event) of the session, or None."""
-    rows = ctx.psql(f"SELECT state, coalesce(wait_event_type, ''), coalesce(wait_event, '') "
+    """(state, wait_event_type, the statement it runs or ran last) of the
+    session, or None."""
+    rows = ctx.psql(f"SELECT state, coalesce(wait_event_type, ''), replace(query, E'\\n', ' ') "
                     f"FROM pg_stat_activity WHERE application_name = '{name}'")
     return tuple(rows[0]) if rows else None
+
+
+def done_put(state):
+    """A predicate: the session is in that state after its put_point."""
+    return lambda a: a[0] == state and "put_point" in a[2]
 
 
 def wait_for(ctx, name, pred, what):
@@ -91,7 +98,7 @@ def test_one_tenants_creators_take_turns_other_tenants_do_not_wait(ctx):
         # s1 creates a series of A and keeps its transaction open: it holds
         # A's numbering until it commits
         s1.send("BEGIN;\n" + put_point_sql(A, "one", 1))
-        wait_for(ctx, s1.name, lambda a: a[0] == "idle in transaction", "its series created")
+        wait_for(ctx, s1.name, done_put("idle in transaction"), "its series created")
         # a writer of B creates series meanwhile, through SQL and the API,
         # without waiting (lock_timeout would cancel a wait in SQL; the API
         # would wait until s1 commits, which comes only later)
@@ -119,7 +126,7 @@ def test_one_tenants_creators_take_turns_other_tenants_do_not_wait(ctx):
                                             "tags": {"h": "four"}}, token=tok_b), 204)
         assert activity(ctx, s2.name)[1] == "Lock"
         s1.send("COMMIT;")
-        wait_for(ctx, s2.name, lambda a: a[0] == "idle", "its series created")
+        wait_for(ctx, s2.name, done_put("idle"), "its series created")
         out1, err1 = s1.close()
         out2, err2 = s2.close()
     finally:
@@ -140,7 +147,6 @@ def test_concurrent_puts_of_one_tenant_get_distinct_ids(ctx):
     ten shared with all the others, at once: every series once, ids 1..90."""
     ctx.tenant("e2e-ser-many")
     tok = ctx.token("e2e-ser-many")
-    import threading
     results = []
 
     def writer(w):
