@@ -17,6 +17,11 @@ CREATE FUNCTION vscope.tsdb_aggregators() RETURNS json
 	LANGUAGE C IMMUTABLE;
 COMMENT ON FUNCTION vscope.tsdb_aggregators() IS 'the names of the OpenTSDB aggregators (/api/aggregators)';
 
+CREATE FUNCTION vscope.tsdb_filters() RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_filters'
+	LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION vscope.tsdb_filters() IS 'the OpenTSDB tag filter types with examples and a description (/api/config/filters)';
+
 CREATE FUNCTION vscope.tsdb_query_get(args jsonb) RETURNS json
 	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_get'
 	LANGUAGE C STABLE STRICT;
@@ -165,22 +170,31 @@ BEGIN
 			SELECT FROM jsonb_array_elements(request->'tags') p WHERE jsonb_typeof(p) <> 'object')) THEN
 		RAISE EXCEPTION 'tags must be an array of {"key", "value"} pairs' USING ERRCODE = 'VS400';
 	END IF;
-	WITH matched AS (
+	-- a key named more than once matches any of its values (OpenTSDB ORs
+	-- them: Grafana sends host=a,host=b for a multi-value variable); each
+	-- pair of any key (*) needs a tag with its value
+	WITH pairs AS (
+		SELECT coalesce(f.pair->>'key', '*') AS k, coalesce(f.pair->>'value', '*') AS v
+		  FROM jsonb_array_elements(coalesce(request->'tags', '[]')) AS f(pair)),
+	matched AS (
 		SELECT s.series_id, s.metric, s.tags
 		  FROM vscope.series s
 		 WHERE s.tenant_id = vscope.current_tenant()
 		   AND (want = '*' OR s.metric = want)
 		   AND NOT EXISTS (
-				SELECT FROM jsonb_array_elements(coalesce(request->'tags', '[]')) AS f(pair)
+				SELECT FROM (SELECT DISTINCT k FROM pairs WHERE k <> '*') AS named
 				 WHERE NOT EXISTS (
-					   SELECT FROM jsonb_each_text(s.tags) AS t(k, v)
-						WHERE (coalesce(f.pair->>'key', '*') IN ('*', t.k))
-						  AND (coalesce(f.pair->>'value', '*') IN ('*', t.v)))))
+					   SELECT FROM pairs p JOIN jsonb_each_text(s.tags) AS t(k, v) ON t.k = p.k
+						WHERE p.k = named.k AND p.v IN ('*', t.v)))
+		   AND NOT EXISTS (
+				SELECT FROM pairs p
+				 WHERE p.k = '*' AND NOT EXISTS (
+					   SELECT FROM jsonb_each_text(s.tags) AS t(k, v) WHERE p.v IN ('*', t.v))))
 	SELECT (SELECT count(*) FROM matched),
 		   coalesce((SELECT json_agg(json_build_object(
 						 'tsuid', upper(lpad(to_hex(m.series_id), 8, '0')),
 						 'metric', m.metric, 'tags', m.tags) ORDER BY m.series_id)
-					   FROM (SELECT * FROM matched ORDER BY series_id LIMIT greatest(lim, 0)) m), '[]')
+					   FROM (SELECT * FROM matched ORDER BY series_id LIMIT CASE WHEN lim > 0 THEN lim END) m), '[]')
 	  INTO total, results;
 	RETURN json_build_object('type', 'LOOKUP', 'metric', want,
 							 'tags', coalesce(request->'tags', '[]'), 'limit', lim,

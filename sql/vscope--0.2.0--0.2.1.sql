@@ -155,3 +155,68 @@ COMMENT ON FUNCTION vscope._series_changed() IS 'internal: tells every backend t
 CREATE TRIGGER series_changed AFTER UPDATE OR DELETE OR TRUNCATE ON vscope.series
 	FOR EACH STATEMENT EXECUTE FUNCTION vscope._series_changed();
 COMMENT ON TRIGGER series_changed ON vscope.series IS 'empties the per-backend series caches when series rows are updated, deleted or truncated';
+
+-- OpenTSDB: /api/config/filters (Grafana's filter editor asks for it);
+-- /api/search/lookup ORs the values of a key named twice and takes a limit
+-- of 0 or less as none (as OpenTSDB does)
+CREATE FUNCTION vscope.tsdb_filters() RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_filters'
+	LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION vscope.tsdb_filters() IS 'the OpenTSDB tag filter types with examples and a description (/api/config/filters)';
+CREATE OR REPLACE FUNCTION vscope.tsdb_lookup(request jsonb) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	want text := nullif(request->>'metric', '');
+	lim integer;
+	t0 timestamptz := clock_timestamp();
+	total bigint;
+	results json;
+BEGIN
+	IF want IS NULL THEN
+		RAISE EXCEPTION 'missing metric' USING ERRCODE = 'VS400',
+			HINT = 'Name a metric, or * for any: {"metric": "sys.cpu", "tags": [{"key": "host", "value": "*"}]}.';
+	END IF;
+	BEGIN
+		lim := coalesce(nullif(request->>'limit', ''), '25')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'invalid limit: %', request->>'limit' USING ERRCODE = 'VS400';
+	END;
+	IF request ? 'tags' AND (jsonb_typeof(request->'tags') <> 'array' OR EXISTS (
+			SELECT FROM jsonb_array_elements(request->'tags') p WHERE jsonb_typeof(p) <> 'object')) THEN
+		RAISE EXCEPTION 'tags must be an array of {"key", "value"} pairs' USING ERRCODE = 'VS400';
+	END IF;
+	-- a key named more than once matches any of its values (OpenTSDB ORs
+	-- them: Grafana sends host=a,host=b for a multi-value variable); each
+	-- pair of any key (*) needs a tag with its value
+	WITH pairs AS (
+		SELECT coalesce(f.pair->>'key', '*') AS k, coalesce(f.pair->>'value', '*') AS v
+		  FROM jsonb_array_elements(coalesce(request->'tags', '[]')) AS f(pair)),
+	matched AS (
+		SELECT s.series_id, s.metric, s.tags
+		  FROM vscope.series s
+		 WHERE s.tenant_id = vscope.current_tenant()
+		   AND (want = '*' OR s.metric = want)
+		   AND NOT EXISTS (
+				SELECT FROM (SELECT DISTINCT k FROM pairs WHERE k <> '*') AS named
+				 WHERE NOT EXISTS (
+					   SELECT FROM pairs p JOIN jsonb_each_text(s.tags) AS t(k, v) ON t.k = p.k
+						WHERE p.k = named.k AND p.v IN ('*', t.v)))
+		   AND NOT EXISTS (
+				SELECT FROM pairs p
+				 WHERE p.k = '*' AND NOT EXISTS (
+					   SELECT FROM jsonb_each_text(s.tags) AS t(k, v) WHERE p.v IN ('*', t.v))))
+	SELECT (SELECT count(*) FROM matched),
+		   coalesce((SELECT json_agg(json_build_object(
+						 'tsuid', upper(lpad(to_hex(m.series_id), 8, '0')),
+						 'metric', m.metric, 'tags', m.tags) ORDER BY m.series_id)
+					   FROM (SELECT * FROM matched ORDER BY series_id LIMIT CASE WHEN lim > 0 THEN lim END) m), '[]')
+	  INTO total, results;
+	RETURN json_build_object('type', 'LOOKUP', 'metric', want,
+							 'tags', coalesce(request->'tags', '[]'), 'limit', lim,
+							 'time', (extract(epoch FROM clock_timestamp() - t0) * 1000)::bigint,
+							 'results', results, 'startIndex', 0, 'totalResults', total);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_lookup(jsonb) IS 'OpenTSDB /api/search/lookup: {"metric": name or *, "tags": [{"key","value"}] with * for any, "limit": 25}';

@@ -21,6 +21,7 @@ extern void api_version(VsRequest *r);
 extern void api_put(VsRequest *r);
 extern void api_query(VsRequest *r);
 extern void api_aggregators(VsRequest *r);
+extern void api_config_filters(VsRequest *r);
 extern void api_suggest(VsRequest *r);
 extern void api_query_last(VsRequest *r);
 extern void api_lookup(VsRequest *r);

@@ -224,7 +224,20 @@ api_query(VsRequest *r)
 			tsdb_error(r, 400, "Malformed query", "The body contains a NUL byte.");
 			return;
 		}
-		run_json(r, SCOPE_READ, true, "SELECT vscope.tsdb_query($1::jsonb)", 1, params);
+		/*
+		 * ?arrays (without =false) asks for dps as [[ts, value], ...], on
+		 * POST too: OpenTSDB reads it from the query string
+		 */
+		const char *arrays = req_arg(r, "arrays");
+		bool		want_arrays = req_has_arg(r, "arrays") &&
+			(arrays == NULL || strcasecmp(arrays, "false") != 0);
+
+		if (want_arrays)
+			run_json(r, SCOPE_READ, true,
+					 "SELECT vscope.tsdb_query(CASE WHEN jsonb_typeof($1::jsonb) = 'object' "
+					 "THEN $1::jsonb || '{\"arrays\": true}' ELSE $1::jsonb END)", 1, params);
+		else
+			run_json(r, SCOPE_READ, true, "SELECT vscope.tsdb_query($1::jsonb)", 1, params);
 	}
 	else
 	{
@@ -236,9 +249,9 @@ api_query(VsRequest *r)
 	}
 }
 
-/* api_aggregators answers /api/aggregators (no credentials, as OpenTSDB) */
-void
-api_aggregators(VsRequest *r)
+/* run_constant answers with an SQL function's constant JSON, no credentials asked */
+static void
+run_constant(VsRequest *r, const char *sql)
 {
 	PGconn	   *c = pool_acquire();
 	PGresult   *res;
@@ -248,7 +261,7 @@ api_aggregators(VsRequest *r)
 		tsdb_error(r, 503, "Service unavailable", "No database connection could be had.");
 		return;
 	}
-	res = PQexec(c, "SELECT vscope.tsdb_aggregators()");
+	res = PQexec(c, sql);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 	{
 		const char *v = PQgetvalue(res, 0, 0);
@@ -259,6 +272,20 @@ api_aggregators(VsRequest *r)
 		tsdb_error(r, 503, "Service unavailable", PQresultErrorMessage(res));
 	PQclear(res);
 	pool_release(c);
+}
+
+/* api_config_filters answers /api/config/filters (no credentials, as OpenTSDB) */
+void
+api_config_filters(VsRequest *r)
+{
+	run_constant(r, "SELECT vscope.tsdb_filters()");
+}
+
+/* api_aggregators answers /api/aggregators (no credentials, as OpenTSDB) */
+void
+api_aggregators(VsRequest *r)
+{
+	run_constant(r, "SELECT vscope.tsdb_aggregators()");
 }
 
 /* api_suggest answers /api/suggest: GET type, q, max, or the same as a JSON body */

@@ -19,6 +19,7 @@ static const VsRoute routes[] = {
 	{"/api/search/lookup", VS_M_GET | VS_M_POST, api_lookup, "GET, POST", true, false, tsdb_error},
 	{"/api/suggest", VS_M_GET | VS_M_POST, api_suggest, "GET, POST", true, false, tsdb_error},
 	{"/api/aggregators", VS_M_GET | VS_M_POST, api_aggregators, "GET, POST", false, false, tsdb_error},
+	{"/api/config/filters", VS_M_GET | VS_M_POST, api_config_filters, "GET, POST", false, false, tsdb_error},
 	{"/api/version", VS_M_GET | VS_M_POST | VS_M_HEAD, api_version, "GET, POST", false, false, tsdb_error},
 	{"/dedicatedCloud/", VS_M_GET | VS_M_POST, api_vscope, "GET, POST", true, true, ovh_error},
 	{"/v2/metrics/queues", VS_M_GET, api_coopr, "GET", false, false, coopr_error},

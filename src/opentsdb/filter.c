@@ -14,11 +14,52 @@
 #include "catalog/pg_collation.h"
 #include "regex/regex.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 
 static const char *const type_names[] = {
 	"literal_or", "iliteral_or", "not_literal_or", "not_iliteral_or",
 	"wildcard", "iwildcard", "regexp", "not_key"
 };
+
+/* what /api/config/filters says of each type, in type_names' order */
+static const char *const type_help[][2] = {
+	{"host=literal_or(web01|web02)  {\"type\":\"literal_or\",\"tagk\":\"host\",\"filter\":\"web01|web02\",\"groupBy\":false}",
+	"Keeps the series whose tag value is one of the |-separated values, compared exactly."},
+	{"host=iliteral_or(Web01|web02)  {\"type\":\"iliteral_or\",\"tagk\":\"host\",\"filter\":\"Web01|web02\",\"groupBy\":false}",
+	"Keeps the series whose tag value is one of the |-separated values, ignoring case."},
+	{"host=not_literal_or(web01|web02)  {\"type\":\"not_literal_or\",\"tagk\":\"host\",\"filter\":\"web01|web02\",\"groupBy\":false}",
+	"Keeps the series that have the tag with a value other than the |-separated values, compared exactly."},
+	{"host=not_iliteral_or(Web01|web02)  {\"type\":\"not_iliteral_or\",\"tagk\":\"host\",\"filter\":\"Web01|web02\",\"groupBy\":false}",
+	"Keeps the series that have the tag with a value other than the |-separated values, ignoring case."},
+	{"host=wildcard(web*)  host=wildcard(*.example.com)  {\"type\":\"wildcard\",\"tagk\":\"host\",\"filter\":\"web*\",\"groupBy\":false}",
+	"Keeps the series whose tag value matches the pattern, * standing for any characters; exact case."},
+	{"host=iwildcard(Web*)  {\"type\":\"iwildcard\",\"tagk\":\"host\",\"filter\":\"Web*\",\"groupBy\":false}",
+	"Keeps the series whose tag value matches the pattern, * standing for any characters; ignoring case."},
+	{"host=regexp(web[0-9]+)  {\"type\":\"regexp\",\"tagk\":\"host\",\"filter\":\"web[0-9]+\",\"groupBy\":false}",
+	"Keeps the series whose tag value contains a match of the regular expression (anchor it with ^ and $ to match the whole value)."},
+	{"host=not_key()  {\"type\":\"not_key\",\"tagk\":\"host\",\"filter\":\"\",\"groupBy\":false}",
+	"Keeps the series that do not have the tag at all."},
+};
+
+/*
+ * ts_filter_types appends the /api/config/filters answer: each filter type
+ * with examples and a description.
+ */
+void
+ts_filter_types(StringInfo buf)
+{
+	StaticAssertStmt(lengthof(type_help) == lengthof(type_names), "one help per filter type");
+	appendStringInfoChar(buf, '{');
+	for (int i = 0; i < (int) lengthof(type_names); i++)
+	{
+		appendStringInfo(buf, "%s\"%s\":{\"examples\":", i ? "," : "", type_names[i]);
+		escape_json(buf, type_help[i][0]);
+		appendStringInfoString(buf, ",\"description\":");
+		escape_json(buf, type_help[i][1]);
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoChar(buf, '}');
+}
 
 /* ts_filter_type maps a type name (case-insensitive) to its type, or -1 */
 TsFilterType

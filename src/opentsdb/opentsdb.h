@@ -138,6 +138,7 @@ typedef struct TsFilter
 
 extern TsFilterType ts_filter_type(const char *name);
 extern const char *ts_filter_type_name(TsFilterType t);
+extern void ts_filter_types(StringInfo buf);
 extern void ts_filter_prepare(TsFilter *f);
 extern bool ts_filter_match(const TsFilter *f, const char *value);
 extern void ts_tag_to_filter(const char *tagk, const char *value, bool group_by, TsFilter *f);

@@ -1371,6 +1371,19 @@ vscope_tsdb_query_string(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(ts_get_to_request(PG_GETARG_JSONB_P(0))));
 }
 
+VS_FUNCTION_INFO_V1(vscope_tsdb_filters);
+
+/* vscope_tsdb_filters answers /api/config/filters */
+Datum
+vscope_tsdb_filters(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	ts_filter_types(&buf);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
 VS_FUNCTION_INFO_V1(vscope_tsdb_aggregators);
 
 /* vscope_tsdb_aggregators answers /api/aggregators */

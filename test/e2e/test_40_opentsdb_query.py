@@ -175,3 +175,46 @@ def test_search_lookup(ctx):
     # 6 hosts x 4 nic metrics have vmnic3; 5 shown
     assert body["totalResults"] == 24 and len(body["results"]) == 5, body
     assert_tsdb_error(ctx.get("/api/search/lookup?m=", token=tok), 400)
+
+
+def test_arrays_on_post_query_string(ctx):
+    """Grafana's 2.4 mode posts with ?arrays=true and reads dps as [[ts, value], ...]."""
+    tok = demo(ctx)
+    start = int(time.time()) - 7200
+    body = {"start": start, "queries": [{"metric": "vscope.host.mem.usage.perc", "aggregator": "sum",
+                                         "downsample": "20m-max", "tags": {"host": HOST}}]}
+    plain = ctx.post("/api/query", body, basic=("read", tok))
+    assert_status(plain, 200)
+    arrays = ctx.post("/api/query?arrays=true", body, basic=("read", tok))
+    assert_status(arrays, 200)
+    dps = plain.json()[0]["dps"]
+    pairs = arrays.json()[0]["dps"]
+    assert isinstance(pairs, list) and len(pairs) == len(dps) > 0, pairs
+    assert [[int(k), v] for k, v in dps.items()] == pairs, (dps, pairs)
+    off = ctx.post("/api/query?arrays=false", body, basic=("read", tok))
+    assert off.json()[0]["dps"] == dps
+    # the flag with a body that is not an object: the body's own error
+    assert_tsdb_error(ctx.post("/api/query?arrays", [1, 2], basic=("read", tok)), 400)
+
+
+def test_config_filters(ctx):
+    r = ctx.get("/api/config/filters")
+    assert_status(r, 200)
+    body = r.json()
+    assert sorted(body) == ["iliteral_or", "iwildcard", "literal_or", "not_iliteral_or",
+                            "not_key", "not_literal_or", "regexp", "wildcard"], sorted(body)
+    assert all(set(v) == {"examples", "description"} for v in body.values()), body
+
+
+def test_lookup_repeated_key_and_limit_zero(ctx):
+    tok = demo(ctx)
+    vms = ctx.get("/api/search/lookup?" + urllib.parse.urlencode(
+        {"m": f"vscope.vm.cpu.ready{{datacenter={DC},vm=*}}", "limit": "0"}), token=tok).json()
+    assert vms["totalResults"] == 6 and len(vms["results"]) == 6, vms
+    names = sorted({x["tags"]["vm"] for x in vms["results"]})
+    two = names[:2]
+    r = ctx.get("/api/search/lookup?" + urllib.parse.urlencode(
+        {"m": f"vscope.vm.cpu.ready{{datacenter={DC},vm={two[0]},vm={two[1]}}}"}), token=tok)
+    assert_status(r, 200)
+    body = r.json()
+    assert sorted(x["tags"]["vm"] for x in body["results"]) == two, body

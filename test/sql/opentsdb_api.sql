@@ -66,6 +66,21 @@ SELECT r->'totalResults' AS total, json_array_length(r->'results') AS shown
   FROM vscope.tsdb_lookup('{"metric":"api.cpu","limit":2}') r;
 SELECT r->'type' AS type, r->'metric' AS metric, r->'tags' AS tags, r->'limit' AS lim, r->'startIndex' AS si
   FROM vscope.tsdb_lookup_get('{"m":["api.cpu{host=web0*,dc=*}"]}') r;
+-- a key named twice: either value (Grafana's multi-value variables)
+SELECT r->'totalResults' AS total,
+       (SELECT json_agg(x->'tags'->>'host' ORDER BY x->'tags'->>'host') FROM json_array_elements(r->'results') x) AS hosts
+  FROM vscope.tsdb_lookup_get('{"m":["api.cpu{host=*,dc=lga,dc=nyc}"]}') r;
+SELECT r->'totalResults' AS total,
+       (SELECT json_agg(x->'tags'->>'host' ORDER BY x->'tags'->>'host') FROM json_array_elements(r->'results') x) AS hosts
+  FROM vscope.tsdb_lookup_get('{"m":["api.cpu{host=web01,host=db01,dc=lga}"]}') r;
+-- a limit of 0 or less: no limit
+SELECT r->'totalResults' AS total, json_array_length(r->'results') AS shown, r->'limit' AS lim
+  FROM vscope.tsdb_lookup('{"metric":"api.cpu","limit":0}') r;
+SELECT r->'totalResults' AS total, json_array_length(r->'results') AS shown
+  FROM vscope.tsdb_lookup_get('{"m":["api.cpu"],"limit":["-1"]}') r;
+-- the filter types, for /api/config/filters
+SELECT json_object_keys(vscope.tsdb_filters()) AS filter_type;
+SELECT vscope.tsdb_filters()->'regexp'->>'description' AS regexp;
 \set VERBOSITY terse
 SELECT vscope.tsdb_lookup('{}');
 SELECT vscope.tsdb_lookup('{"metric":"api.cpu","limit":"x"}');
