@@ -6,10 +6,11 @@
  *
  *	  The store path sorts a batch by (series, ts), keeps the last write of
  *	  each (series, ts) as OpenTSDB does, makes sure the day partitions
- *	  exist, and inserts the batch with one INSERT ... SELECT unnest(...)
- *	  per chunk: a plain INSERT first, and only when it meets an existing
- *	  point the same again with ON CONFLICT DO UPDATE.  Work memory is a
- *	  child context of the caller's, freed when the call returns.
+ *	  exist, updates and locks each series' newest point (series_last),
+ *	  and inserts the points with INSERT ... SELECT unnest(...) in chunks:
+ *	  those after their series' stored newest point with a plain INSERT,
+ *	  the others with ON CONFLICT DO UPDATE.  Work memory is a child
+ *	  context of the caller's, freed when the call returns.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +30,6 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
-#include "utils/resowner.h"
 #include "access/xact.h"
 
 #include "store/putparse.h"
@@ -61,49 +61,6 @@ GetPlan(bool upsert)
 		*slot = VsKeepPlan(sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
 	}
 	return *slot;
-}
-
-/*
- * TryInsert runs the plain INSERT in a subtransaction; false when it hit an
- * existing (series, ts), in which case nothing of it remains.  Any other
- * error is raised as it is.
- */
-static bool
-TryInsert(SPIPlanPtr plan, Datum *args)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		int			ret = SPI_execute_plan(plan, args, NULL, false, 0);
-
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "inserting points failed: %s", SPI_result_code_string(ret));
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
-			ReThrowError(edata);
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
 }
 
 static int
@@ -143,16 +100,18 @@ VsValueArrayArgs(int n, Datum *ts, Datum *fv, Datum *iv, const bool *is_int, Dat
 	pfree(inull);
 }
 
+/*
+ * PointArgs makes the five arguments of an INSERT ... SELECT unnest(...) of
+ * n points: the tenant, then series, ts, value and ivalue arrays.
+ */
 static void
-InsertChunk(int32 tenant, VsPointIn *points, int n)
+PointArgs(int32 tenant, const VsPointIn *points, int n, Datum *args)
 {
-	Datum	   *series = palloc(sizeof(Datum) * n);
-	Datum	   *ts = palloc(sizeof(Datum) * n);
-	Datum	   *fv = palloc(sizeof(Datum) * n);
-	Datum	   *iv = palloc(sizeof(Datum) * n);
-	bool	   *is_int = palloc(sizeof(bool) * n);
-	Datum		args[5];
-	int			ret;
+	Datum	   *series = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *ts = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *fv = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *iv = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *is_int = palloc(sizeof(bool) * Max(n, 1));
 
 	for (int i = 0; i < n; i++)
 	{
@@ -165,28 +124,79 @@ InsertChunk(int32 tenant, VsPointIn *points, int n)
 	args[0] = Int32GetDatum(tenant);
 	args[1] = PointerGetDatum(construct_array(series, n, INT4OID, 4, true, TYPALIGN_INT));
 	VsValueArrayArgs(n, ts, fv, iv, is_int, args + 2);
-
-	/*
-	 * Rewrites of existing points are rare, and ON CONFLICT costs a second
-	 * index descent per row; so try a plain INSERT in a subtransaction
-	 * first, and only on a unique violation do it again with ON CONFLICT.
-	 */
-	if (!TryInsert(GetPlan(false), args))
-	{
-		ret = SPI_execute_plan(GetPlan(true), args, NULL, false, 0);
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "inserting points failed: %s", SPI_result_code_string(ret));
-	}
+	pfree(series);
+	pfree(ts);
+	pfree(fv);
+	pfree(iv);
+	pfree(is_int);
 }
 
 /*
- * UpdateLast keeps vscope.series_last: the newest of the points (sorted by
- * series and time, one per pair) of each series, unless the series already
- * has a newer one.  At an equal time the new write wins, as in the points.
- * Rows are locked in series order, the same in every writer: no deadlock.
+ * InsertPoints writes points (sorted, one per (series, ts)) in chunks: with
+ * a plain INSERT when none of them can exist yet, else with ON CONFLICT DO
+ * UPDATE, which replaces the value of an existing (series, ts).
  */
 static void
-UpdateLast(int32 tenant, VsPointIn *points, int n)
+InsertPoints(int32 tenant, const VsPointIn *points, int n, bool upsert)
+{
+	for (int off = 0; off < n; off += VS_INSERT_CHUNK)
+	{
+		int			len = Min(VS_INSERT_CHUNK, n - off);
+		Datum		args[5];
+		int			ret;
+
+		PointArgs(tenant, points + off, len, args);
+		ret = SPI_execute_plan(GetPlan(upsert), args, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "inserting points failed: %s", SPI_result_code_string(ret));
+		for (int i = 1; i < 5; i++)
+			pfree(DatumGetPointer(args[i]));
+	}
+}
+
+/* Where each series of a batch stands against what is stored. */
+typedef struct SeriesLast
+{
+	int32		series_id;
+	bool		known;			/* stored_ts is the stored newest point, locked */
+	TimestampTz stored_ts;
+} SeriesLast;
+
+static int
+SeriesLastCmp(const void *a, const void *b)
+{
+	int32		x = ((const SeriesLast *) a)->series_id;
+	int32		y = ((const SeriesLast *) b)->series_id;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * UpdateLast keeps vscope.series_last, and says which points of the batch
+ * are new.  points are sorted by series and time, one per pair; the newest
+ * of each series is written unless the series already has a newer one (at
+ * an equal time the new write wins, as in the points).
+ *
+ * The statement locks the row of every series of the batch, in series
+ * order (the order of the input, the same in every writer: two writers of
+ * overlapping series wait for each other, never in a cycle), whether or
+ * not it changes it.  So while a transaction holds points of a series that
+ * are not committed, it holds that series' row, and the stored newest time
+ * read under the lock bounds every point of the series that exists: a point
+ * after it is new and needs no conflict check.
+ *
+ * The stored time is read by the RETURNING subquery, which sees the row as
+ * the statement's snapshot has it: that is the version this statement
+ * updated only when its xmax is this transaction's id.  When it is not (a
+ * writer committed in between, or the row is new), the time is unknown and
+ * all the series' points are written with ON CONFLICT.  A series the
+ * statement does not return has a newer point stored: its points may
+ * exist, too.
+ *
+ * Returns the batch's series in order; *nseries receives their number.
+ */
+static SeriesLast *
+UpdateLast(int32 tenant, VsPointIn *points, int n, int *nseries)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum	   *series = palloc(sizeof(Datum) * n);
@@ -194,8 +204,10 @@ UpdateLast(int32 tenant, VsPointIn *points, int n)
 	Datum	   *fv = palloc(sizeof(Datum) * n);
 	Datum	   *iv = palloc(sizeof(Datum) * n);
 	bool	   *is_int = palloc(sizeof(bool) * n);
+	SeriesLast *last = palloc(sizeof(SeriesLast) * n);
 	int			m = 0;
-	Datum		args[5];
+	Datum		args[6];
+	int			ret;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -206,36 +218,76 @@ UpdateLast(int32 tenant, VsPointIn *points, int n)
 		fv[m] = Float8GetDatum(points[i].value);
 		iv[m] = Int64GetDatum(points[i].ivalue);
 		is_int[m] = points[i].is_int;
+		last[m].series_id = points[i].series_id;
+		last[m].known = false;
+		last[m].stored_ts = 0;
 		m++;
 	}
 	if (plan == NULL)
 	{
-		Oid			types[5] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
-		FLOAT8ARRAYOID, INT8ARRAYOID};
+		Oid			types[6] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
+		FLOAT8ARRAYOID, INT8ARRAYOID, XIDOID};
 
 		plan = VsKeepPlan("INSERT INTO vscope.series_last AS l (tenant_id, series_id, ts, value, ivalue) "
 						  "SELECT $1, unnest($2), unnest($3), unnest($4), unnest($5) "
 						  "ON CONFLICT (tenant_id, series_id) DO UPDATE "
 						  "SET ts = excluded.ts, value = excluded.value, ivalue = excluded.ivalue "
-						  "WHERE excluded.ts >= l.ts",
-						  5, types, CURSOR_OPT_GENERIC_PLAN);
+						  "WHERE excluded.ts >= l.ts "
+						  "RETURNING l.series_id, "
+						  "(SELECT o.ts FROM vscope.series_last o "
+						  "WHERE o.tenant_id = l.tenant_id AND o.series_id = l.series_id AND o.xmax = $6)",
+						  6, types, CURSOR_OPT_GENERIC_PLAN);
 	}
 	args[0] = Int32GetDatum(tenant);
 	args[1] = PointerGetDatum(construct_array(series, m, INT4OID, 4, true, TYPALIGN_INT));
 	VsValueArrayArgs(m, ts, fv, iv, is_int, args + 2);
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "keeping the latest points failed");
+	/* the id the statement's updates will carry as their rows' xmax */
+	args[5] = TransactionIdGetDatum(GetCurrentTransactionId());
+	ret = SPI_execute_plan(plan, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "keeping the latest points failed: %s", SPI_result_code_string(ret));
+
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		SeriesLast	key;
+		SeriesLast *hit;
+		Datum		d;
+
+		key.series_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		d = SPI_getbinval(tup, desc, 2, &isnull);
+		if (isnull)
+			continue;
+		hit = bsearch(&key, last, m, sizeof(SeriesLast), SeriesLastCmp);
+		if (hit == NULL)
+			elog(ERROR, "series %d came back from series_last but was not written", key.series_id);
+		hit->known = true;
+		hit->stored_ts = DatumGetTimestampTz(d);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	*nseries = m;
+	return last;
 }
 
 /*
  * VsStorePoints writes points whose series ids are resolved; the last of
  * several writes to one (series, ts) wins.  Returns how many rows it wrote.
  * The caller is connected to SPI.
+ *
+ * Each point is decided on its own: one after its series' stored newest
+ * point cannot exist and goes into a plain INSERT (one index descent a
+ * row); any other goes into an INSERT ... ON CONFLICT DO UPDATE.  Nothing
+ * is tried and undone.
  */
 int64
 VsStorePoints(int32 tenant, VsPointIn *points, int npoints)
 {
 	int			n = 0;
+	int			nfresh = 0;
+	int			nmaybe = 0;
+	VsPointIn  *maybe;
 
 	if (npoints == 0)
 		return 0;
@@ -249,10 +301,34 @@ VsStorePoints(int32 tenant, VsPointIn *points, int npoints)
 	}
 
 	VsEnsurePartitions(points, n);
-	for (int off = 0; off < n; off += VS_INSERT_CHUNK)
-		InsertChunk(tenant, points + off, Min(VS_INSERT_CHUNK, n - off));
+	maybe = palloc(sizeof(VsPointIn) * n);
 	if (VsStoreHasTable("series_last"))
-		UpdateLast(tenant, points, n);
+	{
+		int			nseries;
+		SeriesLast *last = UpdateLast(tenant, points, n, &nseries);
+		int			s = 0;
+
+		/* split in place: new points to the front, the others to maybe */
+		for (int i = 0; i < n; i++)
+		{
+			while (last[s].series_id != points[i].series_id)
+				s++;
+			if (last[s].known && points[i].ts > last[s].stored_ts)
+				points[nfresh++] = points[i];
+			else
+				maybe[nmaybe++] = points[i];
+		}
+		pfree(last);
+	}
+	else
+	{
+		/* a database not yet updated to 0.2.0 has no series_last */
+		memcpy(maybe, points, sizeof(VsPointIn) * n);
+		nmaybe = n;
+	}
+	InsertPoints(tenant, points, nfresh, false);
+	InsertPoints(tenant, maybe, nmaybe, true);
+	pfree(maybe);
 	return n;
 }
 
