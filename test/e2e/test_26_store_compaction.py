@@ -6,10 +6,11 @@ whole, nothing lost, nothing doubled, the last write winning.
 The tests pause the compaction at known points with locks held by psql
 sessions of their own, so the overlap does not depend on timing:
 
-- a row lock on a series' vscope.series_last row holds an HTTP put inside
-  its transaction after it has written its points into the day (that is
-  the last thing a put does), so the put is in flight when the compaction
-  starts, and commits while the compaction waits for the day;
+- a row lock on a point of the day that an HTTP put overwrites holds the
+  put inside its transaction after it has written its other points into
+  the day (overwrites are the last thing a put writes, in (series, ts)
+  order), so the put is in flight when the compaction starts, and commits
+  while the compaction waits for the day;
 - an uncommitted block with the key the compaction will write for the
   day's last series (tenant and series ids order the compaction) holds the
   compaction after it has written the blocks of every other series and
@@ -333,15 +334,18 @@ def test_compress_under_concurrent_writes_loses_and_doubles_nothing(ctx):
     stop = threading.Event()
     try:
         # 1. a put into the day, in flight when the compaction starts: its
-        #    rows are written, its transaction waits on series_last
-        gate1 = Session("e2e-compact-gate1")
-        gate1.run(f"BEGIN; SELECT 1 FROM vscope.series_last l JOIN vscope.series s USING (tenant_id, series_id) "
-                  f"WHERE l.tenant_id = {tid} AND s.tags->>'s' = '{tag(0)}' FOR UPDATE;")
+        #    rows are written but for the last overwrite, whose row the
+        #    gate holds
         p0_items = [(tag(0), loaded_ts(DAY1_START, 0, k) + 500, 7000 + k) for k in range(10)] + \
                    [(tag(0), loaded_ts(DAY1_START, 0, k), -k - 0.25) for k in range(100, 105)]
+        gate1 = Session("e2e-compact-gate1")
+        gate1.run(f"BEGIN; SELECT 1 FROM vscope.points p JOIN vscope.series s USING (tenant_id, series_id) "
+                  f"WHERE p.tenant_id = {tid} AND s.tags->>'s' = '{tag(0)}' "
+                  f"AND p.ts = to_timestamp({loaded_ts(DAY1_START, 0, 104)} / 1000.0) FOR UPDATE;")
         p0 = Writer(ctx, tok, [p0_items])
         p0.start()
-        p0_pid = wait_for("the in-flight put to wait on series_last", lambda: blocked_by(ctx, gate1.pid), ctx=ctx)[0]
+        p0_pid = wait_for("the in-flight put to wait for its last overwrite",
+                          lambda: blocked_by(ctx, gate1.pid), ctx=ctx)[0]
 
         # 2. the compaction: it waits for the in-flight put to end
         gate2 = Session("e2e-compact-gate2")
