@@ -51,6 +51,10 @@ INSERT INTO vscope.samples (tenant_id, series_id, ts, volume, recorded_at)
 SELECT s.tenant_id, s.series_id, p.ts, p.volume, p.ts + interval '2 seconds'
   FROM plain_samples p JOIN vscope.sample_series s
     ON s.tenant_id = vscope.current_tenant() AND s.counter_name = p.meter AND s.resource_id = p.resource_id;
+-- loaded around the API: the series' first and last samples, as the API keeps them
+INSERT INTO vscope.sample_span (tenant_id, series_id, first_ts, last_ts)
+SELECT tenant_id, series_id, min(ts), max(ts) FROM vscope.samples
+ WHERE tenant_id = vscope.current_tenant() GROUP BY 1, 2;
 VACUUM ANALYZE vscope.samples;
 GRANT SELECT ON plain_samples TO vscope_reader;
 SQL

@@ -9,6 +9,7 @@ SELECT vscope.create_tenant(:'project');
 SELECT vscope.use_tenant(:'project');
 SET timezone = 'UTC';
 DELETE FROM vscope.samples WHERE tenant_id = vscope.current_tenant();
+DELETE FROM vscope.sample_span WHERE tenant_id = vscope.current_tenant();
 DELETE FROM vscope.events WHERE tenant_id = vscope.current_tenant();
 SELECT vscope._ensure_partitions(ARRAY[floor(extract(epoch FROM now()) / 86400)::integer - 1,
 									  floor(extract(epoch FROM now()) / 86400)::integer], 'samples');

@@ -116,6 +116,175 @@ END
 $$;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA vscope TO vscope_writer;
 
+-- The time span of each sample series: its first and last sample, kept by
+-- every function that stores samples and by vscope.expire(), so that
+-- the listings (meters, resources, and the bounds of sample listings and
+-- statistics) need no partition of vscope.samples.  A series has a row
+-- exactly when it has samples.
+CREATE TABLE vscope.sample_span (
+	tenant_id	integer NOT NULL,
+	series_id	integer NOT NULL,
+	first_ts	timestamptz NOT NULL,
+	last_ts		timestamptz NOT NULL,
+	CONSTRAINT sample_span_order CHECK (first_ts <= last_ts),
+	PRIMARY KEY (tenant_id, series_id)
+);
+COMMENT ON TABLE vscope.sample_span IS 'the first and last sample time of each Ceilometer sample series that has samples, kept by the functions that store samples and by vscope.expire()';
+ALTER TABLE vscope.sample_span ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.sample_span FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.sample_span USING (tenant_id = vscope.current_tenant());
+GRANT SELECT ON vscope.sample_span TO vscope_reader;
+GRANT INSERT, UPDATE ON vscope.sample_span TO vscope_writer;
+SELECT pg_catalog.pg_extension_config_dump('vscope.sample_span', '');
+
+-- _ceilo_span_widen: the spans of these series of the current tenant
+-- take in these sample times (one upsert, rows taken in series order so
+-- that concurrent writers cannot deadlock on them).  Every function that
+-- stores samples calls it once, in the same transaction, after storing
+-- them: a writer that holds span rows then needs no new lock on
+-- vscope.samples (which a partition being created may hold up).
+-- vscope.expire() locks the rows it recomputes before it reads the
+-- samples, and a row is locked here even when it needs no change: a
+-- writer that got there first has committed before expire() reads (its
+-- samples are seen), one that comes after widens what expire() left.
+CREATE FUNCTION vscope._ceilo_span_widen(series integer[], stamps timestamptz[]) RETURNS void
+	LANGUAGE sql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
+SELECT vscope.current_tenant(), u.sid, min(u.ts), max(u.ts)
+  FROM unnest(series, stamps) u(sid, ts) GROUP BY u.sid ORDER BY u.sid
+ON CONFLICT (tenant_id, series_id) DO UPDATE
+   SET first_ts = least(k.first_ts, excluded.first_ts), last_ts = greatest(k.last_ts, excluded.last_ts)
+ WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts
+$$;
+COMMENT ON FUNCTION vscope._ceilo_span_widen(integer[], timestamptz[]) IS 'internal: widens the vscope.sample_span rows of these series of the current tenant to take in these sample times (made when missing)';
+
+-- Samples written or deleted by plain SQL rather than through the
+-- functions (a bulk load, a deletion) leave the spans behind: this
+-- recomputes them all from the samples (every partition is read).
+-- Writers wait meanwhile; readers do not.
+CREATE FUNCTION vscope.ceilometer_refresh_spans() RETURNS bigint
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n bigint;
+BEGIN
+	LOCK TABLE vscope.sample_span IN SHARE ROW EXCLUSIVE MODE;
+	WITH m AS (
+		SELECT x.tenant_id, x.series_id, min(x.ts) AS f, max(x.ts) AS l
+		  FROM vscope.samples x GROUP BY 1, 2
+	), gone AS (
+		DELETE FROM vscope.sample_span k
+		 WHERE NOT EXISTS (SELECT FROM m WHERE m.tenant_id = k.tenant_id AND m.series_id = k.series_id)
+		RETURNING 1
+	), kept AS (
+		INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
+		SELECT * FROM m ORDER BY 1, 2
+		ON CONFLICT (tenant_id, series_id) DO UPDATE
+		   SET first_ts = excluded.first_ts, last_ts = excluded.last_ts
+		 WHERE (k.first_ts, k.last_ts) IS DISTINCT FROM (excluded.first_ts, excluded.last_ts)
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM kept) INTO n;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_refresh_spans() IS 'recomputes vscope.sample_span from the samples, after samples were written or deleted by plain SQL rather than through the Ceilometer functions; returns how many rows changed';
+REVOKE ALL ON FUNCTION vscope.ceilometer_refresh_spans() FROM PUBLIC;
+
+-- _ceilo_span_dropped keeps the spans right after vscope.expire() has
+-- dropped the samples of the UTC day [lo, hi).
+-- A series whose first sample was that day and whose last was later starts
+-- at its first sample in the next partition that has one; one whose last
+-- sample was that day (and that began earlier, in a day left busy by an
+-- earlier run) ends at its last sample in the newest earlier partition
+-- that has one; a series that began and ended that day has no samples
+-- left and loses its row.  The partitions are
+-- probed one at a time, with the day's bounds known when the query is
+-- planned so that only that partition is planned and locked; most series are settled by the
+-- first one.  The rows are locked first (see _ceilo_span_widen for why a
+-- sample written meanwhile is not missed).
+CREATE FUNCTION vscope._ceilo_span_dropped(lo timestamptz, hi timestamptz) RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	ft integer[];			-- the series that began that day and go on, still unsettled
+	fs integer[];
+	lt integer[];			-- those that ended that day, having begun before
+	ls integer[];
+	gt integer[];			-- those that began and ended that day
+	gs integer[];
+	p record;
+	changed integer := 0;
+	n integer;
+BEGIN
+	SELECT array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+		   array_agg(k.tenant_id) FILTER (WHERE k.first_ts < lo),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts < lo),
+		   array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi)
+	  INTO ft, fs, lt, ls, gt, gs
+	  FROM (SELECT k.tenant_id, k.series_id, k.first_ts, k.last_ts FROM vscope.sample_span k
+			 WHERE (k.first_ts >= lo AND k.first_ts < hi) OR (k.last_ts >= lo AND k.last_ts < hi)
+			 ORDER BY k.tenant_id, k.series_id FOR UPDATE) k;
+	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_start >= hi ORDER BY range_start LOOP
+		EXIT WHEN ft IS NULL;
+		EXECUTE $q$
+			WITH found AS (
+				SELECT a.t, a.s, f.ts
+				  FROM unnest($1, $2) a(t, s)
+				 CROSS JOIN LATERAL (SELECT x.ts FROM vscope.samples x
+									  WHERE x.tenant_id = a.t AND x.series_id = a.s
+										AND x.ts >= $3 AND x.ts < $4
+									  ORDER BY x.ts LIMIT 1) f
+			), moved AS (
+				UPDATE vscope.sample_span k SET first_ts = found.ts
+				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
+			)
+			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*) FROM found)
+			  FROM unnest($1, $2) a(t, s)
+			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+			$q$
+			INTO ft, fs, n USING ft, fs, p.range_start, p.range_end;
+		changed := changed + n;
+	END LOOP;
+	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_end <= lo ORDER BY range_start DESC LOOP
+		EXIT WHEN lt IS NULL;
+		EXECUTE $q$
+			WITH found AS (
+				SELECT a.t, a.s, f.ts
+				  FROM unnest($1, $2) a(t, s)
+				 CROSS JOIN LATERAL (SELECT x.ts FROM vscope.samples x
+									  WHERE x.tenant_id = a.t AND x.series_id = a.s
+										AND x.ts >= $3 AND x.ts < $4
+									  ORDER BY x.ts DESC LIMIT 1) f
+			), moved AS (
+				UPDATE vscope.sample_span k SET last_ts = found.ts
+				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
+			)
+			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*) FROM found)
+			  FROM unnest($1, $2) a(t, s)
+			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+			$q$
+			INTO lt, ls, n USING lt, ls, p.range_start, p.range_end;
+		changed := changed + n;
+	END LOOP;
+	-- what was all in that day, or what no partition settled (which a span
+	-- kept right never leaves), has no samples left
+	DELETE FROM vscope.sample_span k
+	 USING (SELECT * FROM unnest(gt, gs) UNION ALL SELECT * FROM unnest(ft, fs)
+			UNION ALL SELECT * FROM unnest(lt, ls)) a(t, s)
+	 WHERE k.tenant_id = a.t AND k.series_id = a.s;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN changed + n;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_span_dropped(timestamptz, timestamptz) IS 'internal: after vscope.expire() dropped the samples of [lo, hi), the vscope.sample_span rows that began or ended there are moved to the samples that are left (or deleted); returns how many rows changed';
+
 -- message_id: series (8 hex digits), microseconds since 1970 (16), seq (8),
 -- laid out like a UUID
 CREATE FUNCTION vscope.ceilometer_message_id(series_id integer, ts timestamptz, seq integer)
@@ -583,15 +752,44 @@ CREATE FUNCTION vscope.ceilometer_list_samples(args jsonb DEFAULT '{}', meter te
 DECLARE
 	q record := vscope._ceilo_query(coalesce(args, '{}'), 'samples');
 	lim integer := vscope._ceilo_limit(vscope._ceilo_arg(args, 'limit'));
+	lo timestamptz;
+	hi timestamptz;
+	width interval := interval '86400 seconds';
+	from_ts timestamptz;
+	n bigint;
 	r json;
 BEGIN
+	-- where the matching series have samples (vscope.sample_span), within
+	-- the query's range: nothing there, nothing to list
 	EXECUTE format(
-		'SELECT coalesce(json_agg(vscope._ceilo_sample_json(s, x, $2) ORDER BY (x).ts DESC, (x).series_id, (x).seq), ''[]'')
-		   FROM (SELECT s, x FROM vscope.sample_series s JOIN vscope.samples x USING (tenant_id, series_id)
-				  WHERE %s AND %s AND ($1 IS NULL OR s.counter_name = $1)
-				  ORDER BY x.ts DESC, x.series_id, x.seq LIMIT %s) y(s, x)',
-		q.series_where, q.sample_where, lim)
-		INTO r USING meter, old_style;
+		'SELECT min(k.first_ts), max(k.last_ts)
+		   FROM vscope.sample_series s
+		   JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+		  WHERE %s AND ($1 IS NULL OR s.counter_name = $1)', q.series_where)
+		INTO lo, hi USING meter;
+	lo := greatest(lo, q.w_start);
+	hi := least(hi, q.w_end);
+	IF lo IS NULL OR lo > hi THEN
+		RETURN '[]';
+	END IF;
+	-- newest first: the last day of that range, then four times as much
+	-- back each round until the limit is met or the range is covered, each
+	-- round with its bounds as values known when planning (EXECUTE plans
+	-- with them), so that only the partitions of those days are planned.  Rows before a round's start are older than
+	-- every row in it, so a round that fills the limit has the answer.
+	LOOP
+		from_ts := CASE WHEN width >= hi - lo THEN lo ELSE hi - width END;
+		EXECUTE format(
+			'SELECT coalesce(json_agg(vscope._ceilo_sample_json(s, x, $2) ORDER BY (x).ts DESC, (x).series_id, (x).seq), ''[]''),
+					count(*)
+			   FROM (SELECT s, x FROM vscope.sample_series s JOIN vscope.samples x USING (tenant_id, series_id)
+					  WHERE %s AND %s AND x.ts >= $3 AND x.ts <= $4 AND ($1 IS NULL OR s.counter_name = $1)
+					  ORDER BY x.ts DESC, x.series_id, x.seq LIMIT %s) y(s, x)',
+			q.series_where, q.sample_where, lim)
+			INTO r, n USING meter, old_style, from_ts, hi;
+		EXIT WHEN n >= lim OR from_ts = lo;
+		width := width * 4;
+	END LOOP;
 	RETURN r;
 END
 $$;
@@ -603,14 +801,21 @@ CREATE FUNCTION vscope.ceilometer_get_sample(id text) RETURNS json
 	AS $$
 DECLARE
 	me record := vscope._ceilo_ident();
+	m record;
 	r json;
 BEGIN
-	SELECT vscope._ceilo_sample_json(s, x, false) INTO r
-	  FROM vscope._ceilo_parse_message_id(id) m
-	  JOIN vscope.samples x ON x.series_id = m.series_id AND x.ts = m.ts AND x.seq = m.seq
-	  JOIN vscope.sample_series s ON s.tenant_id = x.tenant_id AND s.series_id = x.series_id
-	 WHERE x.tenant_id = vscope.current_tenant()
-	   AND (me.admin OR s.project_id IS NOT DISTINCT FROM me.project);
+	SELECT * INTO m FROM vscope._ceilo_parse_message_id(id);
+	-- the time as a value known when planning: only its day's partition
+	-- is planned and locked
+	IF m.series_id IS NOT NULL THEN
+		EXECUTE 'SELECT vscope._ceilo_sample_json(s, x, false)
+				   FROM vscope.samples x
+				   JOIN vscope.sample_series s ON s.tenant_id = x.tenant_id AND s.series_id = x.series_id
+				  WHERE x.tenant_id = vscope.current_tenant()
+					AND x.series_id = $1 AND x.ts = $2 AND x.seq = $3
+					AND ($4 OR s.project_id IS NOT DISTINCT FROM $5)'
+			INTO r USING m.series_id, m.ts, m.seq, me.admin, me.project;
+	END IF;
 	IF r IS NULL THEN
 		PERFORM vscope._ceilo_fail('404', format('Sample %s Not Found', id));
 	END IF;
@@ -626,7 +831,9 @@ CREATE FUNCTION vscope._ceilo_meter_id(resource text, name text) RETURNS text
 		coalesce(resource, 'None') || '+' || name, 'UTF8'), 'base64'), E'\n', '') $$;
 COMMENT ON FUNCTION vscope._ceilo_meter_id(text, text) IS 'internal: Ceilometer''s meter_id, base64 of <resource_id>+<meter> (resource None for a unique meter)';
 
--- meters: one per (meter, resource), attributes from its latest sample
+-- meters: one per (meter, resource), attributes from its latest sample;
+-- which series have samples, and which is the latest, is in
+-- vscope.sample_span (meters take no time filter): no partition is read
 CREATE FUNCTION vscope.ceilometer_list_meters(args jsonb DEFAULT '{}') RETURNS json
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
@@ -646,8 +853,8 @@ BEGIN
 					ORDER BY counter_name), ''[]'')
 			   FROM (SELECT DISTINCT ON (s.counter_name) s.counter_name, s.counter_type, s.counter_unit
 					   FROM vscope.sample_series s
-					  WHERE %s AND EXISTS (SELECT FROM vscope.samples x
-											WHERE x.tenant_id = s.tenant_id AND x.series_id = s.series_id)
+					  WHERE %s AND EXISTS (SELECT FROM vscope.sample_span k
+											WHERE k.tenant_id = s.tenant_id AND k.series_id = s.series_id)
 					  ORDER BY s.counter_name, s.series_id DESC LIMIT %s) m',
 			q.series_where, lim) INTO r;
 	ELSE
@@ -659,11 +866,9 @@ BEGIN
 					ORDER BY counter_name, resource_id), ''[]'')
 			   FROM (SELECT DISTINCT ON (s.counter_name, s.resource_id) s.*
 					   FROM vscope.sample_series s
-					   CROSS JOIN LATERAL (SELECT x.ts FROM vscope.samples x
-											WHERE x.tenant_id = s.tenant_id AND x.series_id = s.series_id
-											ORDER BY x.ts DESC LIMIT 1) last
+					   JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
 					  WHERE %s
-					  ORDER BY s.counter_name, s.resource_id, last.ts DESC, s.series_id DESC LIMIT %s) m',
+					  ORDER BY s.counter_name, s.resource_id, k.last_ts DESC, s.series_id DESC LIMIT %s) m',
 			q.series_where, lim) INTO r;
 	END IF;
 	RETURN r;
@@ -671,7 +876,9 @@ END
 $$;
 COMMENT ON FUNCTION vscope.ceilometer_list_meters(jsonb) IS 'Ceilometer GET /v2/meters: one entry per (meter, resource), or per meter with unique=True';
 
--- resources: first and last sample within the filter, attributes from the latest
+-- resources: first and last sample within the filter, attributes from the
+-- latest; without a time filter these are the kept spans (no partition is
+-- read), with one they come from the samples in its range
 CREATE FUNCTION vscope.ceilometer_list_resources(args jsonb DEFAULT '{}', base_url text DEFAULT '',
 												 resource text DEFAULT NULL)
 	RETURNS json LANGUAGE plpgsql STABLE
@@ -685,14 +892,7 @@ DECLARE
 	r json;
 BEGIN
 	EXECUTE format($q$
-		WITH per_series AS (
-			SELECT s.*, b.first_ts, b.last_ts
-			  FROM vscope.sample_series s
-			  CROSS JOIN LATERAL (SELECT min(x.ts) AS first_ts, max(x.ts) AS last_ts
-									FROM vscope.samples x
-								   WHERE x.tenant_id = s.tenant_id AND x.series_id = s.series_id AND %s) b
-			 WHERE %s AND ($1 IS NULL OR s.resource_id = $1) AND b.first_ts IS NOT NULL
-		), per_resource AS (
+		WITH per_series AS (%s), per_resource AS (
 			SELECT resource_id, min(first_ts) AS first_ts, max(last_ts) AS last_ts,
 				   (array_agg(series_id ORDER BY last_ts DESC, series_id DESC))[1] AS latest,
 				   array_agg(DISTINCT counter_name ORDER BY counter_name) AS meters
@@ -713,8 +913,31 @@ BEGIN
 				ORDER BY p.resource_id), '[]')
 		  FROM per_resource p JOIN vscope.sample_series s ON s.series_id = p.latest
 		 WHERE s.tenant_id = vscope.current_tenant()
-		$q$, q.sample_where, q.series_where, lim)
-		INTO r USING resource, rtrim(coalesce(base_url, ''), '/'), links;
+		$q$,
+		CASE WHEN q.sample_where = 'true' THEN
+			-- no time filter: each series' whole span, as kept
+			format($s$
+			SELECT s.*, k.first_ts, k.last_ts
+			  FROM vscope.sample_series s
+			  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+			 WHERE %s AND ($1 IS NULL OR s.resource_id = $1)$s$, q.series_where)
+		ELSE
+			-- first and last within the time filter, from the samples of the
+			-- partitions it names (the bounds are literals: the planner
+			-- prunes the others), for the series whose span meets it
+			format($s$
+			SELECT s.*, b.first_ts, b.last_ts
+			  FROM vscope.sample_series s
+			  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+			  CROSS JOIN LATERAL (SELECT min(x.ts) AS first_ts, max(x.ts) AS last_ts
+									FROM vscope.samples x
+								   WHERE x.tenant_id = s.tenant_id AND x.series_id = s.series_id AND %s) b
+			 WHERE %s AND ($1 IS NULL OR s.resource_id = $1) AND b.first_ts IS NOT NULL
+			   AND k.last_ts >= $4 AND k.first_ts <= $5$s$,
+				q.sample_where, q.series_where)
+		END, lim)
+		INTO r USING resource, rtrim(coalesce(base_url, ''), '/'), links,
+					 coalesce(q.w_start, '-infinity'), coalesce(q.w_end, 'infinity');
 	RETURN r;
 END
 $$;
@@ -769,6 +992,8 @@ DECLARE
 	p text;
 	card text[] := '{}';
 	bucket text;
+	lo timestamptz;
+	hi timestamptz;
 	r json;
 	nrows bigint;
 	maxrows integer;
@@ -833,13 +1058,28 @@ BEGIN
 	IF cardinality(funcs) > 0 AND NOT EXISTS (SELECT FROM unnest(funcs) f2 WHERE f2 NOT LIKE 'cardinality/%') THEN
 		stats := false;
 	END IF;
+	-- where the meter's matching series have samples (vscope.sample_span):
+	-- none, no statistics; else those bounds join the query's, as values
+	-- known when planning, so that only the partitions of those days are
+	-- planned
+	EXECUTE format('SELECT min(k.first_ts), max(k.last_ts)
+					  FROM vscope.sample_series s
+					  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+					 WHERE %s AND s.counter_name = $1', q.series_where)
+		INTO lo, hi USING meter;
+	IF lo IS NULL THEN
+		RETURN '[]';
+	END IF;
 	-- the grid's origin: the query's (widened) start, else the first sample
 	IF period > 0 THEN
 		origin := q.w_start;
-		IF origin IS NULL THEN
+		IF origin IS NULL AND q.sample_where = 'true' THEN
+			origin := lo;
+		ELSIF origin IS NULL THEN
 			EXECUTE format('SELECT min(x.ts) FROM vscope.sample_series s JOIN vscope.samples x USING (tenant_id, series_id)
-							 WHERE %s AND %s AND s.counter_name = $1', q.series_where, q.sample_where)
-				INTO origin USING meter;
+							 WHERE %s AND %s AND x.ts >= $2 AND x.ts <= $3 AND s.counter_name = $1',
+						   q.series_where, q.sample_where)
+				INTO origin USING meter, lo, hi;
 			IF origin IS NULL THEN
 				RETURN '[]';
 			END IF;
@@ -881,11 +1121,11 @@ BEGIN
 		(SELECT coalesce(string_agg(format(', count(DISTINCT s.%I) AS c_%s', c, c), ''), '') FROM unnest(card) c),
 		bucket,
 		CASE WHEN stats THEN 'vscope.sample_stats_state(x.volume)' ELSE 'NULL::float8[]' END,
-		q.series_where, q.sample_where,
+		q.series_where, q.sample_where || ' AND x.ts >= $8 AND x.ts <= $9',
 		(SELECT coalesce(string_agg(format(', %s', i + 2), ''), '') FROM generate_subscripts(gb, 1) i),
 		(SELECT coalesce(string_agg(format(', g%s', i), ''), '') FROM generate_subscripts(gb, 1) i))
 		INTO r, nrows USING meter, origin, period, q.q_start, q.q_end, maxrows,
-							CASE WHEN cardinality(funcs) > 0 THEN funcs END;
+							CASE WHEN cardinality(funcs) > 0 THEN funcs END, lo, hi;
 	EXCEPTION WHEN datetime_field_overflow THEN
 		-- a bucket ends after year 9999, where Ceilometer's dates end
 		PERFORM vscope._ceilo_fail('400', format('Invalid period %s: date value out of range', period));
@@ -977,18 +1217,16 @@ END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_check_projects(text, text) IS 'internal: a 401 unless every project or project_id named in a complex-query filter is the caller''s own';
 
--- _ceilo_store_sample stores one validated sample; returns its message_id
--- (the caller has made sure the day's partition exists)
-CREATE FUNCTION vscope._ceilo_store_sample(meter text, ctype text, unit text, volume float8,
-	resource text, project text, usr text, src text, metadata jsonb, ts timestamptz)
-	RETURNS text LANGUAGE plpgsql VOLATILE
+-- _ceilo_series_id: the series of a validated sample, made when new
+CREATE FUNCTION vscope._ceilo_series_id(meter text, ctype text, unit text, resource text,
+	project text, usr text, src text, metadata jsonb)
+	RETURNS integer LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	tid integer := vscope.current_tenant();
 	key bytea := sha256(convert_to(jsonb_build_array(meter, ctype, unit, resource, project, usr, src, metadata)::text, 'UTF8'));
 	sid integer;
-	n integer;
 BEGIN
 	IF tid IS NULL THEN
 		RAISE EXCEPTION 'no tenant is selected' USING ERRCODE = 'VS401';
@@ -1004,16 +1242,48 @@ BEGIN
 			SELECT series_id INTO sid FROM vscope.sample_series WHERE tenant_id = tid AND skey = key;
 		END IF;
 	END IF;
+	RETURN sid;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_series_id(text, text, text, text, text, text, text, jsonb) IS 'internal: the sample series of a checked Ceilometer sample (meter, type, unit, resource, project, user, source, metadata), created when new';
+
+-- _ceilo_insert_sample stores one sample of a series of the current
+-- tenant (whose day's partition exists); returns its message_id
+CREATE FUNCTION vscope._ceilo_insert_sample(sid integer, ts timestamptz, volume float8)
+	RETURNS text LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	n integer;
+BEGIN
 	-- two samples at one time are both kept: the next free seq (retried on a race)
 	LOOP
 		SELECT coalesce(max(x.seq) + 1, 0) INTO n FROM vscope.samples x
-		 WHERE x.tenant_id = tid AND x.series_id = sid AND x.ts = _ceilo_store_sample.ts;
+		 WHERE x.tenant_id = tid AND x.series_id = sid AND x.ts = _ceilo_insert_sample.ts;
 		INSERT INTO vscope.samples (tenant_id, series_id, ts, seq, volume)
-			VALUES (tid, sid, _ceilo_store_sample.ts, n, volume)
+			VALUES (tid, sid, _ceilo_insert_sample.ts, n, volume)
 			ON CONFLICT DO NOTHING;
 		EXIT WHEN FOUND;
 	END LOOP;
 	RETURN vscope.ceilometer_message_id(sid, ts, n);
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_insert_sample(integer, timestamptz, float8) IS 'internal: stores one sample of a series of the current tenant at the next free seq of its time; returns its message_id';
+
+-- _ceilo_store_sample stores one validated sample; returns its message_id
+-- (the caller has made sure the day's partition exists)
+CREATE FUNCTION vscope._ceilo_store_sample(meter text, ctype text, unit text, volume float8,
+	resource text, project text, usr text, src text, metadata jsonb, ts timestamptz)
+	RETURNS text LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sid integer := vscope._ceilo_series_id(meter, ctype, unit, resource, project, usr, src, metadata);
+	id text := vscope._ceilo_insert_sample(sid, ts, volume);
+BEGIN
+	PERFORM vscope._ceilo_span_widen(ARRAY[sid], ARRAY[ts]);
+	RETURN id;
 END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_store_sample(text, text, text, float8, text, text, text, text, jsonb, timestamptz) IS 'internal: stores one checked Ceilometer sample, with its series if new and the next free seq at its time; returns its message_id';
@@ -1031,6 +1301,7 @@ DECLARE
 	ready jsonb[] := '{}';		-- the samples filled in, once all are valid
 	stamps timestamptz[] := '{}';
 	metas jsonb[] := '{}';
+	sids integer[] := '{}';
 	out jsonb[] := '{}';
 	k text;
 	v jsonb;
@@ -1130,15 +1401,21 @@ BEGIN
 		stamps := stamps || ts;
 		metas := metas || vscope._ceilo_renest(md);
 	END LOOP;
-	-- all valid: the days' partitions (a capped number per request), then the samples
+	-- all valid: the days' partitions (a capped number per request), then
+	-- the samples
 	PERFORM vscope._ensure_partitions(ARRAY(SELECT DISTINCT floor(extract(epoch FROM t) / 86400)::integer
 											  FROM unnest(stamps) t), 'samples');
 	FOR i IN 1 .. cardinality(ready) LOOP
 		smp := ready[i];
-		out := out || (smp || jsonb_build_object('message_id', vscope._ceilo_store_sample(
-			meter, smp ->> 'counter_type', smp ->> 'counter_unit', (smp ->> 'counter_volume')::float8,
-			smp ->> 'resource_id', smp ->> 'project_id', smp ->> 'user_id', smp ->> 'source', metas[i], stamps[i])));
+		sids := sids || vscope._ceilo_series_id(meter, smp ->> 'counter_type', smp ->> 'counter_unit',
+			smp ->> 'resource_id', smp ->> 'project_id', smp ->> 'user_id', smp ->> 'source', metas[i]);
+		out := out || (smp || jsonb_build_object('message_id',
+			vscope._ceilo_insert_sample(sids[i], stamps[i], (smp ->> 'counter_volume')::float8)));
 	END LOOP;
+	-- then their series' spans, once for the whole request, the rows taken
+	-- in series order: concurrent requests cannot deadlock on them,
+	-- whatever the order of their samples
+	PERFORM vscope._ceilo_span_widen(sids, stamps);
 	RETURN to_json(out);
 END
 $$;

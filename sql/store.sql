@@ -336,6 +336,11 @@ BEGIN
 				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
 				DELETE FROM vscope.series_last
 				 WHERE ts >= p.range_start AND ts < p.range_end;
+			ELSE
+				-- a day of samples: the spans that began or ended in it move
+				-- to the samples left (vscope.sample_span, ceilometer.sql;
+				-- PL/pgSQL finds it when this runs)
+				PERFORM vscope._ceilo_span_dropped(p.range_start, p.range_end);
 			END IF;
 		EXCEPTION WHEN lock_not_available THEN
 			RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
@@ -355,7 +360,7 @@ BEGIN
 	RETURN dropped;
 END
 $$;
-COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, and deletes the blocks of those days and older Ceilometer events';
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks of those days and older Ceilometer events, and moves the sample series'' spans to the samples left';
 REVOKE ALL ON FUNCTION vscope.expire(interval, integer) FROM PUBLIC;
 
 CREATE FUNCTION vscope.retention() RETURNS interval

@@ -220,3 +220,769 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.tsdb_lookup(jsonb) IS 'OpenTSDB /api/search/lookup: {"metric": name or *, "tags": [{"key","value"}] with * for any, "limit": 25}';
+
+-- Ceilometer listings without walking the partitions of vscope.samples:
+-- vscope.sample_span keeps the first and last sample time of each sample
+-- series, kept by the functions that store samples and by expire(), so
+-- that GET /v2/meters, /v2/resources and /v2/resources/{id} (without a
+-- time filter) read no partition, and sample listings and statistics plan
+-- only the days where the matching series have samples.  Filled here from
+-- the samples there are.
+CREATE TABLE vscope.sample_span (
+	tenant_id	integer NOT NULL,
+	series_id	integer NOT NULL,
+	first_ts	timestamptz NOT NULL,
+	last_ts		timestamptz NOT NULL,
+	CONSTRAINT sample_span_order CHECK (first_ts <= last_ts),
+	PRIMARY KEY (tenant_id, series_id)
+);
+COMMENT ON TABLE vscope.sample_span IS 'the first and last sample time of each Ceilometer sample series that has samples, kept by the functions that store samples and by vscope.expire()';
+ALTER TABLE vscope.sample_span ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.sample_span FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.sample_span USING (tenant_id = vscope.current_tenant());
+GRANT SELECT ON vscope.sample_span TO vscope_reader;
+GRANT INSERT, UPDATE ON vscope.sample_span TO vscope_writer;
+SELECT pg_catalog.pg_extension_config_dump('vscope.sample_span', '');
+
+CREATE FUNCTION vscope._ceilo_span_widen(series integer[], stamps timestamptz[]) RETURNS void
+	LANGUAGE sql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
+SELECT vscope.current_tenant(), u.sid, min(u.ts), max(u.ts)
+  FROM unnest(series, stamps) u(sid, ts) GROUP BY u.sid ORDER BY u.sid
+ON CONFLICT (tenant_id, series_id) DO UPDATE
+   SET first_ts = least(k.first_ts, excluded.first_ts), last_ts = greatest(k.last_ts, excluded.last_ts)
+ WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts
+$$;
+COMMENT ON FUNCTION vscope._ceilo_span_widen(integer[], timestamptz[]) IS 'internal: widens the vscope.sample_span rows of these series of the current tenant to take in these sample times (made when missing)';
+
+CREATE FUNCTION vscope.ceilometer_refresh_spans() RETURNS bigint
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n bigint;
+BEGIN
+	LOCK TABLE vscope.sample_span IN SHARE ROW EXCLUSIVE MODE;
+	WITH m AS (
+		SELECT x.tenant_id, x.series_id, min(x.ts) AS f, max(x.ts) AS l
+		  FROM vscope.samples x GROUP BY 1, 2
+	), gone AS (
+		DELETE FROM vscope.sample_span k
+		 WHERE NOT EXISTS (SELECT FROM m WHERE m.tenant_id = k.tenant_id AND m.series_id = k.series_id)
+		RETURNING 1
+	), kept AS (
+		INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
+		SELECT * FROM m ORDER BY 1, 2
+		ON CONFLICT (tenant_id, series_id) DO UPDATE
+		   SET first_ts = excluded.first_ts, last_ts = excluded.last_ts
+		 WHERE (k.first_ts, k.last_ts) IS DISTINCT FROM (excluded.first_ts, excluded.last_ts)
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM kept) INTO n;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_refresh_spans() IS 'recomputes vscope.sample_span from the samples, after samples were written or deleted by plain SQL rather than through the Ceilometer functions; returns how many rows changed';
+REVOKE ALL ON FUNCTION vscope.ceilometer_refresh_spans() FROM PUBLIC;
+
+CREATE FUNCTION vscope._ceilo_span_dropped(lo timestamptz, hi timestamptz) RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	ft integer[];			-- the series that began that day and go on, still unsettled
+	fs integer[];
+	lt integer[];			-- those that ended that day, having begun before
+	ls integer[];
+	gt integer[];			-- those that began and ended that day
+	gs integer[];
+	p record;
+	changed integer := 0;
+	n integer;
+BEGIN
+	SELECT array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+		   array_agg(k.tenant_id) FILTER (WHERE k.first_ts < lo),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts < lo),
+		   array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi)
+	  INTO ft, fs, lt, ls, gt, gs
+	  FROM (SELECT k.tenant_id, k.series_id, k.first_ts, k.last_ts FROM vscope.sample_span k
+			 WHERE (k.first_ts >= lo AND k.first_ts < hi) OR (k.last_ts >= lo AND k.last_ts < hi)
+			 ORDER BY k.tenant_id, k.series_id FOR UPDATE) k;
+	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_start >= hi ORDER BY range_start LOOP
+		EXIT WHEN ft IS NULL;
+		EXECUTE $q$
+			WITH found AS (
+				SELECT a.t, a.s, f.ts
+				  FROM unnest($1, $2) a(t, s)
+				 CROSS JOIN LATERAL (SELECT x.ts FROM vscope.samples x
+									  WHERE x.tenant_id = a.t AND x.series_id = a.s
+										AND x.ts >= $3 AND x.ts < $4
+									  ORDER BY x.ts LIMIT 1) f
+			), moved AS (
+				UPDATE vscope.sample_span k SET first_ts = found.ts
+				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
+			)
+			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*) FROM found)
+			  FROM unnest($1, $2) a(t, s)
+			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+			$q$
+			INTO ft, fs, n USING ft, fs, p.range_start, p.range_end;
+		changed := changed + n;
+	END LOOP;
+	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_end <= lo ORDER BY range_start DESC LOOP
+		EXIT WHEN lt IS NULL;
+		EXECUTE $q$
+			WITH found AS (
+				SELECT a.t, a.s, f.ts
+				  FROM unnest($1, $2) a(t, s)
+				 CROSS JOIN LATERAL (SELECT x.ts FROM vscope.samples x
+									  WHERE x.tenant_id = a.t AND x.series_id = a.s
+										AND x.ts >= $3 AND x.ts < $4
+									  ORDER BY x.ts DESC LIMIT 1) f
+			), moved AS (
+				UPDATE vscope.sample_span k SET last_ts = found.ts
+				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
+			)
+			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*) FROM found)
+			  FROM unnest($1, $2) a(t, s)
+			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+			$q$
+			INTO lt, ls, n USING lt, ls, p.range_start, p.range_end;
+		changed := changed + n;
+	END LOOP;
+	-- what was all in that day, or what no partition settled (which a span
+	-- kept right never leaves), has no samples left
+	DELETE FROM vscope.sample_span k
+	 USING (SELECT * FROM unnest(gt, gs) UNION ALL SELECT * FROM unnest(ft, fs)
+			UNION ALL SELECT * FROM unnest(lt, ls)) a(t, s)
+	 WHERE k.tenant_id = a.t AND k.series_id = a.s;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN changed + n;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_span_dropped(timestamptz, timestamptz) IS 'internal: after vscope.expire() dropped the samples of [lo, hi), the vscope.sample_span rows that began or ended there are moved to the samples that are left (or deleted); returns how many rows changed';
+
+CREATE FUNCTION vscope._ceilo_series_id(meter text, ctype text, unit text, resource text,
+	project text, usr text, src text, metadata jsonb)
+	RETURNS integer LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	key bytea := sha256(convert_to(jsonb_build_array(meter, ctype, unit, resource, project, usr, src, metadata)::text, 'UTF8'));
+	sid integer;
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant is selected' USING ERRCODE = 'VS401';
+	END IF;
+	SELECT series_id INTO sid FROM vscope.sample_series WHERE tenant_id = tid AND skey = key;
+	IF sid IS NULL THEN
+		INSERT INTO vscope.sample_series (tenant_id, counter_name, counter_type, counter_unit, resource_id,
+										  project_id, user_id, source, resource_metadata, skey)
+			VALUES (tid, meter, ctype, unit, resource, project, usr, src, metadata, key)
+			ON CONFLICT (tenant_id, skey) DO NOTHING
+			RETURNING series_id INTO sid;
+		IF sid IS NULL THEN
+			SELECT series_id INTO sid FROM vscope.sample_series WHERE tenant_id = tid AND skey = key;
+		END IF;
+	END IF;
+	RETURN sid;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_series_id(text, text, text, text, text, text, text, jsonb) IS 'internal: the sample series of a checked Ceilometer sample (meter, type, unit, resource, project, user, source, metadata), created when new';
+
+CREATE FUNCTION vscope._ceilo_insert_sample(sid integer, ts timestamptz, volume float8)
+	RETURNS text LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	n integer;
+BEGIN
+	-- two samples at one time are both kept: the next free seq (retried on a race)
+	LOOP
+		SELECT coalesce(max(x.seq) + 1, 0) INTO n FROM vscope.samples x
+		 WHERE x.tenant_id = tid AND x.series_id = sid AND x.ts = _ceilo_insert_sample.ts;
+		INSERT INTO vscope.samples (tenant_id, series_id, ts, seq, volume)
+			VALUES (tid, sid, _ceilo_insert_sample.ts, n, volume)
+			ON CONFLICT DO NOTHING;
+		EXIT WHEN FOUND;
+	END LOOP;
+	RETURN vscope.ceilometer_message_id(sid, ts, n);
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_insert_sample(integer, timestamptz, float8) IS 'internal: stores one sample of a series of the current tenant at the next free seq of its time; returns its message_id';
+
+CREATE OR REPLACE FUNCTION vscope._ceilo_store_sample(meter text, ctype text, unit text, volume float8,
+	resource text, project text, usr text, src text, metadata jsonb, ts timestamptz)
+	RETURNS text LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sid integer := vscope._ceilo_series_id(meter, ctype, unit, resource, project, usr, src, metadata);
+	id text := vscope._ceilo_insert_sample(sid, ts, volume);
+BEGIN
+	PERFORM vscope._ceilo_span_widen(ARRAY[sid], ARRAY[ts]);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_store_sample(text, text, text, float8, text, text, text, text, jsonb, timestamptz) IS 'internal: stores one checked Ceilometer sample, with its series if new and the next free seq at its time; returns its message_id';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_post_samples(meter text, body text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	b jsonb;
+	smp jsonb;
+	ready jsonb[] := '{}';		-- the samples filled in, once all are valid
+	stamps timestamptz[] := '{}';
+	metas jsonb[] := '{}';
+	sids integer[] := '{}';
+	out jsonb[] := '{}';
+	k text;
+	v jsonb;
+	ts timestamptz;
+	proj text;
+	md jsonb;
+BEGIN
+	b := vscope._ceilo_json(body);
+	IF jsonb_typeof(b) IS DISTINCT FROM 'array' THEN
+		PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute samples: the body must be a JSON list of samples');
+	END IF;
+	IF jsonb_array_length(b) = 0 THEN
+		PERFORM vscope._ceilo_fail('400', 'Samples should be included in request body');
+	END IF;
+	FOR smp IN SELECT e FROM jsonb_array_elements(b) e LOOP
+		IF jsonb_typeof(smp) <> 'object' THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute samples. Value: ''%s''. Each sample must be an object', smp));
+		END IF;
+		FOR k IN SELECT jsonb_object_keys(smp) LOOP
+			IF k NOT IN ('counter_name', 'counter_type', 'counter_unit', 'counter_volume', 'resource_id',
+						 'user_id', 'project_id', 'source', 'timestamp', 'recorded_at', 'resource_metadata',
+						 'message_id') THEN
+				PERFORM vscope._ceilo_fail('400', format('Unknown attribute for argument samples: %s', k));
+			END IF;
+		END LOOP;
+		FOREACH k IN ARRAY ARRAY['counter_name', 'counter_type', 'counter_unit', 'counter_volume', 'resource_id'] LOOP
+			IF smp -> k IS NULL OR smp -> k = 'null' THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute %s. Value: ''None''. Mandatory field missing.', k));
+			END IF;
+		END LOOP;
+		FOREACH k IN ARRAY ARRAY['counter_name', 'counter_type', 'counter_unit', 'resource_id', 'user_id',
+								 'project_id', 'source', 'timestamp', 'message_id'] LOOP
+			IF jsonb_typeof(smp -> k) NOT IN ('string', 'null') THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute %s. Value: ''%s''. Wrong type. Expected ''unicode'', got ''%s''',
+					k, smp -> k, jsonb_typeof(smp -> k)));
+			END IF;
+		END LOOP;
+		FOREACH k IN ARRAY ARRAY['counter_name', 'counter_unit', 'resource_id', 'user_id', 'project_id', 'source'] LOOP
+			IF octet_length(smp ->> k) > 255 THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute %s. Value: ''%s...''. longer than 255 bytes', k, left(smp ->> k, 32)));
+			END IF;
+		END LOOP;
+		IF smp ->> 'counter_name' <> meter THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute counter_name. Value: ''%s''. should be %s', smp ->> 'counter_name', meter));
+		END IF;
+		IF smp ->> 'message_id' IS NOT NULL THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute message_id. Value: ''%s''. The message_id must not be set', smp ->> 'message_id'));
+		END IF;
+		IF smp ->> 'counter_type' NOT IN ('gauge', 'delta', 'cumulative') THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute counter_type. Value: ''%s''. The counter type must be: gauge, delta, cumulative', smp ->> 'counter_type'));
+		END IF;
+		v := smp -> 'counter_volume';
+		IF NOT (jsonb_typeof(v) = 'number' OR (jsonb_typeof(v) = 'string' AND vscope._ceilo_num(v #>> '{}') IS NOT NULL)) THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute counter_volume. Value: ''%s''. Wrong type. Expected ''float''', v #>> '{}'));
+		END IF;
+		IF abs((v #>> '{}')::numeric) > 1e308 THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute counter_volume. Value: ''%s''. out of range', v #>> '{}'));
+		END IF;
+		md := coalesce(nullif(smp -> 'resource_metadata', 'null'), '{}');
+		IF jsonb_typeof(md) <> 'object' OR EXISTS (SELECT FROM jsonb_each(md) e WHERE jsonb_typeof(e.value) <> 'string') THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute resource_metadata. Value: ''%s''. Wrong type. Expected a map of strings to strings', md));
+		END IF;
+		IF EXISTS (SELECT FROM jsonb_object_keys(md) k2 WHERE k2 ~ '(^\.|\.\.|\.$)') THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute resource_metadata: a key has an empty part between dots');
+		END IF;
+		IF EXISTS (SELECT FROM jsonb_object_keys(md) k2 WHERE k2 ~ '(\.[^.]*){32}') THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute resource_metadata: a key has more than 32 dotted parts');
+		END IF;
+		IF (SELECT count(*) FROM jsonb_object_keys(md)) > 1000 THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute resource_metadata: more than 1000 keys');
+		END IF;
+		ts := now();
+		IF smp ->> 'timestamp' IS NOT NULL THEN
+			ts := vscope._ceilo_parse_ts(smp ->> 'timestamp');
+			IF ts IS NULL THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. invalid timestamp format', smp ->> 'timestamp'));
+			END IF;
+			-- as for points: not too far ahead, not already past retention
+			IF ts > now() + coalesce(current_setting('vscope.max_future', true), '7d')::interval THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. more than vscope.max_future (%s) ahead', smp ->> 'timestamp', coalesce(current_setting('vscope.max_future', true), '7d')));
+			END IF;
+			IF ts < now() - vscope.retention() THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. older than vscope.retention (%s)', smp ->> 'timestamp', vscope.retention()));
+			END IF;
+		END IF;
+		proj := coalesce(smp ->> 'project_id', me.project);
+		IF NOT me.admin AND proj IS DISTINCT FROM me.project THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute project_id. Value: ''%s''. can not post samples to other projects', proj));
+		END IF;
+		ready := ready || (smp - 'recorded_at' || jsonb_build_object(
+			'user_id', coalesce(smp ->> 'user_id', me.usr),
+			'project_id', proj,
+			'source', coalesce(proj, 'None') || ':' || coalesce(smp ->> 'source', 'openstack'),
+			'timestamp', vscope._ceilo_ts(ts),
+			'resource_metadata', md,
+			'counter_volume', vscope._ceilo_float((smp ->> 'counter_volume')::float8)::jsonb));
+		stamps := stamps || ts;
+		metas := metas || vscope._ceilo_renest(md);
+	END LOOP;
+	-- all valid: the days' partitions (a capped number per request), then
+	-- the samples
+	PERFORM vscope._ensure_partitions(ARRAY(SELECT DISTINCT floor(extract(epoch FROM t) / 86400)::integer
+											  FROM unnest(stamps) t), 'samples');
+	FOR i IN 1 .. cardinality(ready) LOOP
+		smp := ready[i];
+		sids := sids || vscope._ceilo_series_id(meter, smp ->> 'counter_type', smp ->> 'counter_unit',
+			smp ->> 'resource_id', smp ->> 'project_id', smp ->> 'user_id', smp ->> 'source', metas[i]);
+		out := out || (smp || jsonb_build_object('message_id',
+			vscope._ceilo_insert_sample(sids[i], stamps[i], (smp ->> 'counter_volume')::float8)));
+	END LOOP;
+	-- then their series' spans, once for the whole request, the rows taken
+	-- in series order: concurrent requests cannot deadlock on them,
+	-- whatever the order of their samples
+	PERFORM vscope._ceilo_span_widen(sids, stamps);
+	RETURN to_json(out);
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_post_samples(text, text) IS 'Ceilometer POST /v2/meters/{meter}: a JSON list of samples (old style), all checked before any is stored; returns them with the filled-in fields';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_list_samples(args jsonb DEFAULT '{}', meter text DEFAULT NULL,
+											   old_style boolean DEFAULT false)
+	RETURNS json LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'samples');
+	lim integer := vscope._ceilo_limit(vscope._ceilo_arg(args, 'limit'));
+	lo timestamptz;
+	hi timestamptz;
+	width interval := interval '86400 seconds';
+	from_ts timestamptz;
+	n bigint;
+	r json;
+BEGIN
+	-- where the matching series have samples (vscope.sample_span), within
+	-- the query's range: nothing there, nothing to list
+	EXECUTE format(
+		'SELECT min(k.first_ts), max(k.last_ts)
+		   FROM vscope.sample_series s
+		   JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+		  WHERE %s AND ($1 IS NULL OR s.counter_name = $1)', q.series_where)
+		INTO lo, hi USING meter;
+	lo := greatest(lo, q.w_start);
+	hi := least(hi, q.w_end);
+	IF lo IS NULL OR lo > hi THEN
+		RETURN '[]';
+	END IF;
+	-- newest first: the last day of that range, then four times as much
+	-- back each round until the limit is met or the range is covered, each
+	-- round with its bounds as values known when planning (EXECUTE plans
+	-- with them), so that only the partitions of those days are planned.  Rows before a round's start are older than
+	-- every row in it, so a round that fills the limit has the answer.
+	LOOP
+		from_ts := CASE WHEN width >= hi - lo THEN lo ELSE hi - width END;
+		EXECUTE format(
+			'SELECT coalesce(json_agg(vscope._ceilo_sample_json(s, x, $2) ORDER BY (x).ts DESC, (x).series_id, (x).seq), ''[]''),
+					count(*)
+			   FROM (SELECT s, x FROM vscope.sample_series s JOIN vscope.samples x USING (tenant_id, series_id)
+					  WHERE %s AND %s AND x.ts >= $3 AND x.ts <= $4 AND ($1 IS NULL OR s.counter_name = $1)
+					  ORDER BY x.ts DESC, x.series_id, x.seq LIMIT %s) y(s, x)',
+			q.series_where, q.sample_where, lim)
+			INTO r, n USING meter, old_style, from_ts, hi;
+		EXIT WHEN n >= lim OR from_ts = lo;
+		width := width * 4;
+	END LOOP;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_list_samples(jsonb, text, boolean) IS 'Ceilometer GET /v2/samples (or, old style, /v2/meters/{meter}): args is the query string as {"q.field": [...], "q.op": [...], "q.value": [...], "limit": ["N"]}; newest first';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_get_sample(id text) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	m record;
+	r json;
+BEGIN
+	SELECT * INTO m FROM vscope._ceilo_parse_message_id(id);
+	-- the time as a value known when planning: only its day's partition
+	-- is planned and locked
+	IF m.series_id IS NOT NULL THEN
+		EXECUTE 'SELECT vscope._ceilo_sample_json(s, x, false)
+				   FROM vscope.samples x
+				   JOIN vscope.sample_series s ON s.tenant_id = x.tenant_id AND s.series_id = x.series_id
+				  WHERE x.tenant_id = vscope.current_tenant()
+					AND x.series_id = $1 AND x.ts = $2 AND x.seq = $3
+					AND ($4 OR s.project_id IS NOT DISTINCT FROM $5)'
+			INTO r USING m.series_id, m.ts, m.seq, me.admin, me.project;
+	END IF;
+	IF r IS NULL THEN
+		PERFORM vscope._ceilo_fail('404', format('Sample %s Not Found', id));
+	END IF;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_get_sample(text) IS 'Ceilometer GET /v2/samples/{id}';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_list_meters(args jsonb DEFAULT '{}') RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'meters');
+	lim integer := vscope._ceilo_limit(vscope._ceilo_arg(args, 'limit'));
+	uniq text := lower(vscope._ceilo_arg(args, 'unique'));
+	r json;
+BEGIN
+	IF uniq IN ('true', 't', 'yes', 'y', 'on', '1') THEN
+		EXECUTE format(
+			'SELECT coalesce(json_agg(json_build_object(''name'', counter_name, ''type'', counter_type,
+					''unit'', counter_unit, ''resource_id'', NULL, ''project_id'', NULL, ''user_id'', NULL,
+					''source'', NULL,
+					''meter_id'', vscope._ceilo_meter_id(NULL, counter_name))
+					ORDER BY counter_name), ''[]'')
+			   FROM (SELECT DISTINCT ON (s.counter_name) s.counter_name, s.counter_type, s.counter_unit
+					   FROM vscope.sample_series s
+					  WHERE %s AND EXISTS (SELECT FROM vscope.sample_span k
+											WHERE k.tenant_id = s.tenant_id AND k.series_id = s.series_id)
+					  ORDER BY s.counter_name, s.series_id DESC LIMIT %s) m',
+			q.series_where, lim) INTO r;
+	ELSE
+		EXECUTE format(
+			'SELECT coalesce(json_agg(json_build_object(''name'', counter_name, ''type'', counter_type,
+					''unit'', counter_unit, ''resource_id'', resource_id, ''project_id'', project_id,
+					''user_id'', user_id, ''source'', source,
+					''meter_id'', vscope._ceilo_meter_id(resource_id, counter_name))
+					ORDER BY counter_name, resource_id), ''[]'')
+			   FROM (SELECT DISTINCT ON (s.counter_name, s.resource_id) s.*
+					   FROM vscope.sample_series s
+					   JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+					  WHERE %s
+					  ORDER BY s.counter_name, s.resource_id, k.last_ts DESC, s.series_id DESC LIMIT %s) m',
+			q.series_where, lim) INTO r;
+	END IF;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_list_meters(jsonb) IS 'Ceilometer GET /v2/meters: one entry per (meter, resource), or per meter with unique=True';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_list_resources(args jsonb DEFAULT '{}', base_url text DEFAULT '',
+												 resource text DEFAULT NULL)
+	RETURNS json LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'resources');
+	lim integer := vscope._ceilo_limit(vscope._ceilo_arg(args, 'limit'));
+	links boolean := coalesce(nullif(vscope._ceilo_arg(args, 'meter_links'), ''), '1')
+					 NOT IN ('0', 'false', 'False', 'f', 'no', 'off');
+	r json;
+BEGIN
+	EXECUTE format($q$
+		WITH per_series AS (%s), per_resource AS (
+			SELECT resource_id, min(first_ts) AS first_ts, max(last_ts) AS last_ts,
+				   (array_agg(series_id ORDER BY last_ts DESC, series_id DESC))[1] AS latest,
+				   array_agg(DISTINCT counter_name ORDER BY counter_name) AS meters
+			  FROM per_series GROUP BY resource_id
+			 ORDER BY resource_id LIMIT %s
+		)
+		SELECT coalesce(json_agg(json_build_object(
+				'resource_id', p.resource_id, 'project_id', s.project_id, 'user_id', s.user_id,
+				'source', s.source, 'first_sample_timestamp', vscope._ceilo_ts(p.first_ts),
+				'last_sample_timestamp', vscope._ceilo_ts(p.last_ts),
+				'metadata', vscope._ceilo_flatten(s.resource_metadata),
+				'links', (SELECT json_agg(l ORDER BY n) FROM (
+					SELECT 0 AS n, json_build_object('rel', 'self', 'href', $2 || '/v2/resources/' || p.resource_id) AS l
+					UNION ALL
+					SELECT k, json_build_object('rel', m, 'href', $2 || '/v2/meters/' || m
+							|| '?q.field=resource_id&q.value=' || p.resource_id)
+					  FROM unnest(p.meters) WITH ORDINALITY u(m, k) WHERE $3) ls))
+				ORDER BY p.resource_id), '[]')
+		  FROM per_resource p JOIN vscope.sample_series s ON s.series_id = p.latest
+		 WHERE s.tenant_id = vscope.current_tenant()
+		$q$,
+		CASE WHEN q.sample_where = 'true' THEN
+			-- no time filter: each series' whole span, as kept
+			format($s$
+			SELECT s.*, k.first_ts, k.last_ts
+			  FROM vscope.sample_series s
+			  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+			 WHERE %s AND ($1 IS NULL OR s.resource_id = $1)$s$, q.series_where)
+		ELSE
+			-- first and last within the time filter, from the samples of the
+			-- partitions it names (the bounds are literals: the planner
+			-- prunes the others), for the series whose span meets it
+			format($s$
+			SELECT s.*, b.first_ts, b.last_ts
+			  FROM vscope.sample_series s
+			  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+			  CROSS JOIN LATERAL (SELECT min(x.ts) AS first_ts, max(x.ts) AS last_ts
+									FROM vscope.samples x
+								   WHERE x.tenant_id = s.tenant_id AND x.series_id = s.series_id AND %s) b
+			 WHERE %s AND ($1 IS NULL OR s.resource_id = $1) AND b.first_ts IS NOT NULL
+			   AND k.last_ts >= $4 AND k.first_ts <= $5$s$,
+				q.sample_where, q.series_where)
+		END, lim)
+		INTO r USING resource, rtrim(coalesce(base_url, ''), '/'), links,
+					 coalesce(q.w_start, '-infinity'), coalesce(q.w_end, 'infinity');
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_list_resources(jsonb, text, text) IS 'Ceilometer GET /v2/resources (and one resource): first/last sample times within the query, attributes from the latest sample, links to self and to each meter';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_statistics(meter text, args jsonb DEFAULT '{}') RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	-- the planner cannot tell how many buckets date_bin() makes and so
+	-- overestimates the cost; compiling the query costs more than it saves
+	SET jit = off
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'samples');
+	ptxt text := trim(vscope._ceilo_arg(args, 'period'));
+	period bigint := 0;
+	origin timestamptz;
+	gb text[] := '{}';
+	g text;
+	gexpr text[] := '{}';
+	gjson text := 'NULL::json';
+	stats boolean := true;
+	funcs text[] := '{}';
+	f text;
+	p text;
+	card text[] := '{}';
+	bucket text;
+	lo timestamptz;
+	hi timestamptz;
+	r json;
+	nrows bigint;
+	maxrows integer;
+BEGIN
+	-- period
+	IF ptxt <> '' THEN
+		IF ptxt !~ '^[-+]?\d{1,30}$' THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute period. Value: ''%s''. unable to convert to int', ptxt));
+		END IF;
+		IF ptxt::numeric < 0 THEN
+			PERFORM vscope._ceilo_fail('400', 'Period must be positive.');
+		END IF;
+		-- Python's datetime ends at year 9999: a longer period cannot be added to a date
+		IF ptxt::numeric > 250000000000 THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid period %s: date value out of range', ptxt));
+		END IF;
+		period := ptxt::bigint;
+	END IF;
+	-- group-by fields, de-duplicated in order
+	IF jsonb_typeof(args -> 'groupby') = 'array' THEN
+		FOR g IN SELECT e FROM jsonb_array_elements_text(args -> 'groupby') e LOOP
+			IF g NOT IN ('user_id', 'resource_id', 'project_id', 'source', 'resource_metadata.instance_type') THEN
+				PERFORM vscope._ceilo_fail('400', format('Unknown argument: "set([%s])": Invalid groupby fields', quote_literal(g)));
+			END IF;
+			IF NOT g = ANY (gb) THEN
+				gb := gb || g;
+			END IF;
+		END LOOP;
+	END IF;
+	FOR i IN 1 .. cardinality(gb) LOOP
+		gexpr := gexpr || CASE gb[i] WHEN 'resource_metadata.instance_type'
+								THEN '(s.resource_metadata #>> ''{instance_type}'')'
+								ELSE 's.' || gb[i] END;
+	END LOOP;
+	IF cardinality(gb) > 0 THEN
+		gjson := 'json_build_object(' || (SELECT string_agg(format('%L, g%s', gb[i], i), ', ')
+											 FROM generate_subscripts(gb, 1) i) || ')';
+	END IF;
+	-- selected aggregates, de-duplicated
+	IF jsonb_typeof(args -> 'aggregate.func') = 'array' THEN
+		FOR i IN 0 .. jsonb_array_length(args -> 'aggregate.func') - 1 LOOP
+			f := vscope._ceilo_arg(args, 'aggregate.func', i);
+			p := nullif(vscope._ceilo_arg(args, 'aggregate.param', i), '');
+			IF f NOT IN ('avg', 'sum', 'min', 'max', 'count', 'stddev', 'cardinality') THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid aggregation function: %s', f));
+			END IF;
+			IF f = 'cardinality' THEN
+				IF p IS NULL OR p NOT IN ('resource_id', 'user_id', 'project_id') THEN
+					PERFORM vscope._ceilo_fail('400', format('Bad aggregate: cardinality.%s', coalesce(p, 'None')));
+				END IF;
+				f := f || '/' || p;
+				IF NOT p = ANY (card) THEN
+					card := card || p;
+				END IF;
+			END IF;
+			IF NOT f = ANY (funcs) THEN
+				funcs := funcs || f;
+			END IF;
+		END LOOP;
+	END IF;
+	-- only cardinality asked for: no need for the one-pass statistics
+	IF cardinality(funcs) > 0 AND NOT EXISTS (SELECT FROM unnest(funcs) f2 WHERE f2 NOT LIKE 'cardinality/%') THEN
+		stats := false;
+	END IF;
+	-- where the meter's matching series have samples (vscope.sample_span):
+	-- none, no statistics; else those bounds join the query's, as values
+	-- known when planning, so that only the partitions of those days are
+	-- planned
+	EXECUTE format('SELECT min(k.first_ts), max(k.last_ts)
+					  FROM vscope.sample_series s
+					  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+					 WHERE %s AND s.counter_name = $1', q.series_where)
+		INTO lo, hi USING meter;
+	IF lo IS NULL THEN
+		RETURN '[]';
+	END IF;
+	-- the grid's origin: the query's (widened) start, else the first sample
+	IF period > 0 THEN
+		origin := q.w_start;
+		IF origin IS NULL AND q.sample_where = 'true' THEN
+			origin := lo;
+		ELSIF origin IS NULL THEN
+			EXECUTE format('SELECT min(x.ts) FROM vscope.sample_series s JOIN vscope.samples x USING (tenant_id, series_id)
+							 WHERE %s AND %s AND x.ts >= $2 AND x.ts <= $3 AND s.counter_name = $1',
+						   q.series_where, q.sample_where)
+				INTO origin USING meter, lo, hi;
+			IF origin IS NULL THEN
+				RETURN '[]';
+			END IF;
+		END IF;
+		bucket := 'date_bin($3 * interval ''1 second'', x.ts, $2)';
+	ELSE
+		bucket := 'NULL::timestamptz';
+	END IF;
+	maxrows := vscope._ceilo_max_rows();
+	BEGIN
+	EXECUTE format($q$
+		-- rows come in the order of the grouping (json_agg(... ORDER BY)
+		-- would sort them again)
+		SELECT coalesce(json_agg(vscope._ceilo_stats_row(unit, $3, coalesce(ps, t0),
+						coalesce(ps + $3 * interval '1 second', t1),
+						CASE WHEN ds <= de THEN ds END, CASE WHEN ds <= de THEN de END,
+						%s, st, $7, %s)), '[]'), count(*)
+				  FROM (SELECT *, greatest(t0, $4) AS ds, least(t1, $5) AS de
+						  FROM (SELECT p.ps, s.counter_unit AS unit %s,
+									   %s AS st, min(p.t0) AS t0, max(p.t1) AS t1 %s
+								  -- first per series and bucket, on integer keys
+								  FROM (SELECT %s AS ps, x.tenant_id, x.series_id, %s AS st,
+											   min(x.ts) AS t0, max(x.ts) AS t1
+										  FROM vscope.samples x
+										 WHERE x.series_id IN (SELECT s.series_id FROM vscope.sample_series s
+																WHERE %s AND s.counter_name = $1)
+										   AND %s
+										 GROUP BY 1, 2, 3) p
+								  -- then per group
+								  JOIN vscope.sample_series s ON s.tenant_id = p.tenant_id AND s.series_id = p.series_id
+								 GROUP BY 1, 2 %s LIMIT $6 + 1) a
+						 ORDER BY coalesce(ps, t0) %s, unit) b
+		$q$,
+		gjson,
+		CASE WHEN cardinality(card) = 0 THEN 'NULL::float8[]'
+			 ELSE 'ARRAY[' || (SELECT string_agg(format('c_%s::float8', c), ', ') FROM unnest(card) c) || ']' END,
+		(SELECT coalesce(string_agg(format(', %s AS g%s', gexpr[i], i), ''), '') FROM generate_subscripts(gexpr, 1) i),
+		CASE WHEN stats THEN 'vscope.sample_stats_merge(p.st)' ELSE 'NULL::float8[]' END,
+		(SELECT coalesce(string_agg(format(', count(DISTINCT s.%I) AS c_%s', c, c), ''), '') FROM unnest(card) c),
+		bucket,
+		CASE WHEN stats THEN 'vscope.sample_stats_state(x.volume)' ELSE 'NULL::float8[]' END,
+		q.series_where, q.sample_where || ' AND x.ts >= $8 AND x.ts <= $9',
+		(SELECT coalesce(string_agg(format(', %s', i + 2), ''), '') FROM generate_subscripts(gb, 1) i),
+		(SELECT coalesce(string_agg(format(', g%s', i), ''), '') FROM generate_subscripts(gb, 1) i))
+		INTO r, nrows USING meter, origin, period, q.q_start, q.q_end, maxrows,
+							CASE WHEN cardinality(funcs) > 0 THEN funcs END, lo, hi;
+	EXCEPTION WHEN datetime_field_overflow THEN
+		-- a bucket ends after year 9999, where Ceilometer's dates end
+		PERFORM vscope._ceilo_fail('400', format('Invalid period %s: date value out of range', period));
+	END;
+	IF nrows > maxrows THEN
+		PERFORM vscope._ceilo_fail('400', format('The statistics would have more than %s rows (vscope.ceilometer_max_rows): use a longer period, fewer group-by fields or a shorter time range', maxrows));
+	END IF;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_statistics(text, jsonb) IS 'Ceilometer GET /v2/meters/{meter}/statistics: args holds q.*, period, groupby and aggregate.func/aggregate.param as arrays of strings';
+
+CREATE OR REPLACE FUNCTION vscope.expire(older_than interval, max_partitions integer DEFAULT NULL)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	-- dropping a day locks its parent until commit: wait a little at most
+	-- for queries of the other parent, and leave busy days for the next run
+	SET lock_timeout = '5s'
+	AS $$
+DECLARE
+	p record;
+	dropped integer := 0;
+BEGIN
+	IF older_than IS NULL OR older_than <= interval '0' THEN
+		RAISE EXCEPTION 'retention must be a positive interval'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', coalesce(older_than::text, 'NULL'));
+	END IF;
+	IF max_partitions IS NOT NULL AND max_partitions < 1 THEN
+		RAISE EXCEPTION 'max_partitions must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.samples partitions'));
+	-- the oldest days first, of points and of samples alike
+	FOR p IN SELECT x.*, 'points' AS parent FROM vscope.partitions('points') x
+			  WHERE x.range_end <= now() - older_than
+			 UNION ALL
+			 SELECT x.*, 'samples' FROM vscope.partitions('samples') x
+			  WHERE x.range_end <= now() - older_than
+			 ORDER BY range_start, parent LOOP
+		EXIT WHEN max_partitions IS NOT NULL AND dropped >= max_partitions;
+		BEGIN
+			EXECUTE format('DROP TABLE %s', p.partition);
+			dropped := dropped + 1;
+			-- a day of points goes whole: its blocks, and the latest points
+			-- that no longer exist (not those of a busy day)
+			IF p.parent = 'points' THEN
+				DELETE FROM vscope.blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+				DELETE FROM vscope.series_last
+				 WHERE ts >= p.range_start AND ts < p.range_end;
+			ELSE
+				-- a day of samples: the spans that began or ended in it move
+				-- to the samples left (vscope.sample_span, ceilometer.sql;
+				-- PL/pgSQL finds it when this runs)
+				PERFORM vscope._ceilo_span_dropped(p.range_start, p.range_end);
+			END IF;
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
+		END;
+	END LOOP;
+	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
+	-- to use one, and every listing skips series without data)
+	-- events are few: deleted rather than partitioned; in a capped run at
+	-- most 10,000 of them
+	IF max_partitions IS NULL THEN
+		DELETE FROM vscope.events WHERE generated < now() - older_than;
+	ELSE
+		DELETE FROM vscope.events
+		 WHERE ctid = ANY (ARRAY(SELECT ctid FROM vscope.events
+								  WHERE generated < now() - older_than LIMIT 10000));
+	END IF;
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks of those days and older Ceilometer events, and moves the sample series'' spans to the samples left';
+
+SELECT vscope.ceilometer_refresh_spans();
