@@ -107,7 +107,7 @@ BEGIN
 		EXECUTE format('CREATE POLICY tenant_isolation ON vscope.%I USING (tenant_id = vscope.current_tenant())', t);
 		EXECUTE format('GRANT SELECT ON vscope.%I TO vscope_reader', t);
 		EXECUTE format('GRANT INSERT ON vscope.%I TO vscope_writer', t);
-		-- (like points, samples live in partitions made on write, which pg_dump dumps)
+		-- (like points, samples live in partitions made by maintenance, which pg_dump dumps)
 		IF t <> 'samples' THEN
 			EXECUTE format('SELECT pg_catalog.pg_extension_config_dump(%L, '''')', 'vscope.' || t);
 		END IF;
@@ -1387,6 +1387,12 @@ BEGIN
 				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. older than vscope.retention (%s)', smp ->> 'timestamp', vscope.retention()));
 			END IF;
 		END IF;
+		-- only to a day that has its partition: a request never makes one
+		k := vscope._day_not_writable(ts, 'samples');
+		IF k IS NOT NULL THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. %s',
+				coalesce(smp ->> 'timestamp', vscope._ceilo_ts(ts)), k));
+		END IF;
 		proj := coalesce(smp ->> 'project_id', me.project);
 		IF NOT me.admin AND proj IS DISTINCT FROM me.project THEN
 			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute project_id. Value: ''%s''. can not post samples to other projects', proj));
@@ -1401,10 +1407,7 @@ BEGIN
 		stamps := stamps || ts;
 		metas := metas || vscope._ceilo_renest(md);
 	END LOOP;
-	-- all valid: the days' partitions (a capped number per request), then
-	-- the samples
-	PERFORM vscope._ensure_partitions(ARRAY(SELECT DISTINCT floor(extract(epoch FROM t) / 86400)::integer
-											  FROM unnest(stamps) t), 'samples');
+	-- all valid, each to a day that has its partition: store them
 	FOR i IN 1 .. cardinality(ready) LOOP
 		smp := ready[i];
 		sids := sids || vscope._ceilo_series_id(meter, smp ->> 'counter_type', smp ->> 'counter_unit',

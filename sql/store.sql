@@ -36,7 +36,7 @@ CREATE TABLE vscope.points (
 	CONSTRAINT points_one_value CHECK ((value IS NULL) <> (ivalue IS NULL)),
 	PRIMARY KEY (tenant_id, series_id, ts)
 ) PARTITION BY RANGE (ts);
-COMMENT ON TABLE vscope.points IS 'data points, range-partitioned by day; partitions are created on write and dropped by vscope.expire()';
+COMMENT ON TABLE vscope.points IS 'data points, range-partitioned by day; a day is writable when its partition exists (made by vscope.maintain() and vscope.add_days(), never by a write) and is dropped by vscope.expire()';
 
 -- A complete day's points of one series, compressed (src/store/codec.c):
 -- one block per series and day, split when a day holds more than a block
@@ -225,15 +225,28 @@ COMMENT ON TRIGGER series_changed ON vscope.series IS 'empties the per-backend s
 -- Partitions and expiry
 --------------------------------------------------------------------------------
 
+-- No request runs DDL.  A day is writable when its partition exists:
+-- vscope.maintain() makes those of the days from vscope.max_past ago to
+-- vscope.max_future ahead, an operator makes others with
+-- CALL vscope.add_days(), and writes to any other day are refused.  So no
+-- tenant can make the store grow by days, and a backfill never takes a lock
+-- that readers wait for.
+
 -- Creates the daily partitions of vscope.points (or vscope.samples) that hold
--- the given days (days since the Unix epoch), as the extension owner, so
--- that writers need no DDL rights.
+-- the given days (days since the Unix epoch), as the extension owner, for
+-- maintain(), add_days() and decompress().  Each is made as a table of its
+-- own and then attached: ATTACH PARTITION takes the parent in SHARE UPDATE
+-- EXCLUSIVE mode, which neither readers nor writers wait for, where
+-- CREATE TABLE ... PARTITION OF would hold it in ACCESS EXCLUSIVE mode until
+-- commit.  A lock that does not come within lock_timeout fails the call
+-- (lock_not_available); the caller decides whether to retry.
 CREATE FUNCTION vscope._ensure_partitions(days integer[], parent text DEFAULT 'points') RETURNS integer
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 	SET TimeZone = 'UTC'
 	SET default_tablespace = ''
 	SET default_table_access_method = 'heap'
+	SET lock_timeout = '5s'
 	AS $$
 DECLARE
 	missing integer[];
@@ -247,36 +260,105 @@ BEGIN
 	END IF;
 	missing := ARRAY(SELECT DISTINCT u.day FROM unnest(days) AS u(day)
 					  WHERE to_regclass('vscope.' || parent || '_' ||
-							to_char(to_timestamp(u.day::bigint * 86400), 'YYYYMMDD')) IS NULL);
-	-- nothing missing: no lock (writers call this whenever their cache is cold)
+							to_char(to_timestamp(u.day::bigint * 86400), 'YYYYMMDD')) IS NULL
+					  ORDER BY 1);
+	-- nothing missing: no lock
 	IF cardinality(missing) = 0 THEN
 		RETURN 0;
 	END IF;
-	IF cardinality(missing) > coalesce(current_setting('vscope.max_new_partitions', true), '100')::integer THEN
-		RAISE EXCEPTION 'a write may create at most % new daily partitions, this one needs %',
-			coalesce(current_setting('vscope.max_new_partitions', true), '100'), cardinality(missing)
-			USING ERRCODE = 'VS400',
-				  HINT = 'Send points from fewer distinct days per request, or raise vscope.max_new_partitions.';
-	END IF;
-	-- one creator at a time, so that concurrent writers never race on DDL
+	-- one creator at a time, so that concurrent makers never race on DDL
 	PERFORM pg_advisory_xact_lock(hashtext('vscope.' || parent || ' partitions'));
 	FOREACH d IN ARRAY missing LOOP
 		lo := to_timestamp(d::bigint * 86400);
 		partname := parent || '_' || to_char(lo, 'YYYYMMDD');
-		-- another writer may have made it while we waited for the lock: ask
+		-- another maker may have made it while we waited for the lock: ask
 		-- the catalog itself (to_regclass may answer from a stale cache)
 		CONTINUE WHEN EXISTS (SELECT FROM pg_class c
 							   WHERE c.relnamespace = 'vscope'::regnamespace AND c.relname = partname);
-		EXECUTE format('CREATE TABLE IF NOT EXISTS vscope.%I PARTITION OF vscope.%I FOR VALUES FROM (%L) TO (%L)',
-					   partname, parent, lo, lo + interval '1 day');
+		-- the parent's CHECK constraints must be on the table before it is
+		-- attached; its indexes are made by ATTACH (on an empty table)
+		EXECUTE format('CREATE TABLE vscope.%I (LIKE vscope.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+					   partname, parent);
+		EXECUTE format('ALTER TABLE vscope.%I ATTACH PARTITION vscope.%I FOR VALUES FROM (%L) TO (%L)',
+					   parent, partname, lo, lo + interval '1 day');
 		created := created + 1;
 	END LOOP;
 	RETURN created;
 END
 $$;
 REVOKE ALL ON FUNCTION vscope._ensure_partitions(integer[], text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION vscope._ensure_partitions(integer[], text) TO vscope_writer;
-COMMENT ON FUNCTION vscope._ensure_partitions(integer[], text) IS 'internal: creates missing daily partitions of vscope.points or vscope.samples';
+COMMENT ON FUNCTION vscope._ensure_partitions(integer[], text) IS 'internal: creates missing daily partitions of vscope.points or vscope.samples (made apart, then attached, so readers and writers never wait), for maintain(), add_days() and decompress(); never called by a request';
+
+-- Why a write to the day of ts (of points or of samples) is refused, in
+-- the words of a per-point error, or NULL when the day is writable.  The C
+-- writers (src/store/partition.c) say the same.
+CREATE FUNCTION vscope._day_not_writable(ts timestamptz, parent text DEFAULT 'points') RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT format('day %1$s is not writable: vscope.maintain() keeps the days from vscope.max_past ago to '
+				  'vscope.max_future ahead writable; an operator makes others so with '
+				  'CALL vscope.add_days(''%1$s'', ''%1$s'')', to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD'))
+	 WHERE to_regclass('vscope.' || quote_ident(parent || '_' || to_char(ts AT TIME ZONE 'UTC', 'YYYYMMDD'))) IS NULL
+$$;
+COMMENT ON FUNCTION vscope._day_not_writable(timestamptz, text) IS 'internal: why a write to the UTC day of ts is refused (the day has no partition of points, or of samples), or NULL when it is writable';
+
+CREATE FUNCTION vscope._in_transaction_block() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'vscope_in_transaction_block'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope._in_transaction_block() IS 'internal: whether the caller is inside BEGIN ... COMMIT (add_days() commits as it goes)';
+
+-- Makes the days from from_day to to_day (UTC dates) writable: their
+-- partitions of points and of samples, one day per transaction, each
+-- waiting at most lock_timeout (5 s) for its locks.  A procedure, so that
+-- it can commit as it goes: CALL it outside a transaction block.  It runs
+-- with the caller's rights: the extension's owner (or a superuser).
+CREATE PROCEDURE vscope.add_days(from_day date, to_day date)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	d date;
+	made integer := 0;
+	last_day date := (pg_catalog.now() AT TIME ZONE 'UTC')::date
+					 + ceil(extract(epoch FROM coalesce(current_setting('vscope.max_future', true), '7d')::interval)
+							/ 86400)::integer + 1;
+	keep interval := vscope.retention();
+BEGIN
+	IF vscope._in_transaction_block() THEN
+		RAISE EXCEPTION 'vscope.add_days() cannot run inside a transaction block'
+			USING ERRCODE = 'active_sql_transaction',
+				  DETAIL = 'It commits after each day, so that no transaction holds many new tables.',
+				  HINT = 'CALL it on its own.';
+	END IF;
+	IF from_day IS NULL OR to_day IS NULL OR from_day > to_day THEN
+		RAISE EXCEPTION 'add_days needs a first day no later than the last'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s to %s.', coalesce(to_char(from_day, 'YYYY-MM-DD'), 'NULL'),
+								  coalesce(to_char(to_day, 'YYYY-MM-DD'), 'NULL'));
+	END IF;
+	IF from_day < date '1970-01-01' OR to_day > last_day THEN
+		RAISE EXCEPTION 'days from % to % cannot be written', to_char(from_day, 'YYYY-MM-DD'), to_char(to_day, 'YYYY-MM-DD')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'Points are written from 1970-01-01 to vscope.max_future ahead.';
+	END IF;
+	IF keep IS NOT NULL AND from_day < ((pg_catalog.now() - keep) AT TIME ZONE 'UTC')::date THEN
+		RAISE EXCEPTION 'day % is past vscope.retention (%)', to_char(from_day, 'YYYY-MM-DD'),
+			current_setting('vscope.retention')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'vscope.expire() would drop it again.';
+	END IF;
+	d := from_day;
+	WHILE d <= to_day LOOP
+		made := made + vscope._ensure_partitions(ARRAY[d - date '1970-01-01'], 'points')
+					 + vscope._ensure_partitions(ARRAY[d - date '1970-01-01'], 'samples');
+		COMMIT;
+		d := d + 1;
+	END LOOP;
+	RAISE NOTICE 'vscope.add_days: % partitions made', made;
+END
+$$;
+REVOKE ALL ON PROCEDURE vscope.add_days(date, date) FROM PUBLIC;
+COMMENT ON PROCEDURE vscope.add_days(date, date) IS 'makes the UTC days from from_day to to_day writable (their partitions of points and samples), one day per transaction with a 5 s lock timeout; for the extension owner, outside a transaction block';
 
 CREATE FUNCTION vscope.partitions(parent text DEFAULT 'points')
 	RETURNS TABLE (partition regclass, range_start timestamptz, range_end timestamptz,
@@ -436,8 +518,12 @@ CREATE FUNCTION vscope.maintain() RETURNS jsonb
 DECLARE
 	today integer := floor(extract(epoch FROM now()) / 86400)::integer;
 	ahead interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
-	days integer[];
-	created integer;
+	back interval := coalesce(current_setting('vscope.max_past', true), '7d')::interval;
+	oldest integer;
+	missing integer[];
+	nmissing integer;
+	d integer;
+	created integer := 0;
 	dropped integer;
 	day date;
 	failed date;
@@ -446,13 +532,31 @@ DECLARE
 	keep interval := vscope.retention();
 	expiring boolean := false;
 BEGIN
-	-- partitions for every day a write may name ahead (vscope.max_future),
-	-- so that writers to the present and the future never need DDL; the
-	-- per-write cap on new days is for writers, not for this
-	days := ARRAY(SELECT generate_series(today, today + 1 +
-										 ceil(extract(epoch FROM ahead) / 86400)::integer));
-	PERFORM set_config('vscope.max_new_partitions', '100000', true);
-	created := vscope._ensure_partitions(days) + vscope._ensure_partitions(days, 'samples');
+	-- the writable window: a partition for every day from vscope.max_past
+	-- ago (but none that expiry would drop) to vscope.max_future ahead, so
+	-- that writes to those days never need DDL; today and the days ahead
+	-- first, at most 16 days a call (more: "pending")
+	oldest := floor(extract(epoch FROM now() - back) / 86400)::integer;
+	IF keep IS NOT NULL THEN
+		oldest := greatest(oldest, floor(extract(epoch FROM now() - keep) / 86400)::integer);
+	END IF;
+	missing := ARRAY(SELECT w.d FROM generate_series(least(oldest, today),
+													 today + 1 + ceil(extract(epoch FROM ahead) / 86400)::integer) AS w(d)
+					  WHERE to_regclass('vscope.points_' || to_char(to_timestamp(w.d::bigint * 86400), 'YYYYMMDD')) IS NULL
+						 OR to_regclass('vscope.samples_' || to_char(to_timestamp(w.d::bigint * 86400), 'YYYYMMDD')) IS NULL
+					  ORDER BY w.d < today, abs(w.d - today));
+	nmissing := cardinality(missing);
+	FOREACH d IN ARRAY missing[1:16] LOOP
+		BEGIN
+			created := created + vscope._ensure_partitions(ARRAY[d]) + vscope._ensure_partitions(ARRAY[d], 'samples');
+		EXCEPTION WHEN lock_not_available THEN
+			-- (ANALYZE of the parent, or expire() in another session): the
+			-- next run makes it; none of the days ahead is needed yet
+			RAISE WARNING 'vscope.maintain: the partitions of % waited too long for a lock, left for the next run',
+				to_char(to_timestamp(d::bigint * 86400), 'YYYY-MM-DD');
+			nmissing := 0;
+		END;
+	END LOOP;
 	-- expiry by vscope.retention, one day (partition) per call, so that a
 	-- backlog never takes one long transaction and all its locks
 	IF keep IS NOT NULL THEN
@@ -466,9 +570,11 @@ BEGIN
 		dropped := 0;
 	END IF;
 	-- at most one day compacted per call, so each is a transaction of its
-	-- own; and none in a call that made or dropped a partition: that holds
-	-- vscope.points (and samples) in ACCESS EXCLUSIVE mode until commit, and
-	-- every read and write would wait for the whole compaction
+	-- own; and none in a call that made or dropped a partition, so that the
+	-- parents' locks are held briefly: dropping holds vscope.points (and
+	-- samples) in ACCESS EXCLUSIVE mode until commit, and every read and
+	-- write would wait for the whole compaction (attaching holds them in
+	-- SHARE UPDATE EXCLUSIVE mode, which only DDL and ANALYZE wait for)
 	IF created = 0 AND dropped = 0 THEN
 		-- a day that cannot be compressed (say a damaged block) is warned
 		-- about and passed over, so that it does not hold up the others
@@ -488,10 +594,10 @@ BEGIN
 	RETURN jsonb_build_object('created', created, 'dropped', dropped,
 							  'compressed_day', day, 'compressed_points', compressed,
 							  'failed_day', failed,
-							  'pending', expiring OR vscope._compress_candidate(failed) IS NOT NULL);
+							  'pending', nmissing > 16 OR expiring OR vscope._compress_candidate(failed) IS NOT NULL);
 END
 $$;
-COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): creates the partitions of every day up to vscope.max_future ahead, drops the oldest day past vscope.retention, compresses the oldest complete day still in rows; "pending" says whether another call has more to do';
+COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): makes the partitions of the writable window, every day from vscope.max_past ago to vscope.max_future ahead (at most 16 days a call), drops the oldest day past vscope.retention, compresses the oldest complete day still in rows; "pending" says whether another call has more to do';
 REVOKE ALL ON FUNCTION vscope.maintain() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.maintain() TO vscope_authenticator;
 

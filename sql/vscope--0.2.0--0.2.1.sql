@@ -986,3 +986,346 @@ $$;
 COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks of those days and older Ceilometer events, and moves the sample series'' spans to the samples left';
 
 SELECT vscope.ceilometer_refresh_spans();
+
+-- ---- No request runs DDL; a day is writable when its partition exists ----
+-- Writers no longer make partitions: vscope.maintain() keeps the days from
+-- vscope.max_past ago to vscope.max_future ahead, the owner makes others
+-- with CALL vscope.add_days(), and a write to any other day is refused as
+-- a bad point (OpenTSDB) or sample (Ceilometer).  Partitions are made apart
+-- and then attached, which readers and writers do not wait for.
+CREATE OR REPLACE FUNCTION vscope._ensure_partitions(days integer[], parent text DEFAULT 'points') RETURNS integer
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	SET default_tablespace = ''
+	SET default_table_access_method = 'heap'
+	SET lock_timeout = '5s'
+	AS $$
+DECLARE
+	missing integer[];
+	d integer;
+	lo timestamptz;
+	partname text;
+	created integer := 0;
+BEGIN
+	IF parent IS NULL OR parent NOT IN ('points', 'samples') THEN
+		RAISE EXCEPTION 'vscope.% is not partitioned by day', parent USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	missing := ARRAY(SELECT DISTINCT u.day FROM unnest(days) AS u(day)
+					  WHERE to_regclass('vscope.' || parent || '_' ||
+							to_char(to_timestamp(u.day::bigint * 86400), 'YYYYMMDD')) IS NULL
+					  ORDER BY 1);
+	-- nothing missing: no lock
+	IF cardinality(missing) = 0 THEN
+		RETURN 0;
+	END IF;
+	-- one creator at a time, so that concurrent makers never race on DDL
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.' || parent || ' partitions'));
+	FOREACH d IN ARRAY missing LOOP
+		lo := to_timestamp(d::bigint * 86400);
+		partname := parent || '_' || to_char(lo, 'YYYYMMDD');
+		-- another maker may have made it while we waited for the lock: ask
+		-- the catalog itself (to_regclass may answer from a stale cache)
+		CONTINUE WHEN EXISTS (SELECT FROM pg_class c
+							   WHERE c.relnamespace = 'vscope'::regnamespace AND c.relname = partname);
+		-- the parent's CHECK constraints must be on the table before it is
+		-- attached; its indexes are made by ATTACH (on an empty table)
+		EXECUTE format('CREATE TABLE vscope.%I (LIKE vscope.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+					   partname, parent);
+		EXECUTE format('ALTER TABLE vscope.%I ATTACH PARTITION vscope.%I FOR VALUES FROM (%L) TO (%L)',
+					   parent, partname, lo, lo + interval '1 day');
+		created := created + 1;
+	END LOOP;
+	RETURN created;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION vscope._ensure_partitions(integer[], text) FROM vscope_writer;
+REVOKE ALL ON FUNCTION vscope._ensure_partitions(integer[], text) FROM PUBLIC;
+COMMENT ON FUNCTION vscope._ensure_partitions(integer[], text) IS 'internal: creates missing daily partitions of vscope.points or vscope.samples (made apart, then attached, so readers and writers never wait), for maintain(), add_days() and decompress(); never called by a request';
+
+CREATE FUNCTION vscope._day_not_writable(ts timestamptz, parent text DEFAULT 'points') RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT format('day %1$s is not writable: vscope.maintain() keeps the days from vscope.max_past ago to '
+				  'vscope.max_future ahead writable; an operator makes others so with '
+				  'CALL vscope.add_days(''%1$s'', ''%1$s'')', to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD'))
+	 WHERE to_regclass('vscope.' || quote_ident(parent || '_' || to_char(ts AT TIME ZONE 'UTC', 'YYYYMMDD'))) IS NULL
+$$;
+COMMENT ON FUNCTION vscope._day_not_writable(timestamptz, text) IS 'internal: why a write to the UTC day of ts is refused (the day has no partition of points, or of samples), or NULL when it is writable';
+
+CREATE FUNCTION vscope._in_transaction_block() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'vscope_in_transaction_block'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope._in_transaction_block() IS 'internal: whether the caller is inside BEGIN ... COMMIT (add_days() commits as it goes)';
+
+CREATE PROCEDURE vscope.add_days(from_day date, to_day date)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	d date;
+	made integer := 0;
+	last_day date := (pg_catalog.now() AT TIME ZONE 'UTC')::date
+					 + ceil(extract(epoch FROM coalesce(current_setting('vscope.max_future', true), '7d')::interval)
+							/ 86400)::integer + 1;
+	keep interval := vscope.retention();
+BEGIN
+	IF vscope._in_transaction_block() THEN
+		RAISE EXCEPTION 'vscope.add_days() cannot run inside a transaction block'
+			USING ERRCODE = 'active_sql_transaction',
+				  DETAIL = 'It commits after each day, so that no transaction holds many new tables.',
+				  HINT = 'CALL it on its own.';
+	END IF;
+	IF from_day IS NULL OR to_day IS NULL OR from_day > to_day THEN
+		RAISE EXCEPTION 'add_days needs a first day no later than the last'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s to %s.', coalesce(to_char(from_day, 'YYYY-MM-DD'), 'NULL'),
+								  coalesce(to_char(to_day, 'YYYY-MM-DD'), 'NULL'));
+	END IF;
+	IF from_day < date '1970-01-01' OR to_day > last_day THEN
+		RAISE EXCEPTION 'days from % to % cannot be written', to_char(from_day, 'YYYY-MM-DD'), to_char(to_day, 'YYYY-MM-DD')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'Points are written from 1970-01-01 to vscope.max_future ahead.';
+	END IF;
+	IF keep IS NOT NULL AND from_day < ((pg_catalog.now() - keep) AT TIME ZONE 'UTC')::date THEN
+		RAISE EXCEPTION 'day % is past vscope.retention (%)', to_char(from_day, 'YYYY-MM-DD'),
+			current_setting('vscope.retention')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'vscope.expire() would drop it again.';
+	END IF;
+	d := from_day;
+	WHILE d <= to_day LOOP
+		made := made + vscope._ensure_partitions(ARRAY[d - date '1970-01-01'], 'points')
+					 + vscope._ensure_partitions(ARRAY[d - date '1970-01-01'], 'samples');
+		COMMIT;
+		d := d + 1;
+	END LOOP;
+	RAISE NOTICE 'vscope.add_days: % partitions made', made;
+END
+$$;
+REVOKE ALL ON PROCEDURE vscope.add_days(date, date) FROM PUBLIC;
+COMMENT ON PROCEDURE vscope.add_days(date, date) IS 'makes the UTC days from from_day to to_day writable (their partitions of points and samples), one day per transaction with a 5 s lock timeout; for the extension owner, outside a transaction block';
+
+CREATE OR REPLACE FUNCTION vscope.maintain() RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	AS $$
+DECLARE
+	today integer := floor(extract(epoch FROM now()) / 86400)::integer;
+	ahead interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
+	back interval := coalesce(current_setting('vscope.max_past', true), '7d')::interval;
+	oldest integer;
+	missing integer[];
+	nmissing integer;
+	d integer;
+	created integer := 0;
+	dropped integer;
+	day date;
+	failed date;
+	msg text;
+	compressed bigint := 0;
+	keep interval := vscope.retention();
+	expiring boolean := false;
+BEGIN
+	-- the writable window: a partition for every day from vscope.max_past
+	-- ago (but none that expiry would drop) to vscope.max_future ahead, so
+	-- that writes to those days never need DDL; today and the days ahead
+	-- first, at most 16 days a call (more: "pending")
+	oldest := floor(extract(epoch FROM now() - back) / 86400)::integer;
+	IF keep IS NOT NULL THEN
+		oldest := greatest(oldest, floor(extract(epoch FROM now() - keep) / 86400)::integer);
+	END IF;
+	missing := ARRAY(SELECT w.d FROM generate_series(least(oldest, today),
+													 today + 1 + ceil(extract(epoch FROM ahead) / 86400)::integer) AS w(d)
+					  WHERE to_regclass('vscope.points_' || to_char(to_timestamp(w.d::bigint * 86400), 'YYYYMMDD')) IS NULL
+						 OR to_regclass('vscope.samples_' || to_char(to_timestamp(w.d::bigint * 86400), 'YYYYMMDD')) IS NULL
+					  ORDER BY w.d < today, abs(w.d - today));
+	nmissing := cardinality(missing);
+	FOREACH d IN ARRAY missing[1:16] LOOP
+		BEGIN
+			created := created + vscope._ensure_partitions(ARRAY[d]) + vscope._ensure_partitions(ARRAY[d], 'samples');
+		EXCEPTION WHEN lock_not_available THEN
+			-- (ANALYZE of the parent, or expire() in another session): the
+			-- next run makes it; none of the days ahead is needed yet
+			RAISE WARNING 'vscope.maintain: the partitions of % waited too long for a lock, left for the next run',
+				to_char(to_timestamp(d::bigint * 86400), 'YYYY-MM-DD');
+			nmissing := 0;
+		END;
+	END LOOP;
+	-- expiry by vscope.retention, one day (partition) per call, so that a
+	-- backlog never takes one long transaction and all its locks
+	IF keep IS NOT NULL THEN
+		dropped := vscope.expire(keep, 1);
+		expiring := (dropped > 0 AND EXISTS (
+						SELECT FROM vscope.partitions('points') WHERE range_end <= now() - keep
+						UNION ALL
+						SELECT FROM vscope.partitions('samples') WHERE range_end <= now() - keep))
+					OR EXISTS (SELECT FROM vscope.events WHERE generated < now() - keep);
+	ELSE
+		dropped := 0;
+	END IF;
+	-- at most one day compacted per call, so each is a transaction of its
+	-- own; and none in a call that made or dropped a partition, so that the
+	-- parents' locks are held briefly: dropping holds vscope.points (and
+	-- samples) in ACCESS EXCLUSIVE mode until commit, and every read and
+	-- write would wait for the whole compaction (attaching holds them in
+	-- SHARE UPDATE EXCLUSIVE mode, which only DDL and ANALYZE wait for)
+	IF created = 0 AND dropped = 0 THEN
+		-- a day that cannot be compressed (say a damaged block) is warned
+		-- about and passed over, so that it does not hold up the others
+		day := vscope._compress_candidate();
+		WHILE day IS NOT NULL LOOP
+			BEGIN
+				compressed := vscope.compress(day);
+				EXIT;
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+				RAISE WARNING 'vscope.maintain: compressing % failed: %', to_char(day, 'YYYY-MM-DD'), msg;
+				failed := day;
+				day := vscope._compress_candidate(day);
+			END;
+		END LOOP;
+	END IF;
+	RETURN jsonb_build_object('created', created, 'dropped', dropped,
+							  'compressed_day', day, 'compressed_points', compressed,
+							  'failed_day', failed,
+							  'pending', nmissing > 16 OR expiring OR vscope._compress_candidate(failed) IS NOT NULL);
+END
+$$;
+COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): makes the partitions of the writable window, every day from vscope.max_past ago to vscope.max_future ahead (at most 16 days a call), drops the oldest day past vscope.retention, compresses the oldest complete day still in rows; "pending" says whether another call has more to do';
+
+COMMENT ON TABLE vscope.points IS 'data points, range-partitioned by day; a day is writable when its partition exists (made by vscope.maintain() and vscope.add_days(), never by a write) and is dropped by vscope.expire()';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_post_samples(meter text, body text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	b jsonb;
+	smp jsonb;
+	ready jsonb[] := '{}';		-- the samples filled in, once all are valid
+	stamps timestamptz[] := '{}';
+	metas jsonb[] := '{}';
+	sids integer[] := '{}';
+	out jsonb[] := '{}';
+	k text;
+	v jsonb;
+	ts timestamptz;
+	proj text;
+	md jsonb;
+BEGIN
+	b := vscope._ceilo_json(body);
+	IF jsonb_typeof(b) IS DISTINCT FROM 'array' THEN
+		PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute samples: the body must be a JSON list of samples');
+	END IF;
+	IF jsonb_array_length(b) = 0 THEN
+		PERFORM vscope._ceilo_fail('400', 'Samples should be included in request body');
+	END IF;
+	FOR smp IN SELECT e FROM jsonb_array_elements(b) e LOOP
+		IF jsonb_typeof(smp) <> 'object' THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute samples. Value: ''%s''. Each sample must be an object', smp));
+		END IF;
+		FOR k IN SELECT jsonb_object_keys(smp) LOOP
+			IF k NOT IN ('counter_name', 'counter_type', 'counter_unit', 'counter_volume', 'resource_id',
+						 'user_id', 'project_id', 'source', 'timestamp', 'recorded_at', 'resource_metadata',
+						 'message_id') THEN
+				PERFORM vscope._ceilo_fail('400', format('Unknown attribute for argument samples: %s', k));
+			END IF;
+		END LOOP;
+		FOREACH k IN ARRAY ARRAY['counter_name', 'counter_type', 'counter_unit', 'counter_volume', 'resource_id'] LOOP
+			IF smp -> k IS NULL OR smp -> k = 'null' THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute %s. Value: ''None''. Mandatory field missing.', k));
+			END IF;
+		END LOOP;
+		FOREACH k IN ARRAY ARRAY['counter_name', 'counter_type', 'counter_unit', 'resource_id', 'user_id',
+								 'project_id', 'source', 'timestamp', 'message_id'] LOOP
+			IF jsonb_typeof(smp -> k) NOT IN ('string', 'null') THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute %s. Value: ''%s''. Wrong type. Expected ''unicode'', got ''%s''',
+					k, smp -> k, jsonb_typeof(smp -> k)));
+			END IF;
+		END LOOP;
+		FOREACH k IN ARRAY ARRAY['counter_name', 'counter_unit', 'resource_id', 'user_id', 'project_id', 'source'] LOOP
+			IF octet_length(smp ->> k) > 255 THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute %s. Value: ''%s...''. longer than 255 bytes', k, left(smp ->> k, 32)));
+			END IF;
+		END LOOP;
+		IF smp ->> 'counter_name' <> meter THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute counter_name. Value: ''%s''. should be %s', smp ->> 'counter_name', meter));
+		END IF;
+		IF smp ->> 'message_id' IS NOT NULL THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute message_id. Value: ''%s''. The message_id must not be set', smp ->> 'message_id'));
+		END IF;
+		IF smp ->> 'counter_type' NOT IN ('gauge', 'delta', 'cumulative') THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute counter_type. Value: ''%s''. The counter type must be: gauge, delta, cumulative', smp ->> 'counter_type'));
+		END IF;
+		v := smp -> 'counter_volume';
+		IF NOT (jsonb_typeof(v) = 'number' OR (jsonb_typeof(v) = 'string' AND vscope._ceilo_num(v #>> '{}') IS NOT NULL)) THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute counter_volume. Value: ''%s''. Wrong type. Expected ''float''', v #>> '{}'));
+		END IF;
+		IF abs((v #>> '{}')::numeric) > 1e308 THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute counter_volume. Value: ''%s''. out of range', v #>> '{}'));
+		END IF;
+		md := coalesce(nullif(smp -> 'resource_metadata', 'null'), '{}');
+		IF jsonb_typeof(md) <> 'object' OR EXISTS (SELECT FROM jsonb_each(md) e WHERE jsonb_typeof(e.value) <> 'string') THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute resource_metadata. Value: ''%s''. Wrong type. Expected a map of strings to strings', md));
+		END IF;
+		IF EXISTS (SELECT FROM jsonb_object_keys(md) k2 WHERE k2 ~ '(^\.|\.\.|\.$)') THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute resource_metadata: a key has an empty part between dots');
+		END IF;
+		IF EXISTS (SELECT FROM jsonb_object_keys(md) k2 WHERE k2 ~ '(\.[^.]*){32}') THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute resource_metadata: a key has more than 32 dotted parts');
+		END IF;
+		IF (SELECT count(*) FROM jsonb_object_keys(md)) > 1000 THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute resource_metadata: more than 1000 keys');
+		END IF;
+		ts := now();
+		IF smp ->> 'timestamp' IS NOT NULL THEN
+			ts := vscope._ceilo_parse_ts(smp ->> 'timestamp');
+			IF ts IS NULL THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. invalid timestamp format', smp ->> 'timestamp'));
+			END IF;
+			-- as for points: not too far ahead, not already past retention
+			IF ts > now() + coalesce(current_setting('vscope.max_future', true), '7d')::interval THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. more than vscope.max_future (%s) ahead', smp ->> 'timestamp', coalesce(current_setting('vscope.max_future', true), '7d')));
+			END IF;
+			IF ts < now() - vscope.retention() THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. older than vscope.retention (%s)', smp ->> 'timestamp', vscope.retention()));
+			END IF;
+		END IF;
+		-- only to a day that has its partition: a request never makes one
+		k := vscope._day_not_writable(ts, 'samples');
+		IF k IS NOT NULL THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. %s',
+				coalesce(smp ->> 'timestamp', vscope._ceilo_ts(ts)), k));
+		END IF;
+		proj := coalesce(smp ->> 'project_id', me.project);
+		IF NOT me.admin AND proj IS DISTINCT FROM me.project THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute project_id. Value: ''%s''. can not post samples to other projects', proj));
+		END IF;
+		ready := ready || (smp - 'recorded_at' || jsonb_build_object(
+			'user_id', coalesce(smp ->> 'user_id', me.usr),
+			'project_id', proj,
+			'source', coalesce(proj, 'None') || ':' || coalesce(smp ->> 'source', 'openstack'),
+			'timestamp', vscope._ceilo_ts(ts),
+			'resource_metadata', md,
+			'counter_volume', vscope._ceilo_float((smp ->> 'counter_volume')::float8)::jsonb));
+		stamps := stamps || ts;
+		metas := metas || vscope._ceilo_renest(md);
+	END LOOP;
+	-- all valid, each to a day that has its partition: store them
+	FOR i IN 1 .. cardinality(ready) LOOP
+		smp := ready[i];
+		sids := sids || vscope._ceilo_series_id(meter, smp ->> 'counter_type', smp ->> 'counter_unit',
+			smp ->> 'resource_id', smp ->> 'project_id', smp ->> 'user_id', smp ->> 'source', metas[i]);
+		out := out || (smp || jsonb_build_object('message_id',
+			vscope._ceilo_insert_sample(sids[i], stamps[i], (smp ->> 'counter_volume')::float8)));
+	END LOOP;
+	-- then their series' spans, once for the whole request, the rows taken
+	-- in series order: concurrent requests cannot deadlock on them,
+	-- whatever the order of their samples
+	PERFORM vscope._ceilo_span_widen(sids, stamps);
+	RETURN to_json(out);
+END
+$$;

@@ -22,7 +22,6 @@ int			vs_max_tags = 8;
 char	   *vs_retention = NULL;
 int			vs_max_future_secs = 7 * 86400;
 int			vs_max_put_points = 500000;
-int			vs_max_new_partitions = 100;
 int			vs_max_buckets = 5000000;
 int			vs_compress_after_secs = 86400;
 int			vs_max_points = 50000000;
@@ -35,6 +34,9 @@ static char *vs_ceilo_project = NULL;
 static char *vs_ceilo_user = NULL;
 static char *vs_ceilo_auth = NULL;
 static int	vs_ceilo_max_rows = 200000;
+static int	vs_max_past_secs = 7 * 86400;
+/* no longer used (since 0.2.1); still accepted where it was set */
+static int	vs_max_new_partitions = 100;
 
 static bool CheckRetention(char **newval, void **extra, GucSource source);
 
@@ -83,9 +85,21 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("vscope.max_past",
+							"How far back vscope.maintain() keeps days writable.",
+							"maintain() makes the daily partitions from this long ago (but not past "
+							"vscope.retention) to vscope.max_future ahead; writes go only to days that "
+							"have their partition, and CALL vscope.add_days() makes others.",
+							&vs_max_past_secs,
+							7 * 86400, 0, 3660 * 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("vscope.max_new_partitions",
-							"Most daily partitions one write may create.",
-							NULL,
+							"Not used any more: writes never create partitions.",
+							"Kept so that configurations that set it still load; see vscope.max_past "
+							"and vscope.add_days().",
 							&vs_max_new_partitions,
 							100, 1, 100000,
 							PGC_SUSET,

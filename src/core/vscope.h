@@ -27,7 +27,6 @@ extern int	vs_max_tags;
 extern char *vs_retention;
 extern int	vs_max_future_secs;
 extern int	vs_max_put_points;
-extern int	vs_max_new_partitions;
 extern int	vs_max_buckets;
 extern int	vs_compress_after_secs;
 extern int	vs_max_points;

@@ -5,12 +5,13 @@
  *	  vscope.put_point() for one point, and the store path both share.
  *
  *	  The store path sorts a batch by (series, ts), keeps the last write of
- *	  each (series, ts) as OpenTSDB does, makes sure the day partitions
- *	  exist, updates and locks each series' newest point (series_last),
- *	  and inserts the points with INSERT ... SELECT unnest(...) in chunks:
- *	  those after their series' stored newest point with a plain INSERT,
- *	  the others with ON CONFLICT DO UPDATE.  Work memory is a child
- *	  context of the caller's, freed when the call returns.
+ *	  each (series, ts) as OpenTSDB does, updates and locks each series'
+ *	  newest point (series_last), and inserts the points with INSERT ...
+ *	  SELECT unnest(...) in chunks: those after their series' stored newest
+ *	  point with a plain INSERT, the others with ON CONFLICT DO UPDATE.
+ *	  Every point was checked to go to a day whose partition exists
+ *	  (partition.c): no write makes one.  Work memory is a child context
+ *	  of the caller's, freed when the call returns.
  *
  *-------------------------------------------------------------------------
  */
@@ -300,7 +301,7 @@ VsStorePoints(int32 tenant, VsPointIn *points, int npoints)
 		points[n++] = points[i];
 	}
 
-	VsEnsurePartitions(points, n);
+	/* (every point's day was checked to have its partition) */
 	maybe = palloc(sizeof(VsPointIn) * n);
 	if (VsStoreHasTable("series_last"))
 	{
@@ -696,6 +697,7 @@ vscope_put_point(PG_FUNCTION_ARGS)
 				 errmsg("timestamp is too far in the future"),
 				 errdetail("Points may be at most %d seconds ahead of now (vscope.max_future).",
 						   vs_max_future_secs)));
+	VsRequireWritableDay(pt.ts);
 	ValueFromDatum(PG_GETARG_DATUM(3), get_fn_expr_argtype(fcinfo->flinfo, 3), &pt);
 	pt.ordinal = 0;
 

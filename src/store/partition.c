@@ -1,23 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * partition.c
- *	  Makes sure the daily partitions of vscope.points exist before a write.
+ *	  Which days a write may go to: those whose daily partition of
+ *	  vscope.points exists.
+ *
+ *	  No request runs DDL.  vscope.maintain() makes the partitions of the
+ *	  days from vscope.max_past ago to vscope.max_future ahead, the operator
+ *	  others with CALL vscope.add_days(); a point for any other day is
+ *	  refused as a bad point, before its series is resolved, so that a
+ *	  refused point leaves nothing behind.
  *
  *	  Each backend remembers the days it has seen a partition for.  The set
  *	  is emptied whenever the relcache entry of vscope.points is invalidated
  *	  (a partition was created, attached, detached or dropped anywhere), so
  *	  a day expired by another backend is never wrongly believed to exist.
- *	  Missing days are created by vscope._ensure_partitions(), which runs as
- *	  the extension owner.  Callers must be connected to SPI.
+ *	  A day not in the set is looked up by name in the system catalog cache:
+ *	  no query, no lock.
  *
  *-------------------------------------------------------------------------
  */
 #include "store/store.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
-#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -29,6 +36,7 @@
 
 static HTAB *known_days = NULL;
 static Oid	points_relid = InvalidOid;
+static Oid	vscope_nsp = InvalidOid;
 
 static void
 PointsInvalidated(Datum arg, Oid relid)
@@ -39,6 +47,7 @@ PointsInvalidated(Datum arg, Oid relid)
 			hash_destroy(known_days);
 		known_days = NULL;
 		points_relid = InvalidOid;
+		vscope_nsp = InvalidOid;
 	}
 }
 
@@ -51,80 +60,114 @@ VsPartitionInit(void)
 	CacheRegisterRelcacheCallback(PointsInvalidated, (Datum) 0);
 }
 
-static int
-Int32Cmp(const void *a, const void *b)
+/* the UTC day of a timestamp, in days since 1970-01-01 */
+static int32
+UnixDay(TimestampTz ts)
 {
-	int32		x = *(const int32 *) a;
-	int32		y = *(const int32 *) b;
+	int64		unix_us = ts + UNIX_TO_PG_USECS;
 
-	return (x > y) - (x < y);
+	return (int32) (unix_us >= 0 ? unix_us / USECS_PER_DAY_I64
+					: -((-unix_us - 1) / USECS_PER_DAY_I64) - 1);
+}
+
+/* "YYYY-MM-DD" (sep "-") or "YYYYMMDD" (sep "") of a Unix day */
+static char *
+DayText(int32 day, const char *sep)
+{
+	int			y,
+				m,
+				d;
+
+	j2date(day + UNIX_EPOCH_JDATE, &y, &m, &d);
+	return psprintf("%04d%s%02d%s%02d", y, sep, m, sep, d);
 }
 
 /*
- * VsEnsurePartitions creates whatever daily partitions the points need.
+ * DayWritable says whether the day of ts has its partition of vscope.points.
  */
-void
-VsEnsurePartitions(VsPointIn *points, int npoints)
+static bool
+DayWritable(TimestampTz ts, int32 *dayp)
 {
-	int32	   *days;
-	int			ndays = 0;
-	int			nmissing = 0;
-	int32		prev = PG_INT32_MIN;
+	int32		day = UnixDay(ts);
+	char	   *name;
+	Oid			relid;
+	bool		found;
 
-	if (npoints == 0)
-		return;
+	*dayp = day;
 	if (known_days == NULL)
 	{
 		HASHCTL		ctl;
 
-		points_relid = get_relname_relid("points", get_namespace_oid("vscope", false));
+		vscope_nsp = get_namespace_oid("vscope", false);
+		points_relid = get_relname_relid("points", vscope_nsp);
 		ctl.keysize = sizeof(int32);
 		ctl.entrysize = sizeof(int32);
 		ctl.hcxt = CacheMemoryContext;
 		known_days = hash_create("vscope partition days", 64, &ctl,
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
+	if (hash_search(known_days, &day, HASH_FIND, NULL) != NULL)
+		return true;
+	name = psprintf("points_%s", DayText(day, ""));
+	relid = get_relname_relid(name, vscope_nsp);
+	/* a table of that name detached by hand holds no points of the day */
+	found = OidIsValid(relid) && get_rel_relispartition(relid);
+	pfree(name);
+	/* (a catalog cache miss may have emptied the set meanwhile) */
+	if (found && known_days != NULL)
+		(void) hash_search(known_days, &day, HASH_ENTER, NULL);
+	return found;
+}
 
-	days = palloc(sizeof(int32) * npoints);
-	for (int i = 0; i < npoints; i++)
-	{
-		int64		unix_us = points[i].ts + UNIX_TO_PG_USECS;
-		int32		day = (int32) (unix_us >= 0 ? unix_us / USECS_PER_DAY_I64
-								   : -((-unix_us - 1) / USECS_PER_DAY_I64) - 1);
+/*
+ * VsDayNotWritable returns NULL when a point at ts may be written, else the
+ * per-point error OpenTSDB's put shows for it (palloc'd).  The SQL side
+ * (vscope._day_not_writable) says the same.
+ */
+const char *
+VsDayNotWritable(TimestampTz ts)
+{
+	int32		day;
+	char	   *date;
 
-		/* points usually come in runs of one day: skip the hash for those */
-		if (day == prev)
-			continue;
-		prev = day;
-		if (hash_search(known_days, &day, HASH_FIND, NULL) == NULL)
-			days[ndays++] = day;
-	}
-	if (ndays == 0)
+	if (DayWritable(ts, &day))
+		return NULL;
+	date = DayText(day, "-");
+	return psprintf("Day %s is not writable: vscope.maintain() keeps the days from vscope.max_past ago "
+					"to vscope.max_future ahead writable; an operator makes others so with "
+					"CALL vscope.add_days('%s', '%s')", date, date, date);
+}
+
+/*
+ * VsRequireWritableDay raises the error of a point at ts that may not be
+ * written (vscope.put_point()).
+ */
+void
+VsRequireWritableDay(TimestampTz ts)
+{
+	int32		day;
+	char	   *date;
+
+	if (DayWritable(ts, &day))
 		return;
+	date = DayText(day, "-");
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("day %s is not writable", date),
+			 errdetail("The day has no partition, and writes never make one."),
+			 errhint("vscope.maintain() keeps the days from vscope.max_past ago to vscope.max_future ahead "
+					 "writable; the extension's owner makes others so with CALL vscope.add_days('%s', '%s').",
+					 date, date)));
+}
 
-	qsort(days, ndays, sizeof(int32), Int32Cmp);
-	for (int i = 0; i < ndays; i++)
-		if (i == 0 || days[i] != days[i - 1])
-			days[nmissing++] = days[i];
+VS_FUNCTION_INFO_V1(vscope_in_transaction_block);
 
-	{
-		Datum	   *d = palloc(sizeof(Datum) * nmissing);
-		Datum		arg;
-		Oid			argtype = INT4ARRAYOID;
-		int			ret;
-
-		for (int i = 0; i < nmissing; i++)
-			d[i] = Int32GetDatum(days[i]);
-		arg = PointerGetDatum(construct_array(d, nmissing, INT4OID, 4, true, TYPALIGN_INT));
-		ret = SPI_execute_with_args("SELECT vscope._ensure_partitions($1)",
-									1, &argtype, &arg, NULL, false, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "creating partitions failed: %s", SPI_result_code_string(ret));
-	}
-
-	/* the DDL may have reset the set through the invalidation callback */
-	if (known_days == NULL)
-		return;
-	for (int i = 0; i < nmissing; i++)
-		(void) hash_search(known_days, &days[i], HASH_ENTER, NULL);
+/*
+ * vscope_in_transaction_block says whether the caller is inside BEGIN ...
+ * COMMIT: vscope.add_days() commits as it goes, which it cannot do there.
+ */
+Datum
+vscope_in_transaction_block(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(IsTransactionBlock());
 }

@@ -510,6 +510,8 @@ VsValidatePoint(VsRawPoint *raw, VsGoodPoint *good, TimestampTz oldest)
 	if (good->ts > GetCurrentTransactionStartTimestamp() +
 		(int64) vs_max_future_secs * USECS_PER_SEC)
 		return psprintf("Timestamp is more than %d seconds in the future", vs_max_future_secs);
+	if ((err = VsDayNotWritable(good->ts)) != NULL)
+		return err;
 	good->metric = raw->metric;
 	return NULL;
 }
@@ -667,6 +669,8 @@ VsParseLine(char *line, VsGoodPoint *good, TimestampTz oldest)
 	if (good->ts > GetCurrentTransactionStartTimestamp() + (int64) vs_max_future_secs * USECS_PER_SEC)
 		return psprintf("put: illegal argument: Timestamp is more than %d seconds in the future",
 						vs_max_future_secs);
+	if ((err = VsDayNotWritable(good->ts)) != NULL)
+		return psprintf("put: illegal argument: %s", err);
 	good->metric = words[1];
 	return NULL;
 }

@@ -2,8 +2,8 @@
  *
  * store.h
  *	  The metric store's write side: series identities and their cache,
- *	  daily partitions, and storing validated points (last write wins per
- *	  series and timestamp).  Reading is in reader.h.
+ *	  which days may be written, and storing validated points (last write
+ *	  wins per series and timestamp).  Reading is in reader.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,8 +46,9 @@ typedef struct VsSeriesRef
 extern int	VsSortTags(VsTag *tags, int ntags);
 extern void VsResolveSeries(int32 tenant, VsSeriesRef *refs, int n);
 
-/* partition.c */
-extern void VsEnsurePartitions(VsPointIn *points, int npoints);
+/* partition.c: a point is written only to a day whose partition exists */
+extern const char *VsDayNotWritable(TimestampTz ts);
+extern void VsRequireWritableDay(TimestampTz ts);
 extern void VsPartitionInit(void);
 
 /* planner.c: the datapoints view reads only the range a query asks for */

@@ -1,5 +1,9 @@
 -- vscope.put: OpenTSDB /api/put payloads
 SET timezone = 'UTC';
+-- the days written to below: writes never make partitions, the owner does
+SET client_min_messages = warning;
+CALL vscope.add_days('2013-01-01', '2013-01-01');
+RESET client_min_messages;
 SELECT vscope.use_tenant('acme') IS NOT NULL;
 -- one object
 SELECT vscope.put('{"metric":"put.m","timestamp":1356998400,"value":42,"tags":{"host":"web01"}}');
