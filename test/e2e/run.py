@@ -4,7 +4,10 @@
 scripts/test.sh starts both and sets VSCOPE_URL (the daemon), PGHOST/PGPORT
 (the cluster, as the superuser postgres), VSCOPE_DAEMON_CONF and friends.
 Each test_* function in the test_*.py modules next to this file is one test;
-it gets a Ctx and fails by raising (assert).  The last line printed is
+it gets a Ctx and fails by raising (assert).  A module may have a setup(ctx),
+run once before the first of its tests that runs (writes never make
+partitions, so a module makes the past days it writes to writable there);
+if it fails, so do the module's tests.  The last line printed is
 "e2e: N passed, M failed".
 """
 import importlib.util
@@ -31,12 +34,22 @@ def main():
         spec.loader.exec_module(mod)
         tests = [(n, f) for n, f in vars(mod).items() if n.startswith("test_") and callable(f)]
         tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
+        setup = getattr(mod, "setup", None)
+        setup_error = None
         for tname, fn in tests:
             full = f"{name[:-3]}.{tname}"
             if only and not any(o in full for o in only):
                 continue
+            if setup is not None:
+                try:
+                    setup(ctx)
+                except Exception as e:
+                    setup_error = e
+                setup = None
             t0 = time.monotonic()
             try:
+                if setup_error is not None:
+                    raise AssertionError(f"{name[:-3]}.setup failed: {setup_error}")
                 fn(ctx)
             except Exception as e:  # a failed assert or anything unexpected
                 failed += 1

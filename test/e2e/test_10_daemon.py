@@ -7,6 +7,11 @@ import time
 from vstest import assert_status, assert_tsdb_error
 
 
+def setup(ctx):
+    """The past days written to below (writes never make partitions)."""
+    ctx.add_days("2023-11-14")
+
+
 def test_live_and_ready(ctx):
     r = ctx.get("/live")
     assert_status(r, 200)

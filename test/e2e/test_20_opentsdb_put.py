@@ -6,6 +6,11 @@ from vstest import assert_status, assert_tsdb_error
 T = "e2e-put"
 
 
+def setup(ctx):
+    """The past days written to below (writes never make partitions)."""
+    ctx.add_days("2013-01-01")
+
+
 def rows(ctx, sql):
     return ctx.as_tenant(T, sql)
 
@@ -131,16 +136,58 @@ def test_write_is_committed_when_acknowledged(ctx):
     assert rows(ctx, "SELECT value FROM vscope.datapoints WHERE metric = 'ack.m'") == [["7"]]
 
 
-def test_partition_for_any_sane_day_is_created(ctx):
+def not_writable(day):
+    return (f"Day {day} is not writable: vscope.maintain() keeps the days from vscope.max_past ago to "
+            f"vscope.max_future ahead writable; an operator makes others so with "
+            f"CALL vscope.add_days('{day}', '{day}')")
+
+
+def test_a_day_without_a_partition_is_refused_until_the_operator_makes_it(ctx):
+    """Writes never make partitions (no request runs DDL): a point for a day
+    that has none is a bad point, named with its day and the CALL that makes
+    the day writable, and nothing of it is stored, not even its series.
+    Once the operator has made the days writable the same put lands."""
     tok = ctx.token(T)
-    r = ctx.post("/api/put?details", [
-        {"metric": "old.m", "timestamp": 86400 * 3 + 5, "value": 1, "tags": {"host": "a"}},
-        {"metric": "old.m", "timestamp": 1000000000, "value": 2, "tags": {"host": "a"}},
-        {"metric": "old.m", "timestamp": int(time.time()) + 86400 * 30, "value": 3, "tags": {"host": "a"}},
-    ], token=tok)
+    old = [{"metric": "old.m", "timestamp": 86400 * 3 + 5, "value": 1, "tags": {"host": "a"}},
+           {"metric": "old.m", "timestamp": 1000000000, "value": 2, "tags": {"host": "a"}}]
+    future = {"metric": "old.m", "timestamp": int(time.time()) + 86400 * 30, "value": 3, "tags": {"host": "a"}}
+    r = ctx.post("/api/put?details", old + [future], token=tok)
     assert_status(r, 400)
     body = r.json()
-    assert body["success"] == 2, body
-    assert body["errors"][0]["error"].startswith("Timestamp is more than"), body
+    assert (body["success"], body["failed"]) == (0, 3), body
+    assert [e["error"] for e in body["errors"]] == [
+        not_writable("1970-01-04"), not_writable("2001-09-09"), "Timestamp is more than 604800 seconds in the future",
+    ], body
+    assert body["errors"][1]["datapoint"] == dict(old[1], value="2"), body
+    # without flags, OpenTSDB's summary error
+    assert_tsdb_error(ctx.post("/api/put", old, token=tok), 400, "One or more data points had errors")
+    assert ctx.scalar("SELECT count(*) FROM vscope.series WHERE metric = 'old.m'") == "0"
     assert ctx.scalar("SELECT count(*) FROM vscope.partitions() WHERE partition::text IN "
-                      "('vscope.points_19700104', 'vscope.points_20010909')") == "2"
+                      "('vscope.points_19700104', 'vscope.points_20010909')") == "0"
+    ctx.add_days("1970-01-04")
+    ctx.add_days("2001-09-09")
+    r = ctx.post("/api/put?details", old, token=tok)
+    assert_status(r, 200)
+    assert r.json() == {"success": 2, "failed": 0, "errors": []}
+    assert rows(ctx, "SELECT p.ts, p.ivalue FROM vscope.points p JOIN vscope.series s USING (tenant_id, series_id) "
+                     "WHERE s.metric = 'old.m' ORDER BY p.ts") == [
+        ["1970-01-04 00:00:05+00", "1"], ["2001-09-09 01:46:40+00", "2"]]
+
+
+def test_no_token_can_make_the_store_grow_by_days(ctx):
+    """A put naming a thousand distinct past days (ten puts of a hundred,
+    the cap that used to apply per put) leaves the number of partitions as
+    it was: what one tenant can add is rows in the days that exist."""
+    tok = ctx.token(T)
+    before = ctx.scalar("SELECT (SELECT count(*) FROM vscope.partitions() WHERE range_start < '1990-01-01') + "
+                        "(SELECT count(*) FROM vscope.partitions('samples') WHERE range_start < '1990-01-01')")
+    for k in range(10):
+        pts = [{"metric": "grow.m", "timestamp": 86400 * (5000 + 100 * k + d) + 60, "value": d, "tags": {"host": "a"}}
+               for d in range(100)]
+        r = ctx.post("/api/put?summary", pts, token=tok)
+        assert_status(r, 400)
+        assert r.json() == {"success": 0, "failed": 100}
+    after = ctx.scalar("SELECT (SELECT count(*) FROM vscope.partitions() WHERE range_start < '1990-01-01') + "
+                       "(SELECT count(*) FROM vscope.partitions('samples') WHERE range_start < '1990-01-01')")
+    assert after == before, (before, after)
+    assert ctx.scalar("SELECT count(*) FROM vscope.series WHERE metric = 'grow.m'") == "0"

@@ -6,6 +6,11 @@ from vstest import assert_status, assert_tsdb_error
 A, B = "e2e-tenant-a", "e2e-tenant-b"
 
 
+def setup(ctx):
+    """The past days written to below (writes never make partitions)."""
+    ctx.add_days("2013-01-01")
+
+
 def point(metric, value, host="h"):
     return {"metric": metric, "timestamp": 1356998400, "value": value, "tags": {"host": host}}
 

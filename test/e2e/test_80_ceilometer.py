@@ -12,6 +12,16 @@ OTHER = "ceilo-p2"      # another tenant
 _ready = {}
 
 
+def setup(ctx):
+    """The past days written to below (writes never make partitions)."""
+    ctx.add_days("2012-08-27", "2012-08-28")
+    ctx.add_days("2012-09-25")
+    ctx.add_days("2013-01-01")
+    ctx.add_days("2013-02-02")
+    ctx.add_days("2013-03-03")
+    ctx.add_days("2013-04-01", "2013-04-09")
+
+
 def admin(ctx):
     return ctx.token(P, "read,write,admin")
 
@@ -697,12 +707,30 @@ def test_keystone_identity_headers(ctx):
         assert "Sanitizer" not in out and "runtime error" not in out, out
 
 
+def test_a_day_without_a_partition_is_refused_and_nothing_is_stored(ctx):
+    """Writes never make partitions: a post with a sample for a day that has
+    none is Ceilometer's 400 naming the day and the CALL that makes it
+    writable, and none of the post's samples is stored."""
+    import datetime
+    day = (datetime.datetime.utcnow() - datetime.timedelta(days=500)).strftime("%Y-%m-%d")
+    err(post(ctx, "inst.unwritable", [sample("inst.unwritable", 1, "vm-u", "2013-01-01T00:00:00"),
+                                      sample("inst.unwritable", 2, "vm-u", f"{day}T12:00:00")]), 400,
+        f"Invalid input for field/attribute timestamp. Value: '{day}T12:00:00'. day {day} is not writable: "
+        "vscope.maintain() keeps the days from vscope.max_past ago to vscope.max_future ahead writable; "
+        f"an operator makes others so with CALL vscope.add_days('{day}', '{day}')")
+    assert ctx.get("/v2/meters/inst.unwritable", token=admin(ctx)).json() == []
+    assert ctx.scalar("SELECT count(*) FROM vscope.sample_series WHERE counter_name = 'inst.unwritable'") == "0"
+    assert ctx.scalar(f"SELECT to_regclass('vscope.samples_{day.replace('-', '')}') IS NULL") == "t"
+
+
 def test_concurrent_posts_to_one_new_day_and_instant(ctx):
-    """Eight writers post the same sample at once, on a day with no partition
-    yet: the day is made once, and all eight samples are kept."""
+    """Eight writers post the same sample at once, on a day the operator has
+    just made writable (none of the daemon's connections has seen it yet):
+    all eight samples are kept."""
     import datetime
     import threading
     day = (datetime.datetime.utcnow() - datetime.timedelta(days=400)).strftime("%Y-%m-%dT12:00:00")
+    ctx.add_days(day[:10])
     s = sample("inst.race", 1, "vm-r", day)
     results = []
 

@@ -8,6 +8,11 @@ from vstest import assert_status
 T = "e2e-drain"
 
 
+def setup(ctx):
+    """The past days written to below (writes never make partitions)."""
+    ctx.add_days("2013-01-01", "2013-01-02")
+
+
 def test_sigterm_finishes_the_write_under_way(ctx):
     tok = ctx.token(T)
     port = ctx.port + 1

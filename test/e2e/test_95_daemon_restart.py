@@ -7,6 +7,11 @@ from vstest import assert_status
 PG_CTL = os.path.join(os.environ.get("VSCOPE_PGBIN", "/usr/lib/postgresql/15/bin"), "pg_ctl")
 
 
+def setup(ctx):
+    """The past days written to below (writes never make partitions)."""
+    ctx.add_days("2013-01-01")
+
+
 def test_put_after_database_restart(ctx):
     tok = ctx.token("e2e-restart")
     body = {"metric": "restart.m", "timestamp": 1356998400, "value": 1, "tags": {"h": "a"}}

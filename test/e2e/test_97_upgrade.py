@@ -573,6 +573,12 @@ def test_install_the_oldest_release_and_the_current_version(ctx):
         _dbs[key] = Db(name, port)
     ctx.psql(f"CREATE EXTENSION vscope VERSION '{oldest}'", db=OLD_DB)
     ctx.psql("CREATE EXTENSION vscope", db=NEW_DB)
+    # writes never make partitions: the days written to (2024-01-01 to -06)
+    # are made writable as an operator would, in the oldest release (which
+    # has no add_days) through its internal function
+    days = f"ARRAY(SELECT generate_series({T0 // DAY}, {T0 // DAY + 5}))"
+    ctx.psql(f"SELECT vscope._ensure_partitions({days}), vscope._ensure_partitions({days}, 'samples')", db=OLD_DB)
+    ctx.add_days(T0, T0 + 5 * DAY, db=NEW_DB)
     assert ctx.scalar("SELECT extversion FROM pg_extension WHERE extname = 'vscope'", db=OLD_DB) == oldest
     assert ctx.scalar("SELECT extversion FROM pg_extension WHERE extname = 'vscope'", db=NEW_DB) == current
     for d in _dbs.values():

@@ -130,6 +130,20 @@ class Ctx:
         assert len(rows) == 1 and len(rows[0]) == 1, f"expected one value from {sql!r}, got {rows}"
         return rows[0][0]
 
+    def add_days(self, first, last=None, db="vscope"):
+        """Makes the UTC days first..last ("YYYY-MM-DD", or Unix seconds)
+        writable, as the operator does: writes never make partitions, and
+        the tests write to days long past."""
+        import datetime
+
+        def day(d):
+            if isinstance(d, (int, float)):
+                return datetime.datetime.fromtimestamp(d, datetime.timezone.utc).date().isoformat()
+            return d
+        first = day(first)
+        last = day(last) if last is not None else first
+        self.psql(f"SET client_min_messages = warning;\nCALL vscope.add_days('{first}', '{last}');", db=db)
+
     def as_tenant(self, tenant, sql):
         """Runs SQL as a reader of the tenant (the superuser would bypass RLS)."""
         return self.psql(f"SELECT vscope.use_tenant('{tenant}') \\g /dev/null\n"
