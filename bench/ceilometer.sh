@@ -45,8 +45,8 @@ SELECT s.counter_name, s.counter_unit, s.resource_id, s.project_id, s.user_id,
 CREATE INDEX ON plain_samples (meter, ts);
 VACUUM ANALYZE plain_samples;
 ANALYZE vscope.sample_series;
-SELECT vscope._ensure_partitions(ARRAY(SELECT generate_series(:t0 / 86400, (:t0 + 60 * :mins) / 86400)::integer),
-                                 'samples') \g /dev/null
+CALL vscope.add_days((to_timestamp(:t0) AT TIME ZONE 'UTC')::date,
+                     (to_timestamp(:t0 + 60 * :mins) AT TIME ZONE 'UTC')::date);
 INSERT INTO vscope.samples (tenant_id, series_id, ts, volume, recorded_at)
 SELECT s.tenant_id, s.series_id, p.ts, p.volume, p.ts + interval '2 seconds'
   FROM plain_samples p JOIN vscope.sample_series s

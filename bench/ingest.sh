@@ -34,6 +34,12 @@ SELECT i / :b AS batch,
                 ORDER BY i)::text AS body
   FROM bench_src GROUP BY i / :b;
 SQL
+# writes never make partitions: the operator makes the days writable first
+q <<'SQL'
+SELECT (to_timestamp(min(t)) AT TIME ZONE 'UTC')::date AS d0, (to_timestamp(max(t)) AT TIME ZONE 'UTC')::date AS d1
+  FROM bench_src \gset
+CALL vscope.add_days(:'d0', :'d1');
+SQL
 q -c "COPY (SELECT sid, to_timestamp(t), v FROM bench_src ORDER BY i) TO '$BENCH_DIR/plain.csv' (FORMAT csv)"
 q -c "CREATE TABLE plain_points (series_id int, ts timestamptz, value float8);
       CREATE INDEX ON plain_points (series_id, ts);

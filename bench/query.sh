@@ -37,7 +37,7 @@ SELECT vscope.current_tenant(), i + 1, m, jsonb_build_object('host', 'h' || i, '
        m || '{dc=dc' || (i % 3) || ',host=h' || i || '}'
   FROM generate_series(0, :series - 1) i,
        LATERAL (SELECT CASE WHEN i < 150 THEN 'bench.cpu' ELSE 'bench.other' END AS m) x;
-SELECT vscope._ensure_partitions(ARRAY(SELECT (:t0 / 86400 + d)::int FROM generate_series(0, :days) d)) \g /dev/null
+CALL vscope.add_days((to_timestamp(:t0) AT TIME ZONE 'UTC')::date, (to_timestamp(:t0) AT TIME ZONE 'UTC')::date + :days);
 CREATE TABLE bq_series AS
 SELECT series_id, metric, tags->>'host' AS host, tags->>'dc' AS dc FROM vscope.series
  WHERE tenant_id = vscope.current_tenant();

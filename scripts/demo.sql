@@ -5,6 +5,9 @@
 -- minutes, so the window slides forward and nothing is duplicated.
 -- Usage: psql -v tenant=NAME -f demo.sql
 \set ON_ERROR_STOP 1
+-- writes never make partitions: the days of the last 24 hours are made
+-- writable here (maintenance keeps them so too; this file may come first)
+CALL vscope.add_days(((now() - interval '1 day') AT TIME ZONE 'UTC')::date, (now() AT TIME ZONE 'UTC')::date);
 SELECT vscope.create_tenant(:'tenant');
 SELECT vscope.use_tenant(:'tenant');
 
