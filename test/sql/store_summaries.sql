@@ -3,6 +3,10 @@
 -- last bit; blocks that a later write, a split, sub-millisecond times or
 -- the query's range make unfit are decoded instead
 SET timezone = 'UTC';
+-- the days written to below: writes never make partitions, the owner does
+SET client_min_messages = warning;
+CALL vscope.add_days('2023-11-01', '2023-11-10');
+RESET client_min_messages;
 SELECT vscope.create_tenant('sum') IS NOT NULL;
 SELECT vscope.use_tenant('sum') IS NOT NULL;
 -- ten days from 2023-11-01: a gauge whose sums do not round evenly (steps
