@@ -551,10 +551,12 @@ BEGIN
 			created := created + vscope._ensure_partitions(ARRAY[d]) + vscope._ensure_partitions(ARRAY[d], 'samples');
 		EXCEPTION WHEN lock_not_available THEN
 			-- (ANALYZE of the parent, or expire() in another session): the
-			-- next run makes it; none of the days ahead is needed yet
+			-- next run makes it and the days after it, rather than this one
+			-- waiting again for each
 			RAISE WARNING 'vscope.maintain: the partitions of % waited too long for a lock, left for the next run',
 				to_char(to_timestamp(d::bigint * 86400), 'YYYY-MM-DD');
 			nmissing := 0;
+			EXIT;
 		END;
 	END LOOP;
 	-- expiry by vscope.retention, one day (partition) per call, so that a

@@ -101,6 +101,32 @@ def test_a_backfill_takes_no_lock_that_readers_wait_for(ctx):
                             f"AND ts >= '{BACKFILL_DAY}' AND ts < '{BACKFILL_DAY}'::date + 1") == [["100"]]
 
 
+def test_maintain_leaves_a_day_it_cannot_lock_in_time_for_the_next_run(ctx):
+    """Making a day waits at most lock_timeout (5 s) for vscope.points; a
+    session holding it (as ANALYZE of the parent would) makes maintain()
+    warn and leave the day, without holding up anything else; the next
+    run makes it."""
+    day = "to_char(now() AT TIME ZONE 'UTC' + interval '5 days', 'YYYYMMDD')"
+    ctx.psql(f"DO $$ BEGIN EXECUTE format('DROP TABLE vscope.%I', 'points_' || {day}); END $$")
+    holder = Session("e2e-part-analyze")
+    try:
+        # (ONLY: the parent, not its partitions, which the compaction of a
+        # day, the call's other step, locks)
+        holder.run("BEGIN; LOCK TABLE ONLY vscope.points IN SHARE UPDATE EXCLUSIVE MODE")
+        p = ctx.psql("SET statement_timeout = '60s'; SELECT vscope.maintain()->>'created'", check=False)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip() == "0", p.stdout
+        assert "waited too long for a lock, left for the next run" in p.stderr, p.stderr
+        # readers and writers never waited for it
+        assert ctx.psql("SET lock_timeout = '1s'; SELECT count(*) >= 0 FROM vscope.points "
+                        "WHERE ts > now() - interval '1 hour'") == [["t"]]
+    finally:
+        holder.run("ROLLBACK")
+        holder.close()
+    assert ctx.scalar("SELECT vscope.maintain()->>'created'") == "1"
+    assert ctx.scalar(f"SELECT to_regclass('vscope.points_' || {day}) IS NOT NULL") == "t"
+
+
 def relation_locks(ctx, db, sql):
     """How many relation locks the statement leaves its transaction holding
     (the statement runs in a new session)."""
