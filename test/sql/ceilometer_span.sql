@@ -5,6 +5,10 @@
 -- matching series have samples; the answers are those computed from the
 -- samples themselves, also after expire() and after a late older sample.
 SET timezone = 'UTC';
+-- the days written to below: writes never make partitions, the owner does
+SET client_min_messages = warning;
+CALL vscope.add_days('2015-01-10', '2015-01-14');
+RESET client_min_messages;
 SELECT vscope.create_tenant('span-a') > 0 AS a, vscope.create_tenant('span-b') > 0 AS b;
 SELECT vscope.use_tenant('span-a') > 0 AS using_a;
 

@@ -4,6 +4,10 @@
 -- over compressed blocks.  The transaction's own row counts show how each
 -- point went in: an insert that was tried and rolled back would count too.
 SET timezone = 'UTC';
+-- the days written to below: writes never make partitions, the owner does
+SET client_min_messages = warning;
+CALL vscope.add_days('2023-11-19', '2023-11-20');
+RESET client_min_messages;
 SELECT vscope.create_tenant('conf') IS NOT NULL;
 SELECT vscope.use_tenant('conf') IS NOT NULL;
 -- a put body: 3 series (h = a, b, c), at 2023-11-20 00:00 + k minutes for
