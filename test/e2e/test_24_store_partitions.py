@@ -3,8 +3,8 @@ locks does not depend on how many days exist.
 
 - A backfill (a put into a past day the operator made writable) is held
   inside its transaction after it has written its points: a psql session of
-  the test holds the row of the series in vscope.series_last, which the put
-  updates last.  Meanwhile a second session sees in pg_locks that the put
+  the test holds a row lock on the day's last point, which the put
+  overwrites last (overwrites go in (series, ts) order, after the others).  Meanwhile a second session sees in pg_locks that the put
   holds nothing stronger than ROW EXCLUSIVE, a reader with lock_timeout = 1s
   reads vscope.points at once, and maintain() attaches a new day without
   waiting.  (When writes made partitions, such a put held vscope.points in
@@ -52,9 +52,14 @@ def maintain_until_done(ctx, db):
 def test_a_backfill_takes_no_lock_that_readers_wait_for(ctx):
     tok = ctx.token(T)
     series = {"metric": "part.backfill", "tags": {"host": "a"}}
-    # the series and its latest point, today
-    assert_status(ctx.post("/api/put", dict(series, timestamp=int(time.time()), value=1), token=tok), 204)
-    sid = ctx.scalar("SELECT series_id FROM vscope.series WHERE metric = 'part.backfill'")
+    last = BACKFILL_TS + 60 * 99
+    # the series, its latest point today, and the backfill's last point
+    assert_status(ctx.post("/api/put", [dict(series, timestamp=int(time.time()), value=1),
+                                        dict(series, timestamp=last, value=-1)], token=tok), 204)
+    tid = ctx.scalar(f"SELECT tenant_id FROM vscope.tenants WHERE name = '{T}'")
+    sid = ctx.scalar(f"SELECT series_id FROM vscope.series WHERE tenant_id = {tid} AND metric = 'part.backfill'")
+    in_day = (f"tenant_id = {tid} AND series_id = {sid} "
+              f"AND ts >= '{BACKFILL_DAY}' AND ts < '{BACKFILL_DAY}'::date + 1")
     # a day of the window that maintenance will have to make again
     ctx.psql("DO $$ BEGIN EXECUTE format('DROP TABLE vscope.%I', 'points_' || "
              "to_char(now() AT TIME ZONE 'UTC' + interval '4 days', 'YYYYMMDD')); END $$")
@@ -62,15 +67,16 @@ def test_a_backfill_takes_no_lock_that_readers_wait_for(ctx):
     result = {}
     put = None
     try:
-        holder.run(f"BEGIN; SELECT 1 FROM vscope.series_last WHERE series_id = {sid} FOR UPDATE")
+        holder.run(f"BEGIN; SELECT 1 FROM vscope.points WHERE tenant_id = {tid} AND series_id = {sid} "
+                   f"AND ts = to_timestamp({last}) FOR UPDATE")
 
         def backfill():
             result["r"] = ctx.post("/api/put", [dict(series, timestamp=BACKFILL_TS + 60 * i, value=i)
                                                 for i in range(100)], token=tok)
         put = threading.Thread(target=backfill)
         put.start()
-        # the put has written its points and waits for the row, in its transaction
-        pid = wait_for("the backfill to wait for the series_last row", lambda: ctx.psql(
+        # the put has written its other points and waits for the row, in its transaction
+        pid = wait_for("the backfill to wait for the day's last point", lambda: ctx.psql(
             f"SELECT pid FROM pg_stat_activity WHERE {holder.pid} = ANY (pg_blocking_pids(pid))"), ctx=ctx)[0][0]
         locks = ctx.psql(f"SELECT relation::regclass, mode FROM pg_locks WHERE pid = {pid} AND locktype = 'relation' "
                          "AND relation::regclass::text LIKE 'vscope.points%' ORDER BY 1::text, 2")
@@ -82,9 +88,7 @@ def test_a_backfill_takes_no_lock_that_readers_wait_for(ctx):
         assert strong == [], strong
         # a reader does not wait (lock_timeout would cancel it), and sees
         # nothing of the uncommitted backfill
-        assert ctx.psql(f"SET lock_timeout = '1s'; SELECT count(*) FROM vscope.points "
-                        f"WHERE series_id = {sid} AND ts >= '{BACKFILL_DAY}' AND ts < '{BACKFILL_DAY}'::date + 1") \
-            == [["0"]]
+        assert ctx.psql(f"SET lock_timeout = '1s'; SELECT count(*) FROM vscope.points WHERE {in_day}") == [["1"]]
         # and maintenance attaches the missing day meanwhile, without waiting
         t0 = time.monotonic()
         made = ctx.psql("SET lock_timeout = '1s'; SELECT vscope.maintain()->>'created'")
@@ -97,8 +101,7 @@ def test_a_backfill_takes_no_lock_that_readers_wait_for(ctx):
         holder.close()
         if put is not None:
             put.join(60)
-    assert ctx.as_tenant(T, f"SELECT count(*) FROM vscope.points WHERE series_id = {sid} "
-                            f"AND ts >= '{BACKFILL_DAY}' AND ts < '{BACKFILL_DAY}'::date + 1") == [["100"]]
+    assert ctx.psql(f"SELECT count(*), sum(ivalue) FROM vscope.points WHERE {in_day}") == [["100", str(sum(range(100)))]]
 
 
 def test_maintain_leaves_a_day_it_cannot_lock_in_time_for_the_next_run(ctx):
@@ -123,7 +126,7 @@ def test_maintain_leaves_a_day_it_cannot_lock_in_time_for_the_next_run(ctx):
     finally:
         holder.run("ROLLBACK")
         holder.close()
-    assert ctx.scalar("SELECT vscope.maintain()->>'created'") == "1"
+    assert int(ctx.scalar("SELECT vscope.maintain()->>'created'")) >= 1
     assert ctx.scalar(f"SELECT to_regclass('vscope.points_' || {day}) IS NOT NULL") == "t"
 
 

@@ -28,8 +28,9 @@ def test_concurrent_posts_in_opposite_orders(ctx):
     tok = admin(ctx)
     # the series exist before the writers start (requests that create the
     # same new series in opposite orders wait on each other's uncommitted
-    # series: that is another matter); the days before the 10th are made
-    # by the writers as they go
+    # series: that is another matter); the days the writers go back to are
+    # made writable first (writes never make partitions)
+    ctx.add_days("2016-05-06", "2016-05-10")
     assert_status(ctx.post("/v2/meters/span.cpu", [sample(r, "2016-05-10T23:59:00", 0) for r in RESOURCES],
                            token=tok), 201)
     results = []
