@@ -607,10 +607,17 @@ GRANT EXECUTE ON FUNCTION vscope.maintain() TO vscope_authenticator;
 -- Reading: the one reader
 --------------------------------------------------------------------------------
 
+-- the planner support function of read_points() and _read_series(): row
+-- estimates, and the library loaded before planning needs its hooks
+CREATE FUNCTION vscope._read_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vscope_read_support'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION vscope._read_support(internal) IS 'internal: planner support for read_points() and _read_series() (row estimates; loads the library so that its planner hooks serve the first query of a session)';
+
 CREATE FUNCTION vscope.read_points(series integer[], start_ts timestamptz, end_ts timestamptz)
 	RETURNS TABLE (series_id integer, ts timestamptz, value double precision, ivalue bigint)
 	AS 'MODULE_PATHNAME', 'vscope_read_points'
-	LANGUAGE C STABLE STRICT;
+	LANGUAGE C STABLE STRICT SUPPORT vscope._read_support;
 COMMENT ON FUNCTION vscope.read_points(integer[], timestamptz, timestamptz) IS 'the points of these series in [start_ts, end_ts), series by series in time order, through the reader every query uses';
 
 -- the points of one series of a tenant in [start_ts, end_ts), through the
@@ -622,7 +629,7 @@ CREATE FUNCTION vscope._read_series(tenant_id integer, series_id integer,
 									start_ts timestamptz, end_ts timestamptz)
 	RETURNS TABLE (ts timestamptz, value double precision, ivalue bigint)
 	AS 'MODULE_PATHNAME', 'vscope_read_series'
-	LANGUAGE C STABLE STRICT ROWS 1440;
+	LANGUAGE C STABLE STRICT ROWS 1440 SUPPORT vscope._read_support;
 COMMENT ON FUNCTION vscope._read_series(integer, integer, timestamptz, timestamptz) IS 'internal: the points of one series in [start_ts, end_ts), from rows and blocks, in time order (the datapoints view)';
 
 CREATE VIEW vscope.datapoints WITH (security_invoker = true) AS

@@ -1331,3 +1331,15 @@ BEGIN
 	RETURN to_json(out);
 END
 $$;
+
+-- The planner hooks serve the first query of a session: the support
+-- function, called while planning, loads the library
+-- the planner support function of read_points() and _read_series(): row
+-- estimates, and the library loaded before planning needs its hooks
+CREATE FUNCTION vscope._read_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vscope_read_support'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION vscope._read_support(internal) IS 'internal: planner support for read_points() and _read_series() (row estimates; loads the library so that its planner hooks serve the first query of a session)';
+
+ALTER FUNCTION vscope.read_points(integer[], timestamptz, timestamptz) SUPPORT vscope._read_support;
+ALTER FUNCTION vscope._read_series(integer, integer, timestamptz, timestamptz) SUPPORT vscope._read_support;

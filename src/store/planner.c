@@ -12,6 +12,12 @@
  *	  function reads [start, end): ts <= Y and ts > X pass Y and X plus a
  *	  microsecond.  EXPLAIN VERBOSE shows the call with the bounds.
  *
+ *	  The hooks (this one and reader_agg.c's) are installed when the library
+ *	  loads.  read_points() and _read_series() name vscope._read_support()
+ *	  as their planner support function, which the planner calls while it
+ *	  sizes the function scan, before it looks for paths: so the library is
+ *	  loaded, and the hooks in place, for the first query of a session too.
+ *
  *-------------------------------------------------------------------------
  */
 #include "store/store.h"
@@ -23,9 +29,11 @@
 #include "commands/defrem.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/supportnodes.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "parser/parse_oper.h"
+#include "utils/array.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -195,4 +203,43 @@ VsPlannerInit(void)
 {
 	prev_set_rel_pathlist = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = VsSetRelPathlist;
+}
+
+VS_FUNCTION_INFO_V1(vscope_read_support);
+
+/*
+ * vscope_read_support is the planner support function of read_points() and
+ * _read_series(): it estimates their rows (a day of minute points per
+ * series, for want of better) and, by being called at all, loads the
+ * library before the planner needs its hooks.
+ */
+Datum
+vscope_read_support(PG_FUNCTION_ARGS)
+{
+	Node	   *req = (Node *) PG_GETARG_POINTER(0);
+
+	if (IsA(req, SupportRequestRows))
+	{
+		SupportRequestRows *rows = (SupportRequestRows *) req;
+		double		nseries = 1;
+
+		if (rows->node != NULL && IsA(rows->node, FuncExpr))
+		{
+			FuncExpr   *f = (FuncExpr *) rows->node;
+
+			/* read_points(series, ...): as many series as a constant array has */
+			if (list_length(f->args) == 3 && IsA(linitial(f->args), Const) &&
+				!((Const *) linitial(f->args))->constisnull)
+			{
+				ArrayType  *a = DatumGetArrayTypeP(((Const *) linitial(f->args))->constvalue);
+
+				nseries = Max(ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)), 1);
+			}
+			else if (list_length(f->args) == 3)
+				nseries = 100;
+		}
+		rows->rows = nseries * 1440;
+		PG_RETURN_POINTER(rows);
+	}
+	PG_RETURN_POINTER(NULL);
 }

@@ -172,3 +172,14 @@ SELECT sum(value) FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.ser
 SET vscope.enable_reader_aggregates = off;
 SELECT sum(value) FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric = 'agg.huge'), '-infinity', 'infinity');
 RESET vscope.enable_reader_aggregates;
+
+-- a new session's first query gets the hooks too (the support function
+-- loads the library while planning)
+\c -
+SET timezone = 'UTC';
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT ts, value FROM vscope.datapoints
+ WHERE metric = 'sum.count' AND ts >= '2023-11-05' AND ts < '2023-11-06';
+\c -
+EXPLAIN (COSTS OFF)
+SELECT count(*) FROM vscope.read_points(ARRAY[1, 2], '-infinity', 'infinity');
