@@ -1343,3 +1343,7 @@ COMMENT ON FUNCTION vscope._read_support(internal) IS 'internal: planner support
 
 ALTER FUNCTION vscope.read_points(integer[], timestamptz, timestamptz) SUPPORT vscope._read_support;
 ALTER FUNCTION vscope._read_series(integer, integer, timestamptz, timestamptz) SUPPORT vscope._read_support;
+
+-- series_last: half of each page left free, so that the update every
+-- write makes of its series' rows stays HOT
+ALTER TABLE vscope.series_last SET (fillfactor = 50);

@@ -367,6 +367,66 @@ StoreGood(int32 tenant, VsGoodPoint *good, int ngood)
 	SPI_finish();
 }
 
+/*
+ * PutContext is the work memory of a put (and of put_lines): one context
+ * per backend, kept between calls and emptied by PutDone (or, after an
+ * error, by the next call).  It keeps its first block of VS_PUT_KEEP
+ * bytes: a put of 10,000 points parses into a few megabytes, and memory
+ * handed back to the system after every call came back as page faults on
+ * the next, a third of a put's time.  A put inside a put (a trigger, say)
+ * gets a context of its own.
+ */
+#define VS_PUT_KEEP (4 * 1024 * 1024)
+
+static MemoryContext put_cxt = NULL;
+static bool put_cxt_busy = false;
+
+/* an error ends the put that was using the context */
+static void
+PutXactCallback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		put_cxt_busy = false;
+}
+
+static void
+PutSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+				   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		put_cxt_busy = false;
+}
+
+static MemoryContext
+PutContext(void)
+{
+	if (put_cxt_busy)
+		return AllocSetContextCreate(CurrentMemoryContext, "vscope nested put",
+									 ALLOCSET_DEFAULT_SIZES);
+	if (put_cxt == NULL)
+	{
+		put_cxt = AllocSetContextCreate(TopMemoryContext, "vscope put",
+										VS_PUT_KEEP, VS_PUT_KEEP, ALLOCSET_DEFAULT_MAXSIZE);
+		RegisterXactCallback(PutXactCallback, NULL);
+		RegisterSubXactCallback(PutSubXactCallback, NULL);
+	}
+	MemoryContextReset(put_cxt);
+	put_cxt_busy = true;
+	return put_cxt;
+}
+
+static void
+PutDone(MemoryContext cxt)
+{
+	if (cxt != put_cxt)
+	{
+		MemoryContextDelete(cxt);
+		return;
+	}
+	MemoryContextReset(cxt);
+	put_cxt_busy = false;
+}
+
 VS_FUNCTION_INFO_V1(vscope_put_lines);
 
 /*
@@ -381,8 +441,7 @@ vscope_put_lines(PG_FUNCTION_ARGS)
 	text	   *in = PG_GETARG_TEXT_PP(0);
 	int32		tenant = VsRequireTenant();
 	MemoryContext old;
-	MemoryContext workcxt = AllocSetContextCreate(CurrentMemoryContext, "vscope put lines",
-												  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext workcxt = PutContext();
 	char	   *buf;
 	char	   *line;
 	int			lineno = 0;
@@ -447,7 +506,7 @@ vscope_put_lines(PG_FUNCTION_ARGS)
 	appendStringInfoString(&result, "]}");
 	MemoryContextSwitchTo(old);
 	out = cstring_to_text_with_len(result.data, result.len);
-	MemoryContextDelete(workcxt);
+	PutDone(workcxt);
 	PG_RETURN_TEXT_P(out);
 }
 
@@ -463,7 +522,6 @@ vscope_put(PG_FUNCTION_ARGS)
 {
 	text	   *payload;
 	bool		details = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
-	MemoryContext callcxt = CurrentMemoryContext;
 	MemoryContext workcxt;
 	MemoryContext old;
 	int32		tenant;
@@ -484,7 +542,7 @@ vscope_put(PG_FUNCTION_ARGS)
 	payload = PG_GETARG_TEXT_PP(0);
 	tenant = VsRequireTenant();
 
-	workcxt = AllocSetContextCreate(callcxt, "vscope put", ALLOCSET_DEFAULT_SIZES);
+	workcxt = PutContext();
 	old = MemoryContextSwitchTo(workcxt);
 
 	raw = VsParsePut(VARDATA_ANY(payload), VARSIZE_ANY_EXHDR(payload), &nraw);
@@ -531,7 +589,7 @@ vscope_put(PG_FUNCTION_ARGS)
 
 	MemoryContextSwitchTo(old);
 	out = cstring_to_text_with_len(result.data, result.len);
-	MemoryContextDelete(workcxt);
+	PutDone(workcxt);
 	PG_RETURN_TEXT_P(out);
 }
 
