@@ -27,10 +27,11 @@ CREATE OR REPLACE VIEW vscope.datapoints WITH (security_invoker = true) AS
 DROP FUNCTION vscope._read_series(integer, integer);
 
 CREATE FUNCTION vscope.reader_stats(OUT blocks_decoded bigint, OUT blocks_summarized bigint,
-									OUT head_rows bigint, OUT points bigint)
+									OUT head_rows bigint, OUT points bigint,
+									OUT days_probed bigint, OUT days_skipped bigint)
 	AS 'MODULE_PATHNAME', 'vscope_reader_stats'
 	LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION vscope.reader_stats() IS 'what the reader has read in this session: blocks decoded, blocks answered from their summary, head rows, points';
+COMMENT ON FUNCTION vscope.reader_stats() IS 'what the reader has read in this session: blocks decoded, blocks answered from their summary, head rows, points, and the days of the head it probed or skipped (a partition without a page)';
 
 --------------------------------------------------------------------------------
 -- Series ids numbered per tenant, a per-tenant series limit, and series

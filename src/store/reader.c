@@ -15,13 +15,21 @@
  */
 #include "store/reader.h"
 
+#include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "partitioning/partdesc.h"
+#include "storage/bufmgr.h"
+#include "utils/datetime.h"
 
 #include "store/block.h"
 #include "store/store.h"
@@ -82,6 +90,8 @@ static int64 stat_decoded = 0;
 static int64 stat_summarized = 0;
 static int64 stat_head = 0;
 static int64 stat_points = 0;
+static int64 stat_days_probed = 0;
+static int64 stat_days_skipped = 0;
 
 static int
 Int32Cmp(const void *a, const void *b)
@@ -106,6 +116,79 @@ BlocksHaveFlags(void)
 		elog(ERROR, "looking up vscope.blocks failed");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 									   1, &isnull)) > 0;
+}
+
+/*
+ * HeadRange narrows [start, end) to the days whose partition of
+ * vscope.points has any page at all, into [*hs, *he); false when none has.
+ * Once a day is compressed its partition is emptied, and once vacuumed it
+ * has no page: a long range then costs the head query nothing for it,
+ * where it would cost an index probe per series and day.  A partition
+ * with pages is read even if they hold nothing visible.  Safe against
+ * writers: a row the caller's snapshot can see was written, and its page
+ * added, before the snapshot was taken, so before this looks.  A partition
+ * not named points_YYYYMMDD (made by hand) keeps the whole range.
+ */
+static bool
+HeadRange(TimestampTz start, TimestampTz end, TimestampTz *hs, TimestampTz *he)
+{
+	Oid			nsp = get_namespace_oid("vscope", true);
+	Oid			parent = OidIsValid(nsp) ? get_relname_relid("points", nsp) : InvalidOid;
+	Relation	rel;
+	PartitionDesc pd;
+	bool		any = false;
+	TimestampTz lo = 0;
+	TimestampTz hi = 0;
+
+	*hs = start;
+	*he = end;
+	if (!OidIsValid(parent))
+		return true;
+	rel = table_open(parent, AccessShareLock);
+	pd = RelationGetPartitionDesc(rel, true);
+	for (int i = 0; i < pd->nparts; i++)
+	{
+		char	   *name = get_rel_name(pd->oids[i]);
+		int			y,
+					m,
+					d;
+		char		tail;
+		TimestampTz day_start;
+		TimestampTz day_end;
+		Relation	part;
+		bool		has_pages;
+
+		if (name == NULL || sscanf(name, "points_%4d%2d%2d%c", &y, &m, &d, &tail) != 3 ||
+			!IS_VALID_JULIAN(y, m, d))
+		{
+			table_close(rel, NoLock);
+			return true;
+		}
+		day_start = (TimestampTz) (date2j(y, m, d) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY;
+		day_end = day_start + USECS_PER_DAY;
+		if (day_end <= start || day_start >= end)
+			continue;
+		part = table_open(pd->oids[i], AccessShareLock);
+		has_pages = RelationGetNumberOfBlocks(part) > 0;
+		table_close(part, NoLock);
+		if (!has_pages)
+		{
+			stat_days_skipped++;
+			continue;
+		}
+		stat_days_probed++;
+		if (!any || day_start < lo)
+			lo = day_start;
+		if (!any || day_end > hi)
+			hi = day_end;
+		any = true;
+	}
+	table_close(rel, NoLock);
+	if (!any)
+		return false;
+	*hs = Max(start, lo);
+	*he = Min(end, hi);
+	return *hs < *he;
 }
 
 VsReader *
@@ -196,7 +279,20 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 								 5, types, CURSOR_OPT_GENERIC_PLAN);
 	}
 	MemoryContextSwitchTo(old);
-	r->head = SPI_cursor_open(NULL, head_plan, args, NULL, true);
+	{
+		Datum		hargs[4] = {args[0], args[1], args[2], args[3]};
+		TimestampTz hs;
+		TimestampTz he;
+
+		if (HeadRange(start, end, &hs, &he))
+		{
+			hargs[2] = TimestampTzGetDatum(hs);
+			hargs[3] = TimestampTzGetDatum(he);
+			r->head = SPI_cursor_open(NULL, head_plan, hargs, NULL, true);
+		}
+		else
+			r->h_done = true;	/* no day of the range has a row */
+	}
 	if (blocks_plan != NULL)
 		r->blocks = SPI_cursor_open(NULL, blocks_plan, args, NULL, true);
 	else
@@ -524,7 +620,8 @@ vs_reader_use_summaries(VsReader *r, TimestampTz lo, TimestampTz hi)
 void
 vs_reader_close(VsReader *r)
 {
-	SPI_cursor_close(r->head);
+	if (r->head != NULL)
+		SPI_cursor_close(r->head);
 	if (r->blocks != NULL)
 		SPI_cursor_close(r->blocks);
 	MemoryContextDelete(r->cxt);
@@ -636,8 +733,8 @@ Datum
 vscope_reader_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
-	Datum		values[4];
-	bool		isnull[4] = {false, false, false, false};
+	Datum		values[6];
+	bool		isnull[6] = {false, false, false, false, false, false};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -645,5 +742,7 @@ vscope_reader_stats(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum(stat_summarized);
 	values[2] = Int64GetDatum(stat_head);
 	values[3] = Int64GetDatum(stat_points);
+	values[4] = Int64GetDatum(stat_days_probed);
+	values[5] = Int64GetDatum(stat_days_skipped);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, isnull)));
 }

@@ -183,3 +183,23 @@ SELECT ts, value FROM vscope.datapoints
 \c -
 EXPLAIN (COSTS OFF)
 SELECT count(*) FROM vscope.read_points(ARRAY[1, 2], '-infinity', 'infinity');
+
+-- a compressed day's partition, once vacuumed, has no page: the reader
+-- does not probe it; a late write gives it a page again and is read at once
+\c -
+SET timezone = 'UTC';
+SELECT vscope.use_tenant('sum') IS NOT NULL;
+VACUUM vscope.points_20231106;
+SELECT pg_relation_size('vscope.points_20231106') AS bytes_after_vacuum;
+SELECT * FROM vscope.reader_stats() \gset before_
+SELECT count(*) FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric = 'sum.count'),
+                                        '2023-11-06', '2023-11-07');
+SELECT days_probed - :before_days_probed AS probed, days_skipped - :before_days_skipped AS skipped
+  FROM vscope.reader_stats();
+SELECT vscope.put_point('sum.count', '{"h": "a"}', '2023-11-06 12:00:30+00', 7) > 0;
+SELECT * FROM vscope.reader_stats() \gset before_
+SELECT count(*), sum(coalesce(value, ivalue)) FILTER (WHERE ts = '2023-11-06 12:00:30+00') AS late
+  FROM vscope.read_points(ARRAY(SELECT series_id FROM vscope.series WHERE metric = 'sum.count'),
+                          '2023-11-06', '2023-11-07');
+SELECT days_probed - :before_days_probed AS probed, days_skipped - :before_days_skipped AS skipped
+  FROM vscope.reader_stats();
