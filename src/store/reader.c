@@ -627,6 +627,31 @@ vs_reader_close(VsReader *r)
 	MemoryContextDelete(r->cxt);
 }
 
+/*
+ * vs_reader_series: the series ids of read_points()' array argument, NULL
+ * elements left out.
+ */
+int32 *
+vs_reader_series(ArrayType *arr, int *nseries)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int32	   *series;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("series must be a one-dimensional array")));
+	deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &nelems);
+	series = palloc(sizeof(int32) * Max(nelems, 1));
+	*nseries = 0;
+	for (int i = 0; i < nelems; i++)
+		if (!nulls[i])
+			series[(*nseries)++] = DatumGetInt32(elems[i]);
+	return series;
+}
+
 VS_FUNCTION_INFO_V1(vscope_read_points);
 
 /*
@@ -639,27 +664,15 @@ vscope_read_points(PG_FUNCTION_ARGS)
 	TimestampTz start = PG_GETARG_TIMESTAMPTZ(1);
 	TimestampTz end = PG_GETARG_TIMESTAMPTZ(2);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
+	int			nseries;
 	int32	   *series;
-	int			nseries = 0;
 	int32		tenant = VsRequireTenant();
 	VsReader   *r;
 	int32		sid;
 	VsPoint		pt;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("series must be a one-dimensional array")));
-	deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &nelems);
-	series = palloc(sizeof(int32) * Max(nelems, 1));
-	for (int i = 0; i < nelems; i++)
-		if (!nulls[i])
-			series[nseries++] = DatumGetInt32(elems[i]);
-
+	series = vs_reader_series(arr, &nseries);
 	SPI_connect();
 	r = vs_reader_open(tenant, series, nseries, start, end);
 	while (vs_reader_next(r, &sid, &pt))

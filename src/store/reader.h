@@ -13,6 +13,7 @@
 #define VSCOPE_READER_H
 
 #include "core/vscope.h"
+#include "utils/array.h"
 
 typedef struct VsPoint
 {
@@ -78,5 +79,8 @@ extern bool vs_reader_next_run(VsReader *r, int32 *series_id, VsPointRun *run);
 extern void vs_reader_use_summaries(VsReader *r, TimestampTz lo, TimestampTz hi);
 
 extern void vs_reader_close(VsReader *r);
+
+/* the series ids of an int4[] (read_points()' argument), NULLs left out */
+extern int32 *vs_reader_series(ArrayType *arr, int *nseries);
 
 #endif							/* VSCOPE_READER_H */

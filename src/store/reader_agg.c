@@ -550,24 +550,12 @@ ReadAggNext(ScanState *ss)
 	{
 		ArrayType  *arr = DatumGetArrayTypeP(argv[0]);
 		int32		tenant = VsRequireTenant();
-		Datum	   *elems;
-		bool	   *nulls;
-		int			nelems;
-		int32	   *series;
-		int			nseries = 0;
+		int			nseries;
+		int32	   *series = vs_reader_series(arr, &nseries);
 		VsReader   *r;
 		int32		sid;
 		VsPointRun	run;
 
-		if (ARR_NDIM(arr) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("series must be a one-dimensional array")));
-		deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &nelems);
-		series = palloc(sizeof(int32) * Max(nelems, 1));
-		for (int i = 0; i < nelems; i++)
-			if (!nulls[i])
-				series[nseries++] = DatumGetInt32(elems[i]);
 		SPI_connect();
 		r = vs_reader_open(tenant, series, nseries, DatumGetTimestampTz(argv[1]),
 						   DatumGetTimestampTz(argv[2]));
