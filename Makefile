@@ -12,6 +12,7 @@ MODULE_big = vscope
 OBJS = \
 	src/core/vscope.o \
 	src/core/tenancy.o \
+	src/core/settings.o \
 	src/store/series.o \
 	src/store/partition.o \
 	src/store/putparse.o \

@@ -305,3 +305,18 @@ CREATE AGGREGATE vscope.percentile_r7(value double precision, p double precision
 	COMBINEFUNC = vscope._pct_combine, FINALFUNC = vscope._pct_final_r7,
 	PARALLEL = SAFE);
 COMMENT ON AGGREGATE vscope.percentile_r7(double precision, double precision) IS 'the p-th percentile (0..100) by estimation R-7, as OpenTSDB''s epNNr7 (linear between order statistics)';
+
+-- /api/config and /api/dropcaches: the settings the API shows, and the
+-- per-backend caches dropped in every backend
+CREATE FUNCTION vscope.settings() RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_settings'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION vscope.settings() IS 'the vscope.* settings that shape the API (limits, retention, compression) as {"name": "value"} text, for /api/config; nothing secret';
+GRANT EXECUTE ON FUNCTION vscope.settings() TO vscope_reader;
+
+CREATE FUNCTION vscope.drop_caches() RETURNS void
+	AS 'MODULE_PATHNAME', 'vscope_drop_caches'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.drop_caches() IS 'empties the series cache and the known-days set of every backend (a relation cache invalidation of vscope.series and vscope.points, sent at commit), for /api/dropcaches';
+REVOKE ALL ON FUNCTION vscope.drop_caches() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.drop_caches() TO vscope_admin;

@@ -1348,3 +1348,18 @@ ALTER FUNCTION vscope._read_series(integer, integer, timestamptz, timestamptz) S
 -- series_last: half of each page left free, so that the update every
 -- write makes of its series' rows stays HOT
 ALTER TABLE vscope.series_last SET (fillfactor = 50);
+
+-- /api/config and /api/dropcaches: the settings the API shows, and the
+-- per-backend caches dropped in every backend
+CREATE FUNCTION vscope.settings() RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_settings'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION vscope.settings() IS 'the vscope.* settings that shape the API (limits, retention, compression) as {"name": "value"} text, for /api/config; nothing secret';
+GRANT EXECUTE ON FUNCTION vscope.settings() TO vscope_reader;
+
+CREATE FUNCTION vscope.drop_caches() RETURNS void
+	AS 'MODULE_PATHNAME', 'vscope_drop_caches'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.drop_caches() IS 'empties the series cache and the known-days set of every backend (a relation cache invalidation of vscope.series and vscope.points, sent at commit), for /api/dropcaches';
+REVOKE ALL ON FUNCTION vscope.drop_caches() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.drop_caches() TO vscope_admin;
