@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "router.h"
+#include "stats.h"
 
 struct VsRequest
 {
@@ -241,6 +242,20 @@ req_fail(VsRequest *r, int status, const char *message, const char *details)
 		router_error(r, status, message, details);
 }
 
+/* req_status is the status answered so far (0: none yet) */
+int
+req_status(VsRequest *r)
+{
+	return r->responded ? r->status : 0;
+}
+
+/* req_tenant is the tenant the credentials named ("" before they were checked) */
+const char *
+req_tenant(VsRequest *r)
+{
+	return r->tenant;
+}
+
 void
 req_set_tenant(VsRequest *r, const char *tenant)
 {
@@ -434,6 +449,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (r == NULL)
 		return;
+	stats_request(r->route ? r->route->path : NULL, r->responded ? r->status : 0);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	req_client_addr(r, addr, sizeof(addr));
 	{
@@ -531,6 +547,16 @@ http_quiesce(void)
 	/* the socket is ours to close, but only after MHD_stop_daemon */
 	if (daemon_handle != NULL)
 		quiesced_socket = MHD_quiesce_daemon(daemon_handle);
+}
+
+/* http_connections is the number of HTTP connections open now */
+unsigned
+http_connections(void)
+{
+	const union MHD_DaemonInfo *di = daemon_handle == NULL ? NULL :
+		MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return di != NULL ? di->num_connections : 0;
 }
 
 int

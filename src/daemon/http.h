@@ -33,6 +33,8 @@ extern const char *req_arg(VsRequest *r, const char *name);
 extern bool req_has_arg(VsRequest *r, const char *name);
 extern const char *req_body(VsRequest *r, size_t *len);
 extern void req_set_tenant(VsRequest *r, const char *tenant);
+extern const char *req_tenant(VsRequest *r);
+extern int	req_status(VsRequest *r);
 extern void req_set_as_tenant(VsRequest *r, const char *tenant);
 extern const char *req_as_tenant(VsRequest *r);
 extern void req_fail(VsRequest *r, int status, const char *message, const char *details);
@@ -50,6 +52,7 @@ extern void req_add_header(VsRequest *r, const char *name, const char *value);
 extern int	http_start(const VsConfig *cfg);
 extern void http_quiesce(void);
 extern int	http_active(void);
+extern unsigned http_connections(void);
 extern void http_stop(void);
 
 #endif							/* VSCOPED_HTTP_H */

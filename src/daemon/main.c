@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "pool.h"
+#include "stats.h"
 #include "telnet.h"
 
 #define DRAIN_SECONDS 30
@@ -107,6 +108,7 @@ main(int argc, char **argv)
 	}
 	request_timeout_secs = cfg.request_timeout;
 	vs_config = &cfg;
+	stats_init();
 
 	/* signals are taken by this thread alone, with sigwait */
 	sigemptyset(&sigs);
