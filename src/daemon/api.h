@@ -25,6 +25,12 @@ extern void api_config_filters(VsRequest *r);
 extern void api_suggest(VsRequest *r);
 extern void api_query_last(VsRequest *r);
 extern void api_lookup(VsRequest *r);
+extern void api_config(VsRequest *r);
+extern void api_serializers(VsRequest *r);
+extern void api_dropcaches(VsRequest *r);
+extern void api_stats(VsRequest *r);
+extern void api_stats_sub(VsRequest *r);
+extern void api_not_implemented(VsRequest *r);
 
 /* api_vscope.c: vScope live data */
 extern void ovh_error(VsRequest *r, int status, const char *message, const char *details);

@@ -1,7 +1,9 @@
 /*
  * api_tsdb.c
- *	  The OpenTSDB endpoints: /api/put and /api/version, and OpenTSDB's
- *	  error body {"error":{"code":N,"message":"...","details":"..."}}.
+ *	  The OpenTSDB endpoints (/api/put, /api/query, the lookups, and the
+ *	  maintenance ones: /api/config, /api/serializers, /api/dropcaches,
+ *	  /api/stats), the answer to those vscope does not implement, and
+ *	  OpenTSDB's error body {"error":{"code":N,"message":"...","details":"..."}}.
  */
 #include "api.h"
 
@@ -14,6 +16,7 @@
 
 #include "log.h"
 #include "pool.h"
+#include "stats.h"
 
 /* tsdb_error answers with OpenTSDB's error body; code equals the status */
 void
@@ -113,7 +116,7 @@ api_put(VsRequest *r)
 	params[0] = body;
 	params[1] = details ? "true" : "false";
 	/* the answer is json text in OpenTSDB's key order: pass it through */
-	res = txn_exec(&t, "SELECT r::text, r->>'failed' FROM vscope.put($1, $2) AS r", 2, params);
+	res = txn_exec(&t, "SELECT r::text, r->>'failed', r->>'success' FROM vscope.put($1, $2) AS r", 2, params);
 	if (res == NULL || !txn_commit(&t))
 	{
 		if (res)
@@ -126,6 +129,7 @@ api_put(VsRequest *r)
 	txn_end(&t);
 	txn_free(&t);
 	failed = atoi(PQgetvalue(res, 0, 1));
+	stats_points(atol(PQgetvalue(res, 0, 2)));
 
 	if (!details && !summary)
 	{
@@ -198,8 +202,29 @@ query_args_json(VsRequest *r)
  * api_query answers /api/query: POST with a JSON body, GET with the
  * query-string form; DELETE is refused as OpenTSDB does by default.
  */
+static void api_query_run(VsRequest *r);
+
 void
 api_query(VsRequest *r)
+{
+	char		remote[64];
+	char	   *args = NULL;
+	size_t		len;
+	const char *body = req_body(r, &len);
+	unsigned long id;
+
+	/* /api/stats/query lists it: the POST body, or the GET arguments */
+	req_client_addr(r, remote, sizeof(remote));
+	if (strcmp(req_method(r), "POST") != 0 || len == 0 || memchr(body, '\0', len) != NULL)
+		body = args = query_args_json(r);
+	id = stats_query_begin("", remote, body);
+	api_query_run(r);
+	stats_query_end(id, req_tenant(r), req_status(r));
+	free(args);
+}
+
+static void
+api_query_run(VsRequest *r)
 {
 	const char *method = req_method(r);
 
@@ -367,4 +392,248 @@ void
 api_lookup(VsRequest *r)
 {
 	api_json_or_args(r, "SELECT vscope.tsdb_lookup($1::jsonb)", "SELECT vscope.tsdb_lookup_get($1::jsonb)");
+}
+
+/* ---- maintenance endpoints ---- */
+
+/* config_add adds "key": "value" (OpenTSDB's config values are strings) */
+static void
+config_add(struct json_object *obj, const char *key, const char *value)
+{
+	json_object_object_add(obj, key, json_object_new_string(value));
+}
+
+static void
+config_add_int(struct json_object *obj, const char *key, long value)
+{
+	char		v[32];
+
+	snprintf(v, sizeof(v), "%ld", value);
+	config_add(obj, key, v);
+}
+
+/*
+ * api_config answers /api/config: the OpenTSDB settings that have a meaning
+ * for vscope, with vscope's real values, then the vscope.* settings of the
+ * database (vscope.settings()), then vscoped's own configuration.  Left
+ * out: db-uri (it may hold a password), telnet-tenant and keystone-tenant
+ * (they name tenants), keystone-trusted-addresses.  Any valid token may
+ * ask.
+ */
+void
+api_config(VsRequest *r)
+{
+	VsTxn		t;
+	PGresult   *res;
+	struct json_object *obj;
+	struct json_object *settings;
+	const VsConfig *c = vs_config;
+	const char *json;
+
+	if (!txn_begin(r, &t, SCOPE_READ, true))
+	{
+		tsdb_txn_error(r, &t);
+		txn_free(&t);
+		return;
+	}
+	res = txn_exec(&t, "SELECT vscope.settings()", 0, NULL);
+	if (res == NULL || !txn_commit(&t))
+	{
+		if (res)
+			PQclear(res);
+		tsdb_txn_error(r, &t);
+		txn_end(&t);
+		txn_free(&t);
+		return;
+	}
+	txn_end(&t);
+	txn_free(&t);
+	settings = json_tokener_parse(PQgetvalue(res, 0, 0));
+	PQclear(res);
+
+	obj = json_object_new_object();
+	/* OpenTSDB's keys, in name order */
+	config_add(obj, "tsd.core.auto_create_metrics", "true");
+	config_add(obj, "tsd.core.auto_create_tagks", "true");
+	config_add(obj, "tsd.core.auto_create_tagvs", "true");
+	config_add(obj, "tsd.core.enable_api", "true");
+	config_add(obj, "tsd.core.enable_ui", "false");
+	config_add(obj, "tsd.core.meta.enable_realtime_ts", "false");
+	config_add(obj, "tsd.core.meta.enable_realtime_uid", "false");
+	config_add(obj, "tsd.core.tree.enable_processing", "false");
+	config_add(obj, "tsd.http.query.allow_delete", "false");
+	config_add(obj, "tsd.http.request.enable_chunked", "true");
+	config_add_int(obj, "tsd.http.request.max_chunk", c->max_body_size);
+	config_add(obj, "tsd.mode", "rw");
+	config_add(obj, "tsd.network.bind", c->server_host);
+	config_add_int(obj, "tsd.network.port", c->server_port);
+	config_add_int(obj, "tsd.query.timeout", (long) c->request_timeout * 1000);
+	config_add(obj, "tsd.rollups.enable", "false");
+	config_add(obj, "tsd.search.enable", "false");
+	config_add(obj, "tsd.storage.fix_duplicates", "true");
+	/* the database's settings */
+	if (settings != NULL && json_object_is_type(settings, json_type_object))
+	{
+		json_object_object_foreach(settings, key, val)
+			config_add(obj, key, json_object_get_string(val));
+	}
+	if (settings != NULL)
+		json_object_put(settings);
+	/* vscoped's configuration, in name order */
+	config_add_int(obj, "vscoped.db-pool", c->db_pool);
+	config_add_int(obj, "vscoped.db-pool-acquisition-timeout", c->db_pool_acquisition_timeout);
+	config_add(obj, "vscoped.identity-headers", c->identity_headers);
+	config_add(obj, "vscoped.log-level", c->log_level);
+	config_add_int(obj, "vscoped.maintenance-interval", c->maintenance_interval);
+	config_add_int(obj, "vscoped.max-body-size", c->max_body_size);
+	config_add_int(obj, "vscoped.max-connections", c->max_connections);
+	config_add(obj, "vscoped.public-url", c->public_url);
+	config_add_int(obj, "vscoped.request-timeout", c->request_timeout);
+	config_add(obj, "vscoped.server-host", c->server_host);
+	config_add_int(obj, "vscoped.server-port", c->server_port);
+	config_add(obj, "vscoped.telnet", c->telnet_tenant[0] ? "true" : "false");
+	config_add(obj, "vscoped.telnet-host", c->telnet_host);
+	config_add_int(obj, "vscoped.telnet-port", c->telnet_port);
+	config_add(obj, "vscoped.version", VSCOPED_VERSION);
+
+	json = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	req_respond(r, 200, "application/json", json, strlen(json));
+	json_object_put(obj);
+}
+
+/*
+ * api_serializers answers /api/serializers: vscoped speaks JSON only; the
+ * parsers and formatters are named as OpenTSDB's JSON serializer names
+ * them, those of the endpoints vscoped serves.  No credentials, as
+ * OpenTSDB.
+ */
+void
+api_serializers(VsRequest *r)
+{
+	static const char answer[] =
+		"[{\"formatters\":[\"formatSuggestV1\",\"formatSerializersV1\",\"formatAggregatorsV1\","
+		"\"formatVersionV1\",\"formatDropCachesV1\",\"formatPutV1\",\"formatQueryV1\","
+		"\"formatLastPointQueryV1\",\"formatSearchResultsV1\",\"formatStatsV1\","
+		"\"formatQueryStatsV1\",\"formatConfigV1\",\"formatFilterConfigV1\","
+		"\"formatErrorV1\",\"formatNotFoundV1\"],"
+		"\"serializer\":\"json\","
+		"\"parsers\":[\"parsePutV1\",\"parseSuggestV1\",\"parseQueryV1\","
+		"\"parseLastPointQueryV1\",\"parseSearchQueryV1\"],"
+		"\"class\":\"vscoped\","
+		"\"response_content_type\":\"application/json; charset=UTF-8\","
+		"\"request_content_type\":\"application/json\"}]";
+
+	req_respond(r, 200, "application/json", answer, sizeof(answer) - 1);
+}
+
+/*
+ * api_dropcaches answers /api/dropcaches: vscope.drop_caches() invalidates
+ * the series cache and the known-days set of every backend, the pooled
+ * connections' included (each rebuilds them on next use).  An admin or
+ * superadmin token.
+ */
+void
+api_dropcaches(VsRequest *r)
+{
+	VsTxn		t;
+	PGresult   *res;
+	static const char answer[] = "{\"message\":\"Caches dropped\",\"status\":\"200\"}";
+
+	if (!txn_begin(r, &t, SCOPE_ADMIN, false))
+	{
+		tsdb_txn_error(r, &t);
+		txn_free(&t);
+		return;
+	}
+	res = txn_exec(&t, "SELECT vscope.drop_caches()", 0, NULL);
+	if (res == NULL || !txn_commit(&t))
+		tsdb_txn_error(r, &t);
+	else
+		req_respond(r, 200, "application/json", answer, sizeof(answer) - 1);
+	if (res)
+		PQclear(res);
+	txn_end(&t);
+	txn_free(&t);
+}
+
+/*
+ * stats_token checks the credentials of a stats request (any valid token:
+ * the counters span tenants, so not for anyone); false when it answered
+ */
+static bool
+stats_token(VsRequest *r)
+{
+	VsTxn		t;
+
+	if (!txn_begin(r, &t, SCOPE_READ, true))
+	{
+		tsdb_txn_error(r, &t);
+		txn_free(&t);
+		return false;
+	}
+	txn_end(&t);
+	txn_free(&t);
+	return true;
+}
+
+/* api_stats answers /api/stats: vscoped's counters as OpenTSDB's data points */
+void
+api_stats(VsRequest *r)
+{
+	char		host[256] = "";
+	char	   *json;
+
+	if (!stats_token(r))
+		return;
+	gethostname(host, sizeof(host) - 1);
+	json = stats_json(host, http_connections(), vs_config->db_pool);
+	req_respond(r, 200, "application/json", json, strlen(json));
+	free(json);
+}
+
+/*
+ * api_stats_sub answers /api/stats/<what>: query lists the token's tenant's
+ * last queries; jvm, threads and region_clients describe a JVM and HBase
+ * vscope does not have (501); anything else is not an endpoint.
+ */
+void
+api_stats_sub(VsRequest *r)
+{
+	const char *what = req_path(r) + strlen("/api/stats/");
+
+	if (strcmp(what, "query") == 0)
+	{
+		char	   *json;
+
+		if (!stats_token(r))
+			return;
+		json = stats_queries_json(req_tenant(r));
+		req_respond(r, 200, "application/json", json, strlen(json));
+		free(json);
+	}
+	else if (strcmp(what, "jvm") == 0 || strcmp(what, "threads") == 0 ||
+			 strcmp(what, "region_clients") == 0)
+		tsdb_error(r, 501, "The requested API endpoint has not been implemented",
+				   strcmp(what, "region_clients") == 0
+				   ? "vscope stores its data in PostgreSQL: there are no HBase region clients."
+				   : "vscoped is written in C: there is no JVM to report on.");
+	else
+		tsdb_error(r, 404, "Endpoint not found", req_path(r));
+}
+
+/*
+ * api_not_implemented answers the OpenTSDB endpoints that need HBase or a
+ * plugin vscope does not have: trees, search plugins, rollups, histograms
+ */
+void
+api_not_implemented(VsRequest *r)
+{
+	const char *path = req_path(r);
+	const char *why =
+		strncmp(path, "/api/tree", 9) == 0 ? "Trees are an HBase feature vscope does not have." :
+		strncmp(path, "/api/search", 11) == 0 ? "Only /api/search/lookup is supported: other searches need a search plugin." :
+		strncmp(path, "/api/rollup", 11) == 0 ? "Rollups are not supported; queries downsample the stored points." :
+		"Histograms are not supported.";
+
+	tsdb_error(r, 501, "The requested API endpoint has not been implemented", why);
 }
