@@ -64,7 +64,7 @@ run_regress regress
 # write (the files do it when regress.compressed is on): the same answers
 say "pg_regress, reading from compressed blocks"
 PGOPTIONS='-c regress.compressed=on' run_regress regress_compressed \
-	REGRESS="core_install tenancy store_reader opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_calendar"
+	REGRESS="core_install tenancy store_reader opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show opentsdb_calendar"
 
 # ---- the block codec's own tests (plain C, ASan and UBSan) ----
 say "codec"

@@ -230,7 +230,9 @@ api_query_run(VsRequest *r)
 
 	if (strcmp(method, "DELETE") == 0)
 	{
-		tsdb_error(r, 400, "Deleting data is not enabled", NULL);
+		/* OpenTSDB's words, as the body's "delete": true gets them */
+		tsdb_error(r, 400, "Bad request",
+				   "Deleting data is not enabled (tsd.http.query.allow_delete=false)");
 		return;
 	}
 	if (strcmp(method, "POST") == 0)

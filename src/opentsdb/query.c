@@ -21,6 +21,7 @@
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
 #include "executor/spi.h"
+#include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -41,6 +42,7 @@ typedef struct SubQuery
 	char	   *metric;
 	TsDownsample ds;
 	TsRate		rate;
+	bool		rate_options;	/* rateOptions was given (showQuery echoes it) */
 	TsFilter   *filters;
 	int			nfilters;
 	bool		explicit_tags;
@@ -54,6 +56,8 @@ typedef struct TsQuery
 	bool		ms_resolution;
 	bool		show_query;
 	bool		show_tsuids;
+	bool		show_summary;
+	bool		show_stats;
 	bool		arrays;
 	bool		use_calendar;
 	SubQuery   *subs;
@@ -69,6 +73,44 @@ typedef struct SeriesInfo
 	char	  **vals;
 	TsSeries	data;			/* raw, then downsampled and rated */
 } SeriesInfo;
+
+/*
+ * SubStats: what showStats and showSummary report of a sub-query, under
+ * OpenTSDB's QueryStats names (times in ms).  vscope's phases map onto
+ * them: selecting the series by metric and filters is stringToUidTime,
+ * reading (with downsampling and rate, done per series as it is read) is
+ * queryScanTime, grouping is groupByTime, merging a group and writing its
+ * dps is aggregationTime, writing the whole group is serializationTime.
+ * Series stand for OpenTSDB's rows: rowsPreFilter counts the metric's
+ * series, rowsPostFilter those the filters kept; points read are both
+ * dpsPreFilter and dpsPostFilter (filters act before reading).
+ */
+typedef struct SubStats
+{
+	double		select_ms;
+	double		scan_ms;
+	double		group_ms;
+	int64		rows_pre;
+	int64		rows_post;
+	int64		dps;
+	/* per group, then summed over the sub-query's groups */
+	double		agg_ms;
+	double		ser_ms;
+	int64		emitted;
+	double		agg_ms_sum;
+	double		ser_ms_sum;
+	int64		emitted_sum;
+} SubStats;
+
+static double
+MsSince(instr_time start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	return INSTR_TIME_GET_MILLISEC(now);
+}
 
 static void
 Bad(const char *msg)
@@ -191,6 +233,7 @@ ParseSubQuery(JsonbContainer *c, int index, bool use_calendar, SubQuery *sq)
 		sq->rate.counter_max = Int64Field(ro, "counterMax", PG_INT64_MAX);
 		sq->rate.reset_value = Int64Field(ro, "resetValue", 0);
 		sq->rate.drop_resets = BoolField(ro, "dropResets");
+		sq->rate_options = true;
 	}
 
 	/* filters */
@@ -289,10 +332,14 @@ ParseQuery(Jsonb *req, TsQuery *q)
 	q->ms_resolution = BoolField(c, "msResolution") || BoolField(c, "ms");
 	q->show_query = BoolField(c, "showQuery");
 	q->show_tsuids = BoolField(c, "showTSUIDs");
+	q->show_summary = BoolField(c, "showSummary");
+	q->show_stats = BoolField(c, "showStats");
 	q->arrays = BoolField(c, "arrays");
 	q->use_calendar = BoolField(c, "useCalendar");
 	if (BoolField(c, "delete"))
-		Bad("deleting data is not enabled");
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("bad request"),
+						errdetail("Deleting data is not enabled (tsd.http.query.allow_delete=false)")));
 
 	v = Field(c, "queries");
 	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
@@ -421,7 +468,7 @@ SeriesMatches(const SeriesInfo *s, const SubQuery *sq)
 static SPIPlanPtr select_plan = NULL;
 
 static SeriesInfo *
-SelectSeries(int32 tenant, const SubQuery *sq, int *nout)
+SelectSeries(int32 tenant, const SubQuery *sq, int *nout, int64 *nrows_out)
 {
 	Oid			types[2] = {INT4OID, TEXTOID};
 	Datum		args[2];
@@ -442,6 +489,7 @@ SelectSeries(int32 tenant, const SubQuery *sq, int *nout)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "selecting series failed");
 	nrows = SPI_processed;
+	*nrows_out = (int64) nrows;
 	if (nrows == 0)
 		NoSuchName("metrics", sq->metric);
 	out = palloc0(sizeof(SeriesInfo) * nrows);
@@ -1067,52 +1115,152 @@ AppendTags(StringInfo buf, SeriesInfo **members, int n)
 	appendStringInfoChar(buf, ']');
 }
 
+/*
+ * AppendQueryEcho writes "query": always its index (README); with showQuery
+ * the whole sub-query in the order OpenTSDB 2.4 serializes a TSSubQuery.
+ * Fields vscope has no use for carry OpenTSDB's defaults (percentiles
+ * null, useFuzzyFilter and useMultiGets true, rollupTable "raw"); filterTagKs,
+ * OpenTSDB's tag-key UIDs, is empty: vscope has no UIDs.  "tags" holds the
+ * group-by filters as type(filter), by key in byte order (OpenTSDB's is
+ * hash order), the later filter of a key winning as in OpenTSDB.
+ */
 static void
 AppendQueryEcho(StringInfo buf, const TsQuery *q, const SubQuery *sq)
 {
-	appendStringInfo(buf, ",\"query\":{\"index\":%d", sq->index);
-	if (q->show_query)
-	{
-		appendStringInfoString(buf, ",\"aggregator\":");
-		escape_json(buf, sq->agg->name);
-		appendStringInfoString(buf, ",\"metric\":");
-		escape_json(buf, sq->metric);
-		appendStringInfoString(buf, ",\"tsuids\":null,\"downsample\":");
-		if (sq->ds.present)
-			escape_json(buf, sq->ds.spec);
-		else
-			appendStringInfoString(buf, "null");
-		appendStringInfo(buf, ",\"rate\":%s,\"explicitTags\":%s",
-						 sq->rate.present ? "true" : "false",
-						 sq->explicit_tags ? "true" : "false");
-		appendStringInfoString(buf, ",\"filters\":[");
-		for (int i = 0; i < sq->nfilters; i++)
-		{
-			const TsFilter *f = &sq->filters[i];
+	const TsFilter **gb;
+	int			ngb = 0;
 
-			if (i > 0)
-				appendStringInfoChar(buf, ',');
-			appendStringInfoString(buf, "{\"tagk\":");
-			escape_json(buf, f->tagk);
-			appendStringInfoString(buf, ",\"filter\":");
-			escape_json(buf, f->filter);
-			appendStringInfo(buf, ",\"group_by\":%s,\"type\":\"%s\"}",
-							 f->group_by ? "true" : "false", ts_filter_type_name(f->type));
-		}
-		appendStringInfoString(buf, "]");
-		appendStringInfo(buf, ",\"rateOptions\":{\"counter\":%s,\"counterMax\":" INT64_FORMAT
+	if (!q->show_query)
+	{
+		appendStringInfo(buf, ",\"query\":{\"index\":%d}", sq->index);
+		return;
+	}
+	appendStringInfoString(buf, ",\"query\":{\"aggregator\":");
+	escape_json(buf, sq->agg->name);
+	appendStringInfoString(buf, ",\"metric\":");
+	escape_json(buf, sq->metric);
+	appendStringInfoString(buf, ",\"tsuids\":null,\"downsample\":");
+	if (sq->ds.present)
+		escape_json(buf, sq->ds.spec);
+	else
+		appendStringInfoString(buf, "null");
+	appendStringInfo(buf, ",\"rate\":%s", sq->rate.present ? "true" : "false");
+	appendStringInfoString(buf, ",\"filters\":[");
+	for (int i = 0; i < sq->nfilters; i++)
+	{
+		const TsFilter *f = &sq->filters[i];
+
+		if (i > 0)
+			appendStringInfoChar(buf, ',');
+		appendStringInfoString(buf, "{\"tagk\":");
+		escape_json(buf, f->tagk);
+		appendStringInfoString(buf, ",\"filter\":");
+		escape_json(buf, f->filter);
+		appendStringInfo(buf, ",\"group_by\":%s,\"type\":\"%s\"}",
+						 f->group_by ? "true" : "false", ts_filter_type_name(f->type));
+	}
+	appendStringInfo(buf, "],\"percentiles\":null,\"index\":%d,\"rateOptions\":", sq->index);
+	if (sq->rate_options)
+		appendStringInfo(buf, "{\"counter\":%s,\"counterMax\":" INT64_FORMAT
 						 ",\"resetValue\":" INT64_FORMAT ",\"dropResets\":%s}",
 						 sq->rate.counter ? "true" : "false", sq->rate.counter_max,
 						 sq->rate.reset_value, sq->rate.drop_resets ? "true" : "false");
+	else
+		appendStringInfoString(buf, "null");
+	appendStringInfo(buf, ",\"filterTagKs\":[],\"explicitTags\":%s,\"useFuzzyFilter\":true,"
+					 "\"preAggregate\":false,\"rollupUsage\":null,\"rollupTable\":\"raw\","
+					 "\"showHistogramBuckets\":false,\"useMultiGets\":true,\"tags\":{",
+					 sq->explicit_tags ? "true" : "false");
+	/* the group-by filters, the last of each key, by key */
+	gb = palloc(sizeof(TsFilter *) * Max(sq->nfilters, 1));
+	for (int i = sq->nfilters - 1; i >= 0; i--)
+	{
+		bool		have = false;
+
+		if (!sq->filters[i].group_by)
+			continue;
+		for (int j = 0; j < ngb && !have; j++)
+			have = strcmp(gb[j]->tagk, sq->filters[i].tagk) == 0;
+		if (!have)
+			gb[ngb++] = &sq->filters[i];
 	}
-	appendStringInfoChar(buf, '}');
+	for (int i = 1; i < ngb; i++)	/* insertion sort by key: a few filters */
+		for (int j = i; j > 0 && strcmp(gb[j - 1]->tagk, gb[j]->tagk) > 0; j--)
+		{
+			const TsFilter *t = gb[j];
+
+			gb[j] = gb[j - 1];
+			gb[j - 1] = t;
+		}
+	for (int i = 0; i < ngb; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(buf, ',');
+		escape_json(buf, gb[i]->tagk);
+		appendStringInfoChar(buf, ':');
+		escape_json(buf, psprintf("%s(%s)", ts_filter_type_name(gb[i]->type), gb[i]->filter));
+	}
+	appendStringInfoString(buf, "},\"histogramQuery\":false}");
 }
 
 static void
+AppendMs(StringInfo buf, const char *key, double ms)
+{
+	appendStringInfo(buf, "\"%s\":", key);
+	ts_append_double(buf, ms);
+}
+
+/*
+ * AppendSubStats writes a sub-query's stats object, keys in byte order as
+ * OpenTSDB's TreeMap has them.  In a result's "stats" the aggregation,
+ * serialization and emittedDPs figures are the group's own (OpenTSDB
+ * replaces them group by group); in the summary they are summed over the
+ * sub-query's groups, and "scannerStats" is there, empty (no scanners).
+ */
+static void
+AppendSubStats(StringInfo buf, const SubStats *st, int index, bool summary)
+{
+	appendStringInfoChar(buf, '{');
+	AppendMs(buf, "aggregationTime", summary ? st->agg_ms_sum : st->agg_ms);
+	appendStringInfo(buf, ",\"dpsPostFilter\":" INT64_FORMAT ",\"dpsPreFilter\":" INT64_FORMAT
+					 ",\"emittedDPs\":" INT64_FORMAT ",", st->dps, st->dps,
+					 summary ? st->emitted_sum : st->emitted);
+	AppendMs(buf, "groupByTime", st->group_ms);
+	appendStringInfo(buf, ",\"queryIndex\":%d,", index);
+	AppendMs(buf, "queryScanTime", st->scan_ms);
+	appendStringInfo(buf, ",\"rowsPostFilter\":" INT64_FORMAT ",\"rowsPreFilter\":" INT64_FORMAT ",",
+					 st->rows_post, st->rows_pre);
+	if (summary)
+		appendStringInfoString(buf, "\"scannerStats\":{},");
+	AppendMs(buf, "serializationTime", summary ? st->ser_ms_sum : st->ser_ms);
+	appendStringInfoChar(buf, ',');
+	AppendMs(buf, "stringToUidTime", st->select_ms);
+	appendStringInfoChar(buf, '}');
+}
+
+static int
+CmpMemberId(const void *a, const void *b)
+{
+	int32		x = (*(SeriesInfo *const *) a)->id;
+	int32		y = (*(SeriesInfo *const *) b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * AppendGroup writes one result.  The TSUIDs are the series ids as 8 upper
+ * hex digits, the same text sql/opentsdb.sql makes for /api/search/lookup
+ * and /api/query/last (upper(lpad(to_hex(id), 8, '0')), ids being
+ * positive), in string order as OpenTSDB sorts them: for 8-digit hex, the
+ * order of the ids.
+ */
+static void
 AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery *sq,
-			SeriesInfo **members, int n, const TsSeries *data)
+			SeriesInfo **members, int n, const TsSeries *data, SubStats *st,
+			instr_time started, instr_time dps_started)
 {
 	bool		first = true;
+	int64		emitted = 0;
 
 	if (!*first_group)
 		appendStringInfoChar(buf, ',');
@@ -1123,10 +1271,15 @@ AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery 
 	AppendQueryEcho(buf, q, sq);
 	if (q->show_tsuids)
 	{
+		SeriesInfo **sorted = palloc(sizeof(SeriesInfo *) * Max(n, 1));
+
+		memcpy(sorted, members, sizeof(SeriesInfo *) * n);
+		qsort(sorted, n, sizeof(SeriesInfo *), CmpMemberId);
 		appendStringInfoString(buf, ",\"tsuids\":[");
 		for (int m = 0; m < n; m++)
-			appendStringInfo(buf, "%s\"%08X\"", m ? "," : "", (uint32) members[m]->id);
+			appendStringInfo(buf, "%s\"%08X\"", m ? "," : "", (uint32) sorted[m]->id);
 		appendStringInfoChar(buf, ']');
+		pfree(sorted);
 	}
 	appendStringInfoString(buf, q->arrays ? ",\"dps\":[" : ",\"dps\":{");
 	for (int k = 0; k < data->n; k++)
@@ -1139,6 +1292,7 @@ AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery 
 		if (!first)
 			appendStringInfoChar(buf, ',');
 		first = false;
+		emitted++;
 		if (q->arrays)
 			appendStringInfo(buf, "[" INT64_FORMAT ",", key);
 		else
@@ -1152,7 +1306,19 @@ AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery 
 		if (q->arrays)
 			appendStringInfoChar(buf, ']');
 	}
-	appendStringInfoString(buf, q->arrays ? "]}" : "}}");
+	appendStringInfoChar(buf, q->arrays ? ']' : '}');
+	st->agg_ms = MsSince(dps_started);
+	st->emitted = emitted;
+	st->ser_ms = MsSince(started);
+	st->agg_ms_sum += st->agg_ms;
+	st->ser_ms_sum += st->ser_ms;
+	st->emitted_sum += emitted;
+	if (q->show_stats)
+	{
+		appendStringInfoString(buf, ",\"stats\":");
+		AppendSubStats(buf, st, sq->index, false);
+	}
+	appendStringInfoChar(buf, '}');
 }
 
 /* ---- running a sub-query ---- */
@@ -1208,8 +1374,11 @@ CmpGroupAge(const void *a, const void *b)
 
 static void
 RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, bool *first_group,
-			int64 *npoints)
+			int64 *npoints, SubStats *st)
 {
+	instr_time	t0;
+	int64		points_before = *npoints;
+
 	int			n;
 	SeriesInfo *series;
 	int64		from;
@@ -1219,14 +1388,21 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 	char	  **gkeys = palloc(sizeof(char *) * Max(sq->nfilters, 1));
 	int			ngkeys = 0;
 
-	series = SelectSeries(tenant, sq, &n);
+	INSTR_TIME_SET_CURRENT(t0);
+	series = SelectSeries(tenant, sq, &n, &st->rows_pre);
 	CheckNames(tenant, sq, series, n);
+	st->rows_post = n;
+	st->select_ms = MsSince(t0);
 	if (n == 0)
 		return;
 	CheckBuckets(q, sq, n);
 	ScanRange(q, sq, &from, &to);
 	/* per series, as it is read: downsample, then rate */
+	INSTR_TIME_SET_CURRENT(t0);
 	ReadPoints(tenant, q, sq, series, n, from, to, npoints);
+	st->scan_ms = MsSince(t0);
+	st->dps = *npoints - points_before;
+	INSTR_TIME_SET_CURRENT(t0);
 
 	/* the group-by keys, sorted and distinct */
 	for (int i = 0; i < sq->nfilters; i++)
@@ -1282,13 +1458,17 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 			groups[ngroups++] = groups[i];
 	}
 	qsort(groups, ngroups, sizeof(TsGroup), CmpGroupAge);
+	st->group_ms = MsSince(t0);
 
 	for (int g = 0; g < ngroups; g++)
 	{
 		TsGroup	   *grp = &groups[g];
+		instr_time	started;
 
+		INSTR_TIME_SET_CURRENT(started);
 		if (sq->agg->kind == AGG_NONE)
-			AppendGroup(out, first_group, q, sq, grp->members, 1, &grp->members[0]->data);
+			AppendGroup(out, first_group, q, sq, grp->members, 1, &grp->members[0]->data,
+						st, started, started);
 		else
 		{
 			TsSeries   *in = palloc(sizeof(TsSeries) * grp->n);
@@ -1297,9 +1477,71 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 			for (int m = 0; m < grp->n; m++)
 				in[m] = grp->members[m]->data;
 			ts_merge(in, grp->n, sq->agg, sq->rate.present, sq->ds.present, &merged);
-			AppendGroup(out, first_group, q, sq, grp->members, grp->n, &merged);
+			AppendGroup(out, first_group, q, sq, grp->members, grp->n, &merged,
+						st, started, started);
 		}
 	}
+}
+
+/*
+ * AppendSummary writes showSummary's final element, {"statsSummary":
+ * {...}}, keys in byte order as OpenTSDB's TreeMap: the counts summed over
+ * the sub-queries; for aggregation, scan and serialization time their
+ * average and maximum over the sub-queries; processingPreWriteTime, the
+ * time from the call's start to this point; and each sub-query's stats as
+ * queryIdx_NN.  OpenTSDB's totalTime is only known after the answer is
+ * sent, so it is not in the answer (nor is it in OpenTSDB's).
+ */
+static void
+AppendSummary(StringInfo buf, const TsQuery *q, const SubStats *stats, bool first_group,
+			  double elapsed_ms)
+{
+	double		avg[3] = {0, 0, 0};
+	double		max[3] = {0, 0, 0};
+	int64		dps = 0;
+	int64		emitted = 0;
+	int64		rows_post = 0;
+	int64		rows_pre = 0;
+
+	for (int i = 0; i < q->nsubs; i++)
+	{
+		const SubStats *st = &stats[i];
+		double		v[3] = {st->agg_ms_sum, st->scan_ms, st->ser_ms_sum};
+
+		for (int k = 0; k < 3; k++)
+		{
+			avg[k] += v[k] / q->nsubs;
+			max[k] = Max(max[k], v[k]);
+		}
+		dps += st->dps;
+		emitted += st->emitted_sum;
+		rows_post += st->rows_post;
+		rows_pre += st->rows_pre;
+	}
+	if (!first_group)
+		appendStringInfoChar(buf, ',');
+	appendStringInfoString(buf, "{\"statsSummary\":{");
+	AppendMs(buf, "avgAggregationTime", avg[0]);
+	appendStringInfoChar(buf, ',');
+	AppendMs(buf, "avgQueryScanTime", avg[1]);
+	appendStringInfoChar(buf, ',');
+	AppendMs(buf, "avgSerializationTime", avg[2]);
+	appendStringInfo(buf, ",\"dpsPostFilter\":" INT64_FORMAT ",\"dpsPreFilter\":" INT64_FORMAT
+					 ",\"emittedDPs\":" INT64_FORMAT ",", dps, dps, emitted);
+	AppendMs(buf, "maxAggregationTime", max[0]);
+	appendStringInfoChar(buf, ',');
+	AppendMs(buf, "maxQueryScanTime", max[1]);
+	appendStringInfoChar(buf, ',');
+	AppendMs(buf, "maxSerializationTime", max[2]);
+	appendStringInfoChar(buf, ',');
+	AppendMs(buf, "processingPreWriteTime", elapsed_ms);
+	for (int i = 0; i < q->nsubs; i++)
+	{
+		appendStringInfo(buf, ",\"queryIdx_%02d\":", i);
+		AppendSubStats(buf, &stats[i], i, true);
+	}
+	appendStringInfo(buf, ",\"rowsPostFilter\":" INT64_FORMAT ",\"rowsPreFilter\":" INT64_FORMAT "}}",
+					 rows_post, rows_pre);
 }
 
 /*
@@ -1318,15 +1560,21 @@ RunQuery(Jsonb *req)
 	bool		first_group = true;
 	int64		npoints = 0;
 	text	   *result;
+	SubStats   *stats;
+	instr_time	began;
 
+	INSTR_TIME_SET_CURRENT(began);
 	MemoryContextSwitchTo(work);
 	ParseQuery(req, &q);
+	stats = palloc0(sizeof(SubStats) * q.nsubs);
 	initStringInfo(&out);
 	appendStringInfoChar(&out, '[');
 	SPI_connect();
 	for (int i = 0; i < q.nsubs; i++)
-		RunSubQuery(tenant, &q, &q.subs[i], &out, &first_group, &npoints);
+		RunSubQuery(tenant, &q, &q.subs[i], &out, &first_group, &npoints, &stats[i]);
 	SPI_finish();
+	if (q.show_summary)
+		AppendSummary(&out, &q, stats, first_group, MsSince(began));
 	appendStringInfoChar(&out, ']');
 	MemoryContextSwitchTo(callcxt);
 	result = cstring_to_text_with_len(out.data, out.len);

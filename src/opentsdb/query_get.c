@@ -166,7 +166,10 @@ AppendSubQuery(StringInfo buf, const char *m)
 		if (strncmp(mod, "rate", 4) == 0 && (mod[4] == '\0' || mod[4] == '{'))
 		{
 			appendStringInfoString(buf, ",\"rate\":true");
-			if (mod[4] == '{')
+			/* OpenTSDB's GET form always has rate options: the defaults without braces */
+			if (mod[4] == '\0' || strcmp(mod + 4, "{}") == 0)
+				appendStringInfoString(buf, ",\"rateOptions\":{}");
+			else if (mod[4] == '{')
 			{
 				int			len = strlen(mod);
 				char	   *opts;
@@ -285,10 +288,13 @@ ts_get_to_request(Jsonb *args)
 		appendStringInfoString(&buf, ",\"timezone\":");
 		escape_json(&buf, tz);
 	}
-	appendStringInfo(&buf, ",\"msResolution\":%s,\"showQuery\":%s,\"showTSUIDs\":%s,\"arrays\":%s",
+	appendStringInfo(&buf, ",\"msResolution\":%s,\"showQuery\":%s,\"showTSUIDs\":%s,"
+					 "\"showSummary\":%s,\"showStats\":%s,\"arrays\":%s",
 					 Flag(args, "ms") ? "true" : "false",
 					 Flag(args, "show_query") ? "true" : "false",
 					 Flag(args, "show_tsuids") ? "true" : "false",
+					 Flag(args, "show_summary") ? "true" : "false",
+					 Flag(args, "show_stats") ? "true" : "false",
 					 Flag(args, "arrays") ? "true" : "false");
 	appendStringInfoString(&buf, ",\"queries\":[");
 	for (int i = 0; i < nm; i++)

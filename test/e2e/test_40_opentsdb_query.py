@@ -103,7 +103,8 @@ def test_query_errors_in_opentsdb_format(ctx):
     assert_tsdb_error(ctx.post("/api/query", {"start": "1h-ago", "queries": [dict(q, tags={"host": "10.0.0.1"})]}, token=tok),
                       400, "No such name for 'tagv': '10.0.0.1'")
     assert_tsdb_error(ctx.post("/api/query", '{"start": ', token=tok), 400)
-    assert_tsdb_error(ctx.request("DELETE", "/api/query", token=tok), 400, "Deleting data is not enabled")
+    err = assert_tsdb_error(ctx.request("DELETE", "/api/query", token=tok), 400, "Bad request")
+    assert err["details"] == "Deleting data is not enabled (tsd.http.query.allow_delete=false)", err
     # a regexp or wildcard that matches nothing is not an error
     r = ctx.post("/api/query", {"start": "1h-ago", "queries": [dict(q, filters=[
         {"type": "regexp", "tagk": "host", "filter": "^nomatch$"}])]}, token=tok)
