@@ -1257,10 +1257,11 @@ CmpMemberId(const void *a, const void *b)
 static void
 AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery *sq,
 			SeriesInfo **members, int n, const TsSeries *data, SubStats *st,
-			instr_time started, instr_time dps_started)
+			instr_time started, double merge_ms)
 {
 	bool		first = true;
 	int64		emitted = 0;
+	instr_time	dps_started;
 
 	if (!*first_group)
 		appendStringInfoChar(buf, ',');
@@ -1281,6 +1282,7 @@ AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery 
 		appendStringInfoChar(buf, ']');
 		pfree(sorted);
 	}
+	INSTR_TIME_SET_CURRENT(dps_started);
 	appendStringInfoString(buf, q->arrays ? ",\"dps\":[" : ",\"dps\":{");
 	for (int k = 0; k < data->n; k++)
 	{
@@ -1307,7 +1309,7 @@ AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery 
 			appendStringInfoChar(buf, ']');
 	}
 	appendStringInfoChar(buf, q->arrays ? ']' : '}');
-	st->agg_ms = MsSince(dps_started);
+	st->agg_ms = merge_ms + MsSince(dps_started);
 	st->emitted = emitted;
 	st->ser_ms = MsSince(started);
 	st->agg_ms_sum += st->agg_ms;
@@ -1468,7 +1470,7 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 		INSTR_TIME_SET_CURRENT(started);
 		if (sq->agg->kind == AGG_NONE)
 			AppendGroup(out, first_group, q, sq, grp->members, 1, &grp->members[0]->data,
-						st, started, started);
+						st, started, 0);
 		else
 		{
 			TsSeries   *in = palloc(sizeof(TsSeries) * grp->n);
@@ -1478,7 +1480,7 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 				in[m] = grp->members[m]->data;
 			ts_merge(in, grp->n, sq->agg, sq->rate.present, sq->ds.present, &merged);
 			AppendGroup(out, first_group, q, sq, grp->members, grp->n, &merged,
-						st, started, started);
+						st, started, MsSince(started));
 		}
 	}
 }
