@@ -1363,3 +1363,234 @@ CREATE FUNCTION vscope.drop_caches() RETURNS void
 COMMENT ON FUNCTION vscope.drop_caches() IS 'empties the series cache and the known-days set of every backend (a relation cache invalidation of vscope.series and vscope.points, sent at commit), for /api/dropcaches';
 REVOKE ALL ON FUNCTION vscope.drop_caches() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.drop_caches() TO vscope_admin;
+
+-- 0.2.1: OpenTSDB annotations (/api/annotation, /api/annotation/bulk)
+
+-- An annotation is named by its series (NULL: a global one) and its start
+-- time, as OpenTSDB names it by tsuid and startTime (whole seconds)
+CREATE TABLE vscope.annotations (
+	tenant_id	integer NOT NULL REFERENCES vscope.tenants ON DELETE CASCADE,
+	annotation_id bigint GENERATED ALWAYS AS IDENTITY,
+	series_id	integer,
+	start_time	timestamptz NOT NULL,
+	end_time	timestamptz,
+	description	text NOT NULL DEFAULT '',
+	notes		text NOT NULL DEFAULT '',
+	custom		jsonb,
+	PRIMARY KEY (tenant_id, annotation_id),
+	UNIQUE NULLS NOT DISTINCT (tenant_id, series_id, start_time),
+	FOREIGN KEY (tenant_id, series_id) REFERENCES vscope.series ON DELETE CASCADE
+);
+COMMENT ON TABLE vscope.annotations IS 'OpenTSDB annotations: a note on one series (or, with no series, a global one) from start_time, to end_time if set; one per series and start time';
+ALTER TABLE vscope.annotations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.annotations FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.annotations
+	USING (tenant_id = vscope.current_tenant());
+GRANT SELECT ON vscope.annotations TO vscope_reader;
+GRANT INSERT, UPDATE, DELETE ON vscope.annotations TO vscope_writer;
+SELECT pg_catalog.pg_extension_config_dump('vscope.annotations', '');
+
+-- the OpenTSDB JSON of an annotation row: OpenTSDB's key order, times in seconds
+CREATE FUNCTION vscope.tsdb_annotation_json(a vscope.annotations) RETURNS json
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT json_build_object(
+		'tsuid', CASE WHEN a.series_id IS NULL THEN '' ELSE upper(lpad(to_hex(a.series_id), 8, '0')) END,
+		'description', a.description, 'notes', a.notes, 'custom', a.custom,
+		'endTime', coalesce(extract(epoch FROM a.end_time)::bigint, 0),
+		'startTime', extract(epoch FROM a.start_time)::bigint)
+$$;
+COMMENT ON FUNCTION vscope.tsdb_annotation_json(vscope.annotations) IS 'an annotation as OpenTSDB answers it: {"tsuid","description","notes","custom","endTime","startTime"} (seconds; tsuid '''' for a global one)';
+
+-- the series id of a vscope tsuid of the current tenant (NULL for none):
+-- the hex the lookup answers; an unknown or malformed one is a 404 / 400
+CREATE FUNCTION vscope.tsdb_tsuid_series(tsuid text) RETURNS integer
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sid integer;
+BEGIN
+	IF tsuid IS NULL OR tsuid = '' THEN
+		RETURN NULL;
+	END IF;
+	IF tsuid !~ '^[0-9A-Fa-f]{1,8}$' THEN
+		RAISE EXCEPTION 'Invalid TSUID: %', tsuid USING ERRCODE = 'VS400',
+			DETAIL = 'A tsuid is the hexadecimal series id /api/search/lookup answers, such as 0000002A.';
+	END IF;
+	SELECT s.series_id INTO sid FROM vscope.series s
+	 WHERE s.tenant_id = vscope.current_tenant()
+	   AND s.series_id = ('x' || lpad(tsuid, 8, '0'))::bit(32)::integer;
+	IF sid IS NULL THEN
+		RAISE EXCEPTION 'Unable to locate TSUID: %', upper(tsuid) USING ERRCODE = 'VS404';
+	END IF;
+	RETURN sid;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_tsuid_series(text) IS 'the series id of an OpenTSDB tsuid of the current tenant (NULL for an empty one); 400 when malformed, 404 when unknown';
+
+-- seconds (or milliseconds, 13 digits and more) of a JSON/text time; NULL when absent or 0
+CREATE FUNCTION vscope.tsdb_annotation_time(v text) RETURNS timestamptz
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n bigint;
+BEGIN
+	IF v IS NULL OR v = '' THEN
+		RETURN NULL;
+	END IF;
+	BEGIN
+		n := v::numeric::bigint;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'Invalid time: %', v USING ERRCODE = 'VS400',
+			DETAIL = 'Annotation times are Unix seconds (or milliseconds).';
+	END;
+	IF n <= 0 THEN
+		RETURN NULL;
+	END IF;
+	IF n > 9999999999 THEN
+		n := n / 1000;
+	END IF;
+	RETURN to_timestamp(n);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_annotation_time(text) IS 'an annotation time in Unix seconds or milliseconds as a timestamptz (NULL when absent or 0)';
+
+-- one annotation written: PUT replaces every field, POST (merge) keeps
+-- those the request leaves out
+CREATE FUNCTION vscope.tsdb_annotation_write(request jsonb, replace boolean) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sid integer;
+	st timestamptz;
+	et timestamptz;
+	a vscope.annotations;
+BEGIN
+	IF jsonb_typeof(request) IS DISTINCT FROM 'object' THEN
+		RAISE EXCEPTION 'Unable to parse the annotation' USING ERRCODE = 'VS400',
+			HINT = 'Send {"tsuid": "0000002A", "startTime": 1369141261, "description": "..."}.';
+	END IF;
+	sid := vscope.tsdb_tsuid_series(request->>'tsuid');
+	st := vscope.tsdb_annotation_time(request->>'startTime');
+	et := vscope.tsdb_annotation_time(request->>'endTime');
+	IF st IS NULL THEN
+		RAISE EXCEPTION 'Missing start time' USING ERRCODE = 'VS400';
+	END IF;
+	IF request ? 'custom' AND jsonb_typeof(request->'custom') NOT IN ('object', 'null') THEN
+		RAISE EXCEPTION 'Invalid custom field' USING ERRCODE = 'VS400',
+			DETAIL = 'custom is an object of string values.';
+	END IF;
+	INSERT INTO vscope.annotations AS x (tenant_id, series_id, start_time, end_time, description, notes, custom)
+	VALUES (vscope.current_tenant(), sid, st, et, coalesce(request->>'description', ''),
+			coalesce(request->>'notes', ''), nullif(request->'custom', 'null'))
+	ON CONFLICT (tenant_id, series_id, start_time) DO UPDATE SET
+		end_time = CASE WHEN replace OR request ? 'endTime' THEN excluded.end_time ELSE x.end_time END,
+		description = CASE WHEN replace OR request ? 'description' THEN excluded.description ELSE x.description END,
+		notes = CASE WHEN replace OR request ? 'notes' THEN excluded.notes ELSE x.notes END,
+		custom = CASE WHEN replace THEN excluded.custom
+					  WHEN request ? 'custom' THEN CASE WHEN excluded.custom IS NULL THEN x.custom
+													 ELSE coalesce(x.custom, '{}') || excluded.custom END
+					  ELSE x.custom END
+	RETURNING * INTO a;
+	RETURN vscope.tsdb_annotation_json(a);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_annotation_write(jsonb, boolean) IS 'creates or updates one OpenTSDB annotation of the current tenant from {"tsuid","startTime","endTime","description","notes","custom"}: replace (PUT) sets every field, else (POST) only those given, custom merged';
+
+-- /api/annotation: GET reads, POST merges, PUT replaces, DELETE deletes one
+-- annotation named by tsuid (none: global) and startTime
+CREATE FUNCTION vscope.tsdb_annotation(method text, request jsonb) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sid integer;
+	st timestamptz;
+	a vscope.annotations;
+BEGIN
+	IF method IN ('POST', 'PUT') THEN
+		RETURN vscope.tsdb_annotation_write(request, method = 'PUT');
+	END IF;
+	IF method NOT IN ('GET', 'DELETE') THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405';
+	END IF;
+	sid := vscope.tsdb_tsuid_series(coalesce(request->>'tsuid', ''));
+	st := vscope.tsdb_annotation_time(coalesce(request->>'startTime', request->>'start_time'));
+	IF st IS NULL THEN
+		RAISE EXCEPTION 'Missing start time' USING ERRCODE = 'VS400';
+	END IF;
+	IF method = 'GET' THEN
+		SELECT * INTO a FROM vscope.annotations x
+		 WHERE x.tenant_id = vscope.current_tenant() AND x.series_id IS NOT DISTINCT FROM sid AND x.start_time = st;
+	ELSE
+		DELETE FROM vscope.annotations x
+		 WHERE x.tenant_id = vscope.current_tenant() AND x.series_id IS NOT DISTINCT FROM sid AND x.start_time = st
+		RETURNING * INTO a;
+	END IF;
+	IF a.annotation_id IS NULL THEN
+		RAISE EXCEPTION 'Unable to locate annotation in storage' USING ERRCODE = 'VS404';
+	END IF;
+	RETURN vscope.tsdb_annotation_json(a);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_annotation(text, jsonb) IS 'OpenTSDB /api/annotation for the current tenant: GET or DELETE {"tsuid","startTime"} (no tsuid: a global annotation), POST merges, PUT replaces';
+
+-- /api/annotation/bulk: POST (or PUT) a list of annotations; DELETE those
+-- of tsuids (or the global ones) starting in [startTime, endTime]
+CREATE FUNCTION vscope.tsdb_annotation_bulk(method text, request jsonb) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sids integer[];
+	st timestamptz;
+	et timestamptz;
+	n bigint;
+	glob boolean;
+BEGIN
+	IF method IN ('POST', 'PUT') THEN
+		IF jsonb_typeof(request) IS DISTINCT FROM 'array' THEN
+			RAISE EXCEPTION 'Unable to parse the annotation list' USING ERRCODE = 'VS400',
+				HINT = 'POST a JSON array of annotations.';
+		END IF;
+		RETURN (SELECT coalesce(json_agg(vscope.tsdb_annotation_write(e, method = 'PUT') ORDER BY o), '[]')
+				  FROM jsonb_array_elements(request) WITH ORDINALITY AS f(e, o));
+	END IF;
+	IF method <> 'DELETE' THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405';
+	END IF;
+	IF jsonb_typeof(request) IS DISTINCT FROM 'object' THEN
+		RAISE EXCEPTION 'Unable to parse the bulk delete request' USING ERRCODE = 'VS400';
+	END IF;
+	glob := coalesce(request->>'global', 'false') = 'true';
+	st := vscope.tsdb_annotation_time(request->>'startTime');
+	et := coalesce(vscope.tsdb_annotation_time(request->>'endTime'), 'infinity');
+	IF st IS NULL THEN
+		RAISE EXCEPTION 'Missing start time' USING ERRCODE = 'VS400';
+	END IF;
+	IF request ? 'tsuids' AND jsonb_typeof(request->'tsuids') = 'string' THEN
+		request := jsonb_set(request, '{tsuids}', to_jsonb(string_to_array(request->>'tsuids', ',')));
+	END IF;
+	IF NOT glob AND jsonb_array_length(coalesce(request->'tsuids', '[]')) = 0 THEN
+		RAISE EXCEPTION 'Missing the TSUIDs or global annotations flag' USING ERRCODE = 'VS400';
+	END IF;
+	SELECT array_agg(vscope.tsdb_tsuid_series(t)) INTO sids
+	  FROM jsonb_array_elements_text(coalesce(request->'tsuids', '[]')) AS f(t);
+	DELETE FROM vscope.annotations x
+	 WHERE x.tenant_id = vscope.current_tenant()
+	   AND ((glob AND x.series_id IS NULL) OR x.series_id = ANY (sids))
+	   AND x.start_time BETWEEN st AND et;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN json_build_object('tsuids', coalesce(request->'tsuids', '[]'), 'global', glob,
+							 'startTime', extract(epoch FROM st)::bigint * 1000,
+							 'endTime', CASE WHEN et = 'infinity' THEN 0 ELSE extract(epoch FROM et)::bigint * 1000 END,
+							 'totalDeleted', n);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_annotation_bulk(text, jsonb) IS 'OpenTSDB /api/annotation/bulk for the current tenant: POST/PUT a list of annotations (answers the list written); DELETE {"tsuids": [...], "global": bool, "startTime", "endTime"} (answers totalDeleted)';
+
+GRANT EXECUTE ON FUNCTION vscope.tsdb_annotation(text, jsonb), vscope.tsdb_annotation_bulk(text, jsonb) TO vscope_reader;

@@ -396,6 +396,95 @@ api_lookup(VsRequest *r)
 	api_json_or_args(r, "SELECT vscope.tsdb_lookup($1::jsonb)", "SELECT vscope.tsdb_lookup_get($1::jsonb)");
 }
 
+/*
+ * api_annotation_run answers /api/annotation and /api/annotation/bulk
+ * through fn(method, request): the JSON body when there is one, else the
+ * query-string arguments as {"key": "value"} (tsuid, start_time...).
+ * Reads need a read token, writes (POST, PUT, DELETE) a write token;
+ * DELETE of one annotation answers 204 as OpenTSDB does.
+ */
+static void
+api_annotation_run(VsRequest *r, const char *fn)
+{
+	const char *method = req_method(r);
+	bool		get = strcmp(method, "GET") == 0;
+	size_t		len;
+	const char *body = req_body(r, &len);
+	char	   *args = NULL;
+	char		sql[256];
+	const char *params[2];
+	VsTxn		t;
+	PGresult   *res;
+
+	if (len > 0 && memchr(body, '\0', len) != NULL)
+	{
+		tsdb_error(r, 400, "Unable to parse the annotation", "The body contains a NUL byte.");
+		return;
+	}
+	params[0] = method;
+	if (len > 0 && !get)
+	{
+		params[1] = body;
+		snprintf(sql, sizeof(sql), "SELECT vscope.%s($1, $2::jsonb)", fn);
+	}
+	else
+	{
+		params[1] = args = query_args_json(r);
+		snprintf(sql, sizeof(sql),
+				 "SELECT vscope.%s($1, (SELECT coalesce(jsonb_object_agg(key, value->>0), '{}') "
+				 "FROM jsonb_each($2::jsonb)))", fn);
+	}
+	if (get)
+	{
+		run_json(r, SCOPE_READ, true, sql, 2, params);
+		free(args);
+		return;
+	}
+	if (!txn_begin(r, &t, SCOPE_WRITE, false))
+	{
+		tsdb_txn_error(r, &t);
+		txn_free(&t);
+		free(args);
+		return;
+	}
+	res = txn_exec(&t, sql, 2, params);
+	free(args);
+	if (res == NULL || !txn_commit(&t))
+	{
+		if (res)
+			PQclear(res);
+		tsdb_txn_error(r, &t);
+		txn_end(&t);
+		txn_free(&t);
+		return;
+	}
+	txn_end(&t);
+	txn_free(&t);
+	if (strcmp(method, "DELETE") == 0 && strcmp(fn, "tsdb_annotation") == 0)
+		req_respond(r, 204, NULL, NULL, 0);
+	else
+	{
+		const char *v = PQgetvalue(res, 0, 0);
+
+		req_respond(r, 200, "application/json", v, strlen(v));
+	}
+	PQclear(res);
+}
+
+/* api_annotation answers /api/annotation (GET, POST, PUT, DELETE) */
+void
+api_annotation(VsRequest *r)
+{
+	api_annotation_run(r, "tsdb_annotation");
+}
+
+/* api_annotation_bulk answers /api/annotation/bulk (POST, PUT, DELETE) */
+void
+api_annotation_bulk(VsRequest *r)
+{
+	api_annotation_run(r, "tsdb_annotation_bulk");
+}
+
 /* ---- maintenance endpoints ---- */
 
 /* config_add adds "key": "value" (OpenTSDB's config values are strings) */
