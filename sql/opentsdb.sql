@@ -337,8 +337,9 @@ CREATE TABLE vscope.annotations (
 	notes		text NOT NULL DEFAULT '',
 	custom		jsonb,
 	PRIMARY KEY (tenant_id, annotation_id),
-	UNIQUE NULLS NOT DISTINCT (tenant_id, series_id, start_time),
-	FOREIGN KEY (tenant_id, series_id) REFERENCES vscope.series ON DELETE CASCADE
+	-- no foreign key to vscope.series (no table has one: it is truncated
+	-- and rewritten freely); series ids are never reused
+	UNIQUE NULLS NOT DISTINCT (tenant_id, series_id, start_time)
 );
 COMMENT ON TABLE vscope.annotations IS 'OpenTSDB annotations: a note on one series (or, with no series, a global one) from start_time, to end_time if set; one per series and start time';
 ALTER TABLE vscope.annotations ENABLE ROW LEVEL SECURITY;
@@ -347,6 +348,8 @@ CREATE POLICY tenant_isolation ON vscope.annotations
 	USING (tenant_id = vscope.current_tenant());
 GRANT SELECT ON vscope.annotations TO vscope_reader;
 GRANT INSERT, UPDATE, DELETE ON vscope.annotations TO vscope_writer;
+-- as every vscope sequence has (store.sql, coopr.sql grant them all)
+GRANT USAGE ON SEQUENCE vscope.annotations_annotation_id_seq TO vscope_writer, vscope_superadmin;
 SELECT pg_catalog.pg_extension_config_dump('vscope.annotations', '');
 
 -- the OpenTSDB JSON of an annotation row: OpenTSDB's key order, times in seconds

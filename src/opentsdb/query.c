@@ -22,6 +22,7 @@
 #include "common/shortest_dec.h"
 #include "executor/spi.h"
 #include "portability/instr_time.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -60,6 +61,11 @@ typedef struct TsQuery
 	bool		show_stats;
 	bool		arrays;
 	bool		use_calendar;
+	bool		no_annotations;
+	bool		global_annotations;
+	int32		tenant;
+	bool		has_annotations;	/* the tenant has annotations of series */
+	char	   *globals;		/* globalAnnotations' JSON array, or NULL */
 	SubQuery   *subs;
 	int			nsubs;
 } TsQuery;
@@ -336,6 +342,8 @@ ParseQuery(Jsonb *req, TsQuery *q)
 	q->show_stats = BoolField(c, "showStats");
 	q->arrays = BoolField(c, "arrays");
 	q->use_calendar = BoolField(c, "useCalendar");
+	q->no_annotations = BoolField(c, "noAnnotations");
+	q->global_annotations = BoolField(c, "globalAnnotations");
 	if (BoolField(c, "delete"))
 		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
 						errmsg("bad request"),
@@ -1248,6 +1256,77 @@ CmpMemberId(const void *a, const void *b)
 }
 
 /*
+ * Annotations (sql/opentsdb.sql, vscope.annotations): those of a group's
+ * series that overlap [start, end] (start_time <= end and end_time, or
+ * start_time when open, >= start), in start time order, as
+ * vscope.tsdb_annotation_json() writes them.  LoadAnnotations asks once per
+ * query whether the tenant has any series annotation, so that a tenant
+ * without pays one probe, and reads the global ones when asked for.
+ */
+#define ANNOTATION_WINDOW \
+	"a.tenant_id = $1 AND a.start_time <= to_timestamp($3 / 1000.0) " \
+	"AND coalesce(a.end_time, a.start_time) >= to_timestamp($2 / 1000.0)"
+
+static void
+LoadAnnotations(TsQuery *q, int32 tenant)
+{
+	Oid			types[3] = {INT4OID, FLOAT8OID, FLOAT8OID};
+	Datum		args[3];
+	bool		isnull;
+
+	q->tenant = tenant;
+	args[0] = Int32GetDatum(tenant);
+	args[1] = Float8GetDatum((double) q->start);
+	args[2] = Float8GetDatum((double) q->end);
+	if (SPI_execute_with_args("SELECT EXISTS (SELECT FROM vscope.annotations a "
+							  "WHERE a.tenant_id = $1 AND a.series_id IS NOT NULL AND $2 = $2 AND $3 = $3)",
+							  3, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not look for annotations");
+	q->has_annotations = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	if (!q->global_annotations)
+		return;
+	if (SPI_execute_with_args("SELECT json_agg(vscope.tsdb_annotation_json(a) ORDER BY a.start_time)::text "
+							  "FROM vscope.annotations a WHERE a.series_id IS NULL AND " ANNOTATION_WINDOW,
+							  3, types, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the global annotations");
+	q->globals = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* AppendAnnotations writes ,"annotations":[...] when the group's series have some */
+static void
+AppendAnnotations(StringInfo buf, const TsQuery *q, SeriesInfo **members, int n)
+{
+	Oid			types[4] = {INT4OID, FLOAT8OID, FLOAT8OID, INT4ARRAYOID};
+	Datum		args[4];
+	Datum	   *ids;
+	char	   *v;
+
+	if (!q->has_annotations || n == 0)
+		return;
+	ids = palloc(sizeof(Datum) * n);
+	for (int m = 0; m < n; m++)
+		ids[m] = Int32GetDatum(members[m]->id);
+	args[0] = Int32GetDatum(q->tenant);
+	args[1] = Float8GetDatum((double) q->start);
+	args[2] = Float8GetDatum((double) q->end);
+	args[3] = PointerGetDatum(construct_array(ids, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	if (SPI_execute_with_args("SELECT json_agg(vscope.tsdb_annotation_json(a) ORDER BY a.start_time, a.series_id)::text "
+							  "FROM vscope.annotations a WHERE a.series_id = ANY ($4) AND " ANNOTATION_WINDOW,
+							  4, types, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the annotations");
+	v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (v != NULL)
+	{
+		appendStringInfoString(buf, ",\"annotations\":");
+		appendStringInfoString(buf, v);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	pfree(ids);
+}
+
+/*
  * AppendGroup writes one result.  The TSUIDs are the series ids as 8 upper
  * hex digits, the same text sql/opentsdb.sql makes for /api/search/lookup
  * and /api/query/last (upper(lpad(to_hex(id), 8, '0')), ids being
@@ -1281,6 +1360,12 @@ AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery 
 			appendStringInfo(buf, "%s\"%08X\"", m ? "," : "", (uint32) sorted[m]->id);
 		appendStringInfoChar(buf, ']');
 		pfree(sorted);
+	}
+	if (!q->no_annotations)
+	{
+		AppendAnnotations(buf, q, members, n);
+		if (q->globals != NULL)
+			appendStringInfo(buf, ",\"globalAnnotations\":%s", q->globals);
 	}
 	INSTR_TIME_SET_CURRENT(dps_started);
 	appendStringInfoString(buf, q->arrays ? ",\"dps\":[" : ",\"dps\":{");
@@ -1572,6 +1657,8 @@ RunQuery(Jsonb *req)
 	initStringInfo(&out);
 	appendStringInfoChar(&out, '[');
 	SPI_connect();
+	if (!q.no_annotations)
+		LoadAnnotations(&q, tenant);
 	for (int i = 0; i < q.nsubs; i++)
 		RunSubQuery(tenant, &q, &q.subs[i], &out, &first_group, &npoints, &stats[i]);
 	SPI_finish();

@@ -296,6 +296,11 @@ ts_get_to_request(Jsonb *args)
 					 Flag(args, "show_summary") ? "true" : "false",
 					 Flag(args, "show_stats") ? "true" : "false",
 					 Flag(args, "arrays") ? "true" : "false");
+	/* OpenTSDB's no_annotations and global_annotations, written only when set */
+	if (Flag(args, "no_annotations"))
+		appendStringInfoString(&buf, ",\"noAnnotations\":true");
+	if (Flag(args, "global_annotations"))
+		appendStringInfoString(&buf, ",\"globalAnnotations\":true");
 	appendStringInfoString(&buf, ",\"queries\":[");
 	for (int i = 0; i < nm; i++)
 	{

@@ -150,3 +150,45 @@ def test_errors(ctx):
     assert_tsdb_error(ctx.request("DELETE", "/api/annotation/bulk", {"startTime": T0}, token=tok),
                       400, "Missing the TSUIDs")
     assert_tsdb_error(get(ctx, tok, uid, T0), 404, "Unable to locate annotation")
+
+
+def test_annotations_in_query_answers(ctx):
+    tok = ctx.token(TENANT)
+    uid = tsuid(ctx, TENANT, "q")
+    r = ctx.post("/api/annotation", {"tsuid": uid, "startTime": T0 + 100, "description": "in range"},
+                 token=tok)
+    assert_status(r, 200)
+    note = r.json()
+    assert_status(ctx.post("/api/annotation", {"startTime": T0 + 200, "description": "everywhere"},
+                           token=tok), 200)
+    q = {"start": T0, "end": T0 + 300, "showTSUIDs": True,
+         "queries": [{"aggregator": "sum", "metric": "sys.annot", "tags": {"host": "q"}}]}
+    r = ctx.post("/api/query", q, token=tok)
+    assert_status(r, 200)
+    g = r.json()[0]
+    # OpenTSDB's key order: after tsuids, before dps
+    assert list(g) == ["metric", "tags", "aggregateTags", "query", "tsuids", "annotations", "dps"], list(g)
+    assert g["annotations"] == [note], g
+    r = ctx.post("/api/query", dict(q, globalAnnotations=True), token=tok)
+    g = r.json()[0]
+    assert list(g)[-3:] == ["annotations", "globalAnnotations", "dps"], list(g)
+    assert [a["description"] for a in g["globalAnnotations"]] == ["everywhere"], g
+    # noAnnotations leaves both out; so does a range the annotation is not in
+    r = ctx.post("/api/query", dict(q, globalAnnotations=True, noAnnotations=True), token=tok)
+    assert "annotations" not in r.json()[0] and "globalAnnotations" not in r.json()[0]
+    r = ctx.post("/api/query", dict(q, start=T0 + 150, globalAnnotations=True), token=tok)
+    assert "annotations" not in r.json()[0], r.json()
+    # the GET form's flags
+    m = urllib.parse.quote("sum:sys.annot{host=q}")
+    r = ctx.get(f"/api/query?start={T0}&end={T0 + 300}&m={m}&global_annotations", token=tok)
+    assert_status(r, 200)
+    assert r.json()[0]["annotations"] == [note] and len(r.json()[0]["globalAnnotations"]) == 1
+    r = ctx.get(f"/api/query?start={T0}&end={T0 + 300}&m={m}&no_annotations", token=tok)
+    assert "annotations" not in r.json()[0]
+    # another tenant's query over its own series of the same tsuid sees none of them
+    other = ctx.token(OTHER)
+    assert_status(ctx.post("/api/put", {"metric": "sys.annot", "timestamp": T0, "value": 1,
+                                        "tags": {"host": "q"}}, token=other), 204)
+    r = ctx.post("/api/query", dict(q, globalAnnotations=True), token=other)
+    assert_status(r, 200)
+    assert "annotations" not in r.json()[0] and "globalAnnotations" not in r.json()[0], r.json()

@@ -111,3 +111,36 @@ SET ROLE vscope_reader;
 SELECT vscope.tsdb_suggest('metrics', 'api');
 SELECT vscope.tsdb_lookup('{"metric":"*"}')->'totalResults' AS total;
 SELECT vscope.tsdb_last('{"queries":[{"metric":"api.cpu"}]}');
+
+-- annotations (/api/annotation): written as a writer of tsdb4, then in the
+-- /api/query answer of their series and range only; the other tenant
+-- (tsdb4-other, current here) has no such series
+RESET ROLE;
+\set VERBOSITY terse
+SELECT vscope.tsdb_annotation('POST', '{"tsuid":"00000001","startTime":1356998400}');
+\set VERBOSITY default
+SELECT vscope.use_tenant('tsdb4') IS NOT NULL;
+SET ROLE vscope_writer;
+SELECT vscope.tsdb_annotation('POST', jsonb_build_object('tsuid',
+         vscope.tsdb_lookup('{"metric":"api.mem"}')->'results'->0->>'tsuid',
+         'startTime', 1356998400, 'endTime', 1356998500, 'description', 'deploy', 'custom', '{"by":"ops"}'::jsonb));
+SELECT vscope.tsdb_annotation('POST', '{"startTime":1356998450,"description":"outage"}');
+SELECT vscope.tsdb_annotation('POST', '{"startTime":1357084800,"description":"later"}');
+SELECT vscope.tsdb_annotation_bulk('POST', '[{"startTime":1356998455,"notes":"n"}]');
+SET ROLE vscope_reader;
+SELECT vscope.tsdb_query('{"start":1356998400,"end":1356998460,"globalAnnotations":true,
+  "queries":[{"aggregator":"sum","metric":"api.mem"}]}');
+SELECT vscope.tsdb_query('{"start":1356998400,"end":1356998460,"noAnnotations":true,"globalAnnotations":true,
+  "queries":[{"aggregator":"sum","metric":"api.mem"}]}');
+-- out of range: an annotation ending before the start is left out
+SELECT vscope.tsdb_query('{"start":1356998501,"end":1356998560,"queries":[{"aggregator":"sum","metric":"api.mem"}]}');
+-- the GET form's flags
+SELECT vscope.tsdb_query_request('{"start":["1h-ago"],"m":["sum:sys.cpu"],"no_annotations":[null],"global_annotations":[null]}');
+-- a reader may not write one
+\set VERBOSITY terse
+SELECT vscope.tsdb_annotation('POST', '{"startTime":1356998400}');
+\set VERBOSITY default
+RESET ROLE;
+SELECT vscope.use_tenant('tsdb4-other') IS NOT NULL;
+SET ROLE vscope_reader;
+SELECT count(*) FROM vscope.annotations;
