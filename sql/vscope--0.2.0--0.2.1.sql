@@ -1393,16 +1393,22 @@ GRANT INSERT, UPDATE, DELETE ON vscope.annotations TO vscope_writer;
 GRANT USAGE ON SEQUENCE vscope.annotations_annotation_id_seq TO vscope_writer, vscope_superadmin;
 SELECT pg_catalog.pg_extension_config_dump('vscope.annotations', '');
 
--- the OpenTSDB JSON of an annotation row: OpenTSDB's key order, times in seconds
+-- the OpenTSDB JSON of an annotation row: OpenTSDB's key order, times in
+-- seconds, written compactly as Jackson writes it (custom's keys sorted)
 CREATE FUNCTION vscope.tsdb_annotation_json(a vscope.annotations) RETURNS json
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT json_build_object(
-		'tsuid', CASE WHEN a.series_id IS NULL THEN '' ELSE upper(lpad(to_hex(a.series_id), 8, '0')) END,
-		'description', a.description, 'notes', a.notes, 'custom', a.custom,
-		'endTime', coalesce(extract(epoch FROM a.end_time)::bigint, 0),
-		'startTime', extract(epoch FROM a.start_time)::bigint)
+	SELECT ('{"tsuid":' || to_json(CASE WHEN a.series_id IS NULL THEN ''
+										ELSE upper(lpad(to_hex(a.series_id), 8, '0')) END)::text
+			|| ',"description":' || to_json(a.description)::text
+			|| ',"notes":' || to_json(a.notes)::text
+			|| ',"custom":' || CASE WHEN a.custom IS NULL THEN 'null'
+									ELSE (SELECT '{' || coalesce(string_agg(to_json(c.key)::text || ':' || c.value::text,
+																			',' ORDER BY c.key), '') || '}'
+											FROM jsonb_each(a.custom) AS c) END
+			|| ',"endTime":' || coalesce(extract(epoch FROM a.end_time)::bigint, 0)
+			|| ',"startTime":' || extract(epoch FROM a.start_time)::bigint || '}')::json
 $$;
 COMMENT ON FUNCTION vscope.tsdb_annotation_json(vscope.annotations) IS 'an annotation as OpenTSDB answers it: {"tsuid","description","notes","custom","endTime","startTime"} (seconds; tsuid '''' for a global one)';
 
@@ -1560,7 +1566,7 @@ BEGIN
 			RAISE EXCEPTION 'Unable to parse the annotation list' USING ERRCODE = 'VS400',
 				HINT = 'POST a JSON array of annotations.';
 		END IF;
-		RETURN (SELECT coalesce(json_agg(vscope.tsdb_annotation_write(e, method = 'PUT') ORDER BY o), '[]')
+		RETURN (SELECT ('[' || coalesce(string_agg(vscope.tsdb_annotation_write(e, method = 'PUT')::text, ',' ORDER BY o), '') || ']')::json
 				  FROM jsonb_array_elements(request) WITH ORDINALITY AS f(e, o));
 	END IF;
 	IF method <> 'DELETE' THEN

@@ -1286,7 +1286,7 @@ LoadAnnotations(TsQuery *q, int32 tenant)
 	SPI_freetuptable(SPI_tuptable);
 	if (!q->global_annotations)
 		return;
-	if (SPI_execute_with_args("SELECT json_agg(vscope.tsdb_annotation_json(a) ORDER BY a.start_time)::text "
+	if (SPI_execute_with_args("SELECT '[' || string_agg(vscope.tsdb_annotation_json(a)::text, ',' ORDER BY a.start_time) || ']' "
 							  "FROM vscope.annotations a WHERE a.series_id IS NULL AND " ANNOTATION_WINDOW,
 							  3, types, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the global annotations");
@@ -1312,7 +1312,7 @@ AppendAnnotations(StringInfo buf, const TsQuery *q, SeriesInfo **members, int n)
 	args[1] = Float8GetDatum((double) q->start);
 	args[2] = Float8GetDatum((double) q->end);
 	args[3] = PointerGetDatum(construct_array(ids, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
-	if (SPI_execute_with_args("SELECT json_agg(vscope.tsdb_annotation_json(a) ORDER BY a.start_time, a.series_id)::text "
+	if (SPI_execute_with_args("SELECT '[' || string_agg(vscope.tsdb_annotation_json(a)::text, ',' ORDER BY a.start_time, a.series_id) || ']' "
 							  "FROM vscope.annotations a WHERE a.series_id = ANY ($4) AND " ANNOTATION_WINDOW,
 							  4, types, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the annotations");

@@ -46,6 +46,9 @@ def test_create_read_update_delete(ctx):
     a = r.json()
     # OpenTSDB's fields, in its order
     assert list(a) == ["tsuid", "description", "notes", "custom", "endTime", "startTime"], a
+    # written compactly, as OpenTSDB's Jackson writes it
+    assert r.body == ('{"tsuid":"%s","description":"deploy","notes":"v1.2","custom":{"owner":"ops"},'
+                      '"endTime":0,"startTime":%d}' % (uid, T0)), r.body
     assert a == {"tsuid": uid, "description": "deploy", "notes": "v1.2",
                  "custom": {"owner": "ops"}, "endTime": 0, "startTime": T0}, a
     # read back with a read-only token
