@@ -90,13 +90,14 @@ PlusMicrosecond(Node *bound)
 	return (Node *) e;
 }
 
-static bool
-IsReadSeries(Oid funcid)
+/* VsIsVscopeFunction: is funcid vscope.<name>()? (for the planner hooks) */
+bool
+VsIsVscopeFunction(Oid funcid, const char *name)
 {
-	char	   *name = get_func_name(funcid);
+	char	   *fname = get_func_name(funcid);
 	Oid			nsp = get_namespace_oid("vscope", true);
 
-	return name != NULL && strcmp(name, "_read_series") == 0 &&
+	return fname != NULL && strcmp(fname, name) == 0 &&
 		OidIsValid(nsp) && get_func_namespace(funcid) == nsp;
 }
 
@@ -117,7 +118,7 @@ NarrowReadSeries(RelOptInfo *rel, Index rti, RangeTblEntry *rte)
 	if (!IsA(rtfunc->funcexpr, FuncExpr))
 		return;
 	fexpr = (FuncExpr *) rtfunc->funcexpr;
-	if (list_length(fexpr->args) != 4 || !IsReadSeries(fexpr->funcid) ||
+	if (list_length(fexpr->args) != 4 || !VsIsVscopeFunction(fexpr->funcid, "_read_series") ||
 		!IsInfinity(lthird(fexpr->args), false) || !IsInfinity(lfourth(fexpr->args), true))
 		return;
 	family = get_opclass_family(GetDefaultOpClass(TIMESTAMPTZOID, BTREE_AM_OID));

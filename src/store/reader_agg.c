@@ -131,16 +131,6 @@ typedef struct ReadAggState
 
 /* ---- planning ---- */
 
-static bool
-IsReadPoints(Oid funcid)
-{
-	char	   *name = get_func_name(funcid);
-	Oid			nsp = get_namespace_oid("vscope", true);
-
-	return name != NULL && strcmp(name, "read_points") == 0 &&
-		OidIsValid(nsp) && get_func_namespace(funcid) == nsp;
-}
-
 /* InputOf: which input an aggregate argument is, or -1 */
 static int
 InputOf(Node *arg, Index relid)
@@ -294,7 +284,7 @@ UpperPaths(PlannerInfo *root, UpperRelationKind stage, RelOptInfo *input_rel,
 		return;
 	rtfunc = linitial_node(RangeTblFunction, rte->functions);
 	fexpr = (FuncExpr *) rtfunc->funcexpr;
-	if (!IsA(fexpr, FuncExpr) || list_length(fexpr->args) != 3 || !IsReadPoints(fexpr->funcid))
+	if (!IsA(fexpr, FuncExpr) || list_length(fexpr->args) != 3 || !VsIsVscopeFunction(fexpr->funcid, "read_points"))
 		return;
 	/* the arguments are evaluated once, before any point */
 	foreach(lc, fexpr->args)

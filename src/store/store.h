@@ -53,6 +53,7 @@ extern void VsPartitionInit(void);
 
 /* planner.c: the datapoints view reads only the range a query asks for */
 extern void VsPlannerInit(void);
+extern bool VsIsVscopeFunction(Oid funcid, const char *name);
 
 /* reader_agg.c: aggregates over read_points() computed in the reader */
 extern void VsReaderAggInit(void);
