@@ -58,27 +58,60 @@ run_regress() {
 	failed=$((failed + bad))
 }
 
-say "pg_regress"
-run_regress regress
+# VSCOPE_TESTS="name ..." runs only the pg_regress files, end-to-end modules
+# or tests whose names contain one of the words (core_install always runs
+# first; "codec" selects the codec tests); a developer's shortcut: CI and
+# `make test` run everything
+VSCOPE_TESTS=${VSCOPE_TESTS:-}
+# selected LIST: the words of LIST that VSCOPE_TESTS selects (all without it)
+selected() {
+	local w o out=
+	for w in $1; do
+		if [ -z "$VSCOPE_TESTS" ]; then
+			out="$out $w"
+			continue
+		fi
+		for o in $VSCOPE_TESTS; do
+			case "$w" in *"$o"*) out="$out $w"; break ;; esac
+		done
+	done
+	echo "$out"
+}
+if [ -n "$VSCOPE_TESTS" ]; then
+	say "only the tests matching: $VSCOPE_TESTS"
+fi
+ALL_REGRESS=$(make -s -C "$VSCOPE_ROOT" print-regress)
+COMPRESSED_REGRESS="tenancy store_reader opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show opentsdb_calendar"
+regress_list=$(selected "${ALL_REGRESS#core_install}")
+compressed_list=$(selected "$COMPRESSED_REGRESS")
+
+if [ -z "$VSCOPE_TESTS" ] || [ -n "${regress_list// /}" ]; then
+	say "pg_regress"
+	run_regress regress REGRESS="core_install$regress_list"
+fi
 # the reading tests once more, every day compressed into blocks after each
 # write (the files do it when regress.compressed is on): the same answers
-say "pg_regress, reading from compressed blocks"
-PGOPTIONS='-c regress.compressed=on' run_regress regress_compressed \
-	REGRESS="core_install tenancy store_reader opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show opentsdb_calendar"
+if [ -z "$VSCOPE_TESTS" ] || [ -n "${compressed_list// /}" ]; then
+	say "pg_regress, reading from compressed blocks"
+	PGOPTIONS='-c regress.compressed=on' run_regress regress_compressed \
+		REGRESS="core_install$compressed_list"
+fi
 
 # ---- the block codec's own tests (plain C, ASan and UBSan) ----
-say "codec"
-make -s -C "$VSCOPE_ROOT/test/codec" run >"$TEST_DIR/codec.log" 2>&1
-tail -20 "$TEST_DIR/codec.log"
-c_ok=$(sed -n 's/^codec: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TEST_DIR/codec.log")
-c_bad=$(sed -n 's/^codec: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TEST_DIR/codec.log")
-if [ -z "$c_ok" ]; then
-	say "the codec tests did not finish (log: $TEST_DIR/codec.log)"
-	c_ok=0
-	c_bad=1
+if [ -z "$VSCOPE_TESTS" ] || [ -n "$(selected codec)" ]; then
+	say "codec"
+	make -s -C "$VSCOPE_ROOT/test/codec" run >"$TEST_DIR/codec.log" 2>&1
+	tail -20 "$TEST_DIR/codec.log"
+	c_ok=$(sed -n 's/^codec: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TEST_DIR/codec.log")
+	c_bad=$(sed -n 's/^codec: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TEST_DIR/codec.log")
+	if [ -z "$c_ok" ]; then
+		say "the codec tests did not finish (log: $TEST_DIR/codec.log)"
+		c_ok=0
+		c_bad=1
+	fi
+	passed=$((passed + c_ok))
+	failed=$((failed + c_bad))
 fi
-passed=$((passed + c_ok))
-failed=$((failed + c_bad))
 
 # ---- end-to-end ----
 say "end-to-end"
@@ -91,7 +124,7 @@ start_daemon "$TEST_DIR/vscoped.conf" "$LOG_DIR/vscoped.log"
 VSCOPE_URL=http://127.0.0.1:$TEST_HTTP_PORT VSCOPE_TEST_DIR=$TEST_DIR VSCOPE_TELNET_PORT=$TEST_TELNET_PORT \
 	VSCOPE_DAEMON_PID=$DAEMON_PID VSCOPE_DAEMON_CONF=$TEST_DIR/vscoped.conf \
 	VSCOPE_ROOT=$VSCOPE_ROOT VSCOPE_RUN_AS=$RUN_AS \
-	python3 "$VSCOPE_ROOT/test/e2e/run.py" | tee "$TEST_DIR/e2e.log"
+	python3 "$VSCOPE_ROOT/test/e2e/run.py" $VSCOPE_TESTS | tee "$TEST_DIR/e2e.log"
 e_ok=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TEST_DIR/e2e.log")
 e_bad=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TEST_DIR/e2e.log")
 if [ -z "$e_ok" ]; then
