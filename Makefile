@@ -7,7 +7,8 @@ EXTVERSION = 0.2.1
 MODULE_big = vscope
 # src/<domain>/: core (entry point, settings, tenancy), store (series,
 # partitions, ingest, the reader), opentsdb (the query engine), ceilometer
-# (statistics, complex queries, times and ids); headers beside their code,
+# (statistics, complex queries, times and ids), warp10 (selectors, fetch,
+# find and update); headers beside their code,
 # included as "domain/file.h"
 OBJS = \
 	src/core/vscope.o \
@@ -33,7 +34,10 @@ OBJS = \
 	src/opentsdb/sql_functions.o \
 	src/ceilometer/stats.o \
 	src/ceilometer/complex_query.o \
-	src/ceilometer/ceilometer.o
+	src/ceilometer/ceilometer.o \
+	src/warp10/encoding.o \
+	src/warp10/selector.o \
+	src/warp10/fetch.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 
@@ -47,6 +51,7 @@ SQL_SOURCES = \
 	sql/store.sql \
 	sql/ingest.sql \
 	sql/opentsdb.sql \
+	sql/warp10.sql \
 	sql/vscope_live.sql \
 	sql/coopr.sql \
 	sql/ceilometer.sql
@@ -56,7 +61,7 @@ DATA_built = sql/vscope--$(EXTVERSION).sql
 
 # pg_regress tests, in order (test/sql/*.sql against test/expected/*.out),
 # each named after the domain it covers (the sql/ or src/ folder of that name)
-REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts
+REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts warp10_fetch
 REGRESS_OUTDIR ?= $(VSCOPE_DATA)/regress
 print-regress:
 	@echo $(REGRESS)

@@ -1476,3 +1476,37 @@ $$;
 COMMENT ON FUNCTION vscope.tsdb_annotation_bulk(text, jsonb) IS 'OpenTSDB /api/annotation/bulk for the current tenant: POST/PUT a list of annotations (answers the list written); DELETE {"tsuids": [...], "global": bool, "startTime", "endTime"} (answers totalDeleted)';
 
 GRANT EXECUTE ON FUNCTION vscope.tsdb_annotation(text, jsonb), vscope.tsdb_annotation_bulk(text, jsonb) TO vscope_reader;
+
+-- ==== Warp 10: tokens, series and points (sql/warp10.sql) ====
+
+-- Runs as the extension owner: a token is looked up before its tenant is
+-- known (as vscope.authenticate() does); only its tenant and scopes come out.
+CREATE FUNCTION vscope._warp10_token(token text)
+	RETURNS TABLE (tenant_id integer, scopes text[])
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT k.tenant_id, k.scopes FROM vscope.tokens k
+	 WHERE k.token_hash = sha256(convert_to(token, 'UTF8')) AND k.revoked_at IS NULL
+$$;
+COMMENT ON FUNCTION vscope._warp10_token(text) IS 'internal: the tenant and scopes of an active token (none if unknown or revoked), for the Warp 10 functions, which then act for that tenant';
+REVOKE ALL ON FUNCTION vscope._warp10_token(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._warp10_token(text) TO vscope_reader;
+
+CREATE FUNCTION vscope.warp10_find(token text, selector text)
+	RETURNS TABLE (class text, labels jsonb)
+	AS 'MODULE_PATHNAME', 'vscope_warp10_find'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.warp10_find(text, text) IS 'Warp 10 FIND: the series of the token''s tenant (NULL: the session''s) matching the selectors (class{label=value,label~regex} ..., percent-encoded, regexes matching whole values), ordered by class and labels; the transaction then acts for that tenant';
+REVOKE ALL ON FUNCTION vscope.warp10_find(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.warp10_find(text, text) TO vscope_reader;
+
+CREATE FUNCTION vscope.warp10_fetch(token text, selector text, start_us bigint,
+									end_us bigint, count bigint)
+	RETURNS TABLE (class text, labels jsonb, ticks bigint[], lvalues bigint[],
+				   dvalues double precision[])
+	AS 'MODULE_PATHNAME', 'vscope_warp10_fetch'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.warp10_fetch(text, text, bigint, bigint, bigint) IS 'Warp 10 FETCH: per series of the token''s tenant (NULL: the session''s) matching the selectors with points in [start_us, end_us] (Unix microseconds, both inclusive; start_us NULL: no lower bound), its newest count points (NULL: all), newest first, read through the reader; each point a LONG (lvalues) or a DOUBLE (dvalues), the other NULL';
+REVOKE ALL ON FUNCTION vscope.warp10_fetch(text, text, bigint, bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.warp10_fetch(text, text, bigint, bigint, bigint) TO vscope_reader;

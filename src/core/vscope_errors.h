@@ -15,6 +15,8 @@
 #define ERRCODE_VS_BAD_REQUEST		MAKE_SQLSTATE('V','S','4','0','0')
 /* no tenant is selected for this session */
 #define ERRCODE_VS_NO_TENANT		MAKE_SQLSTATE('V','S','4','0','1')
+/* the credentials do not allow the request */
+#define ERRCODE_VS_FORBIDDEN		MAKE_SQLSTATE('V','S','4','0','3')
 /* the request is too large */
 #define ERRCODE_VS_TOO_LARGE		MAKE_SQLSTATE('V','S','4','1','3')
 /* a named object (tenant, series) does not exist */

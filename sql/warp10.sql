@@ -1,0 +1,40 @@
+-- warp10.sql: Warp 10 over the same store: a token's tenant, the series a
+-- selector (class{label=value,label~regex}) finds, their points newest
+-- first (what WarpScript's FIND and FETCH read), and the /api/v0/fetch,
+-- /api/v0/find and /api/v0/update endpoints' SQL side.
+
+--------------------------------------------------------------------------------
+-- Tokens, series and points
+--------------------------------------------------------------------------------
+
+-- Runs as the extension owner: a token is looked up before its tenant is
+-- known (as vscope.authenticate() does); only its tenant and scopes come out.
+CREATE FUNCTION vscope._warp10_token(token text)
+	RETURNS TABLE (tenant_id integer, scopes text[])
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT k.tenant_id, k.scopes FROM vscope.tokens k
+	 WHERE k.token_hash = sha256(convert_to(token, 'UTF8')) AND k.revoked_at IS NULL
+$$;
+COMMENT ON FUNCTION vscope._warp10_token(text) IS 'internal: the tenant and scopes of an active token (none if unknown or revoked), for the Warp 10 functions, which then act for that tenant';
+REVOKE ALL ON FUNCTION vscope._warp10_token(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._warp10_token(text) TO vscope_reader;
+
+CREATE FUNCTION vscope.warp10_find(token text, selector text)
+	RETURNS TABLE (class text, labels jsonb)
+	AS 'MODULE_PATHNAME', 'vscope_warp10_find'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.warp10_find(text, text) IS 'Warp 10 FIND: the series of the token''s tenant (NULL: the session''s) matching the selectors (class{label=value,label~regex} ..., percent-encoded, regexes matching whole values), ordered by class and labels; the transaction then acts for that tenant';
+REVOKE ALL ON FUNCTION vscope.warp10_find(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.warp10_find(text, text) TO vscope_reader;
+
+CREATE FUNCTION vscope.warp10_fetch(token text, selector text, start_us bigint,
+									end_us bigint, count bigint)
+	RETURNS TABLE (class text, labels jsonb, ticks bigint[], lvalues bigint[],
+				   dvalues double precision[])
+	AS 'MODULE_PATHNAME', 'vscope_warp10_fetch'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.warp10_fetch(text, text, bigint, bigint, bigint) IS 'Warp 10 FETCH: per series of the token''s tenant (NULL: the session''s) matching the selectors with points in [start_us, end_us] (Unix microseconds, both inclusive; start_us NULL: no lower bound), its newest count points (NULL: all), newest first, read through the reader; each point a LONG (lvalues) or a DOUBLE (dvalues), the other NULL';
+REVOKE ALL ON FUNCTION vscope.warp10_fetch(text, text, bigint, bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.warp10_fetch(text, text, bigint, bigint, bigint) TO vscope_reader;
