@@ -63,8 +63,6 @@ DATA_built = sql/vscope--$(EXTVERSION).sql
 # each named after the domain it covers (the sql/ or src/ folder of that name)
 REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts warp10_fetch
 REGRESS_OUTDIR ?= $(VSCOPE_DATA)/regress
-print-regress:
-	@echo $(REGRESS)
 REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTDIR) \
 	--dbname=vscope_regress
 
@@ -111,6 +109,10 @@ test:
 
 bench:
 	@scripts/bench.sh
+
+# the pg_regress files, for scripts/test.sh
+print-regress:
+	@echo $(REGRESS)
 
 # PGXS is there only once the Debian packages are; deps/run/test work without it.
 ifneq ($(wildcard $(shell command -v $(PG_CONFIG) 2>/dev/null)),)
