@@ -15,7 +15,8 @@ CREATE TABLE vscope.series (
 	metric		text NOT NULL,
 	tags		jsonb NOT NULL DEFAULT '{}',
 	-- canonical identity within the tenant: metric{k1=v1,k2=v2} with keys sorted
-	-- bytewise (Ceilometer's metering series are in vscope.sample_series)
+	-- bytewise, the characters % { } , = inside names percent-encoded
+	-- (Ceilometer's metering series are in vscope.sample_series)
 	skey		text NOT NULL CHECK (octet_length(skey) <= 2048),
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (tenant_id, series_id),

@@ -248,22 +248,48 @@ VsSortTags(VsTag *tags, int ntags)
 }
 
 /*
- * SeriesKeyString builds metric{k1=v1,k2=v2}: the canonical identity.
- * OpenTSDB names cannot contain '{', '=' or ',', so it is unambiguous.
+ * AppendKeyPart appends a name to a series key, with the characters that
+ * delimit the key's parts ({ } , =) and % percent-encoded.  OpenTSDB
+ * names have none of them, so their part is the name itself; Warp 10
+ * names may have any.
+ */
+static void
+AppendKeyPart(StringInfo buf, const char *s)
+{
+	for (; *s; s++)
+	{
+		switch (*s)
+		{
+			case '%':
+			case '{':
+			case '}':
+			case ',':
+			case '=':
+				appendStringInfo(buf, "%%%02X", (unsigned char) *s);
+				break;
+			default:
+				appendStringInfoChar(buf, *s);
+		}
+	}
+}
+
+/*
+ * SeriesKeyString builds metric{k1=v1,k2=v2}: the canonical identity,
+ * unambiguous since its delimiters are encoded inside the names.
  */
 static void
 SeriesKeyString(StringInfo buf, const VsSeriesRef *ref)
 {
 	resetStringInfo(buf);
-	appendStringInfoString(buf, ref->metric);
+	AppendKeyPart(buf, ref->metric);
 	appendStringInfoChar(buf, '{');
 	for (int i = 0; i < ref->ntags; i++)
 	{
 		if (i > 0)
 			appendStringInfoChar(buf, ',');
-		appendStringInfoString(buf, ref->tags[i].key);
+		AppendKeyPart(buf, ref->tags[i].key);
 		appendStringInfoChar(buf, '=');
-		appendStringInfoString(buf, ref->tags[i].value);
+		AppendKeyPart(buf, ref->tags[i].value);
 	}
 	appendStringInfoChar(buf, '}');
 }
