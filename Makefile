@@ -37,7 +37,10 @@ OBJS = \
 	src/ceilometer/ceilometer.o \
 	src/warp10/encoding.o \
 	src/warp10/selector.o \
-	src/warp10/fetch.o
+	src/warp10/fetch.o \
+	src/warp10/format.o \
+	src/warp10/request.o \
+	src/warp10/update.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
 	postgresql-15 postgresql-server-dev-15 libpq-dev
-	libjson-c-dev libmicrohttpd-dev
+	libjson-c-dev libmicrohttpd-dev zlib1g-dev
 	gcc make pkg-config
 	curl python3 util-linux
 )

@@ -1510,3 +1510,29 @@ CREATE FUNCTION vscope.warp10_fetch(token text, selector text, start_us bigint,
 COMMENT ON FUNCTION vscope.warp10_fetch(text, text, bigint, bigint, bigint) IS 'Warp 10 FETCH: per series of the token''s tenant (NULL: the session''s) matching the selectors with points in [start_us, end_us] (Unix microseconds, both inclusive; start_us NULL: no lower bound), its newest count points (NULL: all), newest first, read through the reader; each point a LONG (lvalues) or a DOUBLE (dvalues), the other NULL';
 REVOKE ALL ON FUNCTION vscope.warp10_fetch(text, text, bigint, bigint, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.warp10_fetch(text, text, bigint, bigint, bigint) TO vscope_reader;
+
+-- ==== Warp 10: /api/v0/fetch and /api/v0/find (sql/warp10.sql) ====
+
+
+CREATE FUNCTION vscope.warp10_fetch_request(token text, args jsonb) RETURNS text
+	AS 'MODULE_PATHNAME', 'vscope_warp10_fetch_request'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.warp10_fetch_request(text, jsonb) IS 'Warp 10 GET /api/v0/fetch: its query-string parameters as {"name": "value"} (selector, now/end/stop, start, timespan, count, format text|fulltext|json|tsv|fulltsv, dedup, showattr) answered with the body, points newest first; the token''s tenant only';
+REVOKE ALL ON FUNCTION vscope.warp10_fetch_request(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.warp10_fetch_request(text, jsonb) TO vscope_reader;
+
+CREATE FUNCTION vscope.warp10_find_request(token text, args jsonb) RETURNS text
+	AS 'MODULE_PATHNAME', 'vscope_warp10_find_request'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.warp10_find_request(text, jsonb) IS 'Warp 10 GET /api/v0/find: its query-string parameters as {"name": "value"} (selector, format json, showattr, gskip, limit/gcount) answered with the body, one series a line; the token''s tenant only';
+REVOKE ALL ON FUNCTION vscope.warp10_find_request(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.warp10_find_request(text, jsonb) TO vscope_reader;
+
+-- ==== Warp 10: /api/v0/update (sql/warp10.sql) ====
+
+CREATE FUNCTION vscope.warp10_update(body text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_warp10_update'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.warp10_update(text) IS 'Warp 10 POST /api/v0/update for the current tenant: GTS input format lines (TS// class{labels} value, =TS// value continuations), LONG and DOUBLE values; all stored or, at the first line vscope cannot store, none; returns the points written';
+REVOKE ALL ON FUNCTION vscope.warp10_update(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.warp10_update(text) TO vscope_writer;

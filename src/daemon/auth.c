@@ -195,6 +195,29 @@ bool
 txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 {
 	char	   *token = extract_token(r, req_connection(r));
+	bool		ok;
+
+	if (token == NULL)
+	{
+		memset(t, 0, sizeof(*t));
+		set_failure(t, 401, "Authentication required",
+					"Send a token as the password of HTTP basic auth (https://read:TOKEN@host/...) or in an X-Auth-Token header.",
+					NULL);
+		return false;
+	}
+	ok = txn_begin_token(r, t, token, need, read_only);
+	free(token);
+	return ok;
+}
+
+/*
+ * txn_begin_token is txn_begin for a token the handler found itself (Warp
+ * 10's X-Warp10-Token header, say): 401 when it is unknown or revoked, 403
+ * when its scopes do not allow the request.
+ */
+bool
+txn_begin_token(VsRequest *r, VsTxn *t, const char *token, VsScope need, bool read_only)
+{
 	const char *as_tenant = req_as_tenant(r);
 	const char *params[2];
 	PGresult   *res;
@@ -202,18 +225,8 @@ txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 	char	   *scopes;
 
 	memset(t, 0, sizeof(*t));
-	if (token == NULL)
-	{
-		set_failure(t, 401, "Authentication required",
-					"Send a token as the password of HTTP basic auth (https://read:TOKEN@host/...) or in an X-Auth-Token header.",
-					NULL);
-		return false;
-	}
 	if (!txn_open(t, read_only))
-	{
-		free(token);
 		return false;
-	}
 
 	params[0] = token;
 	params[1] = as_tenant;
@@ -221,7 +234,6 @@ txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 					   "SELECT tenant_id, tenant, array_to_string(scopes, ','), db_role "
 					   "FROM vscope.authenticate($1, $2)",
 					   2, NULL, params, NULL, NULL, 0);
-	free(token);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		set_failure_from_result(t, res);
@@ -270,6 +282,21 @@ txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 		PQclear(res);
 		return ok;
 	}
+}
+
+/*
+ * txn_begin_anonymous opens a transaction as role with no tenant, for a
+ * request whose credentials the database checks itself (Warp 10's fetch
+ * and find, whose SQL functions take the token): until a function binds
+ * one, row-level security shows no tenant's rows.
+ */
+bool
+txn_begin_anonymous(VsRequest *r, VsTxn *t, const char *role, bool read_only)
+{
+	memset(t, 0, sizeof(*t));
+	if (!txn_open(t, read_only))
+		return false;
+	return set_identity(t, role, "");
 }
 
 /*

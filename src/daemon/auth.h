@@ -28,6 +28,9 @@ typedef struct VsTxn
 } VsTxn;
 
 extern bool txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only);
+extern bool txn_begin_token(VsRequest *r, VsTxn *t, const char *token, VsScope need,
+							bool read_only);
+extern bool txn_begin_anonymous(VsRequest *r, VsTxn *t, const char *role, bool read_only);
 extern bool txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only);
 extern bool txn_begin_trusted(VsRequest *r, VsTxn *t, const char *tenant, const char *role,
 							  bool read_only);

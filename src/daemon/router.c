@@ -44,6 +44,10 @@ static const VsRoute routes[] = {
 	/* the Ceilometer V2 API: every other path under /v2/ (routed in SQL) */
 	{"/v2", VS_M_GET | VS_M_POST, api_ceilometer, "GET, POST", true, false, ceilometer_error},
 	{"/v2/", VS_M_GET | VS_M_POST, api_ceilometer, "GET, POST", true, true, ceilometer_error},
+	/* Warp 10: the token is X-Warp10-Token (or a parameter), checked in the handlers */
+	{"/api/v0/fetch", VS_M_GET | VS_M_POST, api_warp10_fetch, "GET, POST", false, false, warp10_error},
+	{"/api/v0/find", VS_M_GET, api_warp10_find, "GET", false, false, warp10_error},
+	{"/api/v0/update", VS_M_POST, api_warp10_update, "POST", false, false, warp10_error},
 	{"/live", VS_M_GET | VS_M_HEAD, api_live, "GET", false, false, tsdb_error},
 	{"/ready", VS_M_GET | VS_M_HEAD, api_ready, "GET", false, false, tsdb_error},
 };

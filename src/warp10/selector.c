@@ -123,7 +123,7 @@ ParseLabels(W10Selector *sel, const char *text, int len, const char *whole, int 
 
 /*
  * w10_parse_selectors parses whitespace-separated selectors; an error is
- * raised with errcode (fetch answers 400, find 500, as Warp 10 does).
+ * raised with the SQLSTATE sqlstate.
  */
 W10Selector *
 w10_parse_selectors(const char *text, int *nsel, int sqlstate)

@@ -156,3 +156,34 @@ SELECT count(*) FROM vscope.warp10_find(:'tok_a', '~.*{}');
 \set VERBOSITY default
 RESET SESSION AUTHORIZATION;
 DROP ROLE regress_w10_bi;
+
+-- /api/v0/update's lines, and /api/v0/fetch and /find answered in SQL:
+-- any UTF-8 names, percent-encoded in the text forms, plain in JSON; two
+-- series that differ only by where a delimiter is are two series
+SELECT vscope.use_tenant('w10a') IS NOT NULL;
+SELECT vscope.warp10_update($$
+# a comment; blank lines are skipped
+1700000000000000// my%20class{a=b%2Cc%3Dd,%C3%A9=x%7By%7D} 1
+=1700000060000000// 2.5
+1700000000000000// my%20class{a=b,c=d} 3
+$$) AS written;
+RESET vscope.tenant;
+SET ROLE vscope_reader;
+SELECT class, labels FROM vscope.warp10_find(:'tok_a', 'my%20class{}');
+SELECT vscope.warp10_fetch_request(:'tok_a', '{"selector": "my%20class{a~b.*}", "start": "1700000000000000", "end": "1700000060000000"}');
+SELECT vscope.warp10_fetch_request(:'tok_a', '{"selector": "my%20class{}", "now": "1700000060000000", "timespan": "-1", "format": "json"}');
+SELECT vscope.warp10_find_request(:'tok_a', '{"selector": "~my.*{a=b}", "showattr": null}');
+\set VERBOSITY terse
+SELECT vscope.warp10_fetch_request(NULL, '{"selector": "~.*{}", "now": "now", "timespan": "-1"}');
+SELECT vscope.warp10_fetch_request(:'tok_a', '{"selector": "~.*{}", "now": "now"}');
+SELECT vscope.warp10_fetch_request(:'tok_a', '{"now": "now", "timespan": "-1"}');
+\set VERBOSITY default
+RESET ROLE;
+-- atomic: one line vscope cannot store, and nothing is stored
+SELECT vscope.use_tenant('w10a') IS NOT NULL;
+\set VERBOSITY terse
+SELECT vscope.warp10_update($$1700000000000000// atomic{k=v} 1
+1700000000000000// atomic{k=v} 'text'$$);
+\set VERBOSITY default
+SELECT count(*) AS atomic_series FROM vscope.series WHERE metric = 'atomic';
+RESET vscope.tenant;
