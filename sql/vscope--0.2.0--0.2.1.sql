@@ -1536,3 +1536,7 @@ CREATE FUNCTION vscope.warp10_update(body text) RETURNS bigint
 COMMENT ON FUNCTION vscope.warp10_update(text) IS 'Warp 10 POST /api/v0/update for the current tenant: GTS input format lines (TS// class{labels} value, =TS// value continuations), LONG and DOUBLE values; all stored or, at the first line vscope cannot store, none; returns the points written';
 REVOKE ALL ON FUNCTION vscope.warp10_update(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.warp10_update(text) TO vscope_writer;
+
+-- ==== Warp 10: the metricsToken's warpEndpoint is served (sql/vscope_live.sql) ====
+
+COMMENT ON FUNCTION vscope.metrics_token(text, bigint, text) IS 'vScope metricsToken: a new read token for the service (the previous one of that user is revoked), for OpenTSDB and Warp 10 alike: warpEndpoint and opentsdbEndpoint are both the endpoint given (vscoped''s URL)';

@@ -392,6 +392,6 @@ BEGIN
 	RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
 END
 $$;
-COMMENT ON FUNCTION vscope.metrics_token(text, bigint, text) IS 'vScope metricsToken: a new read token for the service (the previous one of that user is revoked); warpEndpoint is the same URL, vscope serves no Warp 10';
+COMMENT ON FUNCTION vscope.metrics_token(text, bigint, text) IS 'vScope metricsToken: a new read token for the service (the previous one of that user is revoked), for OpenTSDB and Warp 10 alike: warpEndpoint and opentsdbEndpoint are both the endpoint given (vscoped''s URL)';
 REVOKE ALL ON FUNCTION vscope.metrics_token(text, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.metrics_token(text, bigint, text) TO vscope_admin;
