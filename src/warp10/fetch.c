@@ -33,6 +33,9 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "partitioning/partdesc.h"
+#include "regex/regex.h"
+#include "catalog/pg_collation.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -116,6 +119,33 @@ w10_bind_token(const char *token, bool need_write)
 }
 
 /*
+ * CheckRegex compiles a regex on its own, so that one the wrapping of
+ * RegexFor would make valid (a)|(b) is refused as Java refuses it.
+ */
+static void
+CheckRegex(const char *re)
+{
+	int			len = strlen(re);
+	pg_wchar   *w = palloc((len + 1) * sizeof(pg_wchar));
+	int			wlen = pg_mb2wchar_with_len(re, w, len);
+	regex_t		compiled;
+	int			rc = pg_regcomp(&compiled, w, wlen, REG_ADVANCED, C_COLLATION_OID);
+
+	pfree(w);
+	if (rc != REG_OKAY)
+	{
+		char		msg[256];
+
+		pg_regerror(rc, &compiled, msg, sizeof(msg));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("invalid regular expression \"%s\": %s", re, msg),
+				 errhint("Selectors take PostgreSQL's regular expressions, matched against the whole value.")));
+	}
+	pg_regfree(&compiled);
+}
+
+/*
  * RegexFor wraps a Java regex for PostgreSQL so that it must match the
  * whole value, as Java's Matcher.matches(); a leading (?i) (or s, x) stays
  * in front, where PostgreSQL takes embedded options.
@@ -123,6 +153,7 @@ w10_bind_token(const char *token, bool need_write)
 static char *
 RegexFor(const char *re)
 {
+	CheckRegex(re);
 	if (re[0] == '(' && re[1] == '?')
 	{
 		const char *p = re + 2;

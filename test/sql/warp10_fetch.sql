@@ -89,6 +89,7 @@ SELECT * FROM vscope.warp10_find(:'tok_a', 'myhost{ host=h1}');
 SELECT * FROM vscope.warp10_find(:'tok_a', 'my%zzhost{}');
 SELECT * FROM vscope.warp10_find(:'tok_a', 'myhost{host=h%}');
 SELECT * FROM vscope.warp10_find(:'tok_a', '~(unclosed{}');
+SELECT * FROM vscope.warp10_find(:'tok_a', '~my)|(vscope.*{}');
 SELECT * FROM vscope.warp10_find(:'tok_a', '   ');
 SELECT * FROM vscope.warp10_find(:'tok_a', NULL);
 -- no token: the session's tenant, and there is none
