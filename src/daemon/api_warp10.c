@@ -10,7 +10,8 @@
  *	  token themselves (so that fetch checks its time parameters first, as
  *	  Warp 10 does); update is authenticated here with the write scope, as
  *	  /api/put is.  A bad or missing token is 403, Warp 10's status.
- *	  Fetch also reads its parameters from a form-encoded POST body.
+ *	  Fetch also reads its parameters from a form-encoded POST body.  A
+ *	  browser's CORS preflight (OPTIONS) is answered as Warp 10 answers it.
  */
 #include "api.h"
 
@@ -73,6 +74,25 @@ warp10_error(VsRequest *r, int status, const char *message, const char *details)
 	buf_printf(&b, "</pre></p>\n</body>\n</html>\n");
 	req_respond(r, status, "text/html;charset=utf-8", b.data, b.len);
 	free(b.data);
+}
+
+/*
+ * warp10_preflight answers a browser's CORS preflight (OPTIONS) as Warp
+ * 10's CORSHandler does: any origin, the methods, the headers a client may
+ * send (the token's among them), cached for 30 days.  True when it answered.
+ */
+bool
+warp10_preflight(VsRequest *r)
+{
+	if (strcmp(req_method(r), "OPTIONS") != 0)
+		return false;
+	req_add_header(r, "Access-Control-Allow-Origin", "*");
+	req_add_header(r, "Access-Control-Allow-Methods", "OPTIONS,POST,GET");
+	req_add_header(r, "Access-Control-Allow-Headers",
+				   "Content-Type,X-Warp10-Token,X-Warp10-Attributes,X-Warp10-Accelerator");
+	req_add_header(r, "Access-Control-Max-Age", "2592000");
+	req_respond(r, 200, NULL, NULL, 0);
+	return true;
 }
 
 /* fail answers a failed transaction; a credentials failure is Warp 10's 403 */
@@ -184,13 +204,16 @@ collect_form(VsRequest *r, json_object *args)
 
 /*
  * run_text makes the request's one call, sql($1 token, $2 args), as
- * vscope_reader with no tenant, and answers its text with content_type.
+ * vscope_reader with no tenant, and answers its text (JSON for
+ * format=json).
  */
 static void
-run_text(VsRequest *r, const char *sql, const char *content_type, bool post_form)
+run_text(VsRequest *r, const char *sql, bool post_form)
 {
 	VsTxn		t;
 	json_object *args = json_object_new_object();
+	json_object *format;
+	const char *content_type = "text/plain;charset=utf-8";
 	const char *params[2];
 	PGresult   *res;
 
@@ -207,6 +230,9 @@ run_text(VsRequest *r, const char *sql, const char *content_type, bool post_form
 		if (json_object_object_get_ex(args, "token", &tok) && tok != NULL)
 			params[0] = json_object_get_string(tok);
 	}
+	if (json_object_object_get_ex(args, "format", &format) && format != NULL &&
+		strcmp(json_object_get_string(format), "json") == 0)
+		content_type = "application/json";
 	params[1] = json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN);
 	if (!txn_begin_anonymous(r, &t, "vscope_reader", true))
 	{
@@ -247,11 +273,10 @@ run_text(VsRequest *r, const char *sql, const char *content_type, bool post_form
 void
 api_warp10_fetch(VsRequest *r)
 {
-	const char *format = req_arg(r, "format");
-
+	if (warp10_preflight(r))
+		return;
 	req_add_header(r, "X-Warp10-Timeunit", "1000000");
 	run_text(r, "SELECT f.body" W10_TENANT_AFTER " FROM vscope.warp10_fetch_request($1, $2::jsonb) AS f(body)",
-			 format != NULL && strcmp(format, "json") == 0 ? "application/json" : "text/plain;charset=utf-8",
 			 true);
 }
 
@@ -259,10 +284,9 @@ api_warp10_fetch(VsRequest *r)
 void
 api_warp10_find(VsRequest *r)
 {
-	const char *format = req_arg(r, "format");
-
+	if (warp10_preflight(r))
+		return;
 	run_text(r, "SELECT f.body" W10_TENANT_AFTER " FROM vscope.warp10_find_request($1, $2::jsonb) AS f(body)",
-			 format != NULL && strcmp(format, "json") == 0 ? "application/json" : "text/plain;charset=utf-8",
 			 false);
 }
 
@@ -342,6 +366,8 @@ api_warp10_update(VsRequest *r)
 	const char *params[1];
 	PGresult   *res;
 
+	if (warp10_preflight(r))
+		return;
 	req_add_header(r, "Access-Control-Allow-Origin", "*");
 	if (token == NULL)
 	{

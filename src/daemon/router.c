@@ -45,9 +45,9 @@ static const VsRoute routes[] = {
 	{"/v2", VS_M_GET | VS_M_POST, api_ceilometer, "GET, POST", true, false, ceilometer_error},
 	{"/v2/", VS_M_GET | VS_M_POST, api_ceilometer, "GET, POST", true, true, ceilometer_error},
 	/* Warp 10: the token is X-Warp10-Token (or a parameter), checked in the handlers */
-	{"/api/v0/fetch", VS_M_GET | VS_M_POST, api_warp10_fetch, "GET, POST", false, false, warp10_error},
-	{"/api/v0/find", VS_M_GET, api_warp10_find, "GET", false, false, warp10_error},
-	{"/api/v0/update", VS_M_POST, api_warp10_update, "POST", false, false, warp10_error},
+	{"/api/v0/fetch", VS_M_GET | VS_M_POST | VS_M_OPTIONS, api_warp10_fetch, "GET, POST, OPTIONS", false, false, warp10_error},
+	{"/api/v0/find", VS_M_GET | VS_M_OPTIONS, api_warp10_find, "GET, OPTIONS", false, false, warp10_error},
+	{"/api/v0/update", VS_M_POST | VS_M_OPTIONS, api_warp10_update, "POST, OPTIONS", false, false, warp10_error},
 	{"/live", VS_M_GET | VS_M_HEAD, api_live, "GET", false, false, tsdb_error},
 	{"/ready", VS_M_GET | VS_M_HEAD, api_ready, "GET", false, false, tsdb_error},
 };
@@ -77,6 +77,8 @@ router_method_bit(const char *m)
 		return VS_M_PUT;
 	if (strcmp(m, "DELETE") == 0)
 		return VS_M_DELETE;
+	if (strcmp(m, "OPTIONS") == 0)
+		return VS_M_OPTIONS;
 	return 0;
 }
 

@@ -26,7 +26,8 @@ typedef struct VsRoute
 enum
 {
 	VS_M_GET = 1, VS_M_POST = 2, VS_M_HEAD = 4, VS_M_PUT = 8, VS_M_DELETE = 16,
-	VS_M_ALL = 31
+	VS_M_ALL = 31,
+	VS_M_OPTIONS = 32			/* only where the handler answers a CORS preflight */
 };
 
 /* the route of a path (no query string, no trailing '/'), or NULL */

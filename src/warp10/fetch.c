@@ -533,7 +533,7 @@ ReadWindow(int32 tenant, W10Gts *gts, Pending *pend, int npend, TimestampTz lo,
 		if (pos == npend || pend[pos].id != sid)
 			elog(ERROR, "the reader gave series %d, which was not asked for", sid);
 		p = &pend[pos];
-		if (++(*nread) > max_points)
+		if (++(*nread) > max_points && max_points > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_VS_TOO_LARGE),
 					 errmsg("the fetch would read more than " INT64_FORMAT " points", max_points),

@@ -241,7 +241,7 @@ vscope_warp10_fetch_request(PG_FUNCTION_ARGS)
 	if (count_arg != NULL)
 	{
 		if (!w10_parse_long(count_arg, &count))
-			BadParam("count");
+			RangeError("Invalid format for parameter 'count'.");
 		if (count < 0)
 			count = -1;			/* Warp 10: no limit */
 	}

@@ -121,7 +121,8 @@ extern W10Gts *w10_find(int32 tenant, const W10Selector *sels, int nsel, int *ng
  * The matching series with at least one point in [start_us, end_us]
  * (both inclusive; W10_NO_START/W10_NO_END for no bound), each with its
  * newest count points there (count < 0: all), newest first, in the order
- * of w10_find.  Reading more than max_points points is an error (VS413).
+ * of w10_find.  Reading more than max_points points is an error (VS413;
+ * 0: no limit).
  * The caller is connected to SPI; everything is read under its snapshot.
  */
 extern W10Gts *w10_fetch(int32 tenant, const W10Selector *sels, int nsel,

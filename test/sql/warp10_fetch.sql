@@ -133,6 +133,10 @@ SET ROLE vscope_reader;
 \set VERBOSITY terse
 SELECT count(*) FROM vscope.warp10_fetch(:'tok_a', 'busy{}', NULL, NULL, NULL);
 RESET ROLE;
+SET vscope.max_points = 0;
+SET ROLE vscope_reader;
+SELECT cardinality(ticks) AS no_limit FROM vscope.warp10_fetch(:'tok_a', 'busy{}', NULL, NULL, NULL);
+RESET ROLE;
 RESET vscope.max_points;
 SET ROLE vscope_reader;
 SELECT count(*) FROM vscope.warp10_fetch(:'tok_a', 'busy{}', NULL, NULL, -1);
