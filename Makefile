@@ -21,6 +21,7 @@ OBJS = \
 	src/store/codec.o \
 	src/store/block.o \
 	src/store/compact.o \
+	src/store/delete.o \
 	src/store/reader.o \
 	src/store/planner.o \
 	src/store/reader_agg.o \
@@ -32,6 +33,7 @@ OBJS = \
 	src/opentsdb/query_get.o \
 	src/opentsdb/query.o \
 	src/opentsdb/sql_functions.o \
+	src/opentsdb/meta.o \
 	src/ceilometer/stats.o \
 	src/ceilometer/complex_query.o \
 	src/ceilometer/ceilometer.o \

@@ -431,6 +431,15 @@ BEGIN
 			RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
 		END;
 	END LOOP;
+	-- OpenTSDB annotations go with the points of their time: those whose
+	-- start is on a day past the retention that has no partition left (a
+	-- busy day keeps its annotations with its points); global ones too,
+	-- since the time they mark has no data left (vscope.annotations is
+	-- opentsdb.sql's; PL/pgSQL finds it when this runs)
+	DELETE FROM vscope.annotations a
+	 WHERE a.start_time < date_trunc('day', now() - older_than)
+	   AND NOT EXISTS (SELECT FROM vscope.partitions('points') x
+						WHERE a.start_time >= x.range_start AND a.start_time < x.range_end);
 	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
 	-- to use one, and every listing skips series without data)
 	-- events are few: deleted rather than partitioned; in a capped run at
@@ -445,7 +454,7 @@ BEGIN
 	RETURN dropped;
 END
 $$;
-COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks of those days and older Ceilometer events, and moves the sample series'' spans to the samples left';
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks of those days, the OpenTSDB annotations of the days gone and older Ceilometer events, and moves the sample series'' spans to the samples left';
 REVOKE ALL ON FUNCTION vscope.expire(interval, integer) FROM PUBLIC;
 
 CREATE FUNCTION vscope.retention() RETURNS interval
@@ -487,6 +496,15 @@ CREATE FUNCTION vscope.decompress(day date) RETURNS bigint
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION vscope.decompress(date) IS 'turns the blocks of a UTC day back into rows (rows written since keep their values), every tenant, in this transaction; returns how many points went back';
 REVOKE ALL ON FUNCTION vscope.decompress(date) FROM PUBLIC;
+
+CREATE FUNCTION vscope.delete_points(series integer[], start_ts timestamptz, end_ts timestamptz)
+	RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_delete_points'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION vscope.delete_points(integer[], timestamptz, timestamptz) IS 'deletes the current tenant''s points of these series in [start_ts, end_ts) from rows and compressed blocks (blocks re-encoded with their summaries), and keeps series_last right; returns how many stored points went; for writers';
+REVOKE ALL ON FUNCTION vscope.delete_points(integer[], timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.delete_points(integer[], timestamptz, timestamptz) TO vscope_writer;
 
 -- compaction: a day whose end is vscope.compress_after in the past and
 -- that still has rows in its partition, the oldest first (after a given day)

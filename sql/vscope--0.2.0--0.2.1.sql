@@ -1540,3 +1540,1135 @@ GRANT EXECUTE ON FUNCTION vscope.warp10_update(text) TO vscope_writer;
 -- ==== Warp 10: the metricsToken's warpEndpoint is served (sql/vscope_live.sql) ====
 
 COMMENT ON FUNCTION vscope.metrics_token(text, bigint, text) IS 'vScope metricsToken: a new read token for the service (the previous one of that user is revoked), for OpenTSDB and Warp 10 alike: warpEndpoint and opentsdbEndpoint are both the endpoint given (vscoped''s URL)';
+
+-- ==== issue 12 (helper B): uid meta, tsuids, deleting queries ====
+-- OpenTSDB /api/uid/assign, /api/uid/uidmeta, /api/uid/tsmeta, tsuids in
+-- queries, deleting queries, annotations expired with their points
+-- (issue 12)
+
+CREATE OR REPLACE FUNCTION vscope.delete_points(series integer[], start_ts timestamptz, end_ts timestamptz)
+	RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_delete_points'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION vscope.delete_points(integer[], timestamptz, timestamptz) IS 'deletes the current tenant''s points of these series in [start_ts, end_ts) from rows and compressed blocks (blocks re-encoded with their summaries), and keeps series_last right; returns how many stored points went; for writers';
+
+REVOKE ALL ON FUNCTION vscope.delete_points(integer[], timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.delete_points(integer[], timestamptz, timestamptz) TO vscope_writer;
+
+CREATE OR REPLACE FUNCTION vscope.expire(older_than interval, max_partitions integer DEFAULT NULL)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	-- dropping a day locks its parent until commit: wait a little at most
+	-- for queries of the other parent, and leave busy days for the next run
+	SET lock_timeout = '5s'
+	AS $$
+DECLARE
+	p record;
+	dropped integer := 0;
+BEGIN
+	IF older_than IS NULL OR older_than <= interval '0' THEN
+		RAISE EXCEPTION 'retention must be a positive interval'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', coalesce(older_than::text, 'NULL'));
+	END IF;
+	IF max_partitions IS NOT NULL AND max_partitions < 1 THEN
+		RAISE EXCEPTION 'max_partitions must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.samples partitions'));
+	-- the oldest days first, of points and of samples alike
+	FOR p IN SELECT x.*, 'points' AS parent FROM vscope.partitions('points') x
+			  WHERE x.range_end <= now() - older_than
+			 UNION ALL
+			 SELECT x.*, 'samples' FROM vscope.partitions('samples') x
+			  WHERE x.range_end <= now() - older_than
+			 ORDER BY range_start, parent LOOP
+		EXIT WHEN max_partitions IS NOT NULL AND dropped >= max_partitions;
+		BEGIN
+			EXECUTE format('DROP TABLE %s', p.partition);
+			dropped := dropped + 1;
+			-- a day of points goes whole: its blocks, and the latest points
+			-- that no longer exist (not those of a busy day)
+			IF p.parent = 'points' THEN
+				DELETE FROM vscope.blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+				DELETE FROM vscope.series_last
+				 WHERE ts >= p.range_start AND ts < p.range_end;
+			ELSE
+				-- a day of samples: the spans that began or ended in it move
+				-- to the samples left (vscope.sample_span, ceilometer.sql;
+				-- PL/pgSQL finds it when this runs)
+				PERFORM vscope._ceilo_span_dropped(p.range_start, p.range_end);
+			END IF;
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
+		END;
+	END LOOP;
+	-- OpenTSDB annotations go with the points of their time: those whose
+	-- start is on a day past the retention that has no partition left (a
+	-- busy day keeps its annotations with its points); global ones too,
+	-- since the time they mark has no data left (vscope.annotations is
+	-- opentsdb.sql's; PL/pgSQL finds it when this runs)
+	DELETE FROM vscope.annotations a
+	 WHERE a.start_time < date_trunc('day', now() - older_than)
+	   AND NOT EXISTS (SELECT FROM vscope.partitions('points') x
+						WHERE a.start_time >= x.range_start AND a.start_time < x.range_end);
+	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
+	-- to use one, and every listing skips series without data)
+	-- events are few: deleted rather than partitioned; in a capped run at
+	-- most 10,000 of them
+	IF max_partitions IS NULL THEN
+		DELETE FROM vscope.events WHERE generated < now() - older_than;
+	ELSE
+		DELETE FROM vscope.events
+		 WHERE ctid = ANY (ARRAY(SELECT ctid FROM vscope.events
+								  WHERE generated < now() - older_than LIMIT 10000));
+	END IF;
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks of those days, the OpenTSDB annotations of the days gone and older Ceilometer events, and moves the sample series'' spans to the samples left';
+
+-- OpenTSDB's deleting query (DELETE /api/query, "delete": true): the answer
+-- of the query, then its series' points in its range deleted; refused
+-- unless vscope.query_allow_delete is on, and to roles that cannot write
+CREATE OR REPLACE FUNCTION vscope.tsdb_query_delete(request jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_delete'
+	LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query_delete(jsonb) IS 'answers an OpenTSDB /api/query body as tsdb_query() does, then deletes the points of every series it selected in [start, end] (and their annotations starting then); needs vscope.query_allow_delete and a writer';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_query_delete_get(args jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_delete_get'
+	LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query_delete_get(jsonb) IS 'tsdb_query_delete() from the GET form''s query-string arguments (DELETE /api/query?start=...&m=...)';
+
+GRANT EXECUTE ON FUNCTION vscope.tsdb_query_delete(jsonb), vscope.tsdb_query_delete_get(jsonb) TO vscope_reader;
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_suggest(type text, q text DEFAULT '', max text DEFAULT '25')
+	RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n integer;
+	result json;
+BEGIN
+	IF type IS NULL OR type = '' THEN
+		RAISE EXCEPTION 'missing ''type'' parameter' USING ERRCODE = 'VS400',
+			HINT = 'type is metrics, tagk or tagv.';
+	END IF;
+	IF type NOT IN ('metrics', 'tagk', 'tagv') THEN
+		RAISE EXCEPTION 'invalid ''type'' parameter:%', type USING ERRCODE = 'VS400',
+			HINT = 'type is metrics, tagk or tagv.';
+	END IF;
+	BEGIN
+		n := coalesce(nullif(max, ''), '25')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'unable to parse ''max'' as a number' USING ERRCODE = 'VS400';
+	END;
+	q := coalesce(q, '');
+	-- the names series carry, and those /api/uid/assign gave a UID
+	IF type = 'metrics' THEN
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT s.metric COLLATE "C" AS m FROM vscope.series s
+				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(s.metric, q)
+				 UNION
+				SELECT u.name FROM vscope.uid_meta u
+				 WHERE u.tenant_id = vscope.current_tenant() AND u.type = 'metric'
+				   AND u.assigned_at IS NOT NULL AND starts_with(u.name, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	ELSIF type = 'tagk' THEN
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT k COLLATE "C" AS m FROM vscope.series s, jsonb_object_keys(s.tags) k
+				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(k, q)
+				 UNION
+				SELECT u.name FROM vscope.uid_meta u
+				 WHERE u.tenant_id = vscope.current_tenant() AND u.type = 'tagk'
+				   AND u.assigned_at IS NOT NULL AND starts_with(u.name, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	ELSE
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT t.value COLLATE "C" AS m FROM vscope.series s, jsonb_each_text(s.tags) t
+				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(t.value, q)
+				 UNION
+				SELECT u.name FROM vscope.uid_meta u
+				 WHERE u.tenant_id = vscope.current_tenant() AND u.type = 'tagv'
+				   AND u.assigned_at IS NOT NULL AND starts_with(u.name, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	END IF;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_suggest(text, text, text) IS 'OpenTSDB /api/suggest: metric names, tag keys or tag values of the current tenant (carried by its series, or given a UID by /api/uid/assign) starting with q, in byte order, at most max';
+
+-- /api/query/last: the latest point of each series matching a metric and
+-- exact tag values, optionally no older than back_scan hours
+CREATE OR REPLACE FUNCTION vscope.tsdb_last(request jsonb) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	_tid integer := vscope.current_tenant();
+	q jsonb;
+	back_scan integer;
+	out json;
+BEGIN
+	IF jsonb_typeof(request) IS DISTINCT FROM 'object'
+	   OR jsonb_typeof(request->'queries') IS DISTINCT FROM 'array'
+	   OR jsonb_array_length(request->'queries') = 0 THEN
+		RAISE EXCEPTION 'missing queries' USING ERRCODE = 'VS400';
+	END IF;
+	FOR q IN SELECT * FROM jsonb_array_elements(request->'queries') LOOP
+		-- tsuids, when given, name the series (the metric and tags are ignored)
+		IF jsonb_typeof(q->'tsuids') = 'array' AND jsonb_array_length(q->'tsuids') > 0 THEN
+			PERFORM vscope._tsdb_tsuid_id(t) FROM jsonb_array_elements_text(q->'tsuids') AS t;
+			CONTINUE;
+		END IF;
+		IF coalesce(q->>'metric', '') = '' THEN
+			RAISE EXCEPTION 'missing metric in a last query' USING ERRCODE = 'VS400';
+		END IF;
+		IF q ? 'tags' AND jsonb_typeof(q->'tags') <> 'object' THEN
+			RAISE EXCEPTION 'tags must be an object of tag names and values' USING ERRCODE = 'VS400';
+		END IF;
+	END LOOP;
+	BEGIN
+		back_scan := coalesce(nullif(request->>'backScan', ''), '0')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'invalid backScan: %', request->>'backScan' USING ERRCODE = 'VS400';
+	END;
+	SELECT coalesce(json_agg(json_build_object(
+			   'metric', s.metric,
+			   'timestamp', (extract(epoch FROM l.ts) * 1000)::bigint,
+			   'value', coalesce(l.ivalue::text, l.value::text),
+			   'tags', s.tags,
+			   'tsuid', upper(lpad(to_hex(s.series_id), 8, '0')))
+			 ORDER BY qn, s.series_id), '[]')
+	  INTO out
+	  FROM jsonb_array_elements(request->'queries') WITH ORDINALITY AS r(q, qn)
+	  JOIN vscope.series s
+		ON s.tenant_id = _tid
+	   AND CASE WHEN jsonb_typeof(r.q->'tsuids') = 'array' AND jsonb_array_length(r.q->'tsuids') > 0
+				THEN s.series_id IN (SELECT vscope._tsdb_tsuid_id(t) FROM jsonb_array_elements_text(r.q->'tsuids') AS t)
+				ELSE s.metric = r.q->>'metric' AND s.tags @> coalesce(r.q->'tags', '{}') END
+	  JOIN vscope.series_last l
+		ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
+	   AND (back_scan <= 0 OR l.ts >= now() - make_interval(hours => back_scan));
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_last(jsonb) IS 'OpenTSDB /api/query/last: the latest point of each series matching {"queries":[{"metric","tags"} or {"tsuids":[...]}],"backScan":hours}';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_last_get(args jsonb) RETURNS json
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT vscope.tsdb_last(jsonb_build_object(
+		'queries', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+							'metric', p.metric,
+							'tags', (SELECT coalesce(jsonb_object_agg(t->>'key', t->>'value'), '{}')
+									   FROM jsonb_array_elements(p.tags) t))), '[]')
+					  FROM jsonb_array_elements_text(coalesce(args->'timeseries', '[]')) AS ts(m),
+						   vscope.tsdb_parse_m(ts.m) p)
+				   -- tsuids=A,B (repeatable): one query of those series each
+				   || (SELECT coalesce(jsonb_agg(jsonb_build_object('tsuids', to_jsonb(string_to_array(t.v, ',')))), '[]')
+						 FROM jsonb_array_elements_text(coalesce(args->'tsuids', '[]')) AS t(v)),
+		'backScan', args->'back_scan'->>0))
+$$;
+COMMENT ON FUNCTION vscope.tsdb_last_get(jsonb) IS 'the GET form of /api/query/last: timeseries=metric{k=v} and tsuids=A,B (both repeatable), back_scan=hours';
+
+-- a TSUID's series id, without looking it up (NULL for none); 400 when malformed
+CREATE OR REPLACE FUNCTION vscope._tsdb_tsuid_id(tsuid text) RETURNS integer
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF tsuid IS NULL OR tsuid = '' THEN
+		RETURN NULL;
+	END IF;
+	IF tsuid !~ '^[0-9A-Fa-f]{1,8}$' OR ('x' || lpad(tsuid, 8, '0'))::bit(32)::integer <= 0 THEN
+		RAISE EXCEPTION 'Invalid TSUID: %', tsuid USING ERRCODE = 'VS400',
+			DETAIL = 'A tsuid is the hexadecimal series id /api/search/lookup answers, such as 0000002A.';
+	END IF;
+	RETURN ('x' || lpad(tsuid, 8, '0'))::bit(32)::integer;
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_tsuid_id(text) IS 'internal: the series id a TSUID names (8 hex digits or fewer), not looked up; NULL for an empty one, 400 when malformed';
+
+-- /api/annotation: GET reads, POST merges, PUT replaces, DELETE deletes one
+-- annotation named by tsuid (none: global) and startTime
+CREATE OR REPLACE FUNCTION vscope.tsdb_annotation(method text, request jsonb) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sid integer;
+	st timestamptz;
+	a vscope.annotations;
+BEGIN
+	IF method IN ('POST', 'PUT') THEN
+		RETURN vscope.tsdb_annotation_write(request, method = 'PUT');
+	END IF;
+	IF method NOT IN ('GET', 'DELETE') THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405';
+	END IF;
+	-- as OpenTSDB: a tsuid is not looked up (one of no series has no
+	-- annotation: 404 for a read), and a delete answers 204 whether or not
+	-- there was one
+	sid := vscope._tsdb_tsuid_id(request->>'tsuid');
+	st := vscope.tsdb_annotation_time(coalesce(request->>'startTime', request->>'start_time'));
+	IF st IS NULL THEN
+		RAISE EXCEPTION 'Missing start time' USING ERRCODE = 'VS400';
+	END IF;
+	IF method = 'DELETE' THEN
+		DELETE FROM vscope.annotations x
+		 WHERE x.tenant_id = vscope.current_tenant() AND x.series_id IS NOT DISTINCT FROM sid AND x.start_time = st;
+		RETURN NULL;
+	END IF;
+	SELECT * INTO a FROM vscope.annotations x
+	 WHERE x.tenant_id = vscope.current_tenant() AND x.series_id IS NOT DISTINCT FROM sid AND x.start_time = st;
+	IF a.annotation_id IS NULL THEN
+		RAISE EXCEPTION 'Unable to locate annotation in storage' USING ERRCODE = 'VS404';
+	END IF;
+	RETURN vscope.tsdb_annotation_json(a);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_annotation(text, jsonb) IS 'OpenTSDB /api/annotation for the current tenant: GET or DELETE {"tsuid","startTime"} (no tsuid: a global annotation; DELETE answers NULL), POST merges, PUT replaces';
+
+-- /api/annotation/bulk: POST (or PUT) a list of annotations; DELETE those
+-- of tsuids (or the global ones) starting in [startTime, endTime] (times as
+-- /api/query takes them; endTime now when left out), answered as OpenTSDB's
+-- AnnotationBulkDelete: tsuids, global, startTime, endTime (ms), totalDeleted
+CREATE OR REPLACE FUNCTION vscope.tsdb_annotation_bulk(method text, request jsonb) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sids integer[];
+	st bigint;
+	et bigint;
+	n bigint;
+	glob boolean;
+	tsuids jsonb;
+BEGIN
+	IF method IN ('POST', 'PUT') THEN
+		IF jsonb_typeof(request) IS DISTINCT FROM 'array' THEN
+			RAISE EXCEPTION 'Unable to parse the annotation list' USING ERRCODE = 'VS400',
+				HINT = 'POST a JSON array of annotations.';
+		END IF;
+		RETURN (SELECT ('[' || coalesce(string_agg(vscope.tsdb_annotation_write(e, method = 'PUT')::text, ',' ORDER BY o), '') || ']')::json
+				  FROM jsonb_array_elements(request) WITH ORDINALITY AS f(e, o));
+	END IF;
+	IF method <> 'DELETE' THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405';
+	END IF;
+	IF jsonb_typeof(request) IS DISTINCT FROM 'object' THEN
+		RAISE EXCEPTION 'Unable to parse the bulk delete request' USING ERRCODE = 'VS400';
+	END IF;
+	-- the body's startTime, or the query string's start_time
+	IF NOT request ? 'startTime' AND request ? 'start_time' THEN
+		request := request || jsonb_build_object('startTime', request->'start_time', 'endTime', request->'end_time');
+	END IF;
+	IF coalesce(request->>'startTime', '') = '' THEN
+		RAISE EXCEPTION 'Missing the start time value' USING ERRCODE = 'VS400';
+	END IF;
+	-- a boolean in a body; in a query string, being there says true
+	glob := CASE jsonb_typeof(request->'global') WHEN 'boolean' THEN (request->'global')::boolean
+				 WHEN 'null' THEN true WHEN 'string' THEN lower(request->>'global') <> 'false'
+				 ELSE false END;
+	tsuids := CASE jsonb_typeof(request->'tsuids')
+			  WHEN 'string' THEN (SELECT coalesce(jsonb_agg(btrim(t)), '[]')
+									FROM unnest(string_to_array(request->>'tsuids', ',')) AS t)
+			  WHEN 'array' THEN request->'tsuids' ELSE '[]' END;
+	IF NOT glob AND jsonb_array_length(tsuids) = 0 THEN
+		RAISE EXCEPTION 'Missing the TSUIDs or global annotations flag' USING ERRCODE = 'VS400';
+	END IF;
+	st := vscope._tsdb_time_ms(request->>'startTime');
+	et := coalesce(vscope._tsdb_time_ms(nullif(request->>'endTime', '')),
+				   (extract(epoch FROM statement_timestamp()) * 1000)::bigint);
+	IF et < st THEN
+		RAISE EXCEPTION 'The end timestamp cannot be less than the start timestamp' USING ERRCODE = 'VS400';
+	END IF;
+	-- tsuids are not looked up: one of no series has no annotation
+	SELECT array_agg(vscope._tsdb_tsuid_id(t)) INTO sids FROM jsonb_array_elements_text(tsuids) AS f(t);
+	DELETE FROM vscope.annotations x
+	 WHERE x.tenant_id = vscope.current_tenant()
+	   AND ((glob AND x.series_id IS NULL) OR x.series_id = ANY (sids))
+	   AND x.start_time BETWEEN to_timestamp(st / 1000.0) AND to_timestamp(et / 1000.0);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN ('{"tsuids":[' || coalesce((SELECT string_agg(to_json(t)::text, ',' ORDER BY o)
+										 FROM jsonb_array_elements_text(tsuids) WITH ORDINALITY AS f(t, o)), '')
+			|| '],"global":' || glob || ',"startTime":' || st
+			|| ',"endTime":' || et || ',"totalDeleted":' || n || '}')::json;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_annotation_bulk(text, jsonb) IS 'OpenTSDB /api/annotation/bulk for the current tenant: POST/PUT a list of annotations (answers the list written); DELETE {"tsuids": [...], "global": bool, "startTime", "endTime"} (answers them with totalDeleted)';
+
+--------------------------------------------------------------------------------
+-- OpenTSDB meta data (/api/uid/assign, /api/uid/uidmeta, /api/uid/tsmeta)
+--------------------------------------------------------------------------------
+
+-- vscope keeps no table of UIDs: a metric, tag key or tag value exists when
+-- a series of the tenant carries it (or /api/uid/assign named it), and its
+-- UID is its name's UTF-8 bytes in upper-case hex ("sys.cpu" is
+-- 7379732E637075): stable, the same in every tenant, and read back into
+-- the name without a lookup.  A TSUID is a series' id in 8 hex digits, as
+-- /api/search/lookup and showTSUIDs answer it.
+
+-- OpenTSDB's name check (Tags.validateString), as every put makes it: the
+-- error text, or NULL for a good name
+CREATE OR REPLACE FUNCTION vscope._tsdb_check_name(what text, name text) RETURNS text
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_check_name'
+	LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION vscope._tsdb_check_name(text, text) IS 'internal: OpenTSDB''s error for a bad metric, tag key or tag value (Invalid metric ("a!"): illegal character: !), NULL for a good one';
+
+CREATE OR REPLACE FUNCTION vscope._java_double(v double precision) RETURNS text
+	AS 'MODULE_PATHNAME', 'vscope_java_double'
+	LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION vscope._java_double(double precision) IS 'internal: a double as Java''s Double.toString writes it (100.0, 1.0E-4, NaN)';
+
+CREATE OR REPLACE FUNCTION vscope._tsdb_time_ms(t text, tz text DEFAULT NULL, is_end boolean DEFAULT false)
+	RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_time_ms'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION vscope._tsdb_time_ms(text, text, boolean) IS 'internal: an OpenTSDB time (seconds, milliseconds, 1h-ago, now, 2013/01/01 00:00 in tz) in Unix milliseconds; NULL for NULL';
+
+-- Names given UIDs by /api/uid/assign before any series carries them, and
+-- the user's fields of a name's UIDMeta; a name with neither has no row
+CREATE TABLE vscope.uid_meta (
+	tenant_id	integer NOT NULL REFERENCES vscope.tenants ON DELETE CASCADE,
+	type		text NOT NULL CHECK (type IN ('metric', 'tagk', 'tagv')),
+	name		text NOT NULL,
+	-- when /api/uid/assign gave the name its UID (NULL: it was not assigned)
+	assigned_at	timestamptz,
+	display_name text NOT NULL DEFAULT '',
+	description	text NOT NULL DEFAULT '',
+	notes		text NOT NULL DEFAULT '',
+	custom		jsonb,
+	PRIMARY KEY (tenant_id, type, name)
+);
+COMMENT ON TABLE vscope.uid_meta IS 'OpenTSDB UID meta data of metrics, tag keys and tag values: names assigned by /api/uid/assign, and the display name, description, notes and custom fields of /api/uid/uidmeta';
+ALTER TABLE vscope.uid_meta ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.uid_meta FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.uid_meta
+	USING (tenant_id = vscope.current_tenant());
+GRANT SELECT ON vscope.uid_meta TO vscope_reader;
+GRANT INSERT, UPDATE, DELETE ON vscope.uid_meta TO vscope_writer;
+SELECT pg_catalog.pg_extension_config_dump('vscope.uid_meta', '');
+
+-- The user's fields of a series' TSMeta; a series without a row has the
+-- defaults.  No foreign key to vscope.series (see vscope.annotations).
+CREATE TABLE vscope.series_meta (
+	tenant_id	integer NOT NULL REFERENCES vscope.tenants ON DELETE CASCADE,
+	series_id	integer NOT NULL,
+	display_name text NOT NULL DEFAULT '',
+	description	text NOT NULL DEFAULT '',
+	notes		text NOT NULL DEFAULT '',
+	custom		jsonb,
+	units		text NOT NULL DEFAULT '',
+	data_type	text NOT NULL DEFAULT '',
+	retention	integer NOT NULL DEFAULT 0,
+	max			double precision NOT NULL DEFAULT 'NaN',
+	min			double precision NOT NULL DEFAULT 'NaN',
+	PRIMARY KEY (tenant_id, series_id)
+);
+COMMENT ON TABLE vscope.series_meta IS 'OpenTSDB TSMeta of a series (/api/uid/tsmeta): display name, description, notes, custom fields, units, data type, and the user''s retention, max and min';
+ALTER TABLE vscope.series_meta ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.series_meta FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.series_meta
+	USING (tenant_id = vscope.current_tenant());
+GRANT SELECT ON vscope.series_meta TO vscope_reader;
+GRANT INSERT, UPDATE, DELETE ON vscope.series_meta TO vscope_writer;
+SELECT pg_catalog.pg_extension_config_dump('vscope.series_meta', '');
+
+-- the UID of a name, and the name of a UID
+CREATE OR REPLACE FUNCTION vscope.tsdb_uid(name text) RETURNS text
+	LANGUAGE sql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT upper(encode(convert_to(name, 'UTF8'), 'hex')) $$;
+COMMENT ON FUNCTION vscope.tsdb_uid(text) IS 'the OpenTSDB UID vscope gives a metric, tag key or tag value: its UTF-8 bytes in upper-case hex';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_uid_name(uid text) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF uid IS NULL OR uid !~ '^([0-9A-Fa-f]{2})+$' THEN
+		RAISE EXCEPTION 'Invalid UID: %', coalesce(uid, '') USING ERRCODE = 'VS400',
+			DETAIL = 'A vscope UID is a name''s UTF-8 bytes in hexadecimal, as /api/uid/assign and /api/uid/tsmeta answer it.';
+	END IF;
+	RETURN convert_from(decode(uid, 'hex'), 'UTF8');
+EXCEPTION WHEN character_not_in_repertoire OR untranslatable_character THEN
+	RAISE EXCEPTION 'Invalid UID: %', uid USING ERRCODE = 'VS400',
+		DETAIL = 'Its bytes are not a UTF-8 name.';
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_uid_name(text) IS 'the name a vscope UID stands for (its hex decoded as UTF-8); 400 when it is not one';
+
+-- a UID type as OpenTSDB reads it (metric or metrics, tagk, tagv)
+CREATE OR REPLACE FUNCTION vscope._tsdb_uid_type(type text) RETURNS text
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF lower(type) IN ('metric', 'metrics') THEN
+		RETURN 'metric';
+	ELSIF lower(type) IN ('tagk', 'tagv') THEN
+		RETURN lower(type);
+	END IF;
+	RAISE EXCEPTION 'Invalid type requested: %', coalesce(type, 'null') USING ERRCODE = 'VS400',
+		HINT = 'The type is metric, tagk or tagv.';
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_uid_type(text) IS 'internal: metric, tagk or tagv from a UID type as OpenTSDB accepts it (metric, metrics, tagk, tagv in any case); 400 otherwise';
+
+-- a request body as JSON (NULL for none); 400 in OpenTSDB's words when it is not
+CREATE OR REPLACE FUNCTION vscope._tsdb_body(body text) RETURNS jsonb
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF body IS NULL OR body = '' THEN
+		RETURN NULL;
+	END IF;
+	RETURN body::jsonb;
+EXCEPTION WHEN data_exception THEN
+	RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400', DETAIL = SQLERRM;
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_body(text) IS 'internal: a request body parsed as JSON (NULL when empty); 400 "Unable to parse the given JSON" when it is not';
+
+-- custom fields as OpenTSDB keeps them (a map of strings): numbers and
+-- booleans become their text, objects and arrays are refused
+CREATE OR REPLACE FUNCTION vscope._tsdb_custom(c jsonb) RETURNS jsonb
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF c IS NULL OR jsonb_typeof(c) = 'null' THEN
+		RETURN NULL;
+	END IF;
+	IF jsonb_typeof(c) <> 'object' OR EXISTS (
+			SELECT FROM jsonb_each(c) e WHERE jsonb_typeof(e.value) IN ('object', 'array')) THEN
+		RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400',
+			DETAIL = 'custom is an object of string values.';
+	END IF;
+	RETURN (SELECT coalesce(jsonb_object_agg(e.key, CASE WHEN jsonb_typeof(e.value) = 'null' THEN e.value
+														ELSE to_jsonb(e.value #>> '{}') END), '{}')
+			  FROM jsonb_each(c) e);
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_custom(jsonb) IS 'internal: custom fields as a map of strings (NULL for none); 400 for anything else';
+
+-- custom fields written as Jackson writes them: compact, keys in order
+CREATE OR REPLACE FUNCTION vscope._tsdb_custom_json(c jsonb) RETURNS text
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT CASE WHEN c IS NULL THEN 'null'
+				ELSE '{' || coalesce((SELECT string_agg(to_json(e.key)::text || ':'
+														|| coalesce(to_json(e.value #>> '{}')::text, 'null'),
+														',' ORDER BY e.key COLLATE "C")
+										FROM jsonb_each(c) e), '') || '}' END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_custom_json(jsonb) IS 'internal: custom fields as compact JSON text, keys in byte order; null for none';
+
+-- does the name exist for the tenant: carried by a series, or assigned
+CREATE OR REPLACE FUNCTION vscope._tsdb_uid_exists(type text, name text) RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT EXISTS (SELECT FROM vscope.uid_meta u
+					WHERE u.tenant_id = vscope.current_tenant() AND u.type = $1 AND u.name = $2
+					  AND u.assigned_at IS NOT NULL)
+		OR CASE $1
+		   WHEN 'metric' THEN EXISTS (SELECT FROM vscope.series s
+									   WHERE s.tenant_id = vscope.current_tenant() AND s.metric = $2)
+		   WHEN 'tagk' THEN EXISTS (SELECT FROM vscope.series s
+									 WHERE s.tenant_id = vscope.current_tenant() AND s.tags ? $2)
+		   ELSE EXISTS (SELECT FROM vscope.series s
+						 WHERE s.tenant_id = vscope.current_tenant()
+						   AND jsonb_path_exists(s.tags, '$.* ? (@ == $v)', jsonb_build_object('v', $2))) END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_uid_exists(text, text) IS 'internal: whether a metric, tag key or tag value exists for the current tenant (a series carries it, or /api/uid/assign named it)';
+
+-- when each name was first seen, in Unix seconds (0: never): the oldest
+-- series carrying it, or its assignment; one pass over the tenant's series
+-- (over the metric's index when only metrics are asked for)
+CREATE OR REPLACE FUNCTION vscope._tsdb_uid_created(types text[], names text[])
+	RETURNS TABLE (type text, name text, created bigint)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH want AS (SELECT DISTINCT w.type, w.name FROM unnest(types, names) AS w(type, name)),
+	seen AS (
+		SELECT n.type, n.name, min(s.created_at) AS first
+		  FROM vscope.series s
+		 CROSS JOIN LATERAL (SELECT 'metric'::text, s.metric
+							 UNION ALL SELECT 'tagk', k.key FROM jsonb_each_text(s.tags) k
+							 UNION ALL SELECT 'tagv', v.value FROM jsonb_each_text(s.tags) v) AS n(type, name)
+		 WHERE s.tenant_id = vscope.current_tenant()
+		   AND (s.metric = ANY (names) OR EXISTS (SELECT FROM want WHERE want.type <> 'metric'))
+		   AND (n.type, n.name) IN (SELECT want.type, want.name FROM want)
+		 GROUP BY 1, 2)
+	SELECT w.type, w.name, coalesce(floor(extract(epoch FROM least(seen.first, u.assigned_at)))::bigint, 0)
+	  FROM want w
+	  LEFT JOIN seen ON seen.type = w.type AND seen.name = w.name
+	  LEFT JOIN vscope.uid_meta u ON u.tenant_id = vscope.current_tenant() AND u.type = w.type AND u.name = w.name
+$$;
+COMMENT ON FUNCTION vscope._tsdb_uid_created(text[], text[]) IS 'internal: when each (type, name) was first seen by the current tenant, in Unix seconds: its oldest series'' creation or its assignment (0: never)';
+
+-- a UIDMeta as OpenTSDB's Jackson writes it: uid, type, name, description,
+-- notes, created, custom, displayName
+CREATE OR REPLACE FUNCTION vscope._tsdb_uidmeta_json(type text, name text, created bigint) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT '{"uid":' || to_json(vscope.tsdb_uid($2))::text
+		   || ',"type":' || to_json(upper($1))::text
+		   || ',"name":' || to_json($2)::text
+		   || ',"description":' || to_json(coalesce(u.description, ''))::text
+		   || ',"notes":' || to_json(coalesce(u.notes, ''))::text
+		   || ',"created":' || coalesce($3, 0)
+		   || ',"custom":' || vscope._tsdb_custom_json(u.custom)
+		   || ',"displayName":' || to_json(coalesce(u.display_name, ''))::text || '}'
+	  FROM (SELECT 1) AS one
+	  LEFT JOIN vscope.uid_meta u
+		ON u.tenant_id = vscope.current_tenant() AND u.type = $1 AND u.name = $2
+$$;
+COMMENT ON FUNCTION vscope._tsdb_uidmeta_json(text, text, bigint) IS 'internal: the UIDMeta of a name as OpenTSDB answers it (its stored fields, or the defaults)';
+
+-- OpenTSDB's NoSuchUniqueId words for a UID: No such unique ID for 'metrics': [0, 0, 1]
+CREATE OR REPLACE FUNCTION vscope._tsdb_no_such_uid(type text, uid text) RETURNS text
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT format('No such unique ID for ''%s'': [%s]', CASE $1 WHEN 'metric' THEN 'metrics' ELSE $1 END,
+				  (SELECT string_agg((CASE WHEN b > 127 THEN b - 256 ELSE b END)::text, ', ' ORDER BY i)
+					 FROM (SELECT i, get_byte(decode($2, 'hex'), i) AS b
+							 FROM generate_series(0, octet_length(decode($2, 'hex')) - 1) AS i) x))
+$$;
+COMMENT ON FUNCTION vscope._tsdb_no_such_uid(text, text) IS 'internal: OpenTSDB''s message for an unknown UID, its bytes as Java prints them';
+
+-- Java's String.hashCode (over UTF-16 code units), for answering maps in
+-- the order OpenTSDB's HashMap iterates them
+CREATE OR REPLACE FUNCTION vscope._java_hash(s text) RETURNS bigint
+	LANGUAGE plpgsql IMMUTABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	h bigint := 0;
+	c integer;
+BEGIN
+	FOREACH c IN ARRAY ARRAY(SELECT ascii(x) FROM regexp_split_to_table(s, '') AS x) LOOP
+		IF c > 65535 THEN
+			h := (h * 31 + 55232 + (c >> 10)) % 4294967296;	-- high surrogate
+			h := (h * 31 + 56320 + (c & 1023)) % 4294967296;	-- low surrogate
+		ELSE
+			h := (h * 31 + c) % 4294967296;
+		END IF;
+	END LOOP;
+	RETURN h;
+END
+$$;
+COMMENT ON FUNCTION vscope._java_hash(text) IS 'internal: Java''s String.hashCode of a string, as an unsigned 32-bit number';
+
+-- the bucket of a key in a java.util.HashMap of this capacity: the order
+-- in which it iterates (keys of one bucket in insertion order)
+CREATE OR REPLACE FUNCTION vscope._java_bucket(s text, capacity integer) RETURNS integer
+	LANGUAGE sql IMMUTABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT ((vscope._java_hash(s) # (vscope._java_hash(s) >> 16)) & (capacity - 1))::integer $$;
+COMMENT ON FUNCTION vscope._java_bucket(text, integer) IS 'internal: the bucket of a string key in a java.util.HashMap with this many buckets';
+
+-- /api/uid/assign: UIDs for new metrics, tag keys and tag values.  GET
+-- metric=a,b&tagk=..&tagv=.., or POST {"metric": [...], ...}.  Each name
+-- is checked on its own: a bad name, or one that exists already, goes to
+-- <type>_errors; the others are assigned.  200 when none failed, else 400,
+-- with the same body.  Keys in the order OpenTSDB's HashMap gives them,
+-- names sorted (its TreeMaps).
+CREATE OR REPLACE FUNCTION vscope.tsdb_uid_assign(method text, body text DEFAULT NULL, args jsonb DEFAULT '{}',
+									   OUT status integer, OUT answer json)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	req jsonb;
+	src jsonb := '{}';
+	k text;
+	v text;
+	t text;
+	n text;
+	err text;
+	ok jsonb;
+	bad jsonb;
+	nbad integer := 0;
+	seq integer := 0;
+	parts text[] := '{}';
+	ords integer[] := '{}';
+	cap integer;
+BEGIN
+	IF method NOT IN ('GET', 'POST') THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405',
+			DETAIL = format('The HTTP method [%s] is not permitted for this endpoint', method);
+	END IF;
+	IF method = 'POST' THEN
+		IF coalesce(body, '') = '' THEN
+			RAISE EXCEPTION 'Missing message content' USING ERRCODE = 'VS400',
+				DETAIL = 'Supply valid JSON formatted data in the body of your request';
+		END IF;
+		req := vscope._tsdb_body(body);
+		IF jsonb_typeof(req) <> 'object' OR EXISTS (
+				SELECT FROM jsonb_each(req) e
+				 WHERE jsonb_typeof(e.value) NOT IN ('array', 'null')
+					OR (jsonb_typeof(e.value) = 'array' AND EXISTS (
+						SELECT FROM jsonb_array_elements(e.value) x WHERE jsonb_typeof(x) NOT IN ('string', 'null')))) THEN
+			RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400',
+				DETAIL = 'Send {"metric": ["name", ...], "tagk": [...], "tagv": [...]}.';
+		END IF;
+		src := (SELECT coalesce(jsonb_object_agg(e.key, coalesce(nullif(e.value, 'null'), '[]')), '{}')
+				  FROM jsonb_each(req) e);
+	ELSE
+		-- comma-separated names, empty ones at the end dropped (Java's split)
+		FOREACH k IN ARRAY ARRAY['metric', 'tagk', 'tagv'] LOOP
+			v := args->k->>0;
+			IF coalesce(v, '') <> '' THEN
+				src := src || jsonb_build_object(k, to_jsonb(string_to_array(regexp_replace(v, ',+$', ''), ',')));
+			END IF;
+		END LOOP;
+	END IF;
+	IF src = '{}' THEN
+		RAISE EXCEPTION 'Missing values to assign UIDs' USING ERRCODE = 'VS400';
+	END IF;
+	-- the request's types in its map's order (a HashMap of 4 buckets for a
+	-- GET, of 16 for a POST's Jackson), each answered with its _errors after it
+	cap := CASE WHEN method = 'GET' THEN 4 ELSE 16 END;
+	FOR k IN SELECT e.key FROM jsonb_each(src) e
+			  ORDER BY vscope._java_bucket(e.key, cap), e.key COLLATE "C" LOOP
+		ok := '{}';
+		bad := '{}';
+		FOR n IN SELECT x #>> '{}' FROM jsonb_array_elements(src->k) AS x LOOP
+			err := vscope._tsdb_check_name(k, n);
+			t := CASE lower(k) WHEN 'metric' THEN 'metric' WHEN 'tagk' THEN 'tagk' WHEN 'tagv' THEN 'tagv' END;
+			IF err IS NULL AND t IS NULL THEN
+				err := 'Unknown type name';
+			END IF;
+			IF err IS NULL AND vscope._tsdb_uid_exists(t, n) THEN
+				err := 'Name already exists with UID: ' || vscope.tsdb_uid(n);
+			END IF;
+			IF err IS NULL THEN
+				INSERT INTO vscope.uid_meta AS x (tenant_id, type, name, assigned_at)
+				VALUES (tid, t, n, now())
+				ON CONFLICT (tenant_id, type, name) DO UPDATE SET assigned_at = excluded.assigned_at
+				 WHERE x.assigned_at IS NULL
+				RETURNING 'ok' INTO v;
+				IF NOT FOUND THEN	-- assigned meanwhile by another request
+					err := 'Name already exists with UID: ' || vscope.tsdb_uid(n);
+				END IF;
+			END IF;
+			IF err IS NULL THEN
+				ok := ok || jsonb_build_object(n, vscope.tsdb_uid(n));
+			ELSE
+				bad := bad || jsonb_build_object(n, err);
+				nbad := nbad + 1;
+			END IF;
+		END LOOP;
+		-- the answer's HashMap has 16 buckets; a bucket's keys go in the
+		-- order they were put: a type, then its errors
+		parts := parts || (to_json(k)::text || ':' || vscope._tsdb_custom_json(ok));
+		ords := ords || (vscope._java_bucket(k, 16) * 1000 + seq);
+		seq := seq + 1;
+		IF bad <> '{}' THEN
+			parts := parts || (to_json(k || '_errors')::text || ':' || vscope._tsdb_custom_json(bad));
+			ords := ords || (vscope._java_bucket(k || '_errors', 16) * 1000 + seq);
+			seq := seq + 1;
+		END IF;
+	END LOOP;
+	status := CASE WHEN nbad = 0 THEN 200 ELSE 400 END;
+	answer := ('{' || (SELECT string_agg(p, ',' ORDER BY o) FROM unnest(parts, ords) AS x(p, o)) || '}')::json;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_uid_assign(text, text, jsonb) IS 'OpenTSDB /api/uid/assign for the current tenant: GET args {"metric": ["a,b"], ...} or a POST body {"metric": [...], "tagk": [...], "tagv": [...]}; answers (200 or 400, {"metric": {name: uid}, "metric_errors": {name: error}, ...})';
+
+-- one query-string argument's first value
+CREATE OR REPLACE FUNCTION vscope._tsdb_arg(args jsonb, key text) RETURNS text
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT CASE jsonb_typeof(args->key) WHEN 'array' THEN args->key->>0 ELSE args->>key END $$;
+COMMENT ON FUNCTION vscope._tsdb_arg(jsonb, text) IS 'internal: the first value of a query-string argument ({"key": ["value", ...]} or {"key": "value"})';
+
+-- a required query-string argument, or OpenTSDB's 400
+CREATE OR REPLACE FUNCTION vscope._tsdb_required_arg(args jsonb, key text) RETURNS text
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	v text := vscope._tsdb_arg(args, key);
+BEGIN
+	IF coalesce(v, '') = '' THEN
+		RAISE EXCEPTION 'Missing parameter <code>%</code>', key USING ERRCODE = 'VS400';
+	END IF;
+	RETURN v;
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_required_arg(jsonb, text) IS 'internal: a query-string argument that must be there (400 "Missing parameter <code>key</code>" otherwise)';
+
+-- /api/uid/uidmeta: GET ?uid=&type=, POST (the fields given) and PUT (every
+-- field) with a body or query-string arguments, DELETE (back to the
+-- defaults; a name's UID stays).  Answers (status, UIDMeta): 200, 204 for a
+-- delete, 304 when a write changes nothing.
+CREATE OR REPLACE FUNCTION vscope.tsdb_uidmeta(method text, body text DEFAULT NULL, args jsonb DEFAULT '{}',
+									OUT status integer, OUT answer json)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	req jsonb := vscope._tsdb_body(body);
+	uid text;
+	typ text;
+	t text;
+	nm text;
+	dn text;
+	de text;
+	no text;
+	cu jsonb;
+BEGIN
+	IF method NOT IN ('GET', 'POST', 'PUT', 'DELETE') THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405',
+			DETAIL = format('The HTTP method [%s] is not permitted for this endpoint', method);
+	END IF;
+	IF req IS NOT NULL AND jsonb_typeof(req) <> 'object' THEN
+		RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400';
+	END IF;
+	IF method = 'GET' OR req IS NULL THEN
+		uid := vscope._tsdb_required_arg(args, 'uid');
+		typ := vscope._tsdb_required_arg(args, 'type');
+		dn := vscope._tsdb_arg(args, 'display_name');
+		de := vscope._tsdb_arg(args, 'description');
+		no := vscope._tsdb_arg(args, 'notes');
+	ELSE
+		uid := req->>'uid';
+		typ := req->>'type';
+		dn := req->>'displayName';
+		de := req->>'description';
+		no := req->>'notes';
+		cu := vscope._tsdb_custom(req->'custom');
+		IF coalesce(uid, '') = '' OR typ IS NULL THEN
+			RAISE EXCEPTION '%', CASE WHEN method = 'DELETE' THEN 'Unable to delete UIDMeta information'
+								  WHEN coalesce(uid, '') = '' THEN 'Missing UID' ELSE 'Missing type' END
+				USING ERRCODE = 'VS400',
+					  DETAIL = CASE WHEN method <> 'DELETE' THEN ''
+							   WHEN coalesce(uid, '') = '' THEN 'Missing UID' ELSE 'Missing type' END;
+		END IF;
+	END IF;
+	t := vscope._tsdb_uid_type(typ);
+	nm := vscope.tsdb_uid_name(uid);
+	IF method = 'DELETE' THEN
+		DELETE FROM vscope.uid_meta u
+		 WHERE u.tenant_id = tid AND u.type = t AND u.name = nm AND u.assigned_at IS NULL;
+		UPDATE vscope.uid_meta u SET display_name = '', description = '', notes = '', custom = NULL
+		 WHERE u.tenant_id = tid AND u.type = t AND u.name = nm;
+		status := 204;
+		RETURN;
+	END IF;
+	-- a write that sets nothing but the defaults changes nothing (OpenTSDB's 304)
+	IF method <> 'GET' AND coalesce(dn, '') = '' AND coalesce(de, '') = '' AND coalesce(no, '') = ''
+	   AND cu IS NULL THEN
+		status := 304;
+		RETURN;
+	END IF;
+	IF NOT vscope._tsdb_uid_exists(t, nm) THEN
+		RAISE EXCEPTION 'Could not find the requested UID' USING ERRCODE = 'VS404',
+			DETAIL = vscope._tsdb_no_such_uid(t, uid);
+	END IF;
+	IF method <> 'GET' THEN
+		INSERT INTO vscope.uid_meta AS x (tenant_id, type, name, display_name, description, notes, custom)
+		VALUES (tid, t, nm, coalesce(dn, ''), coalesce(de, ''), coalesce(no, ''), cu)
+		ON CONFLICT (tenant_id, type, name) DO UPDATE SET
+			display_name = CASE WHEN method = 'PUT' OR coalesce(dn, '') <> '' THEN excluded.display_name ELSE x.display_name END,
+			description = CASE WHEN method = 'PUT' OR coalesce(de, '') <> '' THEN excluded.description ELSE x.description END,
+			notes = CASE WHEN method = 'PUT' OR coalesce(no, '') <> '' THEN excluded.notes ELSE x.notes END,
+			custom = CASE WHEN method = 'PUT' OR cu IS NOT NULL THEN excluded.custom ELSE x.custom END;
+	END IF;
+	status := 200;
+	answer := vscope._tsdb_uidmeta_json(t, nm, (SELECT c.created FROM vscope._tsdb_uid_created(ARRAY[t], ARRAY[nm]) c))::json;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_uidmeta(text, text, jsonb) IS 'OpenTSDB /api/uid/uidmeta for the current tenant: GET {"uid","type"}, POST/PUT a body {"uid","type","displayName","description","notes","custom"} (or display_name, description, notes arguments), DELETE; answers (status, UIDMeta)';
+
+-- metric{k=v,...} as OpenTSDB's Tags.parseWithMetric reads it: the metric
+-- and the tags as an object; its messages for what it refuses
+CREATE OR REPLACE FUNCTION vscope._tsdb_parse_series(m text, OUT metric text, OUT tags jsonb)
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	curly integer := strpos(m, '{');
+	pair text;
+	kv text[];
+BEGIN
+	tags := '{}';
+	IF curly = 0 THEN
+		metric := m;
+		RETURN;
+	END IF;
+	IF right(m, 1) <> '}' THEN
+		RAISE EXCEPTION 'Missing ''}'' at the end of: %', m USING ERRCODE = 'VS400';
+	END IF;
+	metric := left(m, curly - 1);
+	FOREACH pair IN ARRAY string_to_array(substr(m, curly + 1, length(m) - curly - 1), ',') LOOP
+		kv := string_to_array(pair, '=');
+		IF cardinality(kv) <> 2 OR kv[1] = '' OR kv[2] = '' THEN
+			RAISE EXCEPTION 'When parsing tag ''%'': invalid tag: %', pair, pair USING ERRCODE = 'VS400';
+		END IF;
+		IF tags ? kv[1] THEN
+			RAISE EXCEPTION 'When parsing tag ''%'': duplicate tag: %', pair, pair USING ERRCODE = 'VS400';
+		END IF;
+		tags := tags || jsonb_build_object(kv[1], kv[2]);
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_parse_series(text) IS 'internal: metric{tagk=tagv,...} split into the metric and a tags object, with OpenTSDB''s errors';
+
+-- OpenTSDB's NoSuchUniqueName for the first name of metric{tags} that does
+-- not exist (NULL when all do)
+CREATE OR REPLACE FUNCTION vscope._tsdb_missing_name(metric text, tags jsonb) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT x.msg FROM (
+		SELECT 0 AS o, format('No such name for ''metrics'': ''%s''', metric) AS msg
+		 WHERE NOT vscope._tsdb_uid_exists('metric', metric)
+		UNION ALL
+		SELECT 1, format('No such name for ''tagk'': ''%s''', e.key) FROM jsonb_each_text(tags) e
+		 WHERE NOT vscope._tsdb_uid_exists('tagk', e.key)
+		UNION ALL
+		SELECT 2, format('No such name for ''tagv'': ''%s''', e.value) FROM jsonb_each_text(tags) e
+		 WHERE NOT vscope._tsdb_uid_exists('tagv', e.value)) x
+	 ORDER BY x.o LIMIT 1
+$$;
+COMMENT ON FUNCTION vscope._tsdb_missing_name(text, jsonb) IS 'internal: OpenTSDB''s "No such name" message for the first name of a metric and tags that the current tenant does not have, NULL when it has them all';
+
+-- the TSMeta of each series, as OpenTSDB's Jackson writes it: tsuid,
+-- metric, tags (UIDMeta of each tag key and value, in key order),
+-- description, notes, created, custom (when set), units, retention, max,
+-- min, displayName, dataType, lastReceived, totalDatapoints.  vscope's own
+-- figures: created is when the series was made, lastReceived the time of
+-- its newest point, totalDatapoints the points it holds now (read through
+-- the reader).
+CREATE OR REPLACE FUNCTION vscope._tsdb_tsmeta_json(sids integer[]) RETURNS TABLE (series_id integer, meta text)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH s AS (SELECT x.* FROM vscope.series x
+				WHERE x.tenant_id = vscope.current_tenant() AND x.series_id = ANY (sids)),
+	names AS (SELECT 'metric' AS type, s.metric AS name FROM s
+			  UNION SELECT 'tagk', e.key FROM s, jsonb_each_text(s.tags) e
+			  UNION SELECT 'tagv', e.value FROM s, jsonb_each_text(s.tags) e),
+	created AS (SELECT * FROM vscope._tsdb_uid_created((SELECT array_agg(type) FROM names),
+													   (SELECT array_agg(name) FROM names)))
+	SELECT s.series_id,
+		   '{"tsuid":' || to_json(upper(lpad(to_hex(s.series_id), 8, '0')))::text
+		   || ',"metric":' || vscope._tsdb_uidmeta_json('metric', s.metric,
+								(SELECT c.created FROM created c WHERE c.type = 'metric' AND c.name = s.metric))
+		   || ',"tags":[' || coalesce((SELECT string_agg(vscope._tsdb_uidmeta_json('tagk', e.key, ck.created) || ','
+														 || vscope._tsdb_uidmeta_json('tagv', e.value, cv.created),
+														 ',' ORDER BY e.key COLLATE "C")
+										 FROM jsonb_each_text(s.tags) e
+										 LEFT JOIN created ck ON ck.type = 'tagk' AND ck.name = e.key
+										 LEFT JOIN created cv ON cv.type = 'tagv' AND cv.name = e.value), '') || ']'
+		   || ',"description":' || to_json(coalesce(m.description, ''))::text
+		   || ',"notes":' || to_json(coalesce(m.notes, ''))::text
+		   || ',"created":' || floor(extract(epoch FROM s.created_at))::bigint
+		   || CASE WHEN m.custom IS NULL THEN '' ELSE ',"custom":' || vscope._tsdb_custom_json(m.custom) END
+		   || ',"units":' || to_json(coalesce(m.units, ''))::text
+		   || ',"retention":' || coalesce(m.retention, 0)
+		   || ',"max":' || CASE WHEN m.max IS NULL OR m.max = 'NaN' THEN '"NaN"'
+							   WHEN m.max IN ('Infinity', '-Infinity') THEN to_json(vscope._java_double(m.max))::text
+							   ELSE vscope._java_double(m.max) END
+		   || ',"min":' || CASE WHEN m.min IS NULL OR m.min = 'NaN' THEN '"NaN"'
+							   WHEN m.min IN ('Infinity', '-Infinity') THEN to_json(vscope._java_double(m.min))::text
+							   ELSE vscope._java_double(m.min) END
+		   || ',"displayName":' || to_json(coalesce(m.display_name, ''))::text
+		   || ',"dataType":' || to_json(coalesce(m.data_type, ''))::text
+		   || ',"lastReceived":' || coalesce(floor(extract(epoch FROM l.ts))::bigint, 0)
+		   || ',"totalDatapoints":' || (SELECT count(*) FROM vscope.read_points(ARRAY[s.series_id], '-infinity', 'infinity'))
+		   || '}'
+	  FROM s
+	  LEFT JOIN vscope.series_meta m ON m.tenant_id = s.tenant_id AND m.series_id = s.series_id
+	  LEFT JOIN vscope.series_last l ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
+$$;
+COMMENT ON FUNCTION vscope._tsdb_tsmeta_json(integer[]) IS 'internal: the TSMeta of each of these series of the current tenant as OpenTSDB answers it (the stored user fields or their defaults; created, lastReceived and totalDatapoints from the store)';
+
+-- /api/uid/tsmeta: GET ?tsuid= (one object) or ?m=metric{k=v,...} (a list:
+-- the series of the metric with those tags); POST (the fields given) and
+-- PUT (every field) by "tsuid", or by ?m= with no tsuid (create=true makes
+-- the series when it does not exist); DELETE (back to the defaults; the
+-- series and its points stay).  Answers (status, TSMeta).
+CREATE OR REPLACE FUNCTION vscope.tsdb_tsmeta(method text, body text DEFAULT NULL, args jsonb DEFAULT '{}',
+								   OUT status integer, OUT answer json)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	req jsonb := vscope._tsdb_body(body);
+	sid integer;
+	p record;
+	missing text;
+	f jsonb;
+	key_ text;
+	lim integer;
+	v text;
+	ret integer;
+	mx double precision;
+	mn double precision;
+	chg boolean;
+BEGIN
+	IF method NOT IN ('GET', 'POST', 'PUT', 'DELETE') THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405',
+			DETAIL = format('The HTTP method [%s] is not permitted for this endpoint', method);
+	END IF;
+	IF req IS NOT NULL AND jsonb_typeof(req) <> 'object' THEN
+		RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400';
+	END IF;
+	IF method = 'GET' THEN
+		IF args ? 'tsuid' THEN
+			sid := vscope._tsdb_tsuid_id(vscope._tsdb_arg(args, 'tsuid'));
+			IF sid IS NULL OR NOT EXISTS (SELECT FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid) THEN
+				RAISE EXCEPTION 'Could not find Timeseries meta data' USING ERRCODE = 'VS404';
+			END IF;
+			status := 200;
+			answer := (SELECT j.meta FROM vscope._tsdb_tsmeta_json(ARRAY[sid]) j)::json;
+			RETURN;
+		END IF;
+		SELECT * INTO p FROM vscope._tsdb_parse_series(vscope._tsdb_required_arg(args, 'm'));
+		missing := vscope._tsdb_missing_name(p.metric, p.tags);
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'Unable to find one of the UIDs' USING ERRCODE = 'VS404', DETAIL = missing;
+		END IF;
+		status := 200;
+		answer := ('[' || coalesce((SELECT string_agg(j.meta, ',' ORDER BY j.series_id)
+									  FROM vscope._tsdb_tsmeta_json(ARRAY(
+										   SELECT s.series_id FROM vscope.series s
+											WHERE s.tenant_id = tid AND s.metric = p.metric AND s.tags @> p.tags)) j), '')
+				   || ']')::json;
+		RETURN;
+	END IF;
+
+	-- the fields: the body's, or the query string's (OpenTSDB's names)
+	IF req IS NOT NULL THEN
+		f := req;
+		IF f ? 'custom' THEN
+			f := jsonb_set(f, '{custom}', coalesce(vscope._tsdb_custom(f->'custom'), 'null'));
+		END IF;
+		BEGIN
+			ret := trunc((f->>'retention')::numeric)::integer;
+			mx := (f->>'max')::double precision;
+			mn := (f->>'min')::double precision;
+		EXCEPTION WHEN data_exception THEN
+			RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400',
+				DETAIL = 'retention is a whole number, max and min are numbers.';
+		END;
+	ELSE
+		f := jsonb_strip_nulls(jsonb_build_object(
+			'tsuid', vscope._tsdb_arg(args, 'tsuid'),
+			'displayName', vscope._tsdb_arg(args, 'display_name'),
+			'description', vscope._tsdb_arg(args, 'description'),
+			'notes', vscope._tsdb_arg(args, 'notes'),
+			'units', vscope._tsdb_arg(args, 'units'),
+			'dataType', vscope._tsdb_arg(args, 'data_type')));
+		FOREACH v IN ARRAY ARRAY['retention', 'max', 'min'] LOOP
+			CONTINUE WHEN coalesce(vscope._tsdb_arg(args, v), '') = '';
+			BEGIN
+				IF v = 'retention' THEN
+					ret := vscope._tsdb_arg(args, v)::integer;
+				ELSIF v = 'max' THEN
+					mx := vscope._tsdb_arg(args, v)::real;
+				ELSE
+					mn := vscope._tsdb_arg(args, v)::real;
+				END IF;
+			EXCEPTION WHEN data_exception THEN
+				RAISE EXCEPTION 'Unable to parse ''%'' value', v USING ERRCODE = 'VS400';
+			END;
+		END LOOP;
+	END IF;
+
+	IF method = 'DELETE' THEN
+		IF coalesce(f->>'tsuid', '') = '' THEN
+			RAISE EXCEPTION 'Unable to delete TSMeta information' USING ERRCODE = 'VS400', DETAIL = 'Missing UID';
+		END IF;
+		DELETE FROM vscope.series_meta x WHERE x.tenant_id = tid AND x.series_id = vscope._tsdb_tsuid_id(f->>'tsuid');
+		status := 204;
+		RETURN;
+	END IF;
+
+	-- a field counts as set when it differs from its default, as OpenTSDB's
+	-- setters count it; a write that sets none changes nothing (its 304)
+	chg := coalesce(f->>'displayName', '') <> '' OR coalesce(f->>'description', '') <> ''
+		   OR coalesce(f->>'notes', '') <> '' OR coalesce(f->>'units', '') <> ''
+		   OR coalesce(f->>'dataType', '') <> '' OR coalesce(ret, 0) <> 0
+		   OR mx IS NOT NULL OR mn IS NOT NULL OR jsonb_typeof(f->'custom') = 'object';
+	-- POST or PUT: by tsuid, or by m= (create=true makes the series)
+	IF coalesce(f->>'tsuid', '') = '' THEN
+		SELECT * INTO p FROM vscope._tsdb_parse_series(vscope._tsdb_required_arg(args, 'm'));
+		missing := vscope._tsdb_missing_name(p.metric, p.tags);
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'Unable to find one or more UIDs' USING ERRCODE = 'VS404', DETAIL = missing;
+		END IF;
+		key_ := p.metric || '{' || coalesce((SELECT string_agg(e.key || '=' || e.value, ',' ORDER BY e.key COLLATE "C")
+											  FROM jsonb_each_text(p.tags) e), '') || '}';
+		SELECT s.series_id INTO sid FROM vscope.series s WHERE s.tenant_id = tid AND s.skey = key_;
+		IF sid IS NULL THEN
+			IF vscope._tsdb_arg(args, 'create') IS DISTINCT FROM 'true' THEN
+				RAISE EXCEPTION 'Could not find TSMeta, specify "create=true" to create a new one.' USING ERRCODE = 'VS400';
+			END IF;
+			lim := current_setting('vscope.max_tags')::integer;
+			IF (SELECT count(*) FROM jsonb_object_keys(p.tags)) > lim THEN
+				RAISE EXCEPTION 'Too many tags: % maximum allowed: %', (SELECT count(*) FROM jsonb_object_keys(p.tags)), lim
+					USING ERRCODE = 'VS400';
+			END IF;
+			-- a new series, numbered and counted as a write would make it
+			SELECT c.series_id INTO sid FROM vscope._create_series(ARRAY[key_], ARRAY[p.metric], ARRAY[p.tags::text]) c;
+		ELSIF NOT chg THEN
+			status := 304;
+			RETURN;
+		END IF;
+	ELSE
+		sid := vscope._tsdb_tsuid_id(f->>'tsuid');
+		IF NOT chg THEN
+			status := 304;
+			RETURN;
+		END IF;
+		IF NOT EXISTS (SELECT FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid) THEN
+			RAISE EXCEPTION 'Requested TSMeta did not exist' USING ERRCODE = 'VS400';
+		END IF;
+	END IF;
+	INSERT INTO vscope.series_meta AS x (tenant_id, series_id, display_name, description, notes, custom,
+										 units, data_type, retention, max, min)
+	VALUES (tid, sid, coalesce(f->>'displayName', ''), coalesce(f->>'description', ''),
+			coalesce(f->>'notes', ''), nullif(f->'custom', 'null'), coalesce(f->>'units', ''),
+			coalesce(f->>'dataType', ''), coalesce(ret, 0), coalesce(mx, 'NaN'), coalesce(mn, 'NaN'))
+	ON CONFLICT (tenant_id, series_id) DO UPDATE SET
+		display_name = CASE WHEN method = 'PUT' OR coalesce(f->>'displayName', '') <> '' THEN excluded.display_name ELSE x.display_name END,
+		description = CASE WHEN method = 'PUT' OR coalesce(f->>'description', '') <> '' THEN excluded.description ELSE x.description END,
+		notes = CASE WHEN method = 'PUT' OR coalesce(f->>'notes', '') <> '' THEN excluded.notes ELSE x.notes END,
+		custom = CASE WHEN method = 'PUT' OR jsonb_typeof(f->'custom') = 'object' THEN excluded.custom ELSE x.custom END,
+		units = CASE WHEN method = 'PUT' OR coalesce(f->>'units', '') <> '' THEN excluded.units ELSE x.units END,
+		data_type = CASE WHEN method = 'PUT' OR coalesce(f->>'dataType', '') <> '' THEN excluded.data_type ELSE x.data_type END,
+		retention = CASE WHEN method = 'PUT' OR coalesce(ret, 0) <> 0 THEN excluded.retention ELSE x.retention END,
+		max = CASE WHEN method = 'PUT' OR mx IS NOT NULL THEN excluded.max ELSE x.max END,
+		min = CASE WHEN method = 'PUT' OR mn IS NOT NULL THEN excluded.min ELSE x.min END;
+	status := 200;
+	answer := (SELECT j.meta FROM vscope._tsdb_tsmeta_json(ARRAY[sid]) j)::json;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_tsmeta(text, text, jsonb) IS 'OpenTSDB /api/uid/tsmeta for the current tenant: GET {"tsuid"} or {"m": "metric{k=v}"}, POST/PUT a body {"tsuid","displayName","description","notes","custom","units","dataType","retention","max","min"} or the same as arguments (by m= with create=true for a new series), DELETE; answers (status, TSMeta or a list of them)';
+
+GRANT EXECUTE ON FUNCTION vscope.tsdb_uid_assign(text, text, jsonb), vscope.tsdb_uidmeta(text, text, jsonb),
+	vscope.tsdb_tsmeta(text, text, jsonb) TO vscope_reader;

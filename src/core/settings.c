@@ -31,6 +31,7 @@ static const char *const shown_settings[] = {	/* in name order */
 	"vscope.max_put_points",
 	"vscope.max_series",
 	"vscope.max_tags",
+	"vscope.query_allow_delete",
 	"vscope.retention",
 	"vscope.use_summaries",
 };

@@ -26,6 +26,7 @@ int			vs_max_buckets = 5000000;
 int			vs_compress_after_secs = 86400;
 int			vs_max_points = 50000000;
 bool		vs_use_summaries = true;
+bool		vs_query_allow_delete = false;
 /* read by vscope._create_series() through current_setting() */
 static int	vs_max_series = 1000000;
 static char *vs_tenant_guc = NULL;
@@ -139,6 +140,16 @@ _PG_init(void)
 							 &vs_use_summaries,
 							 true,
 							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("vscope.query_allow_delete",
+							 "Lets OpenTSDB queries delete the points they read (DELETE /api/query, \"delete\": true).",
+							 "OpenTSDB's tsd.http.query.allow_delete; off refuses such queries with OpenTSDB's 400. "
+							 "Even on, only a write or admin token (the vscope_writer role) may delete.",
+							 &vs_query_allow_delete,
+							 false,
+							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
 

@@ -27,6 +27,7 @@ extern void api_query_last(VsRequest *r);
 extern void api_lookup(VsRequest *r);
 extern void api_annotation(VsRequest *r);
 extern void api_annotation_bulk(VsRequest *r);
+extern void api_uid(VsRequest *r);
 extern void api_config(VsRequest *r);
 extern void api_serializers(VsRequest *r);
 extern void api_dropcaches(VsRequest *r);

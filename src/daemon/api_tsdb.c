@@ -223,17 +223,67 @@ api_query(VsRequest *r)
 	free(args);
 }
 
+/*
+ * body_deletes tells whether a query body asks to delete ("delete": true at
+ * its top level); only bodies that name the key are parsed
+ */
+static bool
+body_deletes(const char *body)
+{
+	struct json_object *obj;
+	struct json_object *v;
+	bool		yes = false;
+
+	if (strstr(body, "\"delete\"") == NULL)
+		return false;
+	obj = json_tokener_parse(body);
+	if (obj != NULL && json_object_is_type(obj, json_type_object) &&
+		json_object_object_get_ex(obj, "delete", &v))
+		yes = json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v)
+			: json_object_is_type(v, json_type_string) && strcasecmp(json_object_get_string(v), "true") == 0;
+	if (obj)
+		json_object_put(obj);
+	return yes;
+}
+
 static void
 api_query_run(VsRequest *r)
 {
 	const char *method = req_method(r);
 
+	/*
+	 * A deleting query (DELETE with the GET form's arguments, as OpenTSDB
+	 * reads it; a body's "delete": true; GET with method_override=delete)
+	 * runs in a read-write transaction; the database refuses it unless
+	 * vscope.query_allow_delete is on (OpenTSDB's 400), then to any token
+	 * but a write or admin one.
+	 */
 	if (strcmp(method, "DELETE") == 0)
 	{
-		/* OpenTSDB's words, as the body's "delete": true gets them */
-		tsdb_error(r, 400, "Bad request",
-				   "Deleting data is not enabled (tsd.http.query.allow_delete=false)");
+		char	   *args = query_args_json(r);
+		const char *params[1] = {args};
+
+		run_json(r, SCOPE_READ, false, "SELECT vscope.tsdb_query_delete_get($1::jsonb)", 1, params);
+		free(args);
 		return;
+	}
+	if (strcmp(method, "GET") == 0 && req_has_arg(r, "method_override"))
+	{
+		const char *o = req_arg(r, "method_override");
+
+		if (o != NULL && strcasecmp(o, "delete") == 0)
+		{
+			char	   *args = query_args_json(r);
+			const char *params[1] = {args};
+
+			/* OpenTSDB deletes only when allowed; otherwise it just answers */
+			run_json(r, SCOPE_READ, false,
+					 "SELECT CASE WHEN current_setting('vscope.query_allow_delete')::boolean "
+					 "THEN vscope.tsdb_query_delete_get($1::jsonb) ELSE vscope.tsdb_query_get($1::jsonb) END",
+					 1, params);
+			free(args);
+			return;
+		}
 	}
 	if (strcmp(method, "POST") == 0)
 	{
@@ -259,7 +309,11 @@ api_query_run(VsRequest *r)
 		bool		want_arrays = req_has_arg(r, "arrays") &&
 			(arrays == NULL || strcasecmp(arrays, "false") != 0);
 
-		if (want_arrays)
+		if (body_deletes(body))
+			run_json(r, SCOPE_READ, false,
+					 want_arrays ? "SELECT vscope.tsdb_query_delete($1::jsonb || '{\"arrays\": true}')"
+					 : "SELECT vscope.tsdb_query_delete($1::jsonb)", 1, params);
+		else if (want_arrays)
 			run_json(r, SCOPE_READ, true,
 					 "SELECT vscope.tsdb_query(CASE WHEN jsonb_typeof($1::jsonb) = 'object' "
 					 "THEN $1::jsonb || '{\"arrays\": true}' ELSE $1::jsonb END)", 1, params);
@@ -397,6 +451,37 @@ api_lookup(VsRequest *r)
 }
 
 /*
+ * api_method returns the method a request stands for: a GET may say
+ * method_override=post|put|delete|get, as OpenTSDB's getAPIMethod reads
+ * it (any case).  NULL, after answering OpenTSDB's 405, for a bad value.
+ */
+static const char *
+api_method(VsRequest *r)
+{
+	const char *m = req_method(r);
+	const char *o;
+
+	if (strcmp(m, "GET") != 0 || !req_has_arg(r, "method_override"))
+		return m;
+	o = req_arg(r, "method_override");
+	if (o == NULL || o[0] == '\0')
+	{
+		tsdb_error(r, 405, "Missing method override value", NULL);
+		return NULL;
+	}
+	if (strcasecmp(o, "get") == 0)
+		return "GET";
+	if (strcasecmp(o, "post") == 0)
+		return "POST";
+	if (strcasecmp(o, "put") == 0)
+		return "PUT";
+	if (strcasecmp(o, "delete") == 0)
+		return "DELETE";
+	tsdb_error(r, 405, "Unknown or unsupported method override value", NULL);
+	return NULL;
+}
+
+/*
  * api_annotation_run answers /api/annotation and /api/annotation/bulk
  * through fn(method, request): the JSON body when there is one, else the
  * query-string arguments as {"key": "value"} (tsuid, start_time...).
@@ -406,8 +491,8 @@ api_lookup(VsRequest *r)
 static void
 api_annotation_run(VsRequest *r, const char *fn)
 {
-	const char *method = req_method(r);
-	bool		get = strcmp(method, "GET") == 0;
+	const char *method = api_method(r);
+	bool		get;
 	size_t		len;
 	const char *body = req_body(r, &len);
 	char	   *args = NULL;
@@ -416,6 +501,9 @@ api_annotation_run(VsRequest *r, const char *fn)
 	VsTxn		t;
 	PGresult   *res;
 
+	if (method == NULL)
+		return;
+	get = strcmp(method, "GET") == 0;
 	if (len > 0 && memchr(body, '\0', len) != NULL)
 	{
 		tsdb_error(r, 400, "Unable to parse the annotation", "The body contains a NUL byte.");
@@ -485,6 +573,98 @@ api_annotation_bulk(VsRequest *r)
 	api_annotation_run(r, "tsdb_annotation_bulk");
 }
 
+/*
+ * api_uid answers /api/uid/assign, /api/uid/uidmeta and /api/uid/tsmeta
+ * through one SQL function each, fn(method, body, query-string arguments),
+ * which returns (status, answer): 200 or 400 with a body, 204 and 304
+ * without.  Reads (uidmeta and tsmeta GET) need a read token; writes, and
+ * every assign (a GET assigns too, as in OpenTSDB), a write token.
+ */
+void
+api_uid(VsRequest *r)
+{
+	const char *what = req_path(r) + strlen("/api/uid/");
+	const char *method;
+	const char *fn;
+	bool		write;
+	size_t		len;
+	const char *body = req_body(r, &len);
+	char	   *args;
+	char		sql[160];
+	const char *params[3];
+	VsTxn		t;
+	PGresult   *res;
+
+	if (strcmp(what, "assign") == 0)
+	{
+		method = req_method(r);
+		if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+		{
+			req_add_header(r, "Allow", "GET, POST");
+			tsdb_error(r, 405, "Method not allowed", "The HTTP method is not permitted for this endpoint");
+			return;
+		}
+		fn = "tsdb_uid_assign";
+		write = true;
+	}
+	else if (strcmp(what, "uidmeta") == 0 || strcmp(what, "tsmeta") == 0)
+	{
+		if ((method = api_method(r)) == NULL)
+			return;
+		fn = what[0] == 'u' ? "tsdb_uidmeta" : "tsdb_tsmeta";
+		write = strcmp(method, "GET") != 0;
+	}
+	else if (strcmp(what, "rename") == 0)
+	{
+		tsdb_error(r, 501, "The requested API endpoint has not been implemented",
+				   "Renaming a metric, tag key or tag value is not supported: vscope names its series by them.");
+		return;
+	}
+	else
+	{
+		tsdb_error(r, 501, "Other UID endpoints have not been implemented yet", NULL);
+		return;
+	}
+	if (len > 0 && memchr(body, '\0', len) != NULL)
+	{
+		tsdb_error(r, 400, "Unable to parse the given JSON", "The body contains a NUL byte.");
+		return;
+	}
+	if (!txn_begin(r, &t, write ? SCOPE_WRITE : SCOPE_READ, !write))
+	{
+		tsdb_txn_error(r, &t);
+		txn_free(&t);
+		return;
+	}
+	args = query_args_json(r);
+	params[0] = method;
+	params[1] = len > 0 && strcmp(method, "GET") != 0 ? body : NULL;
+	params[2] = args;
+	snprintf(sql, sizeof(sql), "SELECT status, answer::text FROM vscope.%s($1, $2, $3::jsonb)", fn);
+	res = txn_exec(&t, sql, 3, params);
+	free(args);
+	if (res == NULL || !txn_commit(&t))
+	{
+		if (res)
+			PQclear(res);
+		tsdb_txn_error(r, &t);
+		txn_end(&t);
+		txn_free(&t);
+		return;
+	}
+	txn_end(&t);
+	txn_free(&t);
+	if (PQgetisnull(res, 0, 1))
+		req_respond(r, atoi(PQgetvalue(res, 0, 0)), NULL, NULL, 0);
+	else
+	{
+		const char *v = PQgetvalue(res, 0, 1);
+
+		req_respond(r, atoi(PQgetvalue(res, 0, 0)), "application/json", v, strlen(v));
+	}
+	PQclear(res);
+}
+
 /* ---- maintenance endpoints ---- */
 
 /* config_add adds "key": "value" (OpenTSDB's config values are strings) */
@@ -552,7 +732,14 @@ api_config(VsRequest *r)
 	config_add(obj, "tsd.core.meta.enable_realtime_ts", "false");
 	config_add(obj, "tsd.core.meta.enable_realtime_uid", "false");
 	config_add(obj, "tsd.core.tree.enable_processing", "false");
-	config_add(obj, "tsd.http.query.allow_delete", "false");
+	/* vscope.query_allow_delete, as on/off in the settings */
+	{
+		struct json_object *ad;
+
+		config_add(obj, "tsd.http.query.allow_delete",
+				   settings != NULL && json_object_object_get_ex(settings, "vscope.query_allow_delete", &ad) &&
+				   strcmp(json_object_get_string(ad), "on") == 0 ? "true" : "false");
+	}
 	config_add(obj, "tsd.http.request.enable_chunked", "true");
 	config_add_int(obj, "tsd.http.request.max_chunk", c->max_body_size);
 	config_add(obj, "tsd.mode", "rw");

@@ -19,6 +19,7 @@ static const VsRoute routes[] = {
 	{"/api/search/lookup", VS_M_GET | VS_M_POST, api_lookup, "GET, POST", true, false, tsdb_error},
 	{"/api/annotation", VS_M_GET | VS_M_POST | VS_M_PUT | VS_M_DELETE, api_annotation, "GET, POST, PUT, DELETE", true, false, tsdb_error},
 	{"/api/annotation/bulk", VS_M_POST | VS_M_PUT | VS_M_DELETE, api_annotation_bulk, "POST, PUT, DELETE", true, false, tsdb_error},
+	{"/api/uid/", VS_M_GET | VS_M_POST | VS_M_PUT | VS_M_DELETE, api_uid, "GET, POST, PUT, DELETE", true, true, tsdb_error},
 	{"/api/suggest", VS_M_GET | VS_M_POST, api_suggest, "GET, POST", true, false, tsdb_error},
 	{"/api/aggregators", VS_M_GET | VS_M_POST, api_aggregators, "GET, POST", false, false, tsdb_error},
 	{"/api/config/filters", VS_M_GET | VS_M_POST, api_config_filters, "GET, POST", false, false, tsdb_error},

@@ -22,6 +22,8 @@
 #include "common/shortest_dec.h"
 #include "executor/spi.h"
 #include "portability/instr_time.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -47,6 +49,11 @@ typedef struct SubQuery
 	TsFilter   *filters;
 	int			nfilters;
 	bool		explicit_tags;
+	bool		metric_given;	/* showQuery echoes null when not */
+	/* tsuids: the series by id (a TSUID is a series id in hex) */
+	char	  **tsuid_text;
+	int32	   *tsuids;
+	int			ntsuids;
 } SubQuery;
 
 typedef struct TsQuery
@@ -68,6 +75,10 @@ typedef struct TsQuery
 	char	   *globals;		/* globalAnnotations' JSON array, or NULL */
 	SubQuery   *subs;
 	int			nsubs;
+	/* a deleting query (vscope.tsdb_query_delete): the series it selected */
+	bool		deleting;
+	int32	   *del_ids;
+	int			ndel;
 } TsQuery;
 
 /* a selected series: id and tags */
@@ -118,10 +129,35 @@ MsSince(instr_time start)
 	return INSTR_TIME_GET_MILLISEC(now);
 }
 
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static void
 Bad(const char *msg)
 {
 	ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST), errmsg("%s", msg)));
+}
+
+/*
+ * CheckDeleteAllowed refuses a deleting query in OpenTSDB's words unless
+ * vscope.query_allow_delete is on (its tsd.http.query.allow_delete).
+ */
+static void
+CheckDeleteAllowed(void)
+{
+	if (!vs_query_allow_delete)
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("bad request"),
+						errdetail("Deleting data is not enabled (tsd.http.query.allow_delete=false)")));
 }
 
 /* ---- reading the request ---- */
@@ -200,6 +236,34 @@ AddFilter(SubQuery *sq, int *cap, TsFilter *f)
 	sq->filters[sq->nfilters++] = *f;
 }
 
+/*
+ * ParseTsuid reads a TSUID: the hex series id that showTSUIDs,
+ * /api/search/lookup and /api/query/last answer (1 to 8 digits)
+ */
+static int32
+ParseTsuid(const char *t)
+{
+	int			len = strlen(t);
+	uint32		v = 0;
+
+	for (int i = 0; i < len && len <= 8; i++)
+	{
+		int			d = hex_digit(t[i]);
+
+		if (d < 0)
+		{
+			len = 0;
+			break;
+		}
+		v = (v << 4) | (uint32) d;
+	}
+	if (len == 0 || len > 8 || v == 0 || v > (uint32) PG_INT32_MAX)
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("Invalid TSUID: %s", t),
+						errdetail("A tsuid is the hexadecimal series id /api/search/lookup answers, such as 0000002A.")));
+	return (int32) v;
+}
+
 static void
 ParseSubQuery(JsonbContainer *c, int index, bool use_calendar, SubQuery *sq)
 {
@@ -217,14 +281,28 @@ ParseSubQuery(JsonbContainer *c, int index, bool use_calendar, SubQuery *sq)
 		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
 						errmsg("no such aggregation function: %s", agg)));
 	sq->metric = ScalarText(Field(c, "metric"));
-	if (sq->metric == NULL || sq->metric[0] == '\0')
+	sq->metric_given = sq->metric != NULL && sq->metric[0] != '\0';
+	v = Field(c, "tsuids");
+	if (v != NULL && v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
 	{
-		if (Field(c, "tsuids") != NULL)
-			ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
-							errmsg("tsuids are not supported"),
-							errhint("Query by metric and tags.")));
-		Bad("missing the metric or tsuids, provide at least one");
+		int			n = JsonContainerSize(v->val.binary.data);
+
+		sq->tsuid_text = palloc(sizeof(char *) * Max(n, 1));
+		sq->tsuids = palloc(sizeof(int32) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+		{
+			char	   *t = ScalarText(getIthJsonbValueFromContainer(v->val.binary.data, i));
+
+			if (t == NULL)
+				Bad("tsuids must be an array of strings");
+			sq->tsuid_text[sq->ntsuids] = t;
+			sq->tsuids[sq->ntsuids++] = ParseTsuid(t);
+		}
 	}
+	else if (v != NULL && v->type != jbvNull)
+		Bad("tsuids must be an array of strings");
+	if (!sq->metric_given && sq->ntsuids == 0)
+		Bad("missing the metric or tsuids, provide at least one");
 	if (ds != NULL && ds[0] != '\0')
 		ts_parse_downsample(ds, &sq->ds, use_calendar);
 
@@ -308,10 +386,16 @@ ParseSubQuery(JsonbContainer *c, int index, bool use_calendar, SubQuery *sq)
 		}
 	}
 	sq->explicit_tags = BoolField(c, "explicitTags");
+	/* as in OpenTSDB, tsuids take precedence: the metric and tags are ignored */
+	if (sq->ntsuids > 0)
+	{
+		sq->nfilters = 0;
+		sq->explicit_tags = false;
+	}
 }
 
 static void
-ParseQuery(Jsonb *req, TsQuery *q)
+ParseQuery(Jsonb *req, TsQuery *q, bool deleting)
 {
 	JsonbContainer *c = &req->root;
 	char	   *start;
@@ -319,6 +403,7 @@ ParseQuery(Jsonb *req, TsQuery *q)
 	JsonbValue *v;
 
 	memset(q, 0, sizeof(*q));
+	q->deleting = deleting;
 	if (!JB_ROOT_IS_OBJECT(req))
 		Bad("the query must be a JSON object");
 	q->tz = ScalarText(Field(c, "timezone"));
@@ -344,10 +429,14 @@ ParseQuery(Jsonb *req, TsQuery *q)
 	q->use_calendar = BoolField(c, "useCalendar");
 	q->no_annotations = BoolField(c, "noAnnotations");
 	q->global_annotations = BoolField(c, "globalAnnotations");
-	if (BoolField(c, "delete"))
+	if (BoolField(c, "delete") && !deleting)
+	{
+		CheckDeleteAllowed();
+		/* a read-only function cannot delete: the daemon calls the other */
 		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
-						errmsg("bad request"),
-						errdetail("Deleting data is not enabled (tsd.http.query.allow_delete=false)")));
+						errmsg("a deleting query runs through vscope.tsdb_query_delete()"),
+						errhint("vscope.tsdb_query() only reads.")));
+	}
 
 	v = Field(c, "queries");
 	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
@@ -473,6 +562,57 @@ SeriesMatches(const SeriesInfo *s, const SubQuery *sq)
 	return true;
 }
 
+/*
+ * ResolveTsuids checks that a sub-query's tsuids are series of the tenant
+ * that share one metric (OpenTSDB's rule), and takes that metric as the
+ * sub-query's.
+ */
+static void
+ResolveTsuids(int32 tenant, SubQuery *sq)
+{
+	Oid			types[2] = {INT4OID, INT4ARRAYOID};
+	Datum		args[2];
+	Datum	   *ids;
+	uint64		nrows;
+
+	if (sq->ntsuids == 0)
+		return;
+	ids = palloc(sizeof(Datum) * sq->ntsuids);
+	for (int i = 0; i < sq->ntsuids; i++)
+		ids[i] = Int32GetDatum(sq->tsuids[i]);
+	args[0] = Int32GetDatum(tenant);
+	args[1] = PointerGetDatum(construct_array(ids, sq->ntsuids, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	if (SPI_execute_with_args("SELECT series_id, metric FROM vscope.series WHERE tenant_id = $1 AND series_id = ANY ($2)",
+							  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "looking up tsuids failed");
+	nrows = SPI_processed;
+	for (int i = 0; i < sq->ntsuids; i++)
+	{
+		bool		found = false;
+
+		for (uint64 r = 0; r < nrows && !found; r++)
+		{
+			bool		isnull;
+
+			found = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)) == sq->tsuids[i];
+		}
+		if (!found)
+			ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+							errmsg("No such unique ID for 'tsuid': '%s'", sq->tsuid_text[i]),
+							errdetail("No series of this tenant has that TSUID.")));
+	}
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		char	   *m = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+
+		if (r == 0)
+			sq->metric = m;
+		else if (strcmp(m, sq->metric) != 0)
+			Bad("One or more TSUIDs did not share the same metric");
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
 static SPIPlanPtr select_plan = NULL;
 
 static SeriesInfo *
@@ -486,14 +626,30 @@ SelectSeries(int32 tenant, const SubQuery *sq, int *nout, int64 *nrows_out)
 	uint64		nrows;
 
 	args[0] = Int32GetDatum(tenant);
-	args[1] = CStringGetTextDatum(sq->metric);
-	if (select_plan == NULL)
+	if (sq->ntsuids > 0)
 	{
-		select_plan = VsKeepPlan("SELECT series_id, tags FROM vscope.series "
-								 "WHERE tenant_id = $1 AND metric = $2 ORDER BY series_id",
-								 2, types, 0);
+		/* the series of the tsuids (ResolveTsuids checked they exist) */
+		Oid			itypes[2] = {INT4OID, INT4ARRAYOID};
+		Datum	   *ids = palloc(sizeof(Datum) * sq->ntsuids);
+
+		for (int i = 0; i < sq->ntsuids; i++)
+			ids[i] = Int32GetDatum(sq->tsuids[i]);
+		args[1] = PointerGetDatum(construct_array(ids, sq->ntsuids, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+		ret = SPI_execute_with_args("SELECT series_id, tags FROM vscope.series "
+									"WHERE tenant_id = $1 AND series_id = ANY ($2) ORDER BY series_id",
+									2, itypes, args, NULL, true, 0);
 	}
-	ret = SPI_execute_plan(select_plan, args, NULL, true, 0);
+	else
+	{
+		args[1] = CStringGetTextDatum(sq->metric);
+		if (select_plan == NULL)
+		{
+			select_plan = VsKeepPlan("SELECT series_id, tags FROM vscope.series "
+									 "WHERE tenant_id = $1 AND metric = $2 ORDER BY series_id",
+									 2, types, 0);
+		}
+		ret = SPI_execute_plan(select_plan, args, NULL, true, 0);
+	}
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "selecting series failed");
 	nrows = SPI_processed;
@@ -1146,8 +1302,25 @@ AppendQueryEcho(StringInfo buf, const TsQuery *q, const SubQuery *sq)
 	appendStringInfoString(buf, ",\"query\":{\"aggregator\":");
 	escape_json(buf, sq->agg->name);
 	appendStringInfoString(buf, ",\"metric\":");
-	escape_json(buf, sq->metric);
-	appendStringInfoString(buf, ",\"tsuids\":null,\"downsample\":");
+	if (sq->metric_given)
+		escape_json(buf, sq->metric);
+	else
+		appendStringInfoString(buf, "null");
+	appendStringInfoString(buf, ",\"tsuids\":");
+	if (sq->ntsuids == 0)
+		appendStringInfoString(buf, "null");
+	else
+	{
+		appendStringInfoChar(buf, '[');
+		for (int i = 0; i < sq->ntsuids; i++)
+		{
+			if (i > 0)
+				appendStringInfoChar(buf, ',');
+			escape_json(buf, sq->tsuid_text[i]);
+		}
+		appendStringInfoChar(buf, ']');
+	}
+	appendStringInfoString(buf, ",\"downsample\":");
 	if (sq->ds.present)
 		escape_json(buf, sq->ds.spec);
 	else
@@ -1460,7 +1633,7 @@ CmpGroupAge(const void *a, const void *b)
 }
 
 static void
-RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, bool *first_group,
+RunSubQuery(int32 tenant, TsQuery *q, const SubQuery *sq, StringInfo out, bool *first_group,
 			int64 *npoints, SubStats *st)
 {
 	instr_time	t0;
@@ -1482,6 +1655,14 @@ RunSubQuery(int32 tenant, const TsQuery *q, const SubQuery *sq, StringInfo out, 
 	st->select_ms = MsSince(t0);
 	if (n == 0)
 		return;
+	if (q->deleting)
+	{
+		/* the series whose points in the range go once answered */
+		q->del_ids = q->del_ids ? repalloc(q->del_ids, sizeof(int32) * (q->ndel + n))
+			: palloc(sizeof(int32) * n);
+		for (int i = 0; i < n; i++)
+			q->del_ids[q->ndel++] = series[i].id;
+	}
 	CheckBuckets(q, sq, n);
 	ScanRange(q, sq, &from, &to);
 	/* per series, as it is read: downsample, then rate */
@@ -1635,8 +1816,40 @@ AppendSummary(StringInfo buf, const TsQuery *q, const SubStats *stats, bool firs
  * RunQuery answers a parsed request for the current tenant: a JSON array
  * of result groups, as text.
  */
+/*
+ * DeleteSelected deletes the points of the query's series in [start, end]
+ * (OpenTSDB's range, both ends in, to the millisecond) through
+ * vscope.delete_points(), which only a writer may call, and their
+ * annotations that start in it (OpenTSDB keeps them in the rows it
+ * deletes).
+ */
+static void
+DeleteSelected(int32 tenant, const TsQuery *q)
+{
+	Oid			types[4] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		args[4];
+	Datum	   *ids;
+
+	if (q->ndel == 0)
+		return;
+	ids = palloc(sizeof(Datum) * q->ndel);
+	for (int i = 0; i < q->ndel; i++)
+		ids[i] = Int32GetDatum(q->del_ids[i]);
+	args[0] = Int32GetDatum(tenant);
+	args[1] = PointerGetDatum(construct_array(ids, q->ndel, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	args[2] = TimestampTzGetDatum((q->start - UNIX_EPOCH_MS_OFFSET) * 1000);
+	args[3] = TimestampTzGetDatum((q->end + 1 - UNIX_EPOCH_MS_OFFSET) * 1000);
+	if (SPI_execute_with_args("SELECT vscope.delete_points($2, $3, $4) WHERE $1 IS NOT NULL",
+							  4, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "deleting points failed");
+	if (SPI_execute_with_args("DELETE FROM vscope.annotations WHERE tenant_id = $1 AND series_id = ANY ($2) "
+							  "AND start_time >= $3 AND start_time < $4",
+							  4, types, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "deleting annotations failed");
+}
+
 static text *
-RunQuery(Jsonb *req)
+RunQuery(Jsonb *req, bool deleting)
 {
 	int32		tenant = VsRequireTenant();
 	MemoryContext callcxt = CurrentMemoryContext;
@@ -1652,7 +1865,7 @@ RunQuery(Jsonb *req)
 
 	INSTR_TIME_SET_CURRENT(began);
 	MemoryContextSwitchTo(work);
-	ParseQuery(req, &q);
+	ParseQuery(req, &q, deleting);
 	stats = palloc0(sizeof(SubStats) * q.nsubs);
 	initStringInfo(&out);
 	appendStringInfoChar(&out, '[');
@@ -1660,7 +1873,11 @@ RunQuery(Jsonb *req)
 	if (!q.no_annotations)
 		LoadAnnotations(&q, tenant);
 	for (int i = 0; i < q.nsubs; i++)
+		ResolveTsuids(tenant, &q.subs[i]);
+	for (int i = 0; i < q.nsubs; i++)
 		RunSubQuery(tenant, &q, &q.subs[i], &out, &first_group, &npoints, &stats[i]);
+	if (deleting)
+		DeleteSelected(tenant, &q);
 	SPI_finish();
 	if (q.show_summary)
 		AppendSummary(&out, &q, stats, first_group, MsSince(began));
@@ -1679,7 +1896,7 @@ VS_FUNCTION_INFO_V1(vscope_tsdb_query);
 Datum
 vscope_tsdb_query(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_TEXT_P(RunQuery(PG_GETARG_JSONB_P(0)));
+	PG_RETURN_TEXT_P(RunQuery(PG_GETARG_JSONB_P(0), false));
 }
 
 VS_FUNCTION_INFO_V1(vscope_tsdb_query_get);
@@ -1694,7 +1911,54 @@ vscope_tsdb_query_get(PG_FUNCTION_ARGS)
 	char	   *body = ts_get_to_request(PG_GETARG_JSONB_P(0));
 	Jsonb	   *req = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(body)));
 
-	PG_RETURN_TEXT_P(RunQuery(req));
+	PG_RETURN_TEXT_P(RunQuery(req, false));
+}
+
+/*
+ * CheckMayDelete refuses a deleting query to a role that cannot write
+ * (vscope.delete_points() would refuse it anyway, after the query ran).
+ */
+static void
+CheckMayDelete(void)
+{
+	Oid			writer = get_role_oid("vscope_writer", true);
+
+	if (!OidIsValid(writer) || !has_privs_of_role(GetUserId(), writer))
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("permission denied to delete data"),
+						errdetail("Deleting through /api/query needs a write or admin token (the vscope_writer role).")));
+}
+
+VS_FUNCTION_INFO_V1(vscope_tsdb_query_delete);
+
+/*
+ * vscope_tsdb_query_delete answers an /api/query body as tsdb_query does,
+ * then deletes the points of every series it selected in its range (the
+ * body's "delete" aside): OpenTSDB's deleting query.  Refused unless
+ * vscope.query_allow_delete is on, and to roles that cannot write.
+ */
+Datum
+vscope_tsdb_query_delete(PG_FUNCTION_ARGS)
+{
+	CheckDeleteAllowed();
+	CheckMayDelete();
+	PG_RETURN_TEXT_P(RunQuery(PG_GETARG_JSONB_P(0), true));
+}
+
+VS_FUNCTION_INFO_V1(vscope_tsdb_query_delete_get);
+
+/* vscope_tsdb_query_delete_get is the same from the GET form's arguments */
+Datum
+vscope_tsdb_query_delete_get(PG_FUNCTION_ARGS)
+{
+	char	   *body;
+	Jsonb	   *req;
+
+	CheckDeleteAllowed();
+	CheckMayDelete();
+	body = ts_get_to_request(PG_GETARG_JSONB_P(0));
+	req = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(body)));
+	PG_RETURN_TEXT_P(RunQuery(req, true));
 }
 
 VS_FUNCTION_INFO_V1(vscope_tsdb_query_string);

@@ -251,7 +251,59 @@ AppendSubQuery(StringInfo buf, const char *m)
 }
 
 /*
- * ts_get_to_request builds the POST body of a GET /api/query.
+ * AppendTsuidSubQuery writes the POST form of one tsuid expression:
+ * <agg>:[<modifiers>:]<tsuid>[,<tsuid>...], modifiers as for m (rate,
+ * a downsample spec; percentiles and show-histogram-buckets ignored)
+ */
+static void
+AppendTsuidSubQuery(StringInfo buf, const char *t)
+{
+	char	   *copy = pstrdup(t);
+	char	   *parts[5];
+	int			nparts = SplitAt(copy, ':', parts, 5);
+	char	   *list;
+	bool		first = true;
+
+	if (nparts < 2 || nparts > 5)
+		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+						errmsg("Invalid parameter m=%s (%s :-separated parts)", t,
+							   nparts < 2 ? "not enough" : "too many")));
+	appendStringInfoString(buf, "{\"aggregator\":");
+	escape_json(buf, parts[0]);
+	for (int i = 1; i < nparts - 1; i++)
+	{
+		char	   *mod = parts[i];
+
+		if (pg_strncasecmp(mod, "rate", 4) == 0)
+			appendStringInfoString(buf, ",\"rate\":true");
+		else if (isdigit((unsigned char) mod[0]))
+		{
+			appendStringInfoString(buf, ",\"downsample\":");
+			escape_json(buf, mod);
+		}
+	}
+	appendStringInfoString(buf, ",\"tsuids\":[");
+	list = parts[nparts - 1];
+	for (;;)
+	{
+		char	   *comma = strchr(list, ',');
+
+		if (comma)
+			*comma = '\0';
+		if (!first)
+			appendStringInfoChar(buf, ',');
+		first = false;
+		escape_json(buf, list);
+		if (!comma)
+			break;
+		list = comma + 1;
+	}
+	appendStringInfoString(buf, "]}");
+}
+
+/*
+ * ts_get_to_request builds the POST body of a GET /api/query: the tsuid
+ * sub-queries first, then the m ones, as OpenTSDB orders them.
  */
 char *
 ts_get_to_request(Jsonb *args)
@@ -262,6 +314,8 @@ ts_get_to_request(Jsonb *args)
 	const char *tz = Arg(args, "tz");
 	char	  **ms;
 	int			nm;
+	char	  **ts;
+	int			nt;
 	bool		first = true;
 
 	if (!JB_ROOT_IS_OBJECT(args))
@@ -271,7 +325,8 @@ ts_get_to_request(Jsonb *args)
 		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
 						errmsg("missing parameter <code>start</code>")));
 	ms = ArgValues(args, "m", &nm);
-	if (nm == 0)
+	ts = ArgValues(args, "tsuid", &nt);
+	if (nm == 0 && nt == 0)
 		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
 						errmsg("missing sub queries")));
 
@@ -302,6 +357,16 @@ ts_get_to_request(Jsonb *args)
 	if (Flag(args, "global_annotations"))
 		appendStringInfoString(&buf, ",\"globalAnnotations\":true");
 	appendStringInfoString(&buf, ",\"queries\":[");
+	for (int i = 0; i < nt; i++)
+	{
+		if (ts[i] == NULL || ts[i][0] == '\0')
+			ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
+							errmsg("The tsuid query string was empty")));
+		if (!first)
+			appendStringInfoChar(&buf, ',');
+		first = false;
+		AppendTsuidSubQuery(&buf, ts[i]);
+	}
 	for (int i = 0; i < nm; i++)
 	{
 		bool		dup = false;

@@ -15,6 +15,7 @@
 #define VSCOPE_BLOCK_H
 
 #include "core/vscope.h"
+#include "utils/date.h"
 
 /* a growable set of points in columns, palloc'd in one memory context */
 typedef struct VsColumns
@@ -53,5 +54,13 @@ extern void VsBlockDecodeOf(const bytea *data, int32 tenant, int32 series_id,
  * SPI and has removed the day's old blocks of the series.
  */
 extern void VsBlocksWrite(int32 tenant, int32 series_id, const VsColumns *pts);
+
+/*
+ * compact.c's day lock (the day's partition in SHARE ROW EXCLUSIVE mode,
+ * false when it has none), and the deletion of a series' blocks that
+ * start in [lo, hi); for whatever rewrites blocks (delete.c)
+ */
+extern bool VsLockDay(DateADT day);
+extern void VsDeleteSeriesBlocks(int32 tenant, int32 series_id, TimestampTz lo, TimestampTz hi);
 
 #endif							/* VSCOPE_BLOCK_H */

@@ -235,6 +235,21 @@ MergeInto(const VsColumns *a, const VsColumns *b, VsColumns *out)
 	}
 }
 
+/*
+ * VsLockDay takes the partition of a UTC day as compaction does (SHARE ROW
+ * EXCLUSIVE), for the rest of the transaction; false when it has none.
+ */
+bool
+VsLockDay(DateADT day)
+{
+	TimestampTz lo,
+				hi;
+	char		partname[32];
+
+	DayRange(day, &lo, &hi, partname, sizeof(partname));
+	return LockDay(partname);
+}
+
 static void
 DeleteSeriesBlocks(SeriesKey k, TimestampTz lo, TimestampTz hi)
 {
@@ -254,6 +269,15 @@ DeleteSeriesBlocks(SeriesKey k, TimestampTz lo, TimestampTz hi)
 	args[3] = TimestampTzGetDatum(hi);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "deleting old blocks failed");
+}
+
+/* VsDeleteSeriesBlocks deletes the blocks of a series starting in [lo, hi) */
+void
+VsDeleteSeriesBlocks(int32 tenant, int32 series_id, TimestampTz lo, TimestampTz hi)
+{
+	SeriesKey	k = {tenant, series_id};
+
+	DeleteSeriesBlocks(k, lo, hi);
 }
 
 VS_FUNCTION_INFO_V1(vscope_compress);
