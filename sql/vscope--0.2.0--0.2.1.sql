@@ -2613,7 +2613,7 @@ BEGIN
 	chg := coalesce(f->>'displayName', '') <> '' OR coalesce(f->>'description', '') <> ''
 		   OR coalesce(f->>'notes', '') <> '' OR coalesce(f->>'units', '') <> ''
 		   OR coalesce(f->>'dataType', '') <> '' OR coalesce(ret, 0) <> 0
-		   OR mx IS NOT NULL OR mn IS NOT NULL OR jsonb_typeof(f->'custom') = 'object';
+		   OR mx IS NOT NULL OR mn IS NOT NULL OR coalesce(jsonb_typeof(f->'custom') = 'object', false);
 	-- POST or PUT: by tsuid, or by m= (create=true makes the series)
 	IF coalesce(f->>'tsuid', '') = '' THEN
 		SELECT * INTO p FROM vscope._tsdb_parse_series(vscope._tsdb_required_arg(args, 'm'));

@@ -24,6 +24,7 @@ static time_t started;
 static long requests;
 static long by_class[6];		/* 1xx .. 5xx; [0] no answer */
 static long points;
+static long telnet_rpcs;			/* telnet commands, put lines included */
 static struct
 {
 	const char *endpoint;		/* a route's static path; "" for none */
@@ -76,6 +77,14 @@ stats_points(long n)
 {
 	pthread_mutex_lock(&mu);
 	points += n;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+stats_telnet(long n)
+{
+	pthread_mutex_lock(&mu);
+	telnet_rpcs += n;
 	pthread_mutex_unlock(&mu);
 }
 
@@ -154,6 +163,7 @@ stats_json(const char *host, unsigned open_connections, int pool_size)
 	add_point(arr, "tsd.connectionmgr.connections", now, open_connections, host, "type", "open");
 	add_point(arr, "tsd.db.pool.size", now, pool_size, host, NULL, NULL);
 	add_point(arr, "tsd.rpc.received", now, requests, host, "type", "http");
+	add_point(arr, "tsd.rpc.received", now, telnet_rpcs, host, "type", "telnet");
 	for (int i = 0; i < 6; i++)
 		if (by_class[i] > 0)
 			add_point(arr, "tsd.http.responses", now, by_class[i], host, "status", classes[i]);
@@ -163,6 +173,66 @@ stats_json(const char *host, unsigned open_connections, int pool_size)
 	add_point(arr, "tsd.datapoints.added", now, points, host, "type", "all");
 	pthread_mutex_unlock(&mu);
 	out = strdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+	json_object_put(arr);
+	return out;
+}
+
+/*
+ * stats_text writes the same data points as OpenTSDB's telnet "stats"
+ * prints them: "<metric> <timestamp> <value> <tag>=<value> ...", one a line,
+ * the point's own tag before the host's.
+ */
+char *
+stats_text(const char *host, unsigned open_connections, int pool_size)
+{
+	char	   *json = stats_json(host, open_connections, pool_size);
+	struct json_object *arr = json_tokener_parse(json);
+	size_t		cap = 256;
+	size_t		len = 0;
+	char	   *out = malloc(cap);
+
+	free(json);
+	if (out == NULL)
+	{
+		json_object_put(arr);
+		return NULL;
+	}
+	out[0] = '\0';
+	for (size_t i = 0; arr != NULL && i < json_object_array_length(arr); i++)
+	{
+		struct json_object *dp = json_object_array_get_idx(arr, i);
+		struct json_object *m, *ts, *v, *tags;
+		char		line[1024];
+		int			n;
+
+		if (!json_object_object_get_ex(dp, "metric", &m) || !json_object_object_get_ex(dp, "timestamp", &ts) ||
+			!json_object_object_get_ex(dp, "value", &v) || !json_object_object_get_ex(dp, "tags", &tags))
+			continue;
+		n = snprintf(line, sizeof(line), "%s %lld %s", json_object_get_string(m),
+					 (long long) json_object_get_int64(ts), json_object_get_string(v));
+		json_object_object_foreach(tags, key, val)
+		{
+			if (strcmp(key, "host") != 0 && n >= 0 && (size_t) n < sizeof(line))
+				n += snprintf(line + n, sizeof(line) - n, " %s=%s", key, json_object_get_string(val));
+		}
+		if (n >= 0 && (size_t) n < sizeof(line))
+			n += snprintf(line + n, sizeof(line) - n, " host=%s\n", host);
+		if (n < 0 || (size_t) n >= sizeof(line))
+			continue;
+		if (len + n + 1 > cap)
+		{
+			char	   *bigger;
+
+			while (len + n + 1 > cap)
+				cap *= 2;
+			bigger = realloc(out, cap);
+			if (bigger == NULL)
+				break;
+			out = bigger;
+		}
+		memcpy(out + len, line, n + 1);
+		len += n;
+	}
 	json_object_put(arr);
 	return out;
 }

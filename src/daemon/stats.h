@@ -19,12 +19,18 @@ extern void stats_request(const char *endpoint, int status);
 /* n data points were written */
 extern void stats_points(long n);
 
+/* n telnet commands (put lines included) were received */
+extern void stats_telnet(long n);
+
 /* a query starts (query: its JSON text): the id stats_query_end takes */
 extern unsigned long stats_query_begin(const char *tenant, const char *remote, const char *query);
 extern void stats_query_end(unsigned long id, const char *tenant, int status);
 
 /* /api/stats: OpenTSDB's array of data points (malloc'd JSON) */
 extern char *stats_json(const char *host, unsigned open_connections, int pool_size);
+
+/* the same as telnet's "stats" prints them, one "metric ts value tags" a line (malloc'd) */
+extern char *stats_text(const char *host, unsigned open_connections, int pool_size);
 
 /* /api/stats/query: {"running":[...],"completed":[...]} of one tenant (malloc'd) */
 extern char *stats_queries_json(const char *tenant);

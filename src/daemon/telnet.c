@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "log.h"
 #include "pool.h"
+#include "stats.h"
 
 #define TELNET_BATCH 1000
 #define TELNET_MAX_LINE 65536
@@ -110,6 +111,7 @@ flush(TelnetConn *c)
 		{
 			struct json_object *out = json_tokener_parse(PQgetvalue(res, 0, 0));
 			struct json_object *errors;
+			struct json_object *success;
 
 			if (!txn_commit(&t))
 			{
@@ -117,9 +119,14 @@ flush(TelnetConn *c)
 							 t.message ? t.message : "commit failed") < 0)
 					err = NULL;
 			}
-			else if (out != NULL && json_object_object_get_ex(out, "errors", &errors))
+			else if (out != NULL)
 			{
-				for (size_t i = 0; i < json_object_array_length(errors); i++)
+				/* /api/stats counts the points written here too */
+				if (json_object_object_get_ex(out, "success", &success))
+					stats_points((long) json_object_get_int64(success));
+				if (!json_object_object_get_ex(out, "errors", &errors))
+					errors = NULL;
+				for (size_t i = 0; errors != NULL && i < json_object_array_length(errors); i++)
 				{
 					struct json_object *e = json_object_array_get_idx(errors, i);
 					struct json_object *msg;
@@ -156,6 +163,42 @@ flush(TelnetConn *c)
 	c->nbatch = 0;
 }
 
+/*
+ * dropcaches answers telnet's "dropcaches" as OpenTSDB does: every
+ * backend's caches emptied (vscope.drop_caches(), as /api/dropcaches), as
+ * an admin of the telnet tenant, since the listener trusts its clients
+ */
+static void
+dropcaches(TelnetConn *c)
+{
+	VsTxn		t;
+	PGresult   *res = NULL;
+	bool		ok = false;
+
+	if (txn_begin_trusted(NULL, &t, tenant_name, "vscope_admin", false))
+	{
+		res = txn_exec(&t, "SELECT vscope.drop_caches()", 0, NULL);
+		ok = res != NULL && txn_commit(&t);
+		if (res)
+			PQclear(res);
+		txn_end(&t);
+	}
+	if (ok)
+		send_str(c, "Caches dropped.\n");
+	else
+	{
+		char	   *err;
+
+		if (asprintf(&err, "dropcaches: Unexpected runtime exception: %s\n",
+					 t.message ? t.message : "database error") >= 0)
+		{
+			send_str(c, err);
+			free(err);
+		}
+	}
+	txn_free(&t);
+}
+
 /* utf8_valid tells whether s is well-formed UTF-8 (the database refuses the rest) */
 static bool
 utf8_valid(const unsigned char *s)
@@ -187,6 +230,7 @@ handle_line(TelnetConn *c, char *line)
 	n = strcspn(cmd, " \t\r");
 	if (cmd[0] == '\0' || cmd[0] == '\r')
 		return true;
+	stats_telnet(1);
 	if (n == 3 && strncmp(cmd, "put", 3) == 0)
 	{
 		if (!utf8_valid((const unsigned char *) cmd))
@@ -206,7 +250,20 @@ handle_line(TelnetConn *c, char *line)
 	if (n == 7 && strncmp(cmd, "version", 7) == 0)
 		send_str(c, "vscoped " VSCOPED_VERSION " (the OpenTSDB 2.4 telnet protocol)\n");
 	else if (n == 4 && strncmp(cmd, "help", 4) == 0)
-		send_str(c, "available commands: put version help exit\n");
+		send_str(c, "available commands: put stats dropcaches version help exit\n");
+	else if (n == 5 && strncmp(cmd, "stats", 5) == 0)
+	{
+		char		host[256] = "";
+		char	   *text;
+
+		gethostname(host, sizeof(host) - 1);
+		text = stats_text(host, http_connections(), vs_config->db_pool);
+		if (text != NULL)
+			send_str(c, text);
+		free(text);
+	}
+	else if (n == 10 && strncmp(cmd, "dropcaches", 10) == 0)
+		dropcaches(c);
 	else
 	{
 		char	   *msg;
