@@ -156,7 +156,7 @@ SELECT pg_temp.q('{"start":1356998400,"queries":[]}');
 SELECT pg_temp.q('{"start":1356998400,"queries":[{"metric":"fmt.m"}]}');
 SELECT pg_temp.q('{"start":1356998400,"queries":[{"metric":"fmt.m","aggregator":"Sum"}]}');
 SELECT pg_temp.q('{"start":1356998400,"queries":[{"aggregator":"sum"}]}');
-SELECT pg_temp.q('{"start":1356998400,"queries":[{"tsuids":["000001"],"aggregator":"sum"}]}');
+SELECT pg_temp.q('{"start":1356998400,"queries":[{"tsuids":["00000G"],"aggregator":"sum"}]}');
 SELECT pg_temp.q('{"start":1356998400,"queries":[{"metric":"fmt.m","aggregator":"sum","downsample":"1m-none"}]}');
 SELECT pg_temp.q('{"start":1356998400,"queries":[{"metric":"fmt.m","aggregator":"sum","downsample":"1m-foo"}]}');
 SELECT pg_temp.q('{"start":1356998400,"queries":[{"metric":"fmt.m","aggregator":"sum","downsample":"1q-sum"}]}');
