@@ -2435,6 +2435,15 @@ END
 $$;
 COMMENT ON FUNCTION vscope._tsdb_parse_series(text) IS 'internal: metric{tagk=tagv,...} split into the metric and a tags object, with OpenTSDB''s errors';
 
+-- a name as a part of a series key (store/series.c's AppendKeyPart)
+CREATE OR REPLACE FUNCTION vscope._tsdb_key_part(name text) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT replace(replace(replace(replace(replace(name, '%', '%25'), '{', '%7B'), '}', '%7D'), ',', '%2C'), '=', '%3D')
+$$;
+COMMENT ON FUNCTION vscope._tsdb_key_part(text) IS 'internal: a metric, tag key or tag value as it is written in a series key ({ } , = and % percent-encoded)';
+
 -- OpenTSDB's NoSuchUniqueName for the first name of metric{tags} that does
 -- not exist (NULL when all do)
 CREATE OR REPLACE FUNCTION vscope._tsdb_missing_name(metric text, tags jsonb) RETURNS text
@@ -2621,8 +2630,12 @@ BEGIN
 		IF missing IS NOT NULL THEN
 			RAISE EXCEPTION 'Unable to find one or more UIDs' USING ERRCODE = 'VS404', DETAIL = missing;
 		END IF;
-		key_ := p.metric || '{' || coalesce((SELECT string_agg(e.key || '=' || e.value, ',' ORDER BY e.key COLLATE "C")
-											  FROM jsonb_each_text(p.tags) e), '') || '}';
+		-- the series' canonical key, as store/series.c writes it (its
+		-- delimiters and % percent-encoded inside the names)
+		key_ := vscope._tsdb_key_part(p.metric) || '{'
+				|| coalesce((SELECT string_agg(vscope._tsdb_key_part(e.key) || '=' || vscope._tsdb_key_part(e.value),
+											   ',' ORDER BY e.key COLLATE "C")
+							   FROM jsonb_each_text(p.tags) e), '') || '}';
 		SELECT s.series_id INTO sid FROM vscope.series s WHERE s.tenant_id = tid AND s.skey = key_;
 		IF sid IS NULL THEN
 			IF vscope._tsdb_arg(args, 'create') IS DISTINCT FROM 'true' THEN

@@ -27,6 +27,8 @@ CREATE FUNCTION pg_temp.j(v json) RETURNS text LANGUAGE sql AS
 
 -- UIDs: a name's UTF-8 bytes in hex, read back into the name
 SELECT vscope.tsdb_uid('m.cpu'), vscope.tsdb_uid('hôte'), vscope.tsdb_uid_name('6DC3A9'), vscope.tsdb_uid_name('6d2e637075');
+-- a name in a series key, as the store writes it (for tsmeta's create=true)
+SELECT vscope._tsdb_key_part('a%b{c}d,e=f');
 \set VERBOSITY terse
 SELECT vscope.tsdb_uid_name('6D2');
 SELECT vscope.tsdb_uid_name('zz');
