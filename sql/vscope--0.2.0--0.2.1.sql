@@ -2435,13 +2435,10 @@ END
 $$;
 COMMENT ON FUNCTION vscope._tsdb_parse_series(text) IS 'internal: metric{tagk=tagv,...} split into the metric and a tags object, with OpenTSDB''s errors';
 
--- a name as a part of a series key (store/series.c's AppendKeyPart)
+-- a name as a part of a series key, encoded by store/series.c itself
 CREATE OR REPLACE FUNCTION vscope._tsdb_key_part(name text) RETURNS text
-	LANGUAGE sql IMMUTABLE STRICT
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-	SELECT replace(replace(replace(replace(replace(name, '%', '%25'), '{', '%7B'), '}', '%7D'), ',', '%2C'), '=', '%3D')
-$$;
+	AS 'MODULE_PATHNAME', 'vscope_series_key_part'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vscope._tsdb_key_part(text) IS 'internal: a metric, tag key or tag value as it is written in a series key ({ } , = and % percent-encoded)';
 
 -- OpenTSDB's NoSuchUniqueName for the first name of metric{tags} that does

@@ -274,6 +274,23 @@ AppendKeyPart(StringInfo buf, const char *s)
 }
 
 /*
+ * vscope._tsdb_key_part(name): a name as it is written inside a series
+ * key, for the SQL that looks a series up by its key (one encoding rule,
+ * this file's).
+ */
+PG_FUNCTION_INFO_V1(vscope_series_key_part);
+Datum
+vscope_series_key_part(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	AppendKeyPart(&buf, name);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+/*
  * SeriesKeyString builds metric{k1=v1,k2=v2}: the canonical identity,
  * unambiguous since its delimiters are encoded inside the names.
  */
