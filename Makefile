@@ -37,6 +37,7 @@ OBJS = \
 	src/ceilometer/stats.o \
 	src/ceilometer/complex_query.o \
 	src/ceilometer/ceilometer.o \
+	src/ceilometer/publish.o \
 	src/warp10/encoding.o \
 	src/warp10/selector.o \
 	src/warp10/fetch.o \
@@ -66,7 +67,7 @@ DATA_built = sql/vscope--$(EXTVERSION).sql
 
 # pg_regress tests, in order (test/sql/*.sql against test/expected/*.out),
 # each named after the domain it covers (the sql/ or src/ folder of that name)
-REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts warp10_fetch opentsdb_meta
+REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts warp10_fetch opentsdb_meta ceilometer_publish
 REGRESS_OUTDIR ?= $(VSCOPE_DATA)/regress
 REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTDIR) \
 	--dbname=vscope_regress

@@ -422,9 +422,11 @@ BEGIN
 				DELETE FROM vscope.series_last
 				 WHERE ts >= p.range_start AND ts < p.range_end;
 			ELSE
-				-- a day of samples: the spans that began or ended in it move
-				-- to the samples left (vscope.sample_span, ceilometer.sql;
-				-- PL/pgSQL finds it when this runs)
+				-- a day of samples: their publisher ids go, and the spans
+				-- that began or ended in it move to the samples left
+				-- (vscope.sample_ids, vscope.sample_span, ceilometer.sql;
+				-- PL/pgSQL finds them when this runs)
+				PERFORM vscope._ceilo_ids_dropped(p.range_start, p.range_end);
 				PERFORM vscope._ceilo_span_dropped(p.range_start, p.range_end);
 			END IF;
 		EXCEPTION WHEN lock_not_available THEN
@@ -454,7 +456,7 @@ BEGIN
 	RETURN dropped;
 END
 $$;
-COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks of those days, the OpenTSDB annotations of the days gone and older Ceilometer events, and moves the sample series'' spans to the samples left';
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks of those days, the OpenTSDB annotations of the days gone, the publisher ids of their Ceilometer samples and older Ceilometer events, and moves the sample series'' spans to the samples left';
 REVOKE ALL ON FUNCTION vscope.expire(interval, integer) FROM PUBLIC;
 
 CREATE FUNCTION vscope.retention() RETURNS interval

@@ -46,7 +46,7 @@ CREATE TABLE vscope.tokens (
 	scopes		text[] NOT NULL
 		CONSTRAINT tokens_scopes_check
 		CHECK (cardinality(scopes) > 0
-			   AND scopes <@ ARRAY['read', 'write', 'admin', 'superadmin']),
+			   AND scopes <@ ARRAY['read', 'write', 'admin', 'superadmin', 'publish']),
 	description	text,
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	revoked_at	timestamptz,
@@ -70,11 +70,12 @@ CREATE POLICY tenant_isolation ON vscope.tenant_roles
 
 ALTER TABLE vscope.tokens ENABLE ROW LEVEL SECURITY;
 ALTER TABLE vscope.tokens FORCE ROW LEVEL SECURITY;
--- a tenant admin manages its own tenant's tokens, but never mints a superadmin
+-- a tenant admin manages its own tenant's tokens, but never mints a
+-- superadmin, nor a publisher (which writes to every project's tenant)
 CREATE POLICY tenant_isolation ON vscope.tokens
 	USING (tenant_id = vscope.current_tenant())
 	WITH CHECK (tenant_id = vscope.current_tenant()
-				AND NOT ('superadmin' = ANY (scopes)));
+				AND NOT (scopes && ARRAY['superadmin', 'publish']));
 
 GRANT SELECT ON vscope.tenants TO vscope_reader;
 GRANT SELECT, INSERT ON vscope.tokens TO vscope_admin;
@@ -160,14 +161,14 @@ BEGIN
 	IF coalesce(cardinality(scopes), 0) = 0 THEN
 		RAISE EXCEPTION 'a token needs at least one scope'
 			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Scopes are read, write, admin and superadmin.';
+				  HINT = 'Scopes are read, write, admin, superadmin and publish.';
 	END IF;
 	SELECT s INTO bad FROM unnest(scopes) s
-	 WHERE s IS NULL OR s NOT IN ('read', 'write', 'admin', 'superadmin') LIMIT 1;
+	 WHERE s IS NULL OR s NOT IN ('read', 'write', 'admin', 'superadmin', 'publish') LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION 'invalid token scope "%"', coalesce(bad, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Scopes are read, write, admin and superadmin.';
+				  HINT = 'Scopes are read, write, admin, superadmin and publish.';
 	END IF;
 	tid := vscope.tenant_id(tenant);
 	IF tid IS NULL THEN

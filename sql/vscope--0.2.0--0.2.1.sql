@@ -2682,3 +2682,1286 @@ COMMENT ON FUNCTION vscope.tsdb_tsmeta(text, text, jsonb) IS 'OpenTSDB /api/uid/
 
 GRANT EXECUTE ON FUNCTION vscope.tsdb_uid_assign(text, text, jsonb), vscope.tsdb_uidmeta(text, text, jsonb),
 	vscope.tsdb_tsmeta(text, text, jsonb) TO vscope_reader;
+
+-- ==== issue 13: Ceilometer's publishers write into vscope ====
+
+-- vscope.sample_ids (the publisher's id of a sample), the set-based store
+-- shared by POST /v2/meters/{meter} and the publishers, the publishers'
+-- functions, the V2 API showing and finding publisher ids, expire() deleting
+-- them, and the publish token scope.
+
+-- The publisher's id of a sample: Ceilometer's pipeline gives every sample
+-- an id (a uuid) that it keeps across the repeats an at-least-once
+-- delivery makes, and a sample stored under an id is not stored again.
+-- Kept beside the samples rather than in them: a sample row (and what may
+-- later hold the samples of a whole day) has only its series, time, seq,
+-- volume and recorded_at, and its message_id is otherwise made from where
+-- it is stored (vscope.ceilometer_message_id).  The V2 API shows the
+-- publisher's id where there is one and finds a sample by either.  Rows go
+-- with the day of their samples (vscope.expire()).
+CREATE TABLE vscope.sample_ids (
+	tenant_id	integer NOT NULL,
+	message_id	text NOT NULL CHECK (octet_length(message_id) BETWEEN 1 AND 255),
+	series_id	integer NOT NULL,
+	ts			timestamptz NOT NULL,
+	seq			integer NOT NULL,
+	PRIMARY KEY (tenant_id, message_id)
+);
+CREATE INDEX sample_ids_sample_idx ON vscope.sample_ids (tenant_id, series_id, ts, seq);
+COMMENT ON TABLE vscope.sample_ids IS 'the publisher''s id (Ceilometer''s sample id) of the samples stored under one, by tenant: what makes a repeated sample a duplicate, and the message_id the V2 API shows';
+ALTER TABLE vscope.sample_ids ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.sample_ids FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.sample_ids USING (tenant_id = vscope.current_tenant());
+GRANT SELECT ON vscope.sample_ids TO vscope_reader;
+GRANT INSERT, UPDATE (seq) ON vscope.sample_ids TO vscope_writer;
+SELECT pg_catalog.pg_extension_config_dump('vscope.sample_ids', '');
+
+-- the same for samples of several tenants (a publisher's samples go to the
+-- tenants of their projects): rows taken in (tenant, series) order
+CREATE FUNCTION vscope._ceilo_span_widen(tenants integer[], series integer[], stamps timestamptz[]) RETURNS void
+	LANGUAGE sql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
+SELECT u.tid, u.sid, min(u.ts), max(u.ts)
+  FROM unnest(tenants, series, stamps) u(tid, sid, ts) GROUP BY u.tid, u.sid ORDER BY u.tid, u.sid
+ON CONFLICT (tenant_id, series_id) DO UPDATE
+   SET first_ts = least(k.first_ts, excluded.first_ts), last_ts = greatest(k.last_ts, excluded.last_ts)
+ WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts
+$$;
+COMMENT ON FUNCTION vscope._ceilo_span_widen(integer[], integer[], timestamptz[]) IS 'internal: widens the vscope.sample_span rows of these (tenant, series) to take in these sample times (made when missing)';
+
+-- _ceilo_ids_dropped: vscope.expire() has dropped the samples of the UTC
+-- day [lo, hi): their publisher ids go too.  The series that had samples
+-- that day are those whose span meets it (expire() calls this before it
+-- moves the spans), each probed on (tenant_id, series_id, ts), so that the
+-- cost follows the ids deleted and the series kept, not every id kept.
+CREATE FUNCTION vscope._ceilo_ids_dropped(lo timestamptz, hi timestamptz) RETURNS bigint
+	LANGUAGE sql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+WITH gone AS (
+	DELETE FROM vscope.sample_ids i
+	 USING vscope.sample_span k
+	 WHERE k.first_ts < hi AND k.last_ts >= lo
+	   AND i.tenant_id = k.tenant_id AND i.series_id = k.series_id AND i.ts >= lo AND i.ts < hi
+	RETURNING 1
+)
+SELECT count(*) FROM gone
+$$;
+COMMENT ON FUNCTION vscope._ceilo_ids_dropped(timestamptz, timestamptz) IS 'internal: after vscope.expire() dropped the samples of [lo, hi), deletes their publisher ids (vscope.sample_ids); returns how many';
+
+-- the samples of the current tenant these ids name: a publisher's id
+-- (vscope.sample_ids) or one made from where a sample is stored
+CREATE FUNCTION vscope._ceilo_find_samples(ids text[],
+	OUT tenant_id integer, OUT series_id integer, OUT ts timestamptz, OUT seq integer)
+	RETURNS SETOF record LANGUAGE sql STABLE ROWS 1
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+SELECT i.tenant_id, i.series_id, i.ts, i.seq FROM vscope.sample_ids i
+ WHERE i.tenant_id = vscope.current_tenant() AND i.message_id = ANY (ids)
+UNION
+SELECT vscope.current_tenant(), m.series_id, m.ts, m.seq
+  FROM unnest(ids) u(id), vscope._ceilo_parse_message_id(u.id) m
+$$;
+COMMENT ON FUNCTION vscope._ceilo_find_samples(text[]) IS 'internal: where the samples of the current tenant named by these message ids are stored (tenant, series, time, seq): by the publisher''s id, or by the id made from that place';
+
+CREATE OR REPLACE VIEW vscope.ceilometer_samples WITH (security_invoker = true) AS
+	SELECT x.tenant_id, x.series_id, x.seq,
+		   s.source, s.counter_name, s.counter_type, s.counter_unit,
+		   x.volume AS counter_volume, s.user_id, s.project_id, s.resource_id,
+		   x.ts AS "timestamp", x.recorded_at, s.resource_metadata,
+		   coalesce((SELECT i.message_id FROM vscope.sample_ids i
+					  WHERE i.tenant_id = x.tenant_id AND i.series_id = x.series_id
+						AND i.ts = x.ts AND i.seq = x.seq),
+					vscope.ceilometer_message_id(x.series_id, x.ts, x.seq)) AS message_id,
+		   NULL::text AS message_signature
+	  FROM vscope.samples x
+	  JOIN vscope.sample_series s USING (tenant_id, series_id);
+
+-- one sample as Ceilometer's JSON: the old style of /v2/meters/{meter}, or the new one
+CREATE OR REPLACE FUNCTION vscope._ceilo_sample_json(s vscope.sample_series, x vscope.samples, old_style boolean)
+	RETURNS json LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+SELECT CASE WHEN old_style THEN
+	json_build_object('counter_name', s.counter_name, 'counter_type', s.counter_type,
+		'counter_unit', s.counter_unit, 'counter_volume', vscope._ceilo_float(x.volume),
+		'user_id', s.user_id, 'project_id', s.project_id, 'resource_id', s.resource_id,
+		'source', s.source, 'timestamp', vscope._ceilo_ts(x.ts),
+		'recorded_at', vscope._ceilo_ts(x.recorded_at),
+		'resource_metadata', vscope._ceilo_flatten(s.resource_metadata),
+		'message_id', coalesce((SELECT i.message_id FROM vscope.sample_ids i
+								WHERE i.tenant_id = x.tenant_id AND i.series_id = x.series_id
+								  AND i.ts = x.ts AND i.seq = x.seq),
+							   vscope.ceilometer_message_id(x.series_id, x.ts, x.seq)))
+	ELSE
+	json_build_object('id', coalesce((SELECT i.message_id FROM vscope.sample_ids i
+									   WHERE i.tenant_id = x.tenant_id AND i.series_id = x.series_id
+										 AND i.ts = x.ts AND i.seq = x.seq),
+									 vscope.ceilometer_message_id(x.series_id, x.ts, x.seq)),
+		'meter', s.counter_name, 'type', s.counter_type, 'unit', s.counter_unit,
+		'volume', vscope._ceilo_float(x.volume), 'user_id', s.user_id, 'project_id', s.project_id,
+		'resource_id', s.resource_id, 'source', s.source,
+		'timestamp', vscope._ceilo_ts(x.ts), 'recorded_at', vscope._ceilo_ts(x.recorded_at),
+		'metadata', vscope._ceilo_flatten(s.resource_metadata))
+	END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_sample_json(vscope.sample_series, vscope.samples, boolean) IS 'internal: one sample as Ceilometer''s JSON, in the old style of /v2/meters/{meter} or the new one of /v2/samples; its message_id is the publisher''s id when it has one';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_get_sample(id text) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	m record;
+	r json;
+BEGIN
+	-- a publisher's id, else one made from where the sample is stored
+	SELECT i.series_id, i.ts, i.seq INTO m FROM vscope.sample_ids i
+	 WHERE i.tenant_id = vscope.current_tenant() AND i.message_id = id;
+	IF m.series_id IS NULL THEN
+		SELECT * INTO m FROM vscope._ceilo_parse_message_id(id);
+	END IF;
+	-- the time as a value known when planning: only its day's partition
+	-- is planned and locked
+	IF m.series_id IS NOT NULL THEN
+		EXECUTE 'SELECT vscope._ceilo_sample_json(s, x, false)
+				   FROM vscope.samples x
+				   JOIN vscope.sample_series s ON s.tenant_id = x.tenant_id AND s.series_id = x.series_id
+				  WHERE x.tenant_id = vscope.current_tenant()
+					AND x.series_id = $1 AND x.ts = $2 AND x.seq = $3
+					AND ($4 OR s.project_id IS NOT DISTINCT FROM $5)'
+			INTO r USING m.series_id, m.ts, m.seq, me.admin, me.project;
+	END IF;
+	IF r IS NULL THEN
+		PERFORM vscope._ceilo_fail('404', format('Sample %s Not Found', id));
+	END IF;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_get_sample(text) IS 'Ceilometer GET /v2/samples/{id}: id is the publisher''s id of the sample or the one made from where it is stored';
+
+-- _ceilo_query turns a simple query (q.field/q.op/q.value/q.type, zipped)
+-- into SQL by Ceilometer's rules for the endpoint kind ('samples',
+-- 'resources', 'meters').  series_where applies to vscope.sample_series
+-- aliased s, sample_where to vscope.samples aliased x.  Field names are
+-- whitelisted, values quoted; a non-admin caller is confined to its project.
+CREATE OR REPLACE FUNCTION vscope._ceilo_query(args jsonb, kind text,
+	OUT series_where text, OUT sample_where text,
+	OUT q_start timestamptz, OUT q_end timestamptz,
+	OUT w_start timestamptz, OUT w_end timestamptz)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	n integer := coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(args -> 'q.field') = 'array'
+												   THEN args -> 'q.field' END), 0);
+	f text;
+	op text;
+	v text;
+	typ text;
+	col text;
+	tv record;
+	conds text[] := '{}';
+	xconds text[] := '{}';
+	has_project boolean := false;
+	start_strict boolean := false;
+	end_strict boolean := false;
+	offset_min numeric;
+	valid text[] := CASE kind
+		WHEN 'samples' THEN ARRAY['message_id', 'meter', 'project', 'resource', 'search_offset',
+								  'source', 'timestamp', 'user']
+		WHEN 'resources' THEN ARRAY['project', 'resource', 'search_offset', 'source', 'timestamp', 'user']
+		ELSE ARRAY['project', 'resource', 'source', 'unique', 'user'] END;
+	mid record;
+BEGIN
+	IF n > 100 THEN
+		PERFORM vscope._ceilo_fail('400', format('A query may have at most 100 clauses, not %s', n));
+	END IF;
+	-- project segregation first
+	IF NOT me.admin THEN
+		IF me.project IS NULL THEN
+			PERFORM vscope._ceilo_fail('401', 'Not Authorized to access project None');
+		END IF;
+		FOR i IN 0 .. n - 1 LOOP
+			IF vscope._ceilo_arg(args, 'q.field', i) IN ('project', 'project_id') THEN
+				has_project := true;
+				IF vscope._ceilo_arg(args, 'q.value', i) <> me.project THEN
+					PERFORM vscope._ceilo_fail('401', format('Not Authorized to access project %s',
+															 vscope._ceilo_arg(args, 'q.value', i)));
+				END IF;
+			END IF;
+		END LOOP;
+		IF NOT has_project THEN
+			conds := conds || format('s.project_id = %L', me.project);
+		END IF;
+	END IF;
+	-- then timestamps
+	FOR i IN 0 .. n - 1 LOOP
+		f := vscope._ceilo_arg(args, 'q.field', i);
+		IF f NOT IN ('timestamp', 'search_offset') THEN
+			CONTINUE;
+		END IF;
+		IF kind = 'meters' THEN
+			PERFORM vscope._ceilo_fail('400', format('Unknown argument: "%s": not valid for this resource', f));
+		END IF;
+		IF f = 'search_offset' THEN
+			CONTINUE;
+		END IF;
+		op := coalesce(nullif(vscope._ceilo_arg(args, 'q.op', i), ''), 'eq');
+		v := vscope._ceilo_arg(args, 'q.value', i);
+		IF op NOT IN ('lt', 'le', 'gt', 'ge') THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. unimplemented operator for timestamp', op));
+		END IF;
+		IF vscope._ceilo_parse_ts(v) IS NULL THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. invalid timestamp format', v));
+		END IF;
+		IF op IN ('gt', 'ge') THEN
+			q_start := vscope._ceilo_parse_ts(v);
+			start_strict := op = 'gt';
+		ELSE
+			q_end := vscope._ceilo_parse_ts(v);
+			end_strict := op = 'lt';
+		END IF;
+	END LOOP;
+	-- then search_offset
+	FOR i IN 0 .. n - 1 LOOP
+		IF vscope._ceilo_arg(args, 'q.field', i) = 'search_offset' THEN
+			IF q_start IS NULL AND q_end IS NULL THEN
+				PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute field. Value: ''search_offset''. search_offset cannot be used without timestamp');
+			END IF;
+			v := vscope._ceilo_arg(args, 'q.value', i);
+			IF v !~ '^\s*[-+]?\d{1,9}\s*$' THEN
+				PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type integer.', v));
+			END IF;
+			offset_min := v::numeric;
+		END IF;
+	END LOOP;
+	w_start := q_start - make_interval(mins => coalesce(offset_min, 0)::integer);
+	w_end := q_end + make_interval(mins => coalesce(offset_min, 0)::integer);
+	IF w_start IS NOT NULL THEN
+		xconds := xconds || format('x.ts %s %L::timestamptz', CASE WHEN start_strict THEN '>' ELSE '>=' END, w_start);
+	END IF;
+	IF w_end IS NOT NULL THEN
+		xconds := xconds || format('x.ts %s %L::timestamptz', CASE WHEN end_strict THEN '<' ELSE '<=' END, w_end);
+	END IF;
+	-- then every other clause: a known field, and eq only
+	FOR i IN 0 .. n - 1 LOOP
+		f := vscope._ceilo_arg(args, 'q.field', i);
+		IF f IN ('timestamp', 'search_offset') THEN
+			CONTINUE;
+		END IF;
+		op := coalesce(nullif(vscope._ceilo_arg(args, 'q.op', i), ''), 'eq');
+		v := vscope._ceilo_arg(args, 'q.value', i);
+		typ := vscope._ceilo_arg(args, 'q.type', i);
+		col := CASE WHEN f ~ '^(resource_)?metadata\..' THEN 'metadata'
+					WHEN f IN ('user', 'user_id') THEN 'user_id'
+					WHEN f IN ('project', 'project_id') THEN 'project_id'
+					WHEN f IN ('resource', 'resource_id') THEN 'resource_id'
+					WHEN f = 'meter' THEN 'counter_name'
+					ELSE f END;
+		IF col <> 'metadata' AND NOT (f = ANY (valid) OR col IN ('user_id', 'project_id', 'resource_id')) THEN
+			PERFORM vscope._ceilo_fail('400', format('Unknown argument: "%s": unrecognized field in query: [<Query %s %s %s>], valid keys: %s',
+				f, quote_literal(f), op, quote_literal(v),
+				'[' || (SELECT string_agg(quote_literal(k), ', ' ORDER BY k) FROM unnest(valid) k) || ']'));
+		END IF;
+		IF op <> 'eq' THEN
+			IF op NOT IN ('lt', 'le', 'ne', 'ge', 'gt') THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. Value should be one of: gt, lt, ge, ne, eq, le', op));
+			END IF;
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. unimplemented operator for %s', op, f));
+		END IF;
+		IF typ NOT IN ('', 'integer', 'float', 'string', 'boolean', 'datetime') THEN
+			PERFORM vscope._ceilo_fail('400', format('The data type %s is not supported. The supported data type list is: [''integer'', ''float'', ''string'', ''boolean'', ''datetime'']', typ));
+		END IF;
+		IF col = 'metadata' THEN
+			tv := vscope._ceilo_typed(v, typ);
+			conds := conds || format(
+				CASE tv.kind WHEN 'number' THEN 'vscope._ceilo_num(s.resource_metadata #>> %L::text[]) = %s'
+							 WHEN 'boolean' THEN 'vscope._ceilo_bool(s.resource_metadata #>> %L::text[]) = %s'
+							 ELSE '(s.resource_metadata #>> %L::text[]) = %s' END,
+				string_to_array(substr(f, strpos(f, '.') + 1), '.')::text, tv.sqlval);
+		ELSIF col = 'unique' THEN
+			NULL;				-- a flag of /v2/meters, not a filter
+		ELSIF col = 'message_id' THEN
+			SELECT i.series_id, i.ts, i.seq INTO mid FROM vscope.sample_ids i
+			 WHERE i.tenant_id = vscope.current_tenant() AND i.message_id = v;
+			IF mid.series_id IS NULL THEN
+				SELECT * INTO mid FROM vscope._ceilo_parse_message_id(v);
+			END IF;
+			IF mid IS NULL THEN
+				conds := conds || 'false'::text;
+			ELSE
+				conds := conds || format('s.series_id = %s', mid.series_id);
+				xconds := xconds || format('x.ts = %L::timestamptz AND x.seq = %s', mid.ts, mid.seq);
+			END IF;
+		ELSIF v = 'None' AND col IN ('user_id', 'project_id') THEN
+			conds := conds || format('s.%I IS NULL', col);
+		ELSE
+			conds := conds || format('s.%I = %L', col, v);
+		END IF;
+	END LOOP;
+	series_where := coalesce(nullif(array_to_string(conds, ' AND '), ''), 'true');
+	sample_where := coalesce(nullif(array_to_string(xconds, ' AND '), ''), 'true');
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_query(jsonb, text) IS 'internal: a Ceilometer simple query (q.field, q.op, q.value, q.type) for an endpoint kind as conditions on sample_series s and samples x, with its time bounds; a non-admin is confined to its project';
+
+-- Storing samples.  Every path that stores Ceilometer samples (POST
+-- /v2/meters/{meter}, the publishers' /v2/publish/samples and the udp
+-- listener, _ceilo_store_sample) goes through the two set-based functions
+-- below, one statement each per step whatever the number of samples:
+-- _ceilo_series_ids finds or makes the series, _ceilo_insert_samples gives
+-- each sample its seq and stores it (with its publisher's id, if any) and
+-- widens the spans.
+
+-- the most samples (or events) one request may store
+CREATE FUNCTION vscope._ceilo_max_samples() RETURNS integer
+	LANGUAGE sql STABLE
+	AS $$ SELECT coalesce(nullif(current_setting('vscope.ceilometer_max_samples', true), ''), '10000')::integer $$;
+COMMENT ON FUNCTION vscope._ceilo_max_samples() IS 'internal: the vscope.ceilometer_max_samples setting, the most samples or events one Ceilometer request may store';
+
+-- _ceilo_series_ids: the series of checked samples, given column-wise, each
+-- in its own tenant, made when new; returns their ids in the order given.
+-- A series is known by the SHA-256 of its attributes (skey).  The missing
+-- ones are made in (tenant, key) order, so that concurrent writers making
+-- the same series wait for each other rather than deadlock.
+CREATE FUNCTION vscope._ceilo_series_ids(tenants integer[], meters text[], types text[], units text[],
+	resources text[], projects text[], users text[], sources text[], metadata jsonb[])
+	RETURNS integer[] LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	keys bytea[];
+	ids integer[];
+BEGIN
+	SELECT array_agg(sha256(convert_to(jsonb_build_array(u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md)::text, 'UTF8'))
+					 ORDER BY u.i)
+	  INTO keys
+	  FROM unnest(meters, types, units, resources, projects, users, sources, metadata)
+		   WITH ORDINALITY u(m, ty, un, r, p, us, src, md, i);
+	INSERT INTO vscope.sample_series (tenant_id, counter_name, counter_type, counter_unit, resource_id,
+									  project_id, user_id, source, resource_metadata, skey)
+	SELECT DISTINCT ON (u.t, u.k) u.t, u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md, u.k
+	  FROM unnest(tenants, meters, types, units, resources, projects, users, sources, metadata, keys)
+		   u(t, m, ty, un, r, p, us, src, md, k)
+	 WHERE NOT EXISTS (SELECT FROM vscope.sample_series s WHERE s.tenant_id = u.t AND s.skey = u.k)
+	 ORDER BY u.t, u.k
+	ON CONFLICT (tenant_id, skey) DO NOTHING;
+	SELECT array_agg(s.series_id ORDER BY u.i) INTO ids
+	  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
+	  JOIN vscope.sample_series s ON s.tenant_id = u.t AND s.skey = u.k;
+	IF coalesce(cardinality(ids), 0) <> coalesce(cardinality(tenants), 0) THEN
+		RAISE EXCEPTION 'a sample series could not be found or made'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'The samples name a tenant this session may not write to.';
+	END IF;
+	RETURN ids;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_series_ids(integer[], text[], text[], text[], text[], text[], text[], text[], jsonb[]) IS 'internal: the sample series (by tenant, meter, type, unit, resource, project, user, source and metadata, given as arrays) of checked samples, made when new; their ids in the order given';
+
+-- _ceilo_insert_samples: the one place where samples get their seq and are
+-- stored; the samples are given column-wise (tenant, series, time, volume,
+-- and the publisher's id or NULL), their series made already and their
+-- days writable.
+--   * A sample is stored at the next free seq of its (tenant, series,
+--     time): one past the highest stored there (0 when none), the
+--     samples of one time in one call numbered from there in the order
+--     given.  (The "alloc" step of the first statement below: a store
+--     that keeps samples elsewhere too has that step look there.)
+--   * A sample with a publisher's id is stored only if that id is new in
+--     its tenant: the id is claimed in vscope.sample_ids, in the same
+--     statement that takes its seq; an id stored already, claimed by a
+--     concurrent writer (whose commit is awaited), or given twice in the
+--     input makes a duplicate, not stored and no error.
+--   * The samples are then inserted in key order; one whose seq another
+--     writer took meanwhile (the insert waits for that writer's commit)
+--     takes the next free seq again, its claimed id following it.
+--   * Last, the spans of the series take in the samples stored.
+-- Each step is one statement for all the samples; the times' bounds are
+-- values known when the statements are planned (EXECUTE), so only the
+-- partitions of their days are planned and locked.  Returns the position
+-- (1-based) and seq of each sample stored; the others were duplicates.
+CREATE FUNCTION vscope._ceilo_insert_samples(tenants integer[], series integer[], stamps timestamptz[],
+	volumes double precision[], ids text[] DEFAULT NULL)
+	RETURNS TABLE (pos integer, seq integer)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	lo timestamptz;
+	hi timestamptz;
+	-- the samples still to store: what they are, whether their id is ours
+	t_ integer[];
+	s_ integer[];
+	ts_ timestamptz[];
+	v_ double precision[];
+	id_ text[];
+	p_ integer[];
+	c_ boolean[];
+	q_ integer[];
+	-- what was stored
+	done_t integer[] := '{}';
+	done_s integer[] := '{}';
+	done_ts timestamptz[] := '{}';
+	done_p integer[] := '{}';
+	done_q integer[] := '{}';
+	st_t integer[];
+	st_s integer[];
+	st_ts timestamptz[];
+	st_p integer[];
+	st_q integer[];
+	left_p integer[];
+	rounds integer := 0;
+BEGIN
+	IF coalesce(cardinality(tenants), 0) = 0 THEN
+		RETURN;
+	END IF;
+	SELECT min(u), max(u) INTO lo, hi FROM unnest(stamps) u;
+	-- an id given twice: its first sample only
+	SELECT array_agg(x.t ORDER BY x.i), array_agg(x.s ORDER BY x.i), array_agg(x.ts ORDER BY x.i),
+		   array_agg(x.v ORDER BY x.i), array_agg(x.id ORDER BY x.i), array_agg(x.i::integer ORDER BY x.i),
+		   array_agg(false)
+	  INTO t_, s_, ts_, v_, id_, p_, c_
+	  FROM (SELECT u.*, row_number() OVER (PARTITION BY u.t, u.id ORDER BY u.i) AS nth
+			  FROM unnest(tenants, series, stamps, volumes, ids) WITH ORDINALITY u(t, s, ts, v, id, i)) x
+	 WHERE x.id IS NULL OR x.nth = 1;
+	LOOP
+		rounds := rounds + 1;
+		IF rounds > 100 THEN
+			RAISE EXCEPTION 'samples could not be given a free seq after 100 tries'
+				USING ERRCODE = 'serialization_failure',
+					  HINT = 'Other writers keep storing samples of the same series at the same times: retry.';
+		END IF;
+		-- seqs, and the ids claimed (or, in later rounds, moved to their new seq)
+		EXECUTE $q$
+			WITH v AS (
+				SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::double precision[],
+									 $5::text[], $6::integer[], $7::boolean[]) u(t, s, ts, vol, id, pos, claimed)
+			), alloc AS (
+				-- the next free seq at the sample's time, then the samples of
+				-- one time numbered in order
+				SELECT v.*, (coalesce((SELECT max(x.seq) FROM vscope.samples x
+										WHERE x.tenant_id = v.t AND x.series_id = v.s AND x.ts = v.ts
+										  AND x.ts >= $8 AND x.ts <= $9) + 1, 0)
+							 + row_number() OVER (PARTITION BY v.t, v.s, v.ts ORDER BY v.pos) - 1)::integer AS seq
+				  FROM v
+			), claim AS (
+				INSERT INTO vscope.sample_ids AS i (tenant_id, message_id, series_id, ts, seq)
+				SELECT a.t, a.id, a.s, a.ts, a.seq FROM alloc a
+				 WHERE a.id IS NOT NULL AND NOT a.claimed
+				 ORDER BY a.t, a.id
+				ON CONFLICT (tenant_id, message_id) DO NOTHING
+				RETURNING i.tenant_id, i.message_id
+			), moved AS (
+				UPDATE vscope.sample_ids i SET seq = a.seq
+				  FROM alloc a
+				 WHERE a.claimed AND i.tenant_id = a.t AND i.message_id = a.id
+			)
+			SELECT array_agg(a.t ORDER BY a.pos), array_agg(a.s ORDER BY a.pos), array_agg(a.ts ORDER BY a.pos),
+				   array_agg(a.vol ORDER BY a.pos), array_agg(a.id ORDER BY a.pos), array_agg(a.pos ORDER BY a.pos),
+				   array_agg(a.seq ORDER BY a.pos)
+			  FROM alloc a LEFT JOIN claim c ON c.tenant_id = a.t AND c.message_id = a.id
+			 WHERE a.id IS NULL OR a.claimed OR c.message_id IS NOT NULL
+			$q$
+			INTO t_, s_, ts_, v_, id_, p_, q_
+			USING t_, s_, ts_, v_, id_, p_, c_, lo, hi;
+		EXIT WHEN p_ IS NULL;
+		-- the samples, in key order: writers storing at one time wait for
+		-- each other rather than deadlock
+		EXECUTE $q$
+			WITH w AS (
+				SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::double precision[],
+									 $5::integer[], $6::integer[]) u(t, s, ts, vol, pos, seq)
+			), stored AS (
+				INSERT INTO vscope.samples (tenant_id, series_id, ts, seq, volume)
+				SELECT w.t, w.s, w.ts, w.seq, w.vol FROM w ORDER BY w.t, w.s, w.ts, w.seq
+				ON CONFLICT DO NOTHING
+				RETURNING tenant_id, series_id, ts, seq
+			)
+			SELECT array_agg(w.t) FILTER (WHERE st.seq IS NOT NULL), array_agg(w.s) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.ts) FILTER (WHERE st.seq IS NOT NULL), array_agg(w.pos) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.seq) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.pos) FILTER (WHERE st.seq IS NULL)
+			  FROM w LEFT JOIN stored st ON st.tenant_id = w.t AND st.series_id = w.s AND st.ts = w.ts AND st.seq = w.seq
+			$q$
+			INTO st_t, st_s, st_ts, st_p, st_q, left_p
+			USING t_, s_, ts_, v_, p_, q_;
+		done_t := done_t || st_t;
+		done_s := done_s || st_s;
+		done_ts := done_ts || st_ts;
+		done_p := done_p || st_p;
+		done_q := done_q || st_q;
+		EXIT WHEN left_p IS NULL;
+		-- the samples that lost their seq, again (their ids are theirs already)
+		SELECT array_agg(u.t ORDER BY u.pos), array_agg(u.s ORDER BY u.pos), array_agg(u.ts ORDER BY u.pos),
+			   array_agg(u.vol ORDER BY u.pos), array_agg(u.id ORDER BY u.pos), array_agg(u.pos ORDER BY u.pos),
+			   array_agg(true)
+		  INTO t_, s_, ts_, v_, id_, p_, c_
+		  FROM unnest(t_, s_, ts_, v_, id_, p_) u(t, s, ts, vol, id, pos)
+		 WHERE u.pos = ANY (left_p);
+	END LOOP;
+	PERFORM vscope._ceilo_span_widen(done_t, done_s, done_ts);
+	RETURN QUERY SELECT u.p, u.q FROM unnest(done_p, done_q) u(p, q);
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_insert_samples(integer[], integer[], timestamptz[], double precision[], text[]) IS 'internal: stores samples (tenant, series, time, volume, publisher''s id or NULL; set-based) each at the next free seq of its time, a sample whose id its tenant has already skipped; widens their spans; returns the position and seq of each sample stored';
+
+-- _ceilo_store_sample stores one checked sample in the current tenant;
+-- returns its message_id (the caller has made sure the day's partition exists)
+CREATE OR REPLACE FUNCTION vscope._ceilo_store_sample(meter text, ctype text, unit text, volume float8,
+	resource text, project text, usr text, src text, metadata jsonb, ts timestamptz)
+	RETURNS text LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	sid integer;
+	n integer;
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant is selected' USING ERRCODE = 'VS401';
+	END IF;
+	sid := (vscope._ceilo_series_ids(ARRAY[tid], ARRAY[meter], ARRAY[ctype], ARRAY[unit], ARRAY[resource],
+									 ARRAY[project], ARRAY[usr], ARRAY[src], ARRAY[metadata]))[1];
+	SELECT i.seq INTO n FROM vscope._ceilo_insert_samples(ARRAY[tid], ARRAY[sid], ARRAY[ts], ARRAY[volume]) i;
+	RETURN vscope.ceilometer_message_id(sid, ts, n);
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_store_sample(text, text, text, float8, text, text, text, text, jsonb, timestamptz) IS 'internal: stores one checked Ceilometer sample, with its series if new and the next free seq at its time; returns its message_id';
+
+DROP FUNCTION vscope._ceilo_insert_sample(integer, timestamptz, float8);
+DROP FUNCTION vscope._ceilo_series_id(text, text, text, text, text, text, text, jsonb);
+
+-- _ceilo_post_problem: why POST /v2/meters/{meter} refuses this sample
+-- (Ceilometer's words), NULL when it is fine
+CREATE FUNCTION vscope._ceilo_post_problem(smp jsonb, meter text, admin boolean, project text) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	k text;
+	v jsonb;
+	ts timestamptz;
+	md jsonb;
+	proj text;
+BEGIN
+	IF jsonb_typeof(smp) <> 'object' THEN
+		RETURN format('Invalid input for field/attribute samples. Value: ''%s''. Each sample must be an object', smp);
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(smp) LOOP
+		IF k NOT IN ('counter_name', 'counter_type', 'counter_unit', 'counter_volume', 'resource_id',
+					 'user_id', 'project_id', 'source', 'timestamp', 'recorded_at', 'resource_metadata',
+					 'message_id') THEN
+			RETURN format('Unknown attribute for argument samples: %s', k);
+		END IF;
+	END LOOP;
+	FOREACH k IN ARRAY ARRAY['counter_name', 'counter_type', 'counter_unit', 'counter_volume', 'resource_id'] LOOP
+		IF smp -> k IS NULL OR smp -> k = 'null' THEN
+			RETURN format('Invalid input for field/attribute %s. Value: ''None''. Mandatory field missing.', k);
+		END IF;
+	END LOOP;
+	FOREACH k IN ARRAY ARRAY['counter_name', 'counter_type', 'counter_unit', 'resource_id', 'user_id',
+							 'project_id', 'source', 'timestamp', 'message_id'] LOOP
+		IF jsonb_typeof(smp -> k) NOT IN ('string', 'null') THEN
+			RETURN format('Invalid input for field/attribute %s. Value: ''%s''. Wrong type. Expected ''unicode'', got ''%s''',
+				k, smp -> k, jsonb_typeof(smp -> k));
+		END IF;
+	END LOOP;
+	FOREACH k IN ARRAY ARRAY['counter_name', 'counter_unit', 'resource_id', 'user_id', 'project_id', 'source'] LOOP
+		IF octet_length(smp ->> k) > 255 THEN
+			RETURN format('Invalid input for field/attribute %s. Value: ''%s...''. longer than 255 bytes', k, left(smp ->> k, 32));
+		END IF;
+	END LOOP;
+	IF smp ->> 'counter_name' <> meter THEN
+		RETURN format('Invalid input for field/attribute counter_name. Value: ''%s''. should be %s', smp ->> 'counter_name', meter);
+	END IF;
+	IF smp ->> 'message_id' IS NOT NULL THEN
+		RETURN format('Invalid input for field/attribute message_id. Value: ''%s''. The message_id must not be set', smp ->> 'message_id');
+	END IF;
+	IF smp ->> 'counter_type' NOT IN ('gauge', 'delta', 'cumulative') THEN
+		RETURN format('Invalid input for field/attribute counter_type. Value: ''%s''. The counter type must be: gauge, delta, cumulative', smp ->> 'counter_type');
+	END IF;
+	v := smp -> 'counter_volume';
+	IF NOT (jsonb_typeof(v) = 'number' OR (jsonb_typeof(v) = 'string' AND vscope._ceilo_num(v #>> '{}') IS NOT NULL)) THEN
+		RETURN format('Invalid input for field/attribute counter_volume. Value: ''%s''. Wrong type. Expected ''float''', v #>> '{}');
+	END IF;
+	IF abs((v #>> '{}')::numeric) > 1e308 THEN
+		RETURN format('Invalid input for field/attribute counter_volume. Value: ''%s''. out of range', v #>> '{}');
+	END IF;
+	md := coalesce(nullif(smp -> 'resource_metadata', 'null'), '{}');
+	IF jsonb_typeof(md) <> 'object' OR EXISTS (SELECT FROM jsonb_each(md) e WHERE jsonb_typeof(e.value) <> 'string') THEN
+		RETURN format('Invalid input for field/attribute resource_metadata. Value: ''%s''. Wrong type. Expected a map of strings to strings', md);
+	END IF;
+	IF EXISTS (SELECT FROM jsonb_object_keys(md) k2 WHERE k2 ~ '(^\.|\.\.|\.$)') THEN
+		RETURN 'Invalid input for field/attribute resource_metadata: a key has an empty part between dots';
+	END IF;
+	IF EXISTS (SELECT FROM jsonb_object_keys(md) k2 WHERE k2 ~ '(\.[^.]*){32}') THEN
+		RETURN 'Invalid input for field/attribute resource_metadata: a key has more than 32 dotted parts';
+	END IF;
+	IF (SELECT count(*) FROM jsonb_object_keys(md)) > 1000 THEN
+		RETURN 'Invalid input for field/attribute resource_metadata: more than 1000 keys';
+	END IF;
+	ts := now();
+	IF smp ->> 'timestamp' IS NOT NULL THEN
+		ts := vscope._ceilo_parse_ts(smp ->> 'timestamp');
+		IF ts IS NULL THEN
+			RETURN format('Invalid input for field/attribute timestamp. Value: ''%s''. invalid timestamp format', smp ->> 'timestamp');
+		END IF;
+		-- as for points: not too far ahead, not already past retention
+		IF ts > now() + coalesce(current_setting('vscope.max_future', true), '7d')::interval THEN
+			RETURN format('Invalid input for field/attribute timestamp. Value: ''%s''. more than vscope.max_future (%s) ahead', smp ->> 'timestamp', coalesce(current_setting('vscope.max_future', true), '7d'));
+		END IF;
+		IF ts < now() - vscope.retention() THEN
+			RETURN format('Invalid input for field/attribute timestamp. Value: ''%s''. older than vscope.retention (%s)', smp ->> 'timestamp', vscope.retention());
+		END IF;
+	END IF;
+	-- only to a day that has its partition: a request never makes one
+	k := vscope._day_not_writable(ts, 'samples');
+	IF k IS NOT NULL THEN
+		RETURN format('Invalid input for field/attribute timestamp. Value: ''%s''. %s',
+			coalesce(smp ->> 'timestamp', vscope._ceilo_ts(ts)), k);
+	END IF;
+	proj := coalesce(smp ->> 'project_id', project);
+	IF NOT admin AND proj IS DISTINCT FROM project THEN
+		RETURN format('Invalid input for field/attribute project_id. Value: ''%s''. can not post samples to other projects', proj);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_post_problem(jsonb, text, boolean, text) IS 'internal: why POST /v2/meters/{meter} refuses a sample, in Ceilometer''s words (the caller an admin or not, of a project), or NULL when it is fine';
+
+-- POST /v2/meters/{meter}: every sample is checked before any is stored;
+-- the answer (201) echoes them with the filled-in fields.  Set-based: one
+-- pass checks them all, one statement per step stores them all.
+CREATE OR REPLACE FUNCTION vscope.ceilometer_post_samples(meter text, body text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	tid integer := vscope.current_tenant();
+	b jsonb;
+	bad text;
+	filled jsonb[];			-- the samples as echoed, in order
+	stamps timestamptz[];
+	volumes float8[];
+	metas jsonb[];
+	sids integer[];
+	seqs integer[];
+	r json;
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant is selected' USING ERRCODE = 'VS401';
+	END IF;
+	b := vscope._ceilo_json(body);
+	IF jsonb_typeof(b) IS DISTINCT FROM 'array' THEN
+		PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute samples: the body must be a JSON list of samples');
+	END IF;
+	IF jsonb_array_length(b) = 0 THEN
+		PERFORM vscope._ceilo_fail('400', 'Samples should be included in request body');
+	END IF;
+	IF jsonb_array_length(b) > vscope._ceilo_max_samples() THEN
+		PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute samples: %s samples, at most %s are taken in one request (vscope.ceilometer_max_samples)',
+			jsonb_array_length(b), vscope._ceilo_max_samples()));
+	END IF;
+	-- the first problem of the first bad sample
+	SELECT p INTO bad
+	  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i),
+		   LATERAL vscope._ceilo_post_problem(a.e, meter, me.admin, me.project) p
+	 WHERE p IS NOT NULL ORDER BY a.i LIMIT 1;
+	IF bad IS NOT NULL THEN
+		PERFORM vscope._ceilo_fail('400', bad);
+	END IF;
+	-- all valid, each to a day that has its partition: filled in, then stored
+	WITH f AS (
+		SELECT a.i, a.e, coalesce(vscope._ceilo_parse_ts(a.e ->> 'timestamp'), now()) AS ts,
+			   coalesce(a.e ->> 'project_id', me.project) AS proj,
+			   coalesce(nullif(a.e -> 'resource_metadata', 'null'), '{}') AS md
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	)
+	SELECT array_agg(f.e - 'recorded_at' || jsonb_build_object(
+				'user_id', coalesce(f.e ->> 'user_id', me.usr),
+				'project_id', f.proj,
+				'source', coalesce(f.proj, 'None') || ':' || coalesce(f.e ->> 'source', 'openstack'),
+				'timestamp', vscope._ceilo_ts(f.ts),
+				'resource_metadata', f.md,
+				'counter_volume', vscope._ceilo_float((f.e ->> 'counter_volume')::float8)::jsonb) ORDER BY f.i),
+		   array_agg(f.ts ORDER BY f.i),
+		   array_agg((f.e ->> 'counter_volume')::float8 ORDER BY f.i),
+		   array_agg(vscope._ceilo_renest(f.md) ORDER BY f.i)
+	  INTO filled, stamps, volumes, metas
+	  FROM f;
+	SELECT vscope._ceilo_series_ids(array_agg(tid), array_agg(meter), array_agg(x ->> 'counter_type' ORDER BY n),
+				array_agg(x ->> 'counter_unit' ORDER BY n), array_agg(x ->> 'resource_id' ORDER BY n),
+				array_agg(x ->> 'project_id' ORDER BY n), array_agg(x ->> 'user_id' ORDER BY n),
+				array_agg(x ->> 'source' ORDER BY n), metas)
+	  INTO sids
+	  FROM unnest(filled) WITH ORDINALITY u(x, n);
+	SELECT array_agg(i.seq ORDER BY i.pos) INTO seqs
+	  FROM vscope._ceilo_insert_samples(array_fill(tid, ARRAY[cardinality(sids)]), sids, stamps, volumes) i;
+	SELECT json_agg(u.x || jsonb_build_object('message_id', vscope.ceilometer_message_id(u.sid, u.ts, u.seq)) ORDER BY u.n)
+	  INTO r
+	  FROM unnest(filled, sids, stamps, seqs) WITH ORDINALITY u(x, sid, ts, seq, n);
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_post_samples(text, text) IS 'Ceilometer POST /v2/meters/{meter}: a JSON list of samples (old style), all checked before any is stored, at most vscope.ceilometer_max_samples; returns them with the filled-in fields';
+
+--------------------------------------------------------------------------------
+-- Ceilometer's publishers: what its pipeline sends (vscoped's
+-- /v2/publish/samples and /v2/publish/events, and its udp listener)
+--------------------------------------------------------------------------------
+
+-- _ceilo_publish_routing: a 400 unless routing is one of the three ways a
+-- publisher's items find their tenant (see ceilometer_publish_samples); a
+-- 403 for 'project' without the right to write every tenant
+CREATE FUNCTION vscope._ceilo_publish_routing(routing text) RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF vscope.current_tenant() IS NULL THEN
+		RAISE EXCEPTION 'no tenant is selected' USING ERRCODE = 'VS401';
+	END IF;
+	IF routing IS NULL OR routing NOT IN ('tenant', 'project', 'own') THEN
+		RAISE EXCEPTION 'invalid routing "%"', routing
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use tenant, project or own.';
+	END IF;
+	IF routing = 'project' AND NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') THEN
+		PERFORM vscope._ceilo_fail('403', 'Routing items to the tenants of their projects takes the vscope_superadmin role');
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_publish_routing(text) IS 'internal: checks a publisher''s routing (tenant, project or own) and the right to it';
+
+-- _ceilo_publish_tenants: the tenant of each published item by its
+-- project (NULL: none), routed as ceilometer_publish_samples says; with
+-- 'project' the tenants named after projects are made when new (as a
+-- superadmin makes them), in name order.  The projects are checked already.
+CREATE FUNCTION vscope._ceilo_publish_tenants(projects text[], routing text) RETURNS integer[]
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	home integer := vscope.current_tenant();
+	r integer[];
+BEGIN
+	IF routing <> 'project' THEN
+		RETURN array_fill(home, ARRAY[coalesce(cardinality(projects), 0)]);
+	END IF;
+	INSERT INTO vscope.tenants (name)
+	SELECT DISTINCT p FROM unnest(projects) p
+	 WHERE p IS NOT NULL AND NOT EXISTS (SELECT FROM vscope.tenants t WHERE t.name = p)
+	 ORDER BY p
+	ON CONFLICT ON CONSTRAINT tenants_name_key DO NOTHING;
+	SELECT array_agg(coalesce(t.tenant_id, home) ORDER BY u.i) INTO r
+	  FROM unnest(projects) WITH ORDINALITY u(p, i)
+	  LEFT JOIN vscope.tenants t ON t.name = u.p;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_publish_tenants(text[], text) IS 'internal: the tenant of each published item by its project and the routing (the current tenant, or with routing project the tenant named after the project, made when new)';
+
+-- _ceilo_publish_project_problem: why an item of this project cannot go
+-- where the routing sends it (own: the current tenant's own project only;
+-- project: a project must be able to name a tenant), or NULL
+CREATE FUNCTION vscope._ceilo_publish_project_problem(project text, routing text, home text) RETURNS text
+	LANGUAGE sql STABLE
+	AS $$
+SELECT CASE
+	WHEN project IS NULL THEN NULL
+	WHEN routing = 'own' AND project <> home THEN
+		format('project_id: %s is not the project of this token (%s); a publish token routes every project', project, home)
+	WHEN routing = 'project' AND project !~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' THEN
+		format('project_id: %s cannot name a vscope tenant (1 to 128 characters from A-Z, a-z, 0-9, ".", "_" and "-", the first a letter or digit)', project)
+	END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_publish_project_problem(text, text, text) IS 'internal: why a published item of a project cannot go where the routing sends it, or NULL';
+
+-- A publisher's body: a JSON list, or one item; NaN and Infinity as
+-- Python writes them are read (vscope._ceilo_publish_json) so that only
+-- their item is refused
+CREATE FUNCTION vscope._ceilo_publish_json(body text) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'vscope_ceilometer_publish_json'
+	LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION vscope._ceilo_publish_json(text) IS 'internal: a publisher''s body as jsonb, the words NaN, Infinity and -Infinity (Python''s non-finite floats) outside strings read as {"vscope:nonfinite": word}';
+
+CREATE FUNCTION vscope._ceilo_publish_items(body text, what text) RETURNS jsonb
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+BEGIN
+	BEGIN
+		b := vscope._ceilo_publish_json(coalesce(body, ''));
+	EXCEPTION
+		WHEN invalid_text_representation OR untranslatable_character OR character_not_in_repertoire THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input: the body is not JSON (a list of %s, or one)', what));
+		WHEN statement_too_complex OR program_limit_exceeded THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is nested too deeply');
+	END;
+	IF jsonb_typeof(b) = 'object' THEN
+		b := jsonb_build_array(b);
+	END IF;
+	IF jsonb_typeof(b) <> 'array' THEN
+		PERFORM vscope._ceilo_fail('400', format('Invalid input: the body must be a JSON list of %s, or one', what));
+	END IF;
+	IF jsonb_array_length(b) > vscope._ceilo_max_samples() THEN
+		PERFORM vscope._ceilo_fail('400', format('Invalid input: %s %s, at most %s are taken in one request (vscope.ceilometer_max_samples)',
+			jsonb_array_length(b), what, vscope._ceilo_max_samples()));
+	END IF;
+	RETURN b;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_publish_items(text, text) IS 'internal: a publisher''s body as a JSON list of items (one object becomes a list of one), or a 400';
+
+-- the answer to a publisher: what was stored, what was there already,
+-- what was refused and why; a 400 when items came and none could be used
+CREATE FUNCTION vscope._ceilo_publish_answer(n integer, good integer, stored integer, rejected jsonb, what text)
+	RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF n > 0 AND good = 0 THEN
+		PERFORM vscope._ceilo_fail('400', format('No %s could be stored: %s%s', what,
+			(SELECT string_agg(format('item %s: %s', r ->> 'index', r ->> 'error'), '; ' ORDER BY (r ->> 'index')::integer)
+			   FROM (SELECT r FROM jsonb_array_elements(rejected) r ORDER BY (r ->> 'index')::integer LIMIT 10) x),
+			CASE WHEN n > 10 THEN format('; and %s more', n - 10) ELSE '' END));
+	END IF;
+	RETURN json_build_object('stored', stored, 'duplicates', good - stored, 'rejected', coalesce(rejected, '[]'));
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_publish_answer(integer, integer, integer, jsonb, text) IS 'internal: a publisher''s answer {stored, duplicates, rejected: [{index, id, error}]}, or a 400 naming the problems when no item could be used';
+
+-- What Ceilometer's http publisher sends for samples (Sample.as_dict()):
+-- [{"name", "type", "unit", "volume", "user_id", "project_id",
+-- "resource_id", "timestamp", "resource_metadata", "source", "id",
+-- "monotonic_time"}], or one such object.  Each sample is checked on its
+-- own: the good ones are stored (source and metadata as sent), a sample
+-- whose id is stored already is a duplicate (skipped), a bad one is
+-- refused with its reason; 400 only when every item is bad.  routing says
+-- where the samples go:
+--   tenant   every sample into the current tenant (keystone mode, SQL)
+--   own      into the current tenant, only with no project or the
+--            tenant's own (a tenant's token, as a project is a tenant)
+--   project  each into the tenant named after its project, made when new;
+--            samples with no project into the current tenant (a cloud-wide
+--            publisher; needs vscope_superadmin)
+-- Answers {"stored": n, "duplicates": n, "rejected": [{"index", "id", "error"}]}.
+CREATE FUNCTION vscope.ceilometer_publish_samples(body text, routing text DEFAULT 'tenant') RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+	home_name text;
+	future interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
+	oldest timestamptz := now() - vscope.retention();
+	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
+	n integer;
+	good integer;
+	rejected jsonb;
+	idx integer[];
+	projects text[];
+	tenants integer[];
+	meters text[];
+	types text[];
+	units text[];
+	resources text[];
+	users text[];
+	sources text[];
+	metas jsonb[];
+	stamps timestamptz[];
+	volumes float8[];
+	ids text[];
+	sids integer[];
+	stored integer;
+BEGIN
+	PERFORM vscope._ceilo_publish_routing(routing);
+	b := vscope._ceilo_publish_items(body, 'samples');
+	n := jsonb_array_length(b);
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = vscope.current_tenant();
+	-- every item checked on its own: its first problem, or its fields
+	WITH items AS (
+		SELECT (a.i - 1)::integer AS i, a.e,
+			   CASE WHEN jsonb_typeof(a.e -> 'timestamp') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'timestamp') END AS ts,
+			   CASE jsonb_typeof(a.e -> 'volume')
+				   WHEN 'number' THEN (a.e ->> 'volume')::numeric
+				   WHEN 'string' THEN vscope._ceilo_num(a.e ->> 'volume') END AS vol,
+			   CASE WHEN jsonb_typeof(a.e -> 'project_id') = 'string' THEN a.e ->> 'project_id' END AS project
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	), checked AS (
+		SELECT it.*, CASE
+			WHEN jsonb_typeof(it.e) <> 'object' THEN
+				format('a sample is a JSON object, not %s', jsonb_typeof(it.e))
+			WHEN jsonb_typeof(it.e -> 'name') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'name') NOT BETWEEN 1 AND 255 THEN
+				'name: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'type') IS DISTINCT FROM 'string' OR it.e ->> 'type' NOT IN ('gauge', 'delta', 'cumulative') THEN
+				format('type: gauge, delta or cumulative, not %s', coalesce((it.e -> 'type')::text, 'nothing'))
+			WHEN jsonb_typeof(it.e -> 'unit') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'unit') > 255 THEN
+				'unit: a string of at most 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'volume') = 'object' AND it.e -> 'volume' ? 'vscope:nonfinite' THEN
+				format('volume: %s is not a finite number', it.e -> 'volume' ->> 'vscope:nonfinite')
+			WHEN it.vol IS NULL THEN
+				format('volume: a number is needed, not %s', coalesce((it.e -> 'volume')::text, 'nothing'))
+			WHEN NOT (it.vol = 0 OR abs(it.vol) BETWEEN 2.2250738585072014e-308 AND 1.7976931348623157e308) THEN
+				format('volume: %s is out of the range of a double precision number', it.e ->> 'volume')
+			WHEN jsonb_typeof(it.e -> 'resource_id') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'resource_id') NOT BETWEEN 1 AND 255 THEN
+				'resource_id: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'project_id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'project_id') > 255 THEN
+				'project_id: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'user_id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'user_id') > 255 THEN
+				'user_id: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'source') NOT IN ('string', 'null') OR octet_length(it.e ->> 'source') > 255 THEN
+				'source: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'id') NOT BETWEEN 1 AND 255 THEN
+				'id: a string of 1 to 255 bytes, or null, is needed'
+			WHEN it.ts IS NULL THEN
+				format('timestamp: %s is not an ISO 8601 time', coalesce((it.e -> 'timestamp')::text, 'nothing'))
+			WHEN jsonb_typeof(it.e -> 'resource_metadata') NOT IN ('object', 'null') THEN
+				format('resource_metadata: an object (or null) is needed, not %s', jsonb_typeof(it.e -> 'resource_metadata'))
+			WHEN pg_column_size(it.e -> 'resource_metadata') > 65536 THEN
+				'resource_metadata: larger than 64 kB'
+			WHEN nonfinite AND strpos(it.e::text, '{"vscope:nonfinite": ') > 0 THEN
+				'NaN or Infinity, which JSON does not have, in the sample'
+			WHEN it.ts > now() + future THEN
+				format('timestamp: %s is more than vscope.max_future (%s) ahead', it.e ->> 'timestamp', future)
+			WHEN it.ts < oldest THEN
+				format('timestamp: %s is older than vscope.retention (%s)', it.e ->> 'timestamp', vscope.retention())
+			ELSE vscope._ceilo_publish_project_problem(it.project, routing, home_name)
+			END AS err
+		  FROM items it
+	), days AS (
+		-- only to a day that has its partition: a request never makes one
+		SELECT d.day, vscope._day_not_writable(d.day, 'samples') AS err
+		  FROM (SELECT DISTINCT date_trunc('day', c.ts, 'UTC') AS day FROM checked c WHERE c.err IS NULL) d
+	), final AS (
+		SELECT c.*, coalesce(c.err, 'timestamp: ' || d.err) AS problem
+		  FROM checked c LEFT JOIN days d ON d.day = date_trunc('day', c.ts, 'UTC') AND c.err IS NULL
+	)
+	SELECT count(*) FILTER (WHERE f.problem IS NULL),
+		   jsonb_agg(jsonb_build_object('index', f.i, 'id', CASE WHEN jsonb_typeof(f.e -> 'id') = 'string' THEN f.e -> 'id' END,
+										'error', f.problem) ORDER BY f.i) FILTER (WHERE f.problem IS NOT NULL),
+		   array_agg(f.i ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.project ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'name' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'type' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'unit' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'resource_id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'user_id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'source' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(coalesce(nullif(f.e -> 'resource_metadata', 'null'), '{}') ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.ts ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.vol::float8 ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL)
+	  INTO good, rejected, idx, projects, meters, types, units, resources, users, sources, metas, stamps, volumes, ids
+	  FROM final f;
+	stored := 0;
+	IF good > 0 THEN
+		tenants := vscope._ceilo_publish_tenants(projects, routing);
+		sids := vscope._ceilo_series_ids(tenants, meters, types, units, resources, projects, users, sources, metas);
+		SELECT count(*) INTO stored FROM vscope._ceilo_insert_samples(tenants, sids, stamps, volumes, ids);
+	END IF;
+	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'sample');
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_publish_samples(text, text) IS 'Ceilometer''s http publisher''s samples (a JSON list of Sample.as_dict(), or one): each checked on its own, the good ones stored (a repeated id skipped), routed by routing (tenant: all in the current tenant; own: only its own project; project: each in the tenant of its project, made when new); returns {stored, duplicates, rejected}';
+
+-- _ceilo_publish_trait: one trait of a published event, as Ceilometer
+-- serializes it ([name, dtype, value]: dtype 1 text, 2 integer, 3 float,
+-- 4 datetime, 0 none taken as text) or as the V2 API writes it
+-- ({"name", "type", "value"}), made {"name", "type", "value"} with the
+-- value's canonical text; {"error": why} when it cannot be; NULL for a
+-- trait without a value (Ceilometer makes none)
+CREATE FUNCTION vscope._ceilo_publish_trait(t jsonb) RETURNS jsonb
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	nm jsonb;
+	dt jsonb;
+	v jsonb;
+	typ text;
+	n numeric;
+	ts timestamptz;
+BEGIN
+	IF jsonb_typeof(t) = 'array' AND jsonb_array_length(t) = 3 THEN
+		nm := t -> 0;
+		dt := t -> 1;
+		v := t -> 2;
+	ELSIF jsonb_typeof(t) = 'object' THEN
+		nm := t -> 'name';
+		dt := coalesce(t -> 'type', '"string"');
+		v := t -> 'value';
+	ELSE
+		RETURN jsonb_build_object('error', 'a trait is [name, dtype, value]');
+	END IF;
+	IF jsonb_typeof(nm) IS DISTINCT FROM 'string' OR octet_length(nm #>> '{}') NOT BETWEEN 1 AND 255 THEN
+		RETURN jsonb_build_object('error', 'a trait name is a string of 1 to 255 bytes');
+	END IF;
+	typ := CASE dt #>> '{}' WHEN '0' THEN 'string' WHEN '1' THEN 'string' WHEN '2' THEN 'integer'
+						   WHEN '3' THEN 'float' WHEN '4' THEN 'datetime' WHEN 'none' THEN 'string'
+						   WHEN 'string' THEN 'string' WHEN 'integer' THEN 'integer' WHEN 'float' THEN 'float'
+						   WHEN 'datetime' THEN 'datetime' END;
+	IF typ IS NULL OR jsonb_typeof(dt) NOT IN ('number', 'string') THEN
+		RETURN jsonb_build_object('error', format('%s: the type %s is none of 1 (text), 2 (integer), 3 (float), 4 (datetime)', nm #>> '{}', dt));
+	END IF;
+	IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+		RETURN NULL;
+	END IF;
+	IF jsonb_typeof(v) = 'object' AND v ? 'vscope:nonfinite' THEN
+		RETURN jsonb_build_object('error', format('%s: %s is not a finite number', nm #>> '{}', v ->> 'vscope:nonfinite'));
+	END IF;
+	IF jsonb_typeof(v) NOT IN ('string', 'number', 'boolean') THEN
+		RETURN jsonb_build_object('error', format('%s: a value is a string or a number, not %s', nm #>> '{}', jsonb_typeof(v)));
+	END IF;
+	n := CASE jsonb_typeof(v) WHEN 'number' THEN (v #>> '{}')::numeric WHEN 'string' THEN vscope._ceilo_num(v #>> '{}') END;
+	CASE typ
+	WHEN 'string' THEN
+		RETURN jsonb_build_object('name', nm, 'type', typ, 'value', v #>> '{}');
+	WHEN 'integer' THEN
+		IF n IS NOT NULL AND n = trunc(n) AND n BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
+			RETURN jsonb_build_object('name', nm, 'type', typ, 'value', n::bigint::text);
+		END IF;
+	WHEN 'float' THEN
+		IF n = 0 OR abs(n) BETWEEN 2.2250738585072014e-308 AND 1.7976931348623157e308 THEN
+			RETURN jsonb_build_object('name', nm, 'type', typ, 'value', n::float8::text);
+		END IF;
+	ELSE
+		ts := CASE WHEN jsonb_typeof(v) = 'string' THEN vscope._ceilo_parse_ts(v #>> '{}') END;
+		IF ts IS NOT NULL THEN
+			RETURN jsonb_build_object('name', nm, 'type', typ, 'value', vscope._ceilo_ts(ts));
+		END IF;
+	END CASE;
+	RETURN jsonb_build_object('error', format('%s: %s is not a%s %s', nm #>> '{}', v, CASE typ WHEN 'integer' THEN 'n' ELSE '' END, typ));
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_publish_trait(jsonb) IS 'internal: a published event''s trait ([name, dtype, value] or {name, type, value}) as {name, type, value} with the value''s canonical text, {error} when it cannot be, NULL without a value';
+
+-- What Ceilometer's http publisher sends for events (Event.serialize()):
+-- [{"message_id", "event_type", "generated", "traits": [[name, dtype,
+-- value], ...], "raw"}], or one such object.  Each checked on its own, as
+-- samples are; an event whose message_id its tenant has already is a
+-- duplicate.  routing as for samples, the project being the event's
+-- project_id trait.  Answers {"stored", "duplicates", "rejected"}.
+CREATE FUNCTION vscope.ceilometer_publish_events(body text, routing text DEFAULT 'tenant') RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+	home_name text;
+	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
+	n integer;
+	good integer;
+	rejected jsonb;
+	projects text[];
+	tenants integer[];
+	mids text[];
+	types text[];
+	gens timestamptz[];
+	traits jsonb[];
+	raws jsonb[];
+	stored integer;
+BEGIN
+	PERFORM vscope._ceilo_publish_routing(routing);
+	b := vscope._ceilo_publish_items(body, 'events');
+	n := jsonb_array_length(b);
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = vscope.current_tenant();
+	WITH items AS (
+		SELECT (a.i - 1)::integer AS i, a.e,
+			   CASE WHEN jsonb_typeof(a.e -> 'generated') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'generated') END AS gen
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	), converted AS (
+		SELECT it.*, tr.traits, tr.terr, tr.project
+		  FROM items it
+		  LEFT JOIN LATERAL (
+			SELECT coalesce(jsonb_agg(c.t ORDER BY c.t ->> 'name', c.t ->> 'value') FILTER (WHERE NOT c.t ? 'error'), '[]') AS traits,
+				   (array_agg(c.t ->> 'error' ORDER BY x.o) FILTER (WHERE c.t ? 'error'))[1] AS terr,
+				   min(c.t ->> 'value') FILTER (WHERE c.t ->> 'name' = 'project_id' AND c.t ->> 'type' = 'string') AS project
+			  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(it.e -> 'traits') = 'array' THEN it.e -> 'traits' ELSE '[]' END)
+				   WITH ORDINALITY x(t, o)
+			 CROSS JOIN LATERAL (SELECT vscope._ceilo_publish_trait(x.t) AS t) c
+			 WHERE c.t IS NOT NULL) tr ON true
+	), checked AS (
+		SELECT cv.*, CASE
+			WHEN jsonb_typeof(cv.e) <> 'object' THEN
+				format('an event is a JSON object, not %s', jsonb_typeof(cv.e))
+			WHEN jsonb_typeof(cv.e -> 'event_type') IS DISTINCT FROM 'string' OR octet_length(cv.e ->> 'event_type') NOT BETWEEN 1 AND 255 THEN
+				'event_type: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(cv.e -> 'message_id') NOT IN ('string', 'null') OR octet_length(cv.e ->> 'message_id') NOT BETWEEN 1 AND 255 THEN
+				'message_id: a string of 1 to 255 bytes, or null, is needed'
+			WHEN cv.gen IS NULL THEN
+				format('generated: %s is not an ISO 8601 time', coalesce((cv.e -> 'generated')::text, 'nothing'))
+			WHEN jsonb_typeof(cv.e -> 'traits') NOT IN ('array', 'null') THEN
+				'traits: a list of [name, dtype, value] is needed'
+			WHEN cv.terr IS NOT NULL THEN
+				'traits: ' || cv.terr
+			WHEN nonfinite AND strpos(cv.e::text, '{"vscope:nonfinite": ') > 0 THEN
+				'NaN or Infinity, which JSON does not have, in the event'
+			ELSE vscope._ceilo_publish_project_problem(cv.project, routing, home_name)
+			END AS problem
+		  FROM converted cv
+	)
+	SELECT count(*) FILTER (WHERE c.problem IS NULL),
+		   jsonb_agg(jsonb_build_object('index', c.i, 'id', CASE WHEN jsonb_typeof(c.e -> 'message_id') = 'string' THEN c.e -> 'message_id' END,
+										'error', c.problem) ORDER BY c.i) FILTER (WHERE c.problem IS NOT NULL),
+		   array_agg(c.project ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(coalesce(c.e ->> 'message_id', gen_random_uuid()::text) ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.e ->> 'event_type' ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.gen ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.traits ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(coalesce(nullif(c.e -> 'raw', 'null'), '{}') ORDER BY c.i) FILTER (WHERE c.problem IS NULL)
+	  INTO good, rejected, projects, mids, types, gens, traits, raws
+	  FROM checked c;
+	stored := 0;
+	IF good > 0 THEN
+		tenants := vscope._ceilo_publish_tenants(projects, routing);
+		WITH ins AS (
+			INSERT INTO vscope.events (tenant_id, message_id, event_type, generated, traits, raw)
+			SELECT u.t, u.mid, u.ty, u.gen, u.tr, u.raw
+			  FROM unnest(tenants, mids, types, gens, traits, raws) u(t, mid, ty, gen, tr, raw)
+			 ORDER BY u.t, u.mid
+			ON CONFLICT (tenant_id, message_id) DO NOTHING
+			RETURNING 1
+		)
+		SELECT count(*) INTO stored FROM ins;
+	END IF;
+	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'event');
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_publish_events(text, text) IS 'Ceilometer''s http publisher''s events (a JSON list of Event.serialize(), or one): each checked on its own, the good ones stored (a message_id already stored skipped), routed as vscope.ceilometer_publish_samples() routes samples, by the project_id trait; returns {stored, duplicates, rejected}';
+
+CREATE OR REPLACE FUNCTION vscope.expire(older_than interval, max_partitions integer DEFAULT NULL)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	-- dropping a day locks its parent until commit: wait a little at most
+	-- for queries of the other parent, and leave busy days for the next run
+	SET lock_timeout = '5s'
+	AS $$
+DECLARE
+	p record;
+	dropped integer := 0;
+BEGIN
+	IF older_than IS NULL OR older_than <= interval '0' THEN
+		RAISE EXCEPTION 'retention must be a positive interval'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', coalesce(older_than::text, 'NULL'));
+	END IF;
+	IF max_partitions IS NOT NULL AND max_partitions < 1 THEN
+		RAISE EXCEPTION 'max_partitions must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.samples partitions'));
+	-- the oldest days first, of points and of samples alike
+	FOR p IN SELECT x.*, 'points' AS parent FROM vscope.partitions('points') x
+			  WHERE x.range_end <= now() - older_than
+			 UNION ALL
+			 SELECT x.*, 'samples' FROM vscope.partitions('samples') x
+			  WHERE x.range_end <= now() - older_than
+			 ORDER BY range_start, parent LOOP
+		EXIT WHEN max_partitions IS NOT NULL AND dropped >= max_partitions;
+		BEGIN
+			EXECUTE format('DROP TABLE %s', p.partition);
+			dropped := dropped + 1;
+			-- a day of points goes whole: its blocks, and the latest points
+			-- that no longer exist (not those of a busy day)
+			IF p.parent = 'points' THEN
+				DELETE FROM vscope.blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+				DELETE FROM vscope.series_last
+				 WHERE ts >= p.range_start AND ts < p.range_end;
+			ELSE
+				-- a day of samples: their publisher ids go, and the spans
+				-- that began or ended in it move to the samples left
+				-- (vscope.sample_ids, vscope.sample_span, ceilometer.sql;
+				-- PL/pgSQL finds them when this runs)
+				PERFORM vscope._ceilo_ids_dropped(p.range_start, p.range_end);
+				PERFORM vscope._ceilo_span_dropped(p.range_start, p.range_end);
+			END IF;
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
+		END;
+	END LOOP;
+	-- OpenTSDB annotations go with the points of their time: those whose
+	-- start is on a day past the retention that has no partition left (a
+	-- busy day keeps its annotations with its points); global ones too,
+	-- since the time they mark has no data left (vscope.annotations is
+	-- opentsdb.sql's; PL/pgSQL finds it when this runs)
+	DELETE FROM vscope.annotations a
+	 WHERE a.start_time < date_trunc('day', now() - older_than)
+	   AND NOT EXISTS (SELECT FROM vscope.partitions('points') x
+						WHERE a.start_time >= x.range_start AND a.start_time < x.range_end);
+	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
+	-- to use one, and every listing skips series without data)
+	-- events are few: deleted rather than partitioned; in a capped run at
+	-- most 10,000 of them
+	IF max_partitions IS NULL THEN
+		DELETE FROM vscope.events WHERE generated < now() - older_than;
+	ELSE
+		DELETE FROM vscope.events
+		 WHERE ctid = ANY (ARRAY(SELECT ctid FROM vscope.events
+								  WHERE generated < now() - older_than LIMIT 10000));
+	END IF;
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks of those days, the OpenTSDB annotations of the days gone, the publisher ids of their Ceilometer samples and older Ceilometer events, and moves the sample series'' spans to the samples left';
+
+-- the publish scope: a cloud-wide publisher's token, which tenant admins cannot mint
+ALTER TABLE vscope.tokens DROP CONSTRAINT tokens_scopes_check;
+ALTER TABLE vscope.tokens ADD CONSTRAINT tokens_scopes_check
+		CHECK (cardinality(scopes) > 0
+			   AND scopes <@ ARRAY['read', 'write', 'admin', 'superadmin', 'publish']);
+ALTER POLICY tenant_isolation ON vscope.tokens
+	USING (tenant_id = vscope.current_tenant())
+	WITH CHECK (tenant_id = vscope.current_tenant()
+				AND NOT (scopes && ARRAY['superadmin', 'publish']));
+
+CREATE OR REPLACE FUNCTION vscope.create_token(tenant text, scopes text[] DEFAULT '{read}',
+									description text DEFAULT NULL)
+	RETURNS text
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer;
+	tok text;
+	bad text;
+BEGIN
+	IF coalesce(cardinality(scopes), 0) = 0 THEN
+		RAISE EXCEPTION 'a token needs at least one scope'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Scopes are read, write, admin, superadmin and publish.';
+	END IF;
+	SELECT s INTO bad FROM unnest(scopes) s
+	 WHERE s IS NULL OR s NOT IN ('read', 'write', 'admin', 'superadmin', 'publish') LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'invalid token scope "%"', coalesce(bad, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Scopes are read, write, admin, superadmin and publish.';
+	END IF;
+	tid := vscope.tenant_id(tenant);
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'tenant "%" does not exist', tenant
+			USING ERRCODE = 'VS404';
+	END IF;
+	tok := vscope._random_token();
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description)
+		VALUES (tid, sha256(convert_to(tok, 'UTF8')),
+				ARRAY(SELECT DISTINCT s FROM unnest(scopes) s ORDER BY 1),
+				description);
+	RETURN tok;
+END
+$$;
+COMMENT ON FUNCTION vscope.create_token(text, text[], text) IS 'creates an API token for a tenant and returns it; only its hash is kept, so this is the one time it is shown';

@@ -191,21 +191,17 @@ AppendMetadataPath(StringInfo out, const char *path, bool as_text)
 }
 
 /*
- * AppendMessageId writes message_id = id as a probe of the key it is made
- * from (message_id itself is computed, so comparing it would scan)
+ * AppendMessageIds writes message_id IN (ids) as a probe of the samples
+ * vscope._ceilo_find_samples() finds by those ids (the publisher's, kept in
+ * vscope.sample_ids, or made from where a sample is stored): message_id
+ * itself is computed, so comparing it would scan.  ids are quoted already.
  */
 static void
-AppendMessageId(StringInfo out, const char *id)
+AppendMessageIds(StringInfo out, const char *ids)
 {
-	int32		series;
-	TimestampTz ts;
-	int32		seq;
-
-	if (!VsCeiloParseMessageId(id, &series, &ts, &seq))
-		appendStringInfoString(out, "false");
-	else
-		appendStringInfo(out, "(s.series_id = %d AND s.\"timestamp\" = %s::timestamptz AND s.seq = %d)",
-						 series, quote_literal_cstr(psprintf("%s+00", VsCeiloFormatTs(ts))), seq);
+	appendStringInfo(out, "((s.tenant_id, s.series_id, s.\"timestamp\", s.seq) IN "
+					 "(SELECT f.tenant_id, f.series_id, f.ts, f.seq FROM vscope._ceilo_find_samples(ARRAY[%s]::text[]) f))",
+					 ids);
 }
 
 static const char *
@@ -288,7 +284,7 @@ Leaf(StringInfo out, const char *op, JsonbValue *arg)
 		if (strcmp(f->column, "message_id") == 0 && strcmp(sqlop, "=") == 0 &&
 			value.type == jbvString)
 		{
-			AppendMessageId(out, pnstrdup(value.val.string.val, value.val.string.len));
+			AppendMessageIds(out, quote_literal_cstr(pnstrdup(value.val.string.val, value.val.string.len)));
 			return;
 		}
 		appendStringInfo(out, "(s.%s %s ", f->column, sqlop);
@@ -363,7 +359,9 @@ Expr(StringInfo out, JsonbContainer *c, int depth)
 			BadFilter("in takes at most %s values", CppAsString2(VS_CQ_MAX_IN));
 		if (strcmp(f->column, "message_id") == 0)
 		{
-			appendStringInfoChar(out, '(');
+			StringInfoData ids;
+
+			initStringInfo(&ids);
 			for (int i = 0; i < n; i++)
 			{
 				JsonbValue *e = getIthJsonbValueFromContainer(list.val.binary.data, i);
@@ -371,10 +369,10 @@ Expr(StringInfo out, JsonbContainer *c, int depth)
 				if (e->type != jbvString)
 					BadFilter("%s: in takes strings", field);
 				if (i > 0)
-					appendStringInfoString(out, " OR ");
-				AppendMessageId(out, pnstrdup(e->val.string.val, e->val.string.len));
+					appendStringInfoString(&ids, ", ");
+				appendStringInfoString(&ids, quote_literal_cstr(pnstrdup(e->val.string.val, e->val.string.len)));
 			}
-			appendStringInfoChar(out, ')');
+			AppendMessageIds(out, ids.data);
 			return;
 		}
 		appendStringInfo(out, "(s.%s IN (", f->column);

@@ -35,6 +35,7 @@ static char *vs_ceilo_project = NULL;
 static char *vs_ceilo_user = NULL;
 static char *vs_ceilo_auth = NULL;
 static int	vs_ceilo_max_rows = 200000;
+static int	vs_ceilo_max_samples = 10000;
 static int	vs_max_past_secs = 7 * 86400;
 /* no longer used (since 0.2.1); still accepted where it was set */
 static int	vs_max_new_partitions = 100;
@@ -208,6 +209,13 @@ _PG_init(void)
 							"Larger answers are refused with a 400; a JSON value must stay below 1 GB.",
 							&vs_ceilo_max_rows,
 							200000, 1, 10000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("vscope.ceilometer_max_samples",
+							"The most samples (or events) one Ceilometer request may store.",
+							"POST /v2/meters/{meter}, /v2/publish/samples and /v2/publish/events refuse larger bodies with a 400, so that one request holds a connection for a bounded time.",
+							&vs_ceilo_max_samples,
+							10000, 1, 1000000,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
