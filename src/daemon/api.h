@@ -42,6 +42,10 @@ extern void api_vscope(VsRequest *r);
 /* api_ceilometer.c: the Ceilometer V2 API */
 extern void ceilometer_error(VsRequest *r, int status, const char *message, const char *details);
 extern void api_ceilometer(VsRequest *r);
+extern void publish_error(VsRequest *r, int status, const char *message, const char *details);
+extern void api_publish(VsRequest *r);
+extern void ceilometer_log_rejected(const char *from, const char *tenant, const char *what,
+									const char *answer);
 
 /* api_coopr.c: Coopr admin metrics */
 extern void coopr_error(VsRequest *r, int status, const char *message, const char *details);

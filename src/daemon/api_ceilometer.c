@@ -13,6 +13,12 @@
  *	  X-Project-Id and X-User-Id say who calls, in keystone-tenant.  Either
  *	  way the database decides what the caller sees (project confinement
  *	  in the functions, tenant isolation by row-level security).
+ *
+ *	  /v2/publish/samples and /v2/publish/events take what Ceilometer's http
+ *	  publisher sends (vscope.ceilometer_publish_samples() and _events()):
+ *	  its credentials are the basic auth of the publisher's URL, a vscope
+ *	  token in either identity mode (txn_begin_publisher() says where the
+ *	  items go).  Items refused one by one are in the answer and logged.
  */
 #include "api.h"
 
@@ -262,6 +268,123 @@ api_ceilometer(VsRequest *r)
 		const char *out = PQgetvalue(res, 0, 1);
 
 		req_respond(r, atoi(PQgetvalue(res, 0, 0)), "application/json", out, strlen(out));
+	}
+	PQclear(res);
+	txn_end(&t);
+	txn_free(&t);
+}
+
+/* publish_error: Ceilometer's error body; a 401 names the basic auth realm */
+void
+publish_error(VsRequest *r, int status, const char *message, const char *details)
+{
+	if (status == 401)
+		req_add_header(r, "WWW-Authenticate", "Basic realm=\"vscope\"");
+	ceilometer_error(r, status, message, details);
+}
+
+#define LOGGED_REJECTS 10
+
+/*
+ * ceilometer_log_rejected logs the items a publisher's answer lists as
+ * refused ({"rejected": [{"index", "id", "error"}]}), the first
+ * LOGGED_REJECTS of them, one line each: from is who sent them.
+ */
+void
+ceilometer_log_rejected(const char *from, const char *tenant, const char *what, const char *answer)
+{
+	json_object *a = json_tokener_parse(answer);
+	json_object *rejected;
+	size_t		n;
+
+	if (a == NULL)
+		return;
+	if (json_object_object_get_ex(a, "rejected", &rejected) && json_object_is_type(rejected, json_type_array) &&
+		(n = json_object_array_length(rejected)) > 0)
+	{
+		for (size_t i = 0; i < n && i < LOGGED_REJECTS; i++)
+		{
+			json_object *e = json_object_array_get_idx(rejected, i);
+			json_object *idx,
+					   *id,
+					   *err;
+			char	   *safe_id;
+			char	   *safe_err;
+
+			json_object_object_get_ex(e, "index", &idx);
+			json_object_object_get_ex(e, "id", &id);
+			json_object_object_get_ex(e, "error", &err);
+			safe_id = log_safe(id != NULL && json_object_is_type(id, json_type_string) ? json_object_get_string(id) : "-");
+			safe_err = log_safe(err != NULL ? json_object_get_string(err) : "?");
+			vs_log(LOG_WARN, "%s %s: %s %d (id %s) refused: %s", from, tenant, what,
+				   idx != NULL ? json_object_get_int(idx) : -1, safe_id, safe_err);
+			free(safe_id);
+			free(safe_err);
+		}
+		if (n > LOGGED_REJECTS)
+			vs_log(LOG_WARN, "%s %s: and %zu more %ss refused", from, tenant, n - LOGGED_REJECTS, what);
+	}
+	json_object_put(a);
+}
+
+/*
+ * api_publish: POST /v2/publish/samples and /v2/publish/events, one call of
+ * vscope.ceilometer_publish_samples() (or _events()) in one transaction:
+ * 200 with {"stored", "duplicates", "rejected"} when any item could be
+ * used, 400 when none, in Ceilometer's error body.
+ */
+void
+api_publish(VsRequest *r)
+{
+	bool		events = strcmp(req_path(r), "/v2/publish/events") == 0;
+	bool		keystone = strcmp(vs_config->identity_headers, "keystone") == 0;
+	size_t		len;
+	const char *body = req_body(r, &len);
+	const char *routing = NULL;
+	char		from[64];
+	VsTxn		t;
+	PGresult   *res;
+
+	req_client_addr(r, from, sizeof(from));
+	if (memchr(body, '\0', len) != NULL)
+	{
+		publish_error(r, 400, "Invalid input: the body contains a NUL byte", NULL);
+		return;
+	}
+	if (!txn_begin_publisher(r, &t, keystone ? vs_config->keystone_tenant : NULL, &routing))
+	{
+		publish_error(r, t.status ? t.status : 500, t.message ? t.message : "Internal error",
+					  t.status >= 500 ? NULL : t.detail);
+		txn_free(&t);
+		return;
+	}
+	{
+		const char *params[2] = {body, routing};
+
+		res = txn_exec(&t, events ? "SELECT vscope.ceilometer_publish_events($1, $2)::text"
+					   : "SELECT vscope.ceilometer_publish_samples($1, $2)::text", 2, params);
+	}
+	if (res == NULL || !txn_commit(&t))
+	{
+		if (res != NULL)
+			PQclear(res);
+		if (t.status == 400 && t.message != NULL)
+		{
+			char	   *m = log_safe(t.message);
+
+			vs_log(LOG_WARN, "%s %s: publish %s: %s", from, t.tenant, events ? "events" : "samples", m);
+			free(m);
+		}
+		fail(r, &t);
+		txn_end(&t);
+		txn_free(&t);
+		return;
+	}
+	{
+		const char *out = PQgetvalue(res, 0, 0);
+
+		ceilometer_log_rejected(from, t.tenant, events ? "event" : "sample", out);
+		req_respond(r, 200, "application/json", out, strlen(out));
 	}
 	PQclear(res);
 	txn_end(&t);

@@ -687,8 +687,9 @@ config_add_int(struct json_object *obj, const char *key, long value)
  * api_config answers /api/config: the OpenTSDB settings that have a meaning
  * for vscope, with vscope's real values, then the vscope.* settings of the
  * database (vscope.settings()), then vscoped's own configuration.  Left
- * out: db-uri (it may hold a password), telnet-tenant and keystone-tenant
- * (they name tenants), keystone-trusted-addresses.  Any valid token may
+ * out: db-uri (it may hold a password), telnet-tenant, keystone-tenant and
+ * ceilometer-udp-tenant (they name tenants), keystone-trusted-addresses,
+ * ceilometer-udp-secret.  Any valid token may
  * ask.
  */
 void
@@ -758,6 +759,10 @@ api_config(VsRequest *r)
 	if (settings != NULL)
 		json_object_put(settings);
 	/* vscoped's configuration, in name order */
+	config_add(obj, "vscoped.ceilometer-udp", c->udp_tenant[0] ? "true" : "false");
+	config_add(obj, "vscoped.ceilometer-udp-host", c->udp_host);
+	config_add_int(obj, "vscoped.ceilometer-udp-port", c->udp_port);
+	config_add(obj, "vscoped.ceilometer-udp-signed", c->udp_secret[0] ? "true" : "false");
 	config_add_int(obj, "vscoped.db-pool", c->db_pool);
 	config_add_int(obj, "vscoped.db-pool-acquisition-timeout", c->db_pool_acquisition_timeout);
 	config_add(obj, "vscoped.identity-headers", c->identity_headers);

@@ -211,18 +211,17 @@ txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
 }
 
 /*
- * txn_begin_token is txn_begin for a token the handler found itself (Warp
- * 10's X-Warp10-Token header, say): 401 when it is unknown or revoked, 403
- * when its scopes do not allow the request.
+ * open_with_token checks a token in a new transaction: the row of
+ * vscope.authenticate() (tenant_id, tenant, scopes, db_role) in *out, the
+ * tenant and scopes in t.  On false, t->status and t->message say why (401
+ * unknown or revoked, 503 no database) and nothing is left open.
  */
-bool
-txn_begin_token(VsRequest *r, VsTxn *t, const char *token, VsScope need, bool read_only)
+static bool
+open_with_token(VsRequest *r, VsTxn *t, const char *token, bool read_only, PGresult **out)
 {
 	const char *as_tenant = req_as_tenant(r);
 	const char *params[2];
 	PGresult   *res;
-	const char *role;
-	char	   *scopes;
 
 	memset(t, 0, sizeof(*t));
 	if (!txn_open(t, read_only))
@@ -252,8 +251,26 @@ txn_begin_token(VsRequest *r, VsTxn *t, const char *token, VsScope need, bool re
 	}
 	snprintf(t->tenant, sizeof(t->tenant), "%s", PQgetvalue(res, 0, 1));
 	req_set_tenant(r, t->tenant);
-	scopes = PQgetvalue(res, 0, 2);
-	snprintf(t->scopes, sizeof(t->scopes), "%s", scopes);
+	snprintf(t->scopes, sizeof(t->scopes), "%s", PQgetvalue(res, 0, 2));
+	*out = res;
+	return true;
+}
+
+/*
+ * txn_begin_token is txn_begin for a token the handler found itself (Warp
+ * 10's X-Warp10-Token header, say): 401 when it is unknown or revoked, 403
+ * when its scopes do not allow the request.
+ */
+bool
+txn_begin_token(VsRequest *r, VsTxn *t, const char *token, VsScope need, bool read_only)
+{
+	PGresult   *res;
+	const char *role;
+	const char *scopes;
+
+	if (!open_with_token(r, t, token, read_only, &res))
+		return false;
+	scopes = t->scopes;
 	role = PQgetvalue(res, 0, 3);
 	{
 		bool		super = strstr(scopes, "superadmin") != NULL;
@@ -265,7 +282,7 @@ txn_begin_token(VsRequest *r, VsTxn *t, const char *token, VsScope need, bool re
 
 		if (!ok)
 		{
-			char		msg[128];
+			char		msg[192];
 
 			snprintf(msg, sizeof(msg), "This token's scopes (%s) do not allow this request; it needs %s.",
 					 scopes, need == SCOPE_WRITE ? "write" : need == SCOPE_ADMIN ? "admin" : "read");
@@ -282,6 +299,82 @@ txn_begin_token(VsRequest *r, VsTxn *t, const char *token, VsScope need, bool re
 		PQclear(res);
 		return ok;
 	}
+}
+
+/*
+ * txn_begin_publisher opens the transaction of a Ceilometer publisher
+ * (/v2/publish/...).  A token with the publish scope, or a superadmin's,
+ * is cloud-wide; a token with write or admin publishes to its own tenant;
+ * any other gets 403.  With keystone_tenant (identity-headers = keystone)
+ * everything goes to that tenant, as vscope_writer, for a cloud-wide token
+ * or one of that tenant ("tenant").  Otherwise a cloud-wide token runs as
+ * vscope_superadmin in its own tenant, each item then routed to its
+ * project's tenant ("project"), and a tenant's token in its tenant, as its
+ * role, with items of its own project only ("own").  *routing is that
+ * word, for vscope.ceilometer_publish_samples().  On false, t->status and
+ * t->message say why and nothing is left open.
+ */
+bool
+txn_begin_publisher(VsRequest *r, VsTxn *t, const char *keystone_tenant, const char **routing)
+{
+	char	   *token = extract_token(r, req_connection(r));
+	PGresult   *res;
+	bool		cloud;
+	bool		writer;
+	bool		ok;
+
+	if (token == NULL)
+	{
+		memset(t, 0, sizeof(*t));
+		set_failure(t, 401, "Authentication required",
+					"Send the token as the password of the publisher's URL (http://user:TOKEN@host/...).", NULL);
+		return false;
+	}
+	ok = open_with_token(r, t, token, false, &res);
+	free(token);
+	if (!ok)
+		return false;
+	cloud = strstr(t->scopes, "superadmin") != NULL || strstr(t->scopes, "publish") != NULL;
+	writer = strstr(t->scopes, "write") != NULL || strstr(t->scopes, "admin") != NULL;
+	if (!cloud && (!writer || (keystone_tenant != NULL && strcmp(t->tenant, keystone_tenant) != 0)))
+	{
+		char		msg[512];
+
+		snprintf(msg, sizeof(msg), "This token's scopes (%s) do not allow publishing%s: a token with the publish scope (or write, for its own tenant) does.",
+				 t->scopes, keystone_tenant != NULL ? " to keystone-tenant" : "");
+		PQclear(res);
+		set_failure(t, 403, "Forbidden", msg, NULL);
+		txn_end(t);
+		return false;
+	}
+	if (keystone_tenant != NULL)
+	{
+		const char *params[1] = {keystone_tenant};
+		PGresult   *k = PQexecParams(t->conn, "SELECT vscope.listener_tenant($1)", 1, NULL, params, NULL, NULL, 0);
+
+		PQclear(res);
+		if (PQresultStatus(k) != PGRES_TUPLES_OK || PQgetisnull(k, 0, 0))
+		{
+			if (PQresultStatus(k) != PGRES_TUPLES_OK)
+				set_failure_from_result(t, k);
+			else
+				set_failure(t, 503, "Service unavailable",
+							"The tenant that keystone-tenant names does not exist.", NULL);
+			PQclear(k);
+			txn_end(t);
+			return false;
+		}
+		snprintf(t->tenant, sizeof(t->tenant), "%s", keystone_tenant);
+		req_set_tenant(r, t->tenant);
+		*routing = "tenant";
+		ok = set_identity(t, "vscope_writer", PQgetvalue(k, 0, 0));
+		PQclear(k);
+		return ok;
+	}
+	*routing = cloud ? "project" : "own";
+	ok = set_identity(t, cloud ? "vscope_superadmin" : PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return ok;
 }
 
 /*

@@ -32,6 +32,8 @@ extern bool txn_begin_token(VsRequest *r, VsTxn *t, const char *token, VsScope n
 							bool read_only);
 extern bool txn_begin_anonymous(VsRequest *r, VsTxn *t, const char *role, bool read_only);
 extern bool txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only);
+extern bool txn_begin_publisher(VsRequest *r, VsTxn *t, const char *keystone_tenant,
+								const char **routing);
 extern bool txn_begin_trusted(VsRequest *r, VsTxn *t, const char *tenant, const char *role,
 							  bool read_only);
 extern PGresult *txn_exec(VsTxn *t, const char *sql, int nparams, const char *const *params);

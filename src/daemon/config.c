@@ -50,6 +50,10 @@ static const KeyDef keys[] = {
 	{"identity-headers", T_STRING, "token", "Ceilometer API (/v2/meters...) callers: token (a vscope token; its tenant is the project, admin scope is admin) or keystone (trust X-Roles, X-Project-Id, X-User-Id set by keystonemiddleware in front of vscoped)", OFF(identity_headers), 0, 0},
 	{"keystone-tenant", T_STRING, "", "with identity-headers = keystone: the vscope tenant that holds the cloud's Ceilometer data", OFF(keystone_tenant), 0, 0},
 	{"keystone-trusted-addresses", T_STRING, "127.0.0.1,::1", "with identity-headers = keystone: the client addresses (keystonemiddleware's proxy) whose identity headers are trusted, comma-separated; others get 401", OFF(keystone_trusted), 0, 0},
+	{"ceilometer-udp-host", T_STRING, "127.0.0.1", "address of the listener for Ceilometer's udp publisher (udp://host:port in pipeline.yaml; it sends no credentials: keep it on loopback or a private address)", OFF(udp_host), 0, 0},
+	{"ceilometer-udp-port", T_INT, "4952", "port of the Ceilometer udp listener (4952 is Ceilometer's)", OFF(udp_port), 1, 65535},
+	{"ceilometer-udp-tenant", T_STRING, "", "the tenant of udp samples without a project (each other sample goes to its project's tenant; with identity-headers = keystone all go to keystone-tenant); empty turns the listener off", OFF(udp_tenant), 0, 0},
+	{"ceilometer-udp-secret", T_STRING, "", "Ceilometer's [publisher] telemetry_secret: udp samples whose message_signature does not match are dropped; empty: not checked", OFF(udp_secret), 0, 0},
 	{"maintenance-interval", T_INT, "3600", "seconds between runs of vscope.maintain() (partitions ahead, expiry); 0 never", OFF(maintenance_interval), 0, 86400 * 7},
 };
 

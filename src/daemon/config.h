@@ -31,6 +31,10 @@ typedef struct VsConfig
 	char	   *identity_headers;	/* Ceilometer callers: "token" or "keystone" */
 	char	   *keystone_tenant;	/* the tenant keystone callers act in */
 	char	   *keystone_trusted;	/* addresses whose identity headers are trusted */
+	char	   *udp_host;		/* Ceilometer's udp publisher's listener */
+	int			udp_port;
+	char	   *udp_tenant;		/* "" = no udp listener */
+	char	   *udp_secret;		/* "" = signatures not checked */
 } VsConfig;
 
 extern int	config_load(VsConfig *cfg, const char *path, char *err, size_t errlen);

@@ -421,24 +421,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	return MHD_YES;
 }
 
-/* log_safe copies s with control characters, quotes and backslashes escaped */
-static char *
-log_safe(const char *s)
-{
-	VsBuf		b = {0};
-
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-	{
-		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
-			buf_printf(&b, "\\x%02x", *p);
-		else
-			buf_append(&b, (const char *) p, 1);
-	}
-	if (b.data == NULL)
-		buf_append(&b, "", 0);
-	return b.data;
-}
-
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)

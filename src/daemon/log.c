@@ -50,3 +50,31 @@ vs_log(VsLogLevel level, const char *fmt,...)
 			line ? line : fmt);
 	free(line);
 }
+
+/* log_safe copies s with control characters, quotes and backslashes escaped (malloc) */
+char *
+log_safe(const char *s)
+{
+	size_t		n = 0;
+	char	   *out;
+	char	   *o;
+
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+		n += (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\') ? 4 : 1;
+	out = malloc(n + 1);
+	if (out == NULL)
+		return strdup("?");
+	o = out;
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+		{
+			snprintf(o, 5, "\\x%02x", *p);
+			o += 4;
+		}
+		else
+			*o++ = (char) *p;
+	}
+	*o = '\0';
+	return out;
+}

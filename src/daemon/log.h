@@ -14,5 +14,6 @@ typedef enum
 } VsLogLevel;
 extern bool log_set_level(const char *name);
 extern void vs_log(VsLogLevel level, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+extern char *log_safe(const char *s);
 
 #endif							/* VSCOPED_LOG_H */

@@ -22,6 +22,7 @@
 #include "pool.h"
 #include "stats.h"
 #include "telnet.h"
+#include "udp.h"
 
 #define DRAIN_SECONDS 30
 
@@ -132,6 +133,12 @@ main(int argc, char **argv)
 		http_stop();
 		return 1;
 	}
+	if (udp_start(&cfg) < 0)
+	{
+		telnet_stop();
+		http_stop();
+		return 1;
+	}
 	if (cfg.maintenance_interval > 0 &&
 		pthread_create(&maint, NULL, maintainer, NULL) == 0)
 		have_maint = true;
@@ -152,6 +159,7 @@ main(int argc, char **argv)
 		   sig == SIGTERM ? "SIGTERM" : "SIGINT", http_active());
 	http_quiesce();
 	telnet_stop();
+	udp_stop();
 	for (int i = 0; i < DRAIN_SECONDS * 10 && (http_active() > 0 || telnet_active() > 0); i++)
 		usleep(100000);
 	if (http_active() > 0 || telnet_active() > 0)

@@ -42,6 +42,9 @@ static const VsRoute routes[] = {
 	{"/v2/apikeys", VS_M_POST, api_coopr, "POST", false, false, coopr_error},
 	{"/v2/nodes/events", VS_M_POST, api_coopr, "POST", false, false, coopr_error},
 	{"/v2/queues/events", VS_M_POST, api_coopr, "POST", false, false, coopr_error},
+	/* what Ceilometer's http publisher sends (basic auth from its URL) */
+	{"/v2/publish/samples", VS_M_POST, api_publish, "POST", true, false, publish_error},
+	{"/v2/publish/events", VS_M_POST, api_publish, "POST", true, false, publish_error},
 	/* the Ceilometer V2 API: every other path under /v2/ (routed in SQL) */
 	{"/v2", VS_M_GET | VS_M_POST, api_ceilometer, "GET, POST", true, false, ceilometer_error},
 	{"/v2/", VS_M_GET | VS_M_POST, api_ceilometer, "GET, POST", true, true, ceilometer_error},

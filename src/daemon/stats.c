@@ -25,6 +25,11 @@ static long requests;
 static long by_class[6];		/* 1xx .. 5xx; [0] no answer */
 static long points;
 static long telnet_rpcs;			/* telnet commands, put lines included */
+static bool udp_on;
+static long udp[UDP_NRESULTS];
+static const char *const udp_results[UDP_NRESULTS] = {
+	"stored", "duplicate", "rejected", "bad_signature", "undecodable", "failed"
+};
 static struct
 {
 	const char *endpoint;		/* a route's static path; "" for none */
@@ -85,6 +90,23 @@ stats_telnet(long n)
 {
 	pthread_mutex_lock(&mu);
 	telnet_rpcs += n;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+stats_udp(VsUdpResult result, long n)
+{
+	pthread_mutex_lock(&mu);
+	udp[result] += n;
+	pthread_mutex_unlock(&mu);
+}
+
+/* the udp listener runs: its counters are shown */
+void
+stats_udp_on(void)
+{
+	pthread_mutex_lock(&mu);
+	udp_on = true;
 	pthread_mutex_unlock(&mu);
 }
 
@@ -171,6 +193,9 @@ stats_json(const char *host, unsigned open_connections, int pool_size)
 		add_point(arr, "tsd.http.requests", now, endpoints[i].count, host, "endpoint",
 				  endpoints[i].endpoint[0] ? endpoints[i].endpoint : "unknown");
 	add_point(arr, "tsd.datapoints.added", now, points, host, "type", "all");
+	if (udp_on)
+		for (int i = 0; i < UDP_NRESULTS; i++)
+			add_point(arr, "vscoped.ceilometer.udp.datagrams", now, udp[i], host, "result", udp_results[i]);
 	pthread_mutex_unlock(&mu);
 	out = strdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
 	json_object_put(arr);

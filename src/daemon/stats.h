@@ -22,6 +22,15 @@ extern void stats_points(long n);
 /* n telnet commands (put lines included) were received */
 extern void stats_telnet(long n);
 
+/* Ceilometer udp datagrams, by what became of them */
+typedef enum
+{
+	UDP_STORED, UDP_DUPLICATE, UDP_REJECTED, UDP_BAD_SIGNATURE, UDP_UNDECODABLE, UDP_FAILED,
+	UDP_NRESULTS
+} VsUdpResult;
+extern void stats_udp(VsUdpResult result, long n);
+extern void stats_udp_on(void);
+
 /* a query starts (query: its JSON text): the id stats_query_end takes */
 extern unsigned long stats_query_begin(const char *tenant, const char *remote, const char *query);
 extern void stats_query_end(unsigned long id, const char *tenant, int status);
