@@ -8,6 +8,9 @@ PKGS=(
 	libjson-c-dev libmicrohttpd-dev zlib1g-dev
 	gcc make pkg-config
 	curl python3 util-linux
+	libssl-dev
+	# the end-to-end tests drive Ceilometer's own publishers (Ceilometer 19)
+	python3-ceilometer
 )
 
 missing=()

@@ -256,7 +256,7 @@ mp_read(MpReader *r, MpNode *n, int depth)
 	}
 	else
 	{
-		r->error = "msgpack extension types are not Ceilometer's";
+		r->error = "a msgpack type Ceilometer does not write (an extension, or 0xc1)";
 		return false;
 	}
 	{

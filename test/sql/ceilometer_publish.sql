@@ -41,13 +41,13 @@ SELECT jsonb_pretty(vscope.ceilometer_publish_samples($$[
 -- source as sent, the publisher's id as message_id
 SELECT counter_name, counter_type, counter_unit, counter_volume, user_id, project_id, source, "timestamp",
        resource_metadata, message_id, seq
-  FROM vscope.ceilometer_samples ORDER BY "timestamp";
+  FROM vscope.ceilometer_samples WHERE tenant_id = vscope.current_tenant() ORDER BY "timestamp";
 SELECT message_id, v ->> 'id' AS id, v -> 'metadata' AS metadata
   FROM vscope.ceilometer_samples s, LATERAL (SELECT vscope.ceilometer_get_sample(s.message_id) AS v) g
- ORDER BY 1;
+ WHERE s.tenant_id = vscope.current_tenant() ORDER BY 1;
 -- found by the id made from where it is stored too
 SELECT vscope.ceilometer_get_sample(vscope.ceilometer_message_id(series_id, "timestamp", seq)) ->> 'id' AS id
-  FROM vscope.ceilometer_samples ORDER BY "timestamp";
+  FROM vscope.ceilometer_samples WHERE tenant_id = vscope.current_tenant() ORDER BY "timestamp";
 SELECT vscope.ceilometer_get_sample('no-such-id');
 SELECT json_array_length(vscope.ceilometer_list_samples('{"q.field": ["message_id"], "q.op": ["eq"], "q.value": ["id-2"]}')) AS by_id,
        vscope.ceilometer_list_samples('{"q.field": ["message_id"], "q.op": ["eq"], "q.value": ["id-2"]}') -> 0 ->> 'id' AS id;
@@ -67,13 +67,14 @@ SELECT vscope.ceilometer_publish_samples($$[
 ]$$);
 -- two samples at one time both kept, seq apart; without an id, the made one
 SELECT counter_volume, seq, message_id = vscope.ceilometer_message_id(series_id, "timestamp", seq) AS made_id
-  FROM vscope.ceilometer_samples WHERE counter_name = 'mem' ORDER BY seq;
-SELECT count(*) AS ids FROM vscope.sample_ids;
+  FROM vscope.ceilometer_samples WHERE tenant_id = vscope.current_tenant() AND counter_name = 'mem' ORDER BY seq;
+SELECT count(*) AS ids FROM vscope.sample_ids WHERE tenant_id = vscope.current_tenant();
 -- one object rather than a list
 SELECT vscope.ceilometer_publish_samples('{"name": "mem", "type": "gauge", "unit": "MB", "volume": 9, "resource_id": "vm-9", "timestamp": "2016-03-02T11:00:00", "id": "id-9"}');
 -- the spans take the samples in
 SELECT s.counter_name, s.resource_id, k.first_ts, k.last_ts
-  FROM vscope.sample_span k JOIN vscope.sample_series s USING (tenant_id, series_id) ORDER BY 1, 2, 3;
+  FROM vscope.sample_span k JOIN vscope.sample_series s USING (tenant_id, series_id)
+ WHERE k.tenant_id = vscope.current_tenant() ORDER BY 1, 2, 3;
 
 -- nothing usable: 400; not JSON, not a list: 400; empty: nothing
 SELECT vscope.ceilometer_publish_samples('[{"name": "cpu"}, 3]');
@@ -139,17 +140,17 @@ SELECT json_array_length(vscope.ceilometer_post_samples('mem', '[
   {"counter_name": "mem", "counter_type": "gauge", "counter_unit": "MB", "counter_volume": 10, "resource_id": "vm-1", "timestamp": "2016-03-02T10:00:00"},
   {"counter_name": "mem", "counter_type": "gauge", "counter_unit": "MB", "counter_volume": 11, "resource_id": "vm-1", "timestamp": "2016-03-02T10:00:00"}]')) AS posted;
 SELECT s.source, count(*) AS at_ten, max(seq) AS top_seq FROM vscope.samples x JOIN vscope.sample_series s USING (tenant_id, series_id)
- WHERE s.counter_name = 'mem' AND x.ts = '2016-03-02T10:00:00' GROUP BY 1 ORDER BY 1;
+ WHERE x.tenant_id = vscope.current_tenant() AND s.counter_name = 'mem' AND x.ts = '2016-03-02T10:00:00' GROUP BY 1 ORDER BY 1;
 SELECT json_array_length(vscope.ceilometer_post_samples('mem', '[
   {"counter_name": "mem", "counter_type": "gauge", "counter_unit": "MB", "counter_volume": 12, "resource_id": "vm-1", "timestamp": "2016-03-02T10:00:00"}]')) AS posted;
 SELECT s.source, count(*) AS at_ten, max(seq) AS top_seq FROM vscope.samples x JOIN vscope.sample_series s USING (tenant_id, series_id)
- WHERE s.counter_name = 'mem' AND x.ts = '2016-03-02T10:00:00' GROUP BY 1 ORDER BY 1;
+ WHERE x.tenant_id = vscope.current_tenant() AND s.counter_name = 'mem' AND x.ts = '2016-03-02T10:00:00' GROUP BY 1 ORDER BY 1;
 
 -- expire() drops a day of samples and their publisher ids with it
 SELECT count(*) FILTER (WHERE ts < '2016-03-02') AS first_day, count(*) FILTER (WHERE ts >= '2016-03-02') AS second_day
-  FROM vscope.sample_ids;
+  FROM vscope.sample_ids WHERE tenant_id = vscope.current_tenant();
 SELECT vscope.expire(now() - '2016-03-02'::timestamptz) > 0 AS dropped;
 SELECT count(*) FILTER (WHERE ts < '2016-03-02') AS first_day, count(*) FILTER (WHERE ts >= '2016-03-02') AS second_day
-  FROM vscope.sample_ids;
+  FROM vscope.sample_ids WHERE tenant_id = vscope.current_tenant();
 SELECT vscope.ceilometer_get_sample('id-1');
 SELECT vscope.ceilometer_get_sample('id-9') ->> 'id' AS still_there;
