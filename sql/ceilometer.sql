@@ -1327,9 +1327,12 @@ COMMENT ON FUNCTION vscope._ceilo_max_samples() IS 'internal: the vscope.ceilome
 
 -- _ceilo_series_ids: the series of checked samples, given column-wise, each
 -- in its own tenant, made when new; returns their ids in the order given.
--- A series is known by the SHA-256 of its attributes (skey).  The missing
--- ones are made in (tenant, key) order, so that concurrent writers making
--- the same series wait for each other rather than deadlock.
+-- A series is known by the SHA-256 of its attributes (skey).  The new ones
+-- are numbered in the order their first samples come (as storing the
+-- samples one by one numbers them), then inserted in (tenant, key) order,
+-- so that concurrent writers making the same series wait for each other
+-- rather than deadlock (a number taken for a series another writer made
+-- meanwhile is left unused).
 CREATE FUNCTION vscope._ceilo_series_ids(tenants integer[], meters text[], types text[], units text[],
 	resources text[], projects text[], users text[], sources text[], metadata jsonb[])
 	RETURNS integer[] LANGUAGE plpgsql VOLATILE
@@ -1338,20 +1341,32 @@ CREATE FUNCTION vscope._ceilo_series_ids(tenants integer[], meters text[], types
 DECLARE
 	keys bytea[];
 	ids integer[];
+	fresh integer[];		-- the positions of the first samples of new series, in order
+	numbers bigint[];
 BEGIN
 	SELECT array_agg(sha256(convert_to(jsonb_build_array(u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md)::text, 'UTF8'))
 					 ORDER BY u.i)
 	  INTO keys
 	  FROM unnest(meters, types, units, resources, projects, users, sources, metadata)
 		   WITH ORDINALITY u(m, ty, un, r, p, us, src, md, i);
-	INSERT INTO vscope.sample_series (tenant_id, counter_name, counter_type, counter_unit, resource_id,
-									  project_id, user_id, source, resource_metadata, skey)
-	SELECT DISTINCT ON (u.t, u.k) u.t, u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md, u.k
-	  FROM unnest(tenants, meters, types, units, resources, projects, users, sources, metadata, keys)
-		   u(t, m, ty, un, r, p, us, src, md, k)
-	 WHERE NOT EXISTS (SELECT FROM vscope.sample_series s WHERE s.tenant_id = u.t AND s.skey = u.k)
-	 ORDER BY u.t, u.k
-	ON CONFLICT (tenant_id, skey) DO NOTHING;
+	SELECT array_agg(f.i ORDER BY f.i) INTO fresh
+	  FROM (SELECT DISTINCT ON (u.t, u.k) u.i
+			  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
+			 WHERE NOT EXISTS (SELECT FROM vscope.sample_series s WHERE s.tenant_id = u.t AND s.skey = u.k)
+			 ORDER BY u.t, u.k, u.i) f;
+	IF fresh IS NOT NULL THEN
+		-- one number each, ascending in the order the series come
+		numbers := ARRAY(SELECT nextval(pg_get_serial_sequence('vscope.sample_series', 'series_id'))
+						   FROM generate_series(1, cardinality(fresh)));
+		INSERT INTO vscope.sample_series (tenant_id, series_id, counter_name, counter_type, counter_unit,
+										  resource_id, project_id, user_id, source, resource_metadata, skey)
+		SELECT u.t, f.n, u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md, u.k
+		  FROM unnest(tenants, meters, types, units, resources, projects, users, sources, metadata, keys)
+			   WITH ORDINALITY u(t, m, ty, un, r, p, us, src, md, k, i)
+		  JOIN unnest(fresh, numbers) f(i, n) ON f.i = u.i
+		 ORDER BY u.t, u.k
+		ON CONFLICT (tenant_id, skey) DO NOTHING;
+	END IF;
 	SELECT array_agg(s.series_id ORDER BY u.i) INTO ids
 	  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
 	  JOIN vscope.sample_series s ON s.tenant_id = u.t AND s.skey = u.k;
