@@ -8,7 +8,7 @@ MODULE_big = vscope
 # src/<domain>/: core (entry point, settings, tenancy), store (series,
 # partitions, ingest, the reader), opentsdb (the query engine), ceilometer
 # (statistics, complex queries, times and ids), warp10 (selectors, fetch,
-# find and update); headers beside their code,
+# find and update, the WarpScript interpreter); headers beside their code,
 # included as "domain/file.h"
 OBJS = \
 	src/core/vscope.o \
@@ -43,7 +43,13 @@ OBJS = \
 	src/warp10/fetch.o \
 	src/warp10/format.o \
 	src/warp10/request.o \
-	src/warp10/update.o
+	src/warp10/update.o \
+	src/warp10/warpscript.o \
+	src/warp10/warpscript_value.o \
+	src/warp10/warpscript_core.o \
+	src/warp10/warpscript_gts.o \
+	src/warp10/warpscript_framework.o \
+	src/warp10/warpscript_fetch.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 
@@ -67,7 +73,7 @@ DATA_built = sql/vscope--$(EXTVERSION).sql
 
 # pg_regress tests, in order (test/sql/*.sql against test/expected/*.out),
 # each named after the domain it covers (the sql/ or src/ folder of that name)
-REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts warp10_fetch opentsdb_meta ceilometer_publish
+REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts warp10_fetch opentsdb_meta ceilometer_publish warp10_exec
 REGRESS_OUTDIR ?= $(VSCOPE_DATA)/regress
 REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTDIR) \
 	--dbname=vscope_regress

@@ -3989,3 +3989,15 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.create_token(text, text[], text) IS 'creates an API token for a tenant and returns it; only its hash is kept, so this is the one time it is shown';
+
+--------------------------------------------------------------------------------
+-- Warp 10 WarpScript (issue 14): vscope.warp10_exec()
+--------------------------------------------------------------------------------
+CREATE FUNCTION vscope.warp10_exec(script text, OUT stack text, OUT ops bigint,
+								   OUT fetched bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'vscope_warp10_exec'
+	LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION vscope.warp10_exec(text) IS 'Warp 10 WarpScript: runs the script (the subset vscope implements, within the vscope.warp10_* limits) and returns the stack as Warp 10''s exec JSON (top first), the operations run and the points fetched; a failing script raises SQLSTATE VSW00 with Warp 10''s message and "line N, N operations, N points fetched" in the detail';
+REVOKE ALL ON FUNCTION vscope.warp10_exec(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.warp10_exec(text) TO vscope_reader;

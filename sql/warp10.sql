@@ -1,7 +1,9 @@
 -- warp10.sql: Warp 10 over the same store: a token's tenant, the series a
 -- selector (class{label=value,label~regex}) finds, their points newest
 -- first (what WarpScript's FIND and FETCH read), and the /api/v0/fetch,
--- /api/v0/find and /api/v0/update endpoints' SQL side.
+-- /api/v0/find and /api/v0/update endpoints' SQL side; WarpScript:
+-- vscope.warp10_exec() runs a script (POST /api/v0/exec makes this one
+-- call).
 
 --------------------------------------------------------------------------------
 -- Tokens, series and points
@@ -63,3 +65,19 @@ CREATE FUNCTION vscope.warp10_update(body text) RETURNS bigint
 COMMENT ON FUNCTION vscope.warp10_update(text) IS 'Warp 10 POST /api/v0/update for the current tenant: GTS input format lines (TS// class{labels} value, =TS// value continuations), LONG and DOUBLE values; all stored or, at the first line vscope cannot store, none; returns the points written';
 REVOKE ALL ON FUNCTION vscope.warp10_update(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.warp10_update(text) TO vscope_writer;
+
+--------------------------------------------------------------------------------
+-- WarpScript
+--------------------------------------------------------------------------------
+
+-- vscoped runs it as vscope_reader with no tenant: row-level security shows
+-- that role nothing until a FETCH or FIND token binds the transaction to the
+-- token's tenant.
+CREATE FUNCTION vscope.warp10_exec(script text, OUT stack text, OUT ops bigint,
+								   OUT fetched bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'vscope_warp10_exec'
+	LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION vscope.warp10_exec(text) IS 'Warp 10 WarpScript: runs the script (the subset vscope implements, within the vscope.warp10_* limits) and returns the stack as Warp 10''s exec JSON (top first), the operations run and the points fetched; a failing script raises SQLSTATE VSW00 with Warp 10''s message and "line N, N operations, N points fetched" in the detail';
+REVOKE ALL ON FUNCTION vscope.warp10_exec(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.warp10_exec(text) TO vscope_reader;

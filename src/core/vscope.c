@@ -8,6 +8,7 @@
  */
 #include "core/vscope.h"
 #include "store/store.h"
+#include "warp10/warpscript.h"
 
 #include "executor/spi.h"
 #include "utils/builtins.h"
@@ -218,6 +219,8 @@ _PG_init(void)
 							10000, 1, 1000000,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+
+	WsInitSettings();
 
 	MarkGUCPrefixReserved("vscope");
 
