@@ -58,4 +58,8 @@ extern void api_warp10_fetch(VsRequest *r);
 extern void api_warp10_find(VsRequest *r);
 extern void api_warp10_update(VsRequest *r);
 
+/* api_warp10_exec.c: Warp 10's WarpScript exec */
+extern void warp10_exec_error(VsRequest *r, int status, const char *message, const char *details);
+extern void api_warp10_exec(VsRequest *r);
+
 #endif							/* VSCOPED_API_H */

@@ -42,8 +42,8 @@ struct VsRequest
 	const VsRoute *route;
 	char	   *as_tenant;		/* the tenant the request names, if any */
 	int			nhdr;
-	char	   *hdr_name[8];
-	char	   *hdr_value[8];
+	char	   *hdr_name[16];		/* extra response headers (Warp 10's exec sets 9) */
+	char	   *hdr_value[16];
 };
 
 static struct MHD_Daemon *daemon_handle;

@@ -1084,9 +1084,7 @@ vscope_warp10_exec(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_VS_WARPSCRIPT),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("line " INT64_FORMAT ", " INT64_FORMAT " operations, " INT64_FORMAT " points fetched",
-									line, ops, fetched),
-				 edata->sqlerrcode != ERRCODE_VS_WARPSCRIPT ?
-				 errhint("The script failed on SQLSTATE %s.", unpack_sql_state(edata->sqlerrcode)) : 0));
+									line, ops, fetched)));
 	}
 	PG_END_TRY();
 

@@ -363,14 +363,17 @@ CompareGtsValues(const void *a, const void *b)
 	return ws_gts_compare_meta(((const WsValue *) a)->u.gts, ((const WsValue *) b)->u.gts);
 }
 
-/* the index of an equal-metadata GTS in out, or -1 (several selectors) */
-static int
-FindSame(WsList *out, WsGts *g)
+/* a GTS's identity, class and labels, as a string key */
+static WsValue
+MetaKey(WsGts *g)
 {
-	for (int i = 0; i < out->n; i++)
-		if (ws_gts_compare_meta(out->items[i].u.gts, g) == 0)
-			return i;
-	return -1;
+	StringInfoData k;
+
+	initStringInfo(&k);
+	appendStringInfoString(&k, g->cls);
+	for (int i = 0; i < g->labels.n; i++)
+		appendStringInfo(&k, "%c%s%c%s", 1, g->labels.k[i], 1, g->labels.v[i]);
+	return ws_string(k.data, k.len);
 }
 
 static SPIPlanPtr fetch_plan = NULL;
@@ -381,7 +384,7 @@ static SPIPlanPtr find_plan = NULL;
  * batches into GTS, counting series and points against the limits.
  */
 static void
-Read(WsState *st, FetchParams *fp, bool find, const char *selector, WsList *out)
+Read(WsState *st, FetchParams *fp, bool find, const char *selector, WsList *out, WsMap *seen)
 {
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -498,10 +501,12 @@ Read(WsState *st, FetchParams *fp, bool find, const char *selector, WsList *out)
 			}
 			if (find || g->n > 0 || fp->keepempty)
 			{
-				int			same = out->n > 0 ? FindSame(out, g) : -1;
+				WsValue		key = MetaKey(g);
 
-				if (same < 0)
+				/* one GTS per series, over several selectors */
+				if (ws_map_get(seen, key) == NULL)
 				{
+					ws_map_put(st, seen, key, ws_null());
 					st->gtscount++;
 					if (st->gtscount > st->maxgts)
 						ws_error(st, "%s exceeded limit of " INT64_FORMAT " Geo Time Series, current count is " INT64_FORMAT ". Consider raising the limit or using capabilities.",
@@ -521,34 +526,47 @@ static WsList *
 ReadAll(WsState *st, FetchParams *fp, bool find)
 {
 	WsList	   *out = ws_list_new(8);
+	WsMap	   *seen;
 	MemoryContext old = CurrentMemoryContext;
-
 	int			nest;
 	char		budget[32];
+	int64		left = Max(st->maxfetch - st->fetched, 1);
 
+	seen = ws_map_new(8);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
 	/*
-	 * The reader stops at vscope.max_points: it is lowered, for this read
-	 * only, to what the script may still fetch, so that a FETCH of too much
-	 * stops before it is all in memory.
+	 * The reader stops at vscope.max_points.  A FETCH of a time range reads
+	 * what it returns: the setting is lowered, for this read only, to what
+	 * the script may still fetch, so that too much stops before it is all
+	 * in memory.  A FETCH of a count reads more than it returns (windows
+	 * back in time), and keeps the setting.
 	 */
 	nest = NewGUCNestLevel();
-	snprintf(budget, sizeof(budget), INT64_FORMAT, Max(st->maxfetch - st->fetched, 1));
 	st->read_limit = vs_max_points == 0 ? PG_INT64_MAX : st->fetched + vs_max_points;
-	if (!find && (vs_max_points == 0 || Max(st->maxfetch - st->fetched, 1) < vs_max_points))
+	if (!find && !fp->has_count && (vs_max_points == 0 || left < vs_max_points))
 	{
 		st->read_limit = st->maxfetch;
+		snprintf(budget, sizeof(budget), INT64_FORMAT, left);
 		(void) set_config_option("vscope.max_points", budget, PGC_SUSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
 	for (int i = 0; i < fp->selectors->n; i++)
-		Read(st, fp, find, fp->selectors->items[i].u.s->data, out);
+		Read(st, fp, find, fp->selectors->items[i].u.s->data, out, seen);
 	AtEOXact_GUC(true, nest);
+	/* keepempty: the matching series without points too, as FIND finds them */
+	if (!find && fp->keepempty)
+	{
+		FetchParams fp2 = *fp;
+
+		fp2.keepempty = false;
+		for (int i = 0; i < fp->selectors->n; i++)
+			Read(st, &fp2, true, fp->selectors->items[i].u.s->data, out, seen);
+	}
 	SPI_finish();
 	MemoryContextSwitchTo(old);
-	if (fp->selectors->n > 1)
+	if (fp->selectors->n > 1 || fp->keepempty)
 		qsort(out->items, out->n, sizeof(WsValue), CompareGtsValues);
 	return out;
 }
