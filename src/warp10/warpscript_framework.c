@@ -63,6 +63,19 @@ D2L(double d)
 	return (int64) d;
 }
 
+/* Java's (int) of a double: NaN is 0, out of range saturates */
+static int
+D2I(double d)
+{
+	if (isnan(d))
+		return 0;
+	if (d >= 2147483647.0)
+		return PG_INT32_MAX;
+	if (d <= -2147483648.0)
+		return PG_INT32_MIN;
+	return (int) d;
+}
+
 static int
 JavaDoubleCompare(double a, double b)
 {
@@ -369,15 +382,15 @@ AggPercentile(WsState *st, const WsFunc *f, const WsWindow *w, WsValue *out)
 	pn = p * n;
 	if (type == 1)
 	{
-		j = (int) ceil(pn);
+		j = D2I(ceil(pn));
 		if (j > 0)
 			j--;
-		*out = s[j].v;
+		*out = s[Min(Max(j, 0), n - 1)].v;
 		return true;
 	}
 	if (type == 2)
 	{
-		j = (int) floor(pn);
+		j = D2I(floor(pn));
 		gamma = fabs(pn - j) < 0.000001 ? 0.5 : 1;
 		j--;
 	}
@@ -385,11 +398,11 @@ AggPercentile(WsState *st, const WsFunc *f, const WsWindow *w, WsValue *out)
 	{
 		int			g;
 
-		j = (int) floor(pn - 0.5);
+		j = D2I(floor(pn - 0.5));
 		g = (fabs(pn - 0.5 - j) < 0.000001 && j % 2 == 0) ? 0 : 1;
 		if (j + g > 0)
 			j--;
-		*out = s[j + g].v;
+		*out = s[Min(Max(j + g, 0), n - 1)].v;
 		return true;
 	}
 	else
@@ -415,7 +428,7 @@ AggPercentile(WsState *st, const WsFunc *f, const WsWindow *w, WsValue *out)
 				m = p / 4.0 + 3.0 / 8.0;
 				break;
 		}
-		j = (int) floor(pn + m);
+		j = D2I(floor(pn + m));
 		gamma = pn + m - j;
 		j--;
 	}
