@@ -878,8 +878,8 @@ MapCalendar(WsState *st, const WsFunc *f, const WsWindow *w, WsValue *out)
 		case 5:
 			*out = ws_long(tm.tm_min);
 			break;
-		default:
-			*out = ws_long(tm.tm_sec);
+		default:				/* seconds, with the fraction of the tick */
+			*out = ws_double(tm.tm_sec + (double) (w->tick % 1000000) / 1000000.0);
 			break;
 	}
 	return true;

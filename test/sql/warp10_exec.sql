@@ -278,7 +278,7 @@ SELECT pg_temp.ws('NEWGTS 1 NaN NaN NaN -2.5 ADDVALUE 2 NaN NaN NaN 3 ADDVALUE 3
 SELECT pg_temp.ws(:'g4' || '[ $g 2 mapper.pow 0 0 0 ] MAP [ $g mapper.sqrt 0 0 0 ] MAP [ $g 10 mapper.log 0 0 0 ] MAP [ $g 2 mapper.exp 0 0 0 ] MAP');
 SELECT pg_temp.ws(:'g4' || '[ $g mapper.todouble 0 0 0 ] MAP [ $g mapper.tostring 0 0 0 ] MAP [ $g mapper.toboolean 0 0 0 ] MAP [ $g mapper.tostring 0 0 0 ] MAP [ SWAP mapper.tolong 0 0 0 ] MAP');
 SELECT pg_temp.ws(:'g4' || '[ $g 2 mapper.gt 0 0 0 ] MAP [ $g 2 mapper.le 0 0 0 ] MAP [ $g 9.0 mapper.eq 0 0 0 ] MAP [ $g 9 mapper.ne 0 0 0 ] MAP [ $g ''x'' mapper.replace 0 0 0 ] MAP [ $g mapper.tick 0 0 0 ] MAP');
-SELECT pg_temp.ws($$NEWGTS 1700000000123456 NaN NaN NaN 1 ADDVALUE 'g' STORE [ $g 'UTC' mapper.hour 0 0 0 ] MAP [ $g 'Europe/Paris' mapper.hour 0 0 0 ] MAP [ $g 'UTC' mapper.weekday 0 0 0 ] MAP [ $g 'UTC' mapper.year 0 0 0 ] MAP$$);
+SELECT pg_temp.ws($$NEWGTS 1700000000123456 NaN NaN NaN 1 ADDVALUE 'g' STORE [ $g 'UTC' mapper.hour 0 0 0 ] MAP [ $g 'Europe/Paris' mapper.hour 0 0 0 ] MAP [ $g 'UTC' mapper.weekday 0 0 0 ] MAP [ $g 'UTC' mapper.year 0 0 0 ] MAP [ $g 'UTC' mapper.second 0 0 0 ] MAP$$);
 -- on a bucketized GTS every bucket end is a tick, empty ones too
 SELECT pg_temp.ws(:'g8' || '[ $g bucketizer.sum 800 100 10 ] BUCKETIZE [ SWAP mapper.count 1 0 0 ] MAP');
 SELECT pg_temp.ws(:'g4' || '[ $g 2 mapper.add 1 0 0 ] MAP');
