@@ -590,6 +590,37 @@ AggDeltaRate(WsState *st, const WsFunc *f, const WsWindow *w, WsValue *out)
 	return true;
 }
 
+/*
+ * product: a LONG while every value is one (the low 64 bits of the exact
+ * product, as BigDecimal.longValue() keeps), else a DOUBLE; nulls skipped
+ */
+static bool
+AggProduct(WsState *st, const WsFunc *f, const WsWindow *w, WsValue *out)
+{
+	uint64		l = 1;
+	long double d = 1;
+	bool		isdouble = false;
+
+	if (w->n == 0)
+		return false;
+	for (int i = 0; i < w->n; i++)
+	{
+		WsValue		v = w->values[i];
+
+		if (v.type == WS_NULL)
+			continue;
+		if (!ws_is_number(v))
+			ws_error(st, "%s can only be applied to LONG or DOUBLE values.", f->def->name);
+		if (v.type == WS_DOUBLE)
+			isdouble = true;
+		else
+			l *= (uint64) v.u.l;
+		d *= v.type == WS_LONG ? (long double) v.u.l : (long double) v.u.d;
+	}
+	*out = isdouble ? ws_double((double) d) : ws_long((int64) l);
+	return true;
+}
+
 /* the single value a single-value mapper works on; more is an error */
 static bool
 SingleValue(WsState *st, const WsFunc *f, const WsWindow *w, WsValue *v)
@@ -1942,6 +1973,7 @@ const WsFuncDef ws_framework_functions[] = {
 	PAGG("mapper.join", AggJoin, AGG_IGNORE_NULLS, M),
 	PAGG("mapper.sd", AggVariance, 0, M),
 	PAGG("mapper.var", AggVariance, 0, M),
+	AGG("mapper.product", AggProduct, 0, M),
 	AGG("mapper.delta", AggDeltaRate, 0, M),
 	AGG("mapper.rate", AggDeltaRate, 1, M),
 	PAGG("mapper.add", MapArith, 0, M),
@@ -1994,6 +2026,7 @@ const WsFuncDef ws_framework_functions[] = {
 	AGG("reducer.median.forbid-nulls", AggMedian, AGG_FORBID_NULLS, R),
 	PAGG("reducer.percentile", AggPercentile, 0, R),
 	PAGG("reducer.percentile.forbid-nulls", AggPercentile, AGG_FORBID_NULLS, R),
+	AGG("reducer.product", AggProduct, 0, R),
 	AGG("reducer.and", AggAndOr, 0, R),
 	AGG("reducer.and.exclude-nulls", AggAndOr, AGG_IGNORE_NULLS, R),
 	AGG("reducer.or", AggAndOr, 0, R),

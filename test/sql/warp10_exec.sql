@@ -314,6 +314,7 @@ SELECT pg_temp.ws(:'gr' || '[ [ $a $b $c ] [ ''dc'' ] reducer.count ] REDUCE');
 -- mixed types: the sum has the type of the first non-null member's value,
 -- and the result GTS the type of its first value
 SELECT pg_temp.ws(:'gr' || 'NEWGTS 10 NaN NaN NaN 2.5 ADDVALUE ''d'' STORE [ [ $d $a ] [] reducer.sum ] REDUCE [ [ $a $d ] [] reducer.sum ] REDUCE [ [ $c $a ] [] reducer.sum ] REDUCE');
+SELECT pg_temp.ws(:'gr' || '[ [ $a $b ] [] reducer.product ] REDUCE [ [ $a $b $c ] [] reducer.product ] REDUCE [ $b mapper.product 1 0 0 ] MAP');
 SELECT pg_temp.ws(:'gr' || '[ [ $a $b ] [] reducer.and ] REDUCE');
 SELECT pg_temp.ws(:'gr' || '[ [ $a $b ] [] reducer.median.forbid-nulls ] REDUCE');
 -- bucketized members give a bucketized result (FILLVALUE sees it)
