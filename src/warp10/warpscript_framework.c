@@ -1488,6 +1488,10 @@ MapOne(WsState *st, WsGts *g, WsValue mapper, int64 pre, int64 post, int64 occ,
 	mapped->sorted = true;
 	if (g->n == 0 && !g->bucketized)
 		return mapped;
+	/* every bucket is a tick: as many as BUCKETIZE may make (REDUCE may join far ones) */
+	if (g->bucketized && g->bucketcount > st->maxbuckets)
+		ws_error(st, "Bucket count (" INT64_FORMAT ") would exceed maximum value of " INT64_FORMAT ". Consider raising the limit or using capabilities.",
+				 g->bucketcount, st->maxbuckets);
 	if (pre > PG_INT32_MAX)
 		pre = PG_INT32_MAX;
 	if (post > PG_INT32_MAX)

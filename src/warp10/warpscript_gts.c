@@ -1083,7 +1083,7 @@ FillOp(WsState *st, WsGts *g, void *arg)
 
 	if (!f->bucketized)
 		return ws_gts_value(f);
-	if ((fa->kind == 0 || fa->kind == 1) && f->bucketcount > st->maxbuckets)
+	if (f->bucketcount > st->maxbuckets)
 		ws_error(st, "Bucket count (" INT64_FORMAT ") would exceed maximum value of " INT64_FORMAT ". Consider raising the limit or using capabilities.",
 				 f->bucketcount, st->maxbuckets);
 	ws_gts_sort(f, false);
@@ -1124,9 +1124,6 @@ FillOp(WsState *st, WsGts *g, void *arg)
 	{
 		if (fa->value.type == WS_NULL)
 			return ws_gts_value(f);
-		if (f->bucketcount > st->maxbuckets)
-			ws_error(st, "Bucket count (" INT64_FORMAT ") would exceed maximum value of " INT64_FORMAT ". Consider raising the limit or using capabilities.",
-					 f->bucketcount, st->maxbuckets);
 		for (int64 k = f->bucketcount - 1; k >= 0; k--)
 		{
 			int64		t = f->lastbucket - k * span;

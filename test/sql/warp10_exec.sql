@@ -484,6 +484,9 @@ SELECT right(pg_temp.ws_error('<% $f EVAL %> ''f'' STORE $f EVAL'), 60);
 SELECT pg_temp.ws('1 100 <% TOSTRING ''v'' SWAP + 1 SWAP STORE %> FOR');
 SELECT pg_temp.ws('NEWGTS 0 NaN NaN NaN 1 ADDVALUE 1 d NaN NaN NaN 1 ADDVALUE [ SWAP bucketizer.sum 0 1 s 0 ] BUCKETIZE');
 SELECT pg_temp.ws('NEWGTS 0 NaN NaN NaN 1 ADDVALUE [ SWAP bucketizer.sum 0 1 s 100001 ] BUCKETIZE');
+-- REDUCE may join far buckets: MAP and the fills over them stop at the same limit
+SELECT pg_temp.ws('NEWGTS 0 NaN NaN NaN 1 ADDVALUE [ SWAP NULL 0 1 1 ] BUCKETIZE NEWGTS 1000000000 NaN NaN NaN 1 ADDVALUE [ SWAP NULL 0 1 1 ] BUCKETIZE APPEND [ SWAP [] reducer.sum ] REDUCE DUP 0 GET BUCKETCOUNT SWAP [ SWAP mapper.count 0 0 0 ] MAP');
+SELECT pg_temp.ws('NEWGTS 0 NaN NaN NaN 1 ADDVALUE [ SWAP NULL 0 1 1 ] BUCKETIZE NEWGTS 1000000000 NaN NaN NaN 1 ADDVALUE [ SWAP NULL 0 1 1 ] BUCKETIZE APPEND [ SWAP [] reducer.sum ] REDUCE INTERPOLATE');
 -- memory: a list doubling itself
 SET vscope.warp10_max_memory = '8MB';
 SELECT pg_temp.ws('[ 1 ] 1 40 <% DROP DUP APPEND %> FOR');
