@@ -54,6 +54,7 @@ extern void api_coopr(VsRequest *r);
 /* api_warp10.c: Warp 10's fetch, find and update */
 extern void warp10_error(VsRequest *r, int status, const char *message, const char *details);
 extern bool warp10_preflight(VsRequest *r);
+extern char *warp10_gunzip(const char *in, size_t len, long max, size_t *outlen, const char **err);
 extern void api_warp10_fetch(VsRequest *r);
 extern void api_warp10_find(VsRequest *r);
 extern void api_warp10_update(VsRequest *r);

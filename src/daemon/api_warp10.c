@@ -291,11 +291,12 @@ api_warp10_find(VsRequest *r)
 }
 
 /*
- * gunzip inflates a gzip body, at most max bytes of it (a small body must
- * not become a huge one); NULL with *err on failure.
+ * warp10_gunzip inflates a gzip body (update's, exec's), at most max bytes
+ * of it (a small body must not become a huge one); a malloc'd,
+ * NUL-terminated buffer, or NULL with *err on failure.
  */
-static char *
-gunzip(const char *in, size_t len, long max, size_t *outlen, const char **err)
+char *
+warp10_gunzip(const char *in, size_t len, long max, size_t *outlen, const char **err)
 {
 	z_stream	z;
 	size_t		cap = len * 4 + 1024;
@@ -378,7 +379,7 @@ api_warp10_update(VsRequest *r)
 	{
 		const char *err;
 
-		inflated = gunzip(body, len, vs_config->max_body_size, &len, &err);
+		inflated = warp10_gunzip(body, len, vs_config->max_body_size, &len, &err);
 		if (inflated == NULL)
 		{
 			char		msg[160];

@@ -2,7 +2,7 @@
  * api_warp10_exec.c
  *	  Warp 10's POST /api/v0/exec (any method, like Warp 10): the body is a
  *	  WarpScript, run by one SQL call, vscope.warp10_exec(), in a read-only
- *	  transaction as vscope_reader with no tenant.  Exec needs no
+ *	  transaction as vscope_reader with no tenant (txn_begin_anonymous).  Exec needs no
  *	  credentials (Grafana's connection test sends "1 2 +"): row-level
  *	  security shows that role nothing, and only a token given to FETCH or
  *	  FIND binds the transaction to that token's tenant, in the database.
@@ -13,17 +13,19 @@
  *	  and Jetty's error page "ERROR line #N: message".  CORS headers on
  *	  both, so browsers (Quantum, Grafana direct mode) can read them.
  *	  Path segments after /api/v0/exec (the 2018 docs' /exec/warpscript)
- *	  are ignored.
+ *	  are ignored.  A gzip body (Content-Type: application/gzip) is
+ *	  inflated first; a browser's CORS preflight is answered as for fetch.
  */
 #include "api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "config.h"
 #include "log.h"
-#include "pool.h"
 
 /* Warp 10 abbreviates header values to this many characters */
 #define W10_MAX_HEADER 1024
@@ -152,58 +154,6 @@ exec_fail(VsRequest *r, const struct timespec *start, int status, long long line
 	free(reason.data);
 }
 
-/*
- * exec_txn_begin opens the read-only transaction as vscope_reader with no
- * tenant and the request timeout; false and t->status on failure.
- */
-static bool
-exec_txn_begin(VsTxn *t)
-{
-	char		timeout[32];
-	const char *params[1];
-	PGresult   *res;
-
-	memset(t, 0, sizeof(*t));
-	t->conn = pool_acquire();
-	if (t->conn == NULL)
-	{
-		t->status = 503;
-		t->message = strdup("Service unavailable: no database connection could be had.");
-		return false;
-	}
-	/* a pooled connection may have died with the server: one fresh try */
-	res = PQexec(t->conn, "BEGIN READ ONLY");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-	{
-		PQclear(res);
-		res = NULL;
-		if (pool_reconnect(&t->conn))
-			res = PQexec(t->conn, "BEGIN READ ONLY");
-		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
-		{
-			if (res)
-				PQclear(res);
-			t->status = 503;
-			t->message = strdup("Service unavailable: the database is not answering.");
-			txn_end(t);
-			return false;
-		}
-	}
-	PQclear(res);
-	snprintf(timeout, sizeof(timeout), "%ds", request_timeout_secs);
-	params[0] = timeout;
-	res = txn_exec(t, "SELECT set_config('role', 'vscope_reader', true), "
-				   "set_config('vscope.tenant', '', true), "
-				   "set_config('statement_timeout', $1, true)", 1, params);
-	if (res == NULL)
-	{
-		txn_end(t);
-		return false;
-	}
-	PQclear(res);
-	return true;
-}
-
 /* the detail of a script error: "line N, N operations, N points fetched" */
 static void
 parse_detail(const char *detail, long long *line, char *ops, size_t opslen,
@@ -247,17 +197,35 @@ api_warp10_exec(VsRequest *r)
 	const char *params[1];
 	VsTxn		t;
 	PGresult   *res;
+	const char *ct = req_header(r, "Content-Type");
+	char	   *inflated = NULL;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (warp10_preflight(r))
+		return;
+	if (ct != NULL && strncasecmp(ct, "application/gzip", 16) == 0)
+	{
+		const char *err;
+
+		inflated = warp10_gunzip(body, len, vs_config->max_body_size, &len, &err);
+		if (inflated == NULL)
+		{
+			exec_fail(r, &start, 500, 0, err, "0", "0");
+			return;
+		}
+		body = inflated;
+	}
 	if (memchr(body, '\0', len) != NULL)
 	{
 		exec_fail(r, &start, 500, 0, "The script contains a NUL character.", "0", "0");
+		free(inflated);
 		return;
 	}
 	script = strndup(body, len);
+	free(inflated);
 	if (script == NULL)
 		abort();
-	if (!exec_txn_begin(&t))
+	if (!txn_begin_anonymous(r, &t, "vscope_reader", true))
 	{
 		exec_fail(r, &start, t.status ? t.status : 500, 0,
 				  t.message ? t.message : "Internal error", "0", "0");

@@ -53,8 +53,8 @@ static const VsRoute routes[] = {
 	{"/api/v0/find", VS_M_GET | VS_M_OPTIONS, api_warp10_find, "GET, OPTIONS", false, false, warp10_error},
 	{"/api/v0/update", VS_M_POST | VS_M_OPTIONS, api_warp10_update, "POST, OPTIONS", false, false, warp10_error},
 	/* Warp 10 WarpScript: any method, no credentials (FETCH carries its token) */
-	{"/api/v0/exec", VS_M_ALL, api_warp10_exec, "GET, POST, PUT, DELETE", false, false, warp10_exec_error},
-	{"/api/v0/exec/", VS_M_ALL, api_warp10_exec, "GET, POST, PUT, DELETE", false, true, warp10_exec_error},
+	{"/api/v0/exec", VS_M_ALL | VS_M_OPTIONS, api_warp10_exec, "GET, POST, PUT, DELETE, OPTIONS", false, false, warp10_exec_error},
+	{"/api/v0/exec/", VS_M_ALL | VS_M_OPTIONS, api_warp10_exec, "GET, POST, PUT, DELETE, OPTIONS", false, true, warp10_exec_error},
 	{"/live", VS_M_GET | VS_M_HEAD, api_live, "GET", false, false, tsdb_error},
 	{"/ready", VS_M_GET | VS_M_HEAD, api_ready, "GET", false, false, tsdb_error},
 };

@@ -4,7 +4,7 @@ failing script's (500, X-Warp10-Error-Line and -Message, Jetty's page),
 FETCH and FIND with tokens and tenancy, and scripts meant to hurt (deep
 recursion, huge lists, endless loops, giant buckets) stopped by the limits
 with a clean error while the database stays up."""
-import json
+import gzip
 
 from vstest import assert_status
 
@@ -87,6 +87,19 @@ def test_the_stack_is_answered_top_first_in_warp10_json(ctx):
     # Java's number forms, NaN bare, non-ASCII escaped, macros and functions as text
     assert r.body == ('["10 mapper.add","<% 1 2 + %>",[1,{"k":NaN}],null,true,"\\u00E9",'
                       '1.0E7,2.0,1]'), r.body
+
+
+def test_a_gzip_body_and_a_browser_preflight(ctx):
+    r = exec_(ctx, gzip.compress(b"1 2 +\n3 *"), headers={"Content-Type": "application/gzip"})
+    assert assert_ok(r) == [9]
+    r = exec_(ctx, b"not gzip", headers={"Content-Type": "application/gzip"})
+    assert_status(r, 500)
+    assert "gzip" in r.header("X-Warp10-Error-Message")
+    r = exec_(ctx, None, method="OPTIONS", headers={"Origin": "http://grafana.example",
+                                                    "Access-Control-Request-Method": "POST"})
+    assert_status(r, 200)
+    assert r.header("Access-Control-Allow-Origin") == "*"
+    assert "POST" in r.header("Access-Control-Allow-Methods")
 
 
 def test_a_multiline_script_reports_the_failing_line(ctx):
