@@ -1,9 +1,10 @@
 """One data set, read through OpenTSDB's /api/query and through Warp 10, each
 answering by its own protocol's rules (the issue's "same data, both ways"
 test).  The fetch side: range ends, whole-value against substring regexes,
-order, time units and value types.  The WarpScript side (BUCKETIZE buckets
-labelled by their end, REDUCE without interpolation) belongs here too:
-extend this module with tests on data(ctx)."""
+order, time units and value types.  The WarpScript side (POST /api/v0/exec):
+BUCKETIZE buckets labelled by their end against downsampling buckets
+labelled by their start, REDUCE without interpolation against OpenTSDB's
+interpolating aggregation."""
 import json
 import urllib.parse
 
@@ -92,3 +93,61 @@ def test_order_units_and_types(ctx):
     assert s["v"] == [[(T0 * 1000 + 123) * 1000, 7]], s
     g, = opentsdb(ctx, tok, start=T0, end=T0 + 1, metric="cmp.ms", aggregator="sum", ms=True)
     assert g["dps"] == {str(T0 * 1000 + 123): 7}, g
+
+
+# ---- the WarpScript side: POST /api/v0/exec on the same data ----
+
+def warpscript(ctx, script):
+    r = ctx.post("/api/v0/exec", script)
+    assert_status(r, 200)
+    return json.loads(r.body)
+
+
+def test_buckets_labelled_by_start_or_by_end(ctx):
+    tok = data(ctx)
+    # OpenTSDB 2m-avg: [s, s + 2 m) from epoch multiples (T0 is 80 s past one),
+    # labelled by the start; buckets starting before the query's start are left out
+    g, = opentsdb(ctx, tok, start=T0, end=T0 + 120, metric="cmp.cpu", aggregator="sum",
+                  downsample="2m-avg", tags={"host": "web02"})
+    assert g["dps"] == {str(T0 + 40): 25.25}, g
+    g, = opentsdb(ctx, tok, start=T0 - 80, end=T0 + 120, metric="cmp.cpu", aggregator="sum",
+                  downsample="2m-avg", tags={"host": "web02"})
+    assert g["dps"] == {str(T0 - 80): 10.5, str(T0 + 40): 25.25}, g
+    # Warp 10 BUCKETIZE: (e - 2 m, e], lastbucket aligned up on the span, labelled by
+    # the end, newest first
+    stack = warpscript(ctx, f"[ '{tok}' 'cmp.cpu' {{ 'host' 'web02' }} {(T0 + 120) * 10**6} 180000000 ] FETCH\n"
+                            "[ SWAP bucketizer.mean 0 2 m 0 ] BUCKETIZE")
+    gts, = stack[0]
+    assert gts["v"] == [[(T0 + 160) * 10**6, 25.25], [(T0 + 40) * 10**6, 10.5]], gts
+    # the same buckets both ways once Warp 10's end a microsecond before OpenTSDB's next start
+    stack = warpscript(ctx, f"[ '{tok}' 'cmp.cpu' {{ 'host' 'web02' }} {(T0 + 120) * 10**6} 180000000 ] FETCH\n"
+                            f"[ SWAP bucketizer.mean {(T0 + 160) * 10**6 - 1} 2 m 2 ] BUCKETIZE")
+    gts, = stack[0]
+    assert gts["v"] == [[(T0 + 160) * 10**6 - 1, 25.25], [(T0 + 40) * 10**6 - 1, 10.5]], gts
+
+
+def test_cross_series_with_and_without_interpolation(ctx):
+    tok = data(ctx)
+    w = ctx.token(TENANT, "write")
+    assert_status(ctx.post("/api/put", [
+        {"metric": "cmp.gap", "timestamp": T0, "value": 1, "tags": {"host": "a"}},
+        {"metric": "cmp.gap", "timestamp": T0 + 60, "value": 2, "tags": {"host": "a"}},
+        {"metric": "cmp.gap", "timestamp": T0 + 120, "value": 3, "tags": {"host": "a"}},
+        {"metric": "cmp.gap", "timestamp": T0, "value": 10, "tags": {"host": "b"}},
+        {"metric": "cmp.gap", "timestamp": T0 + 120, "value": 30, "tags": {"host": "b"}}], token=w), 204)
+    # OpenTSDB interpolates b at T0 + 60 (20) before summing
+    g, = opentsdb(ctx, tok, start=T0, end=T0 + 120, metric="cmp.gap", aggregator="sum")
+    assert g["dps"] == {str(T0): 11, str(T0 + 60): 22, str(T0 + 120): 33}, g
+    # Warp 10's REDUCE: b is null at T0 + 60; sum leaves it out, mean gives nothing there
+    stack = warpscript(ctx, f"[ '{tok}' 'cmp.gap' {{}} {(T0 + 120) * 10**6} 180000000 ] FETCH 'g' STORE\n"
+                            "[ $g [] reducer.sum ] REDUCE [ $g [] reducer.mean ] REDUCE")
+    mean, = stack[0]
+    total, = stack[1]
+    assert total["v"] == [[T0 * 10**6, 11], [(T0 + 60) * 10**6, 2], [(T0 + 120) * 10**6, 33]], total
+    assert mean["v"] == [[T0 * 10**6, 5.5], [(T0 + 120) * 10**6, 16.5]], mean
+    # BUCKETIZE, then REDUCE: the Warp 10 way to a value at every tick
+    stack = warpscript(ctx, f"[ '{tok}' 'cmp.gap' {{}} {(T0 + 120) * 10**6} 180000000 ] FETCH\n"
+                            f"[ SWAP bucketizer.last {(T0 + 120) * 10**6} 1 m 3 ] BUCKETIZE FILLPREVIOUS\n"
+                            "[ SWAP [] reducer.sum ] REDUCE")
+    total, = stack[0]
+    assert total["v"] == [[T0 * 10**6, 11], [(T0 + 60) * 10**6, 12], [(T0 + 120) * 10**6, 33]], total
