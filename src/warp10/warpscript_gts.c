@@ -310,8 +310,37 @@ ws_gts_sort(WsGts *g, bool reverse)
 		return;
 	if (g->sorted && g->reversed != reverse)
 	{
-		/* reverse in place, keeping equal ticks in their order */
-		items = NULL;
+		/* sorted the other way (a fetched GTS is newest first): reverse it */
+		for (int i = 0, j = g->n - 1; i < j; i++, j--)
+		{
+			int64		t = g->ticks[i];
+
+			g->ticks[i] = g->ticks[j];
+			g->ticks[j] = t;
+			if (g->lv)
+			{
+				int64		x = g->lv[i];
+
+				g->lv[i] = g->lv[j];
+				g->lv[j] = x;
+			}
+			if (g->dv)
+			{
+				double		x = g->dv[i];
+
+				g->dv[i] = g->dv[j];
+				g->dv[j] = x;
+			}
+			if (g->sv)
+			{
+				WsString   *x = g->sv[i];
+
+				g->sv[i] = g->sv[j];
+				g->sv[j] = x;
+			}
+		}
+		g->reversed = reverse;
+		return;
 	}
 	items = palloc(sizeof(SortItem) * g->n);
 	for (int i = 0; i < g->n; i++)
