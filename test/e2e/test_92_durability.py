@@ -16,15 +16,14 @@ The daemon killed and started again is a second vscoped of the test's own;
 the cluster is killed under the main test daemon too, which must go on
 serving (its pool reconnects) for the tests after this module.
 """
-import json
 import os
-import re
 import signal
 import socket
-import subprocess
 import threading
 import time
 
+from faults import (cluster_answers, cluster_start, db_uri, free_port, postmaster_pid, spawn,
+                    stop, wait_for)
 from vstest import assert_status
 
 T = "e2e-durable"
@@ -32,109 +31,11 @@ DAY = 1393632000                 # 2014-03-01 00:00 UTC
 HTTP_BATCH = 100                 # points per /api/put
 TELNET_BATCH = 10                # put lines between two "version" barriers
 APP = "vscoped_durability"
-PGBIN = os.environ.get("VSCOPE_PGBIN", "/usr/lib/postgresql/15/bin")
 
 
 def setup(ctx):
     """The past day written to below (writes never make partitions)."""
     ctx.add_days("2014-03-01", "2014-03-02")
-
-
-def free_port(preferred):
-    for port in range(preferred, preferred + 40):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError(f"no free port from {preferred}")
-
-
-def wait_for(cond, what, timeout=120, step=0.1):
-    """Waits until cond() is true; fails saying what did not happen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def db_uri(app):
-    """The main daemon's db-uri with another application_name, so this
-    module's backends can be told from the main daemon's."""
-    with open(os.environ["VSCOPE_DAEMON_CONF"]) as f:
-        conf = f.read()
-    uri = re.search(r'^db-uri = "(.*)"$', conf, re.M).group(1)
-    return re.sub(r"application_name=\S+", f"application_name={app}", uri)
-
-
-def spawn(ctx, port, env):
-    """A vscoped of this module's own, its log in a file (a pipe nobody
-    reads would fill and stop it); waits until it answers."""
-    full = dict(os.environ, VSCOPE_SERVER_PORT=str(port), VSCOPE_MAINTENANCE_INTERVAL="0", **env)
-    daemon = os.path.join(os.environ["VSCOPE_ROOT"], "src", "daemon", "vscoped")
-    log = open(os.path.join(ctx.test_dir, "vscoped_durability.log"), "a")
-    proc = subprocess.Popen([daemon, os.environ["VSCOPE_DAEMON_CONF"]], env=full,
-                            stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if ctx.get("/live", port=port, timeout=10).status == 200:
-                return proc
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-    raise AssertionError(f"vscoped did not start on port {port} (log: vscoped_durability.log)")
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def pg_ctl(ctx, *args, check=True):
-    cmd = [os.path.join(PGBIN, "pg_ctl"), "-D", os.path.join(ctx.test_dir, "pgdata")] + list(args)
-    if os.environ.get("VSCOPE_RUN_AS") == "postgres":
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    return subprocess.run(cmd, check=check, capture_output=True, text=True)
-
-
-def cluster_start(ctx, timeout=120):
-    """Starts the cluster again; after a SIGKILLed postmaster its orphaned
-    backends may hold the old shared memory a moment, so it is retried."""
-    log = os.path.join(ctx.test_dir, "log", "postgresql.log")
-    deadline = time.monotonic() + timeout
-    while True:
-        p = pg_ctl(ctx, "-l", log, "-w", "-t", "60", "-o", f"-p {os.environ['PGPORT']}", "start",
-                   check=False)
-        if p.returncode == 0:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the cluster did not start again: {p.stdout} {p.stderr}")
-        time.sleep(0.5)
-
-
-def postmaster_pid(ctx):
-    with open(os.path.join(ctx.test_dir, "pgdata", "postmaster.pid")) as f:
-        return int(f.readline())
-
-
-def cluster_answers(ctx):
-    p = ctx.psql("SELECT 1", check=False)
-    return p.returncode == 0 and p.stdout.strip() == "1"
 
 
 class Writers:
@@ -233,7 +134,7 @@ def test_acknowledged_points_survive_kills(ctx):
     telnet_port = free_port(port + 1)
     env = dict(VSCOPE_DB_URI=db_uri(APP), VSCOPE_TELNET_TENANT=T,
                VSCOPE_TELNET_PORT=str(telnet_port), VSCOPE_DB_POOL="4")
-    proc = spawn(ctx, port, env)
+    proc = spawn(ctx, port, env, "vscoped_durability.log")
     writers = Writers(ctx, tok, port, telnet_port)
     faults = []
 
@@ -254,7 +155,7 @@ def test_acknowledged_points_survive_kills(ctx):
         deadline = time.monotonic() + 60
         while True:
             try:
-                proc = spawn(ctx, port, env)
+                proc = spawn(ctx, port, env, "vscoped_durability.log")
                 break
             except AssertionError:
                 if time.monotonic() > deadline:
