@@ -5,6 +5,7 @@ import base64
 import json
 import urllib.parse
 
+from faults import free_port
 from vstest import assert_status
 
 P = "ceilo-p1"          # a tenant; with vscope tokens, its name is the project
@@ -654,7 +655,7 @@ def test_event_types_and_traits(ctx):
 def test_keystone_identity_headers(ctx):
     ks = "ceilo-cloud"
     ctx.tenant(ks)
-    port = ctx.port + 2
+    port = free_port(ctx.port + 2)   # (the telnet port may be the next but one)
     proc = ctx.spawn_daemon(port, VSCOPE_IDENTITY_HEADERS="keystone", VSCOPE_KEYSTONE_TENANT=ks)
     try:
         adm = {"X-Auth-Token": "from-keystone", "X-Roles": "member,admin", "X-Project-Id": "proj-a", "X-User-Id": "ua"}
