@@ -763,6 +763,7 @@ api_config(VsRequest *r)
 	config_add(obj, "vscoped.ceilometer-udp-host", c->udp_host);
 	config_add_int(obj, "vscoped.ceilometer-udp-port", c->udp_port);
 	config_add(obj, "vscoped.ceilometer-udp-signed", c->udp_secret[0] ? "true" : "false");
+	config_add_int(obj, "vscoped.client-timeout", c->client_timeout);
 	config_add_int(obj, "vscoped.db-pool", c->db_pool);
 	config_add_int(obj, "vscoped.db-pool-acquisition-timeout", c->db_pool_acquisition_timeout);
 	config_add(obj, "vscoped.identity-headers", c->identity_headers);

@@ -40,6 +40,7 @@ static const KeyDef keys[] = {
 	{"server-host", T_STRING, "127.0.0.1", "address to listen on", OFF(server_host), 0, 0},
 	{"server-port", T_INT, "4242", "HTTP port (4242 is OpenTSDB's)", OFF(server_port), 1, 65535},
 	{"log-level", T_STRING, "info", "crit, error, warn, info (one access-log line per request) or debug", OFF(log_level), 0, 0},
+	{"client-timeout", T_INT, "30", "seconds a client has to send a whole request (header and body), from its connection's opening or its previous answer; then the connection is closed", OFF(client_timeout), 1, 3600},
 	{"max-body-size", T_SIZE, "16777216", "largest request body in bytes; larger gets a 413", OFF(max_body_size), 1024, 1L << 30},
 	{"max-connections", T_INT, "256", "simultaneous HTTP connections", OFF(max_connections), 1, 65536},
 	{"request-timeout", T_INT, "60", "seconds one request's SQL may run (statement_timeout)", OFF(request_timeout), 1, 86400},

@@ -23,6 +23,7 @@ typedef struct VsConfig
 	long		max_body_size;	/* bytes */
 	int			max_connections;
 	int			request_timeout;	/* seconds, per SQL statement */
+	int			client_timeout;	/* seconds to send a whole request */
 	int			maintenance_interval;	/* seconds; 0 = never */
 	char	   *telnet_host;
 	int			telnet_port;

@@ -8,6 +8,13 @@
  *	  413, requests without credentials where a route needs them 401, each
  *	  in the route's own error format (OpenTSDB's where no route claims the
  *	  path).
+ *
+ *	  A client has client-timeout seconds to send a whole request, counted
+ *	  from its connection's opening or from its previous answer: a watcher
+ *	  thread shuts down the socket of a connection past that (slow clients
+ *	  dribbling a header or a body, idle keep-alive connections), so a few
+ *	  of them cannot hold every one of max-connections.  The time a request
+ *	  is served is not counted (request-timeout bounds its SQL).
  */
 #include "http.h"
 
@@ -20,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +59,29 @@ static MHD_socket quiesced_socket = MHD_INVALID_SOCKET;
 static const VsConfig *config;
 static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
 static int	active;
+
+/*
+ * A connection being watched: receiving while its client owes a request,
+ * since when.  Linked in watched under watch_mu from MHD's "started" to its
+ * "closed" notification (MHD closes the socket only after that one, so the
+ * watcher never shuts down a descriptor reused by another connection).
+ */
+typedef struct Watch
+{
+	int			fd;
+	bool		receiving;
+	bool		cut;
+	struct timespec since;
+	char		addr[INET6_ADDRSTRLEN];
+	struct Watch *prev;
+	struct Watch *next;
+} Watch;
+
+static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
+static Watch *watched;
+static pthread_t watcher_thread;
+static bool watcher_running;
+static volatile bool watcher_stopping;
 
 /* ---- small buffers ---- */
 
@@ -357,6 +388,96 @@ dispatch(VsRequest *r)
 		router_error(r, 500, "Internal error", "The endpoint did not answer");
 }
 
+/* watch_set marks conn's client as owing a request (from now) or not */
+static void
+watch_set(struct MHD_Connection *conn, bool receiving)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	Watch	   *w = ci != NULL ? ci->socket_context : NULL;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&watch_mu);
+	w->receiving = receiving;
+	clock_gettime(CLOCK_MONOTONIC, &w->since);
+	pthread_mutex_unlock(&watch_mu);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	Watch	   *w = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+	{
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ca =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		w = calloc(1, sizeof(Watch));
+		if (w == NULL || fd == NULL)
+		{
+			free(w);
+			return;
+		}
+		w->fd = fd->connect_fd;
+		w->receiving = true;
+		clock_gettime(CLOCK_MONOTONIC, &w->since);
+		if (ca != NULL)
+			sockaddr_text(ca->client_addr, w->addr, sizeof(w->addr));
+		pthread_mutex_lock(&watch_mu);
+		w->next = watched;
+		if (watched)
+			watched->prev = w;
+		watched = w;
+		pthread_mutex_unlock(&watch_mu);
+		*socket_context = w;
+	}
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED && w != NULL)
+	{
+		pthread_mutex_lock(&watch_mu);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			watched = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&watch_mu);
+		free(w);
+		*socket_context = NULL;
+	}
+}
+
+/* watcher cuts off the clients that did not send a whole request in time */
+static void *
+watcher(void *arg)
+{
+	while (!watcher_stopping)
+	{
+		struct timespec now;
+		struct timespec pause = {0, 200 * 1000 * 1000};
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		pthread_mutex_lock(&watch_mu);
+		for (Watch *w = watched; w != NULL; w = w->next)
+			if (w->receiving && !w->cut &&
+				(now.tv_sec - w->since.tv_sec) * 1000L +
+				(now.tv_nsec - w->since.tv_nsec) / 1000000L >= config->client_timeout * 1000L)
+			{
+				w->cut = true;
+				shutdown(w->fd, SHUT_RDWR);
+				vs_log(LOG_INFO, "%s: no whole request within client-timeout (%d s): connection closed",
+					   w->addr[0] ? w->addr : "-", config->client_timeout);
+			}
+		pthread_mutex_unlock(&watch_mu);
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
 static char *
 normalize_path(const char *url)
 {
@@ -399,6 +520,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 
+	if (*upload_data_size == 0)
+		watch_set(conn, false);	/* the whole request is in */
 	if (r->responded)
 	{
 		*upload_data_size = 0;	/* already answered: drop the rest */
@@ -431,6 +554,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (r == NULL)
 		return;
+	watch_set(conn, true);		/* the next request's time starts now */
 	stats_request(r->route ? r->route->path : NULL, r->responded ? r->status : 0);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	req_client_addr(r, addr, sizeof(addr));
@@ -509,6 +633,7 @@ http_start(const VsConfig *cfg)
 									 on_request, NULL,
 									 MHD_OPTION_SOCK_ADDR, addr,
 									 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+									 MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 									 MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
 									 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
 									 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -519,6 +644,10 @@ http_start(const VsConfig *cfg)
 			   cfg->server_host, cfg->server_port);
 		return -1;
 	}
+	watcher_stopping = false;
+	watcher_running = pthread_create(&watcher_thread, NULL, watcher, NULL) == 0;
+	if (!watcher_running)
+		vs_log(LOG_WARN, "cannot start the client-timeout watcher: slow clients are not cut off");
 	return 0;
 }
 
@@ -558,6 +687,12 @@ http_stop(void)
 	if (daemon_handle != NULL)
 		MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;
+	if (watcher_running)
+	{
+		watcher_stopping = true;
+		pthread_join(watcher_thread, NULL);
+		watcher_running = false;
+	}
 	if (quiesced_socket != MHD_INVALID_SOCKET)
 		close(quiesced_socket);
 	quiesced_socket = MHD_INVALID_SOCKET;
