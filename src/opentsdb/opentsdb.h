@@ -151,4 +151,73 @@ extern char *ts_get_to_request(Jsonb *args);
 
 extern void ts_append_double(StringInfo buf, double d);
 
+/*
+ * ---- running /api/query's sub-queries for other endpoints (query.c) ----
+ *
+ * The expression endpoints (query_exp.c, gexp.c) parse an /api/query body,
+ * run its sub-queries and get each one's groups back instead of JSON.
+ * Everything is palloc'd in the caller's context; SPI must be connected.
+ */
+
+/* a selected series: id, tags (in key order) and points */
+typedef struct TsSeriesInfo
+{
+	int32		id;
+	int			ntags;
+	char	  **keys;
+	char	  **vals;
+	TsSeries	data;			/* raw, then downsampled and rated */
+} TsSeriesInfo;
+
+/* one result of a sub-query: its series and their merged points */
+typedef struct TsResultGroup
+{
+	TsSeriesInfo **members;
+	int			n;
+	TsSeries	data;			/* merged (the one series' own with "none") */
+	double		merge_ms;		/* the time merging took (showStats) */
+} TsResultGroup;
+
+typedef struct TsSubResult
+{
+	const char *metric;
+	TsResultGroup *groups;		/* oldest series first, as /api/query */
+	int			ngroups;
+	char	  **filter_tagks;	/* the tag keys of every filter, distinct */
+	int			nfilter_tagks;
+	bool		fill_null;		/* the downsampler fills with null */
+} TsSubResult;
+
+typedef struct TsQuery TsQuery;
+
+/* a result as /api/query writes it, from whatever made it */
+typedef struct TsOutSeries
+{
+	const char *metric;
+	int			ntags;
+	char	  **tagk;
+	char	  **tagv;
+	int			nagg;
+	char	  **agg;
+	int			query_index;	/* the sub-query "query" names */
+	TsSeriesInfo **members;		/* for tsuids and annotations; may be none */
+	int			nmembers;
+	const TsSeries *data;		/* written within [start, end] */
+	bool		fill_null;		/* NaN written as null */
+} TsOutSeries;
+
+extern TsQuery *ts_query_parse(Jsonb *req);
+extern int	ts_query_nsubs(const TsQuery *q);
+extern void ts_query_range(const TsQuery *q, int64 *start, int64 *end);
+extern TsSubResult *ts_query_run_subs(TsQuery *q, int32 tenant);
+extern void ts_group_tags(TsSeriesInfo **members, int n, int *ntags, char ***keys,
+						  char ***vals, int *nagg, char ***agg);
+extern void ts_query_write_series(StringInfo buf, bool *first, const TsQuery *q,
+								  const TsOutSeries *s);
+
+/* ---- the GET form's sub-queries, for /api/query/gexp (query_get.c) ---- */
+
+extern char *ts_get_to_request_with(Jsonb *args, char **extra_m, int nextra,
+									int **index_of_extra);
+
 #endif							/* VSCOPE_TSDB_H */

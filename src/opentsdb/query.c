@@ -56,7 +56,7 @@ typedef struct SubQuery
 	int			ntsuids;
 } SubQuery;
 
-typedef struct TsQuery
+struct TsQuery
 {
 	int64		start;
 	int64		end;
@@ -79,17 +79,10 @@ typedef struct TsQuery
 	bool		deleting;
 	int32	   *del_ids;
 	int			ndel;
-} TsQuery;
+};
 
-/* a selected series: id and tags */
-typedef struct SeriesInfo
-{
-	int32		id;
-	int			ntags;
-	char	  **keys;
-	char	  **vals;
-	TsSeries	data;			/* raw, then downsampled and rated */
-} SeriesInfo;
+/* a selected series: id and tags (opentsdb.h) */
+typedef TsSeriesInfo SeriesInfo;
 
 /*
  * SubStats: what showStats and showSummary report of a sub-query, under
@@ -1219,17 +1212,17 @@ SoleValue(SeriesInfo **members, int n, const char *key)
 }
 
 /*
- * AppendTags writes "tags" and "aggregateTags" of a group: keys with one
- * value across the group's series are tags, keys with several are
- * aggregated.
+ * ts_group_tags finds the "tags" and "aggregateTags" of a group: keys with
+ * one value across the group's series are tags, keys with several are
+ * aggregated; both in key order.
  */
-static void
-AppendTags(StringInfo buf, SeriesInfo **members, int n)
+void
+ts_group_tags(SeriesInfo **members, int n, int *ntags, char ***tagk, char ***tagv,
+			  int *nagg, char ***agg)
 {
 	char	  **keys = NULL;
 	int			nkeys = 0;
 	int			cap = 0;
-	bool		first;
 
 	for (int m = 0; m < n; m++)
 		for (int k = 0; k < members[m]->ntags; k++)
@@ -1249,34 +1242,65 @@ AppendTags(StringInfo buf, SeriesInfo **members, int n)
 		}
 	if (nkeys > 1)
 		qsort(keys, nkeys, sizeof(char *), CmpStr);
-
-	appendStringInfoString(buf, ",\"tags\":{");
-	first = true;
+	*ntags = 0;
+	*nagg = 0;
+	*tagk = palloc(sizeof(char *) * Max(nkeys, 1));
+	*tagv = palloc(sizeof(char *) * Max(nkeys, 1));
+	*agg = palloc(sizeof(char *) * Max(nkeys, 1));
 	for (int j = 0; j < nkeys; j++)
 	{
 		const char *value = SoleValue(members, n, keys[j]);
 
-		if (value == NULL)
-			continue;
-		if (!first)
+		if (value != NULL)
+		{
+			(*tagk)[*ntags] = keys[j];
+			(*tagv)[(*ntags)++] = (char *) value;
+		}
+		else
+			(*agg)[(*nagg)++] = keys[j];
+	}
+	if (keys)
+		pfree(keys);
+}
+
+/* AppendTagLists writes "tags" and "aggregateTags" from their lists */
+static void
+AppendTagLists(StringInfo buf, int ntags, char **tagk, char **tagv, int nagg, char **agg)
+{
+	appendStringInfoString(buf, ",\"tags\":{");
+	for (int j = 0; j < ntags; j++)
+	{
+		if (j > 0)
 			appendStringInfoChar(buf, ',');
-		first = false;
-		escape_json(buf, keys[j]);
+		escape_json(buf, tagk[j]);
 		appendStringInfoChar(buf, ':');
-		escape_json(buf, value);
+		escape_json(buf, tagv[j]);
 	}
 	appendStringInfoString(buf, "},\"aggregateTags\":[");
-	first = true;
-	for (int j = 0; j < nkeys; j++)
+	for (int j = 0; j < nagg; j++)
 	{
-		if (SoleValue(members, n, keys[j]) != NULL)
-			continue;
-		if (!first)
+		if (j > 0)
 			appendStringInfoChar(buf, ',');
-		first = false;
-		escape_json(buf, keys[j]);
+		escape_json(buf, agg[j]);
 	}
 	appendStringInfoChar(buf, ']');
+}
+
+/* AppendTags writes "tags" and "aggregateTags" of a group */
+static void
+AppendTags(StringInfo buf, SeriesInfo **members, int n)
+{
+	int			ntags;
+	int			nagg;
+	char	  **tagk;
+	char	  **tagv;
+	char	  **agg;
+
+	ts_group_tags(members, n, &ntags, &tagk, &tagv, &nagg, &agg);
+	AppendTagLists(buf, ntags, tagk, tagv, nagg, agg);
+	pfree(tagk);
+	pfree(tagv);
+	pfree(agg);
 }
 
 /*
@@ -1500,47 +1524,37 @@ AppendAnnotations(StringInfo buf, const TsQuery *q, SeriesInfo **members, int n)
 }
 
 /*
- * AppendGroup writes one result.  The TSUIDs are the series ids as 8 upper
- * hex digits, the same text sql/opentsdb.sql makes for /api/search/lookup
- * and /api/query/last (upper(lpad(to_hex(id), 8, '0')), ids being
- * positive), in string order as OpenTSDB sorts them: for 8-digit hex, the
- * order of the ids.
+ * AppendTsuids writes "tsuids": the series ids as 8 upper hex digits, the
+ * same text sql/opentsdb.sql makes for /api/search/lookup and
+ * /api/query/last (upper(lpad(to_hex(id), 8, '0')), ids being positive),
+ * in string order as OpenTSDB sorts them: for 8-digit hex, the order of
+ * the ids.
  */
 static void
-AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery *sq,
-			SeriesInfo **members, int n, const TsSeries *data, SubStats *st,
-			instr_time started, double merge_ms)
+AppendTsuids(StringInfo buf, SeriesInfo **members, int n)
+{
+	SeriesInfo **sorted = palloc(sizeof(SeriesInfo *) * Max(n, 1));
+
+	if (n > 0)
+		memcpy(sorted, members, sizeof(SeriesInfo *) * n);
+	qsort(sorted, n, sizeof(SeriesInfo *), CmpMemberId);
+	appendStringInfoString(buf, ",\"tsuids\":[");
+	for (int m = 0; m < n; m++)
+		appendStringInfo(buf, "%s\"%08X\"", m ? "," : "", (uint32) sorted[m]->id);
+	appendStringInfoChar(buf, ']');
+	pfree(sorted);
+}
+
+/*
+ * AppendDps writes "dps", the points within [start, end], as an object or
+ * (arrays) as [[ts, value], ...]; answers how many it wrote
+ */
+static int64
+AppendDps(StringInfo buf, const TsQuery *q, const TsSeries *data, bool fill_null)
 {
 	bool		first = true;
 	int64		emitted = 0;
-	instr_time	dps_started;
 
-	if (!*first_group)
-		appendStringInfoChar(buf, ',');
-	*first_group = false;
-	appendStringInfoString(buf, "{\"metric\":");
-	escape_json(buf, sq->metric);
-	AppendTags(buf, members, n);
-	AppendQueryEcho(buf, q, sq);
-	if (q->show_tsuids)
-	{
-		SeriesInfo **sorted = palloc(sizeof(SeriesInfo *) * Max(n, 1));
-
-		memcpy(sorted, members, sizeof(SeriesInfo *) * n);
-		qsort(sorted, n, sizeof(SeriesInfo *), CmpMemberId);
-		appendStringInfoString(buf, ",\"tsuids\":[");
-		for (int m = 0; m < n; m++)
-			appendStringInfo(buf, "%s\"%08X\"", m ? "," : "", (uint32) sorted[m]->id);
-		appendStringInfoChar(buf, ']');
-		pfree(sorted);
-	}
-	if (!q->no_annotations)
-	{
-		AppendAnnotations(buf, q, members, n);
-		if (q->globals != NULL)
-			appendStringInfo(buf, ",\"globalAnnotations\":%s", q->globals);
-	}
-	INSTR_TIME_SET_CURRENT(dps_started);
 	appendStringInfoString(buf, q->arrays ? ",\"dps\":[" : ",\"dps\":{");
 	for (int k = 0; k < data->n; k++)
 	{
@@ -1559,7 +1573,7 @@ AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery 
 			appendStringInfo(buf, "\"" INT64_FORMAT "\":", key);
 		if (pt->is_int)
 			appendStringInfo(buf, INT64_FORMAT, pt->i);
-		else if (isnan(pt->d) && sq->ds.fill == FILL_NULL)
+		else if (isnan(pt->d) && fill_null)
 			appendStringInfoString(buf, "null");
 		else
 			ts_append_double(buf, pt->d);
@@ -1567,17 +1581,81 @@ AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery 
 			appendStringInfoChar(buf, ']');
 	}
 	appendStringInfoChar(buf, q->arrays ? ']' : '}');
-	st->agg_ms = merge_ms + MsSince(dps_started);
-	st->emitted = emitted;
-	st->ser_ms = MsSince(started);
+	return emitted;
+}
+
+/*
+ * AppendGroup writes one result: metric, tags, aggregateTags, query,
+ * tsuids, annotations, globalAnnotations, dps (and stats), in OpenTSDB's
+ * order.
+ */
+static void
+AppendGroup(StringInfo buf, bool *first_group, const TsQuery *q, const SubQuery *sq,
+			const TsResultGroup *g, SubStats *st)
+{
+	instr_time	started;
+
+	INSTR_TIME_SET_CURRENT(started);
+	if (!*first_group)
+		appendStringInfoChar(buf, ',');
+	*first_group = false;
+	appendStringInfoString(buf, "{\"metric\":");
+	escape_json(buf, sq->metric);
+	AppendTags(buf, g->members, g->n);
+	AppendQueryEcho(buf, q, sq);
+	if (q->show_tsuids)
+		AppendTsuids(buf, g->members, g->n);
+	if (!q->no_annotations)
+	{
+		AppendAnnotations(buf, q, g->members, g->n);
+		if (q->globals != NULL)
+			appendStringInfo(buf, ",\"globalAnnotations\":%s", q->globals);
+	}
+	{
+		instr_time	dps_started;
+
+		INSTR_TIME_SET_CURRENT(dps_started);
+		st->emitted = AppendDps(buf, q, &g->data, sq->ds.fill == FILL_NULL);
+		st->agg_ms = g->merge_ms + MsSince(dps_started);
+	}
+	st->ser_ms = g->merge_ms + MsSince(started);
 	st->agg_ms_sum += st->agg_ms;
 	st->ser_ms_sum += st->ser_ms;
-	st->emitted_sum += emitted;
+	st->emitted_sum += st->emitted;
 	if (q->show_stats)
 	{
 		appendStringInfoString(buf, ",\"stats\":");
 		AppendSubStats(buf, st, sq->index, false);
 	}
+	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * ts_query_write_series writes a result that another endpoint made (an
+ * expression's), in AppendGroup's order: tsuids with showTSUIDs,
+ * annotations of its series unless noAnnotations, the query's
+ * globalAnnotations; no stats.
+ */
+void
+ts_query_write_series(StringInfo buf, bool *first, const TsQuery *q, const TsOutSeries *s)
+{
+	if (!*first)
+		appendStringInfoChar(buf, ',');
+	*first = false;
+	appendStringInfoString(buf, "{\"metric\":");
+	escape_json(buf, s->metric);
+	AppendTagLists(buf, s->ntags, s->tagk, s->tagv, s->nagg, s->agg);
+	Assert(s->query_index >= 0 && s->query_index < q->nsubs);
+	AppendQueryEcho(buf, q, &q->subs[s->query_index]);
+	if (q->show_tsuids)
+		AppendTsuids(buf, s->members, s->nmembers);
+	if (!q->no_annotations)
+	{
+		AppendAnnotations(buf, q, s->members, s->nmembers);
+		if (q->globals != NULL)
+			appendStringInfo(buf, ",\"globalAnnotations\":%s", q->globals);
+	}
+	(void) AppendDps(buf, q, s->data, s->fill_null);
 	appendStringInfoChar(buf, '}');
 }
 
@@ -1632,9 +1710,13 @@ CmpGroupAge(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void
-RunSubQuery(int32 tenant, TsQuery *q, const SubQuery *sq, StringInfo out, bool *first_group,
-			int64 *npoints, SubStats *st)
+/*
+ * RunSubQueryGroups selects, reads, groups and merges a sub-query: its
+ * results in the order /api/query writes them.
+ */
+static TsResultGroup *
+RunSubQueryGroups(int32 tenant, TsQuery *q, const SubQuery *sq, int64 *npoints,
+				  SubStats *st, int *nout)
 {
 	instr_time	t0;
 	int64		points_before = *npoints;
@@ -1644,17 +1726,19 @@ RunSubQuery(int32 tenant, TsQuery *q, const SubQuery *sq, StringInfo out, bool *
 	int64		from;
 	int64		to;
 	TsGroup	   *groups;
+	TsResultGroup *out;
 	int			ngroups = 0;
 	char	  **gkeys = palloc(sizeof(char *) * Max(sq->nfilters, 1));
 	int			ngkeys = 0;
 
+	*nout = 0;
 	INSTR_TIME_SET_CURRENT(t0);
 	series = SelectSeries(tenant, sq, &n, &st->rows_pre);
 	CheckNames(tenant, sq, series, n);
 	st->rows_post = n;
 	st->select_ms = MsSince(t0);
 	if (n == 0)
-		return;
+		return NULL;
 	if (q->deleting)
 	{
 		/* the series whose points in the range go once answered */
@@ -1728,27 +1812,106 @@ RunSubQuery(int32 tenant, TsQuery *q, const SubQuery *sq, StringInfo out, bool *
 	qsort(groups, ngroups, sizeof(TsGroup), CmpGroupAge);
 	st->group_ms = MsSince(t0);
 
+	/* merge each group with the aggregator's interpolation */
+	out = palloc0(sizeof(TsResultGroup) * ngroups);
 	for (int g = 0; g < ngroups; g++)
 	{
-		TsGroup	   *grp = &groups[g];
-		instr_time	started;
+		TsGroup    *grp = &groups[g];
+		TsResultGroup *r = &out[g];
 
-		INSTR_TIME_SET_CURRENT(started);
+		r->members = grp->members;
+		r->n = grp->n;
 		if (sq->agg->kind == AGG_NONE)
-			AppendGroup(out, first_group, q, sq, grp->members, 1, &grp->members[0]->data,
-						st, started, 0);
+			r->data = grp->members[0]->data;
 		else
 		{
 			TsSeries   *in = palloc(sizeof(TsSeries) * grp->n);
-			TsSeries	merged = {0};
+			instr_time	started;
 
+			INSTR_TIME_SET_CURRENT(started);
 			for (int m = 0; m < grp->n; m++)
 				in[m] = grp->members[m]->data;
-			ts_merge(in, grp->n, sq->agg, sq->rate.present, sq->ds.present, &merged);
-			AppendGroup(out, first_group, q, sq, grp->members, grp->n, &merged,
-						st, started, MsSince(started));
+			ts_merge(in, grp->n, sq->agg, sq->rate.present, sq->ds.present, &r->data);
+			r->merge_ms = MsSince(started);
+			pfree(in);
 		}
 	}
+	*nout = ngroups;
+	return out;
+}
+
+static void
+RunSubQuery(int32 tenant, TsQuery *q, const SubQuery *sq, StringInfo out, bool *first_group,
+			int64 *npoints, SubStats *st)
+{
+	int			ngroups;
+	TsResultGroup *groups = RunSubQueryGroups(tenant, q, sq, npoints, st, &ngroups);
+
+	for (int g = 0; g < ngroups; g++)
+		AppendGroup(out, first_group, q, sq, &groups[g], st);
+}
+
+/* ---- the engine for other endpoints (opentsdb.h) ---- */
+
+/* ts_query_parse reads an /api/query body (errors as tsdb_query's) */
+TsQuery *
+ts_query_parse(Jsonb *req)
+{
+	TsQuery    *q = palloc(sizeof(TsQuery));
+
+	ParseQuery(req, q, false);
+	return q;
+}
+
+int
+ts_query_nsubs(const TsQuery *q)
+{
+	return q->nsubs;
+}
+
+void
+ts_query_range(const TsQuery *q, int64 *start, int64 *end)
+{
+	*start = q->start;
+	*end = q->end;
+}
+
+/*
+ * ts_query_run_subs runs every sub-query of q for the tenant, in order, and
+ * answers their results (an array of ts_query_nsubs()); it also loads the
+ * annotations that ts_query_write_series writes.  SPI is connected.
+ */
+TsSubResult *
+ts_query_run_subs(TsQuery *q, int32 tenant)
+{
+	TsSubResult *res = palloc0(sizeof(TsSubResult) * Max(q->nsubs, 1));
+	int64		npoints = 0;
+
+	if (!q->no_annotations)
+		LoadAnnotations(q, tenant);
+	else
+		q->tenant = tenant;
+	for (int i = 0; i < q->nsubs; i++)
+	{
+		const SubQuery *sq = &q->subs[i];
+		TsSubResult *r = &res[i];
+		SubStats	st = {0};
+
+		r->metric = sq->metric;
+		r->fill_null = sq->ds.present && sq->ds.fill == FILL_NULL;
+		r->filter_tagks = palloc(sizeof(char *) * Max(sq->nfilters, 1));
+		for (int f = 0; f < sq->nfilters; f++)
+		{
+			bool		have = false;
+
+			for (int k = 0; k < r->nfilter_tagks && !have; k++)
+				have = strcmp(r->filter_tagks[k], sq->filters[f].tagk) == 0;
+			if (!have)
+				r->filter_tagks[r->nfilter_tagks++] = sq->filters[f].tagk;
+		}
+		r->groups = RunSubQueryGroups(tenant, q, sq, &npoints, &st, &r->ngroups);
+	}
+	return res;
 }
 
 /*

@@ -302,21 +302,27 @@ AppendTsuidSubQuery(StringInfo buf, const char *t)
 }
 
 /*
- * ts_get_to_request builds the POST body of a GET /api/query: the tsuid
- * sub-queries first, then the m ones, as OpenTSDB orders them.
+ * ts_get_to_request_with builds the POST body of a GET /api/query: the
+ * tsuid sub-queries first, then the m ones, as OpenTSDB orders them, then
+ * extra_m (the metric queries of /api/query/gexp's expressions); an m
+ * given twice is one sub-query.  When index_of_extra is given, it receives
+ * the sub-query index of each extra_m.
  */
 char *
-ts_get_to_request(Jsonb *args)
+ts_get_to_request_with(Jsonb *args, char **extra_m, int nextra, int **index_of_extra)
 {
 	StringInfoData buf;
 	const char *start = Arg(args, "start");
 	const char *end = Arg(args, "end");
 	const char *tz = Arg(args, "tz");
+	char	  **given;
 	char	  **ms;
+	int			ngiven;
 	int			nm;
 	char	  **ts;
 	int			nt;
-	bool		first = true;
+	int			nsubs = 0;
+	int		   *subidx;
 
 	if (!JB_ROOT_IS_OBJECT(args))
 		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
@@ -324,11 +330,19 @@ ts_get_to_request(Jsonb *args)
 	if (start == NULL || start[0] == '\0')
 		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
 						errmsg("missing parameter <code>start</code>")));
-	ms = ArgValues(args, "m", &nm);
+	given = ArgValues(args, "m", &ngiven);
 	ts = ArgValues(args, "tsuid", &nt);
+	nm = ngiven + nextra;
+	ms = palloc(sizeof(char *) * Max(nm, 1));
+	for (int i = 0; i < ngiven; i++)
+		ms[i] = given[i];
+	for (int i = 0; i < nextra; i++)
+		ms[ngiven + i] = extra_m[i];
 	if (nm == 0 && nt == 0)
 		ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
 						errmsg("missing sub queries")));
+	if (index_of_extra != NULL)
+		*index_of_extra = palloc(sizeof(int) * Max(nextra, 1));
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"start\":");
@@ -362,27 +376,41 @@ ts_get_to_request(Jsonb *args)
 		if (ts[i] == NULL || ts[i][0] == '\0')
 			ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
 							errmsg("The tsuid query string was empty")));
-		if (!first)
+		if (nsubs++ > 0)
 			appendStringInfoChar(&buf, ',');
-		first = false;
 		AppendTsuidSubQuery(&buf, ts[i]);
 	}
+	subidx = palloc(sizeof(int) * Max(nm, 1));
 	for (int i = 0; i < nm; i++)
 	{
-		bool		dup = false;
+		int			dup = -1;
 
 		if (ms[i] == NULL || ms[i][0] == '\0')
 			ereport(ERROR, (errcode(ERRCODE_VS_BAD_REQUEST),
 							errmsg("missing sub queries")));
-		for (int j = 0; j < i && !dup; j++)
-			dup = strcmp(ms[i], ms[j]) == 0;
-		if (dup)
-			continue;
-		if (!first)
-			appendStringInfoChar(&buf, ',');
-		first = false;
-		AppendSubQuery(&buf, ms[i]);
+		for (int j = 0; j < i && dup < 0; j++)
+			if (strcmp(ms[i], ms[j]) == 0)
+				dup = subidx[j];
+		if (dup < 0)
+		{
+			if (nsubs > 0)
+				appendStringInfoChar(&buf, ',');
+			AppendSubQuery(&buf, ms[i]);
+			dup = nsubs++;
+		}
+		subidx[i] = dup;
+		if (i >= ngiven && index_of_extra != NULL)
+			(*index_of_extra)[i - ngiven] = dup;
 	}
 	appendStringInfoString(&buf, "]}");
 	return buf.data;
+}
+
+/*
+ * ts_get_to_request builds the POST body of a GET /api/query.
+ */
+char *
+ts_get_to_request(Jsonb *args)
+{
+	return ts_get_to_request_with(args, NULL, 0, NULL);
 }
