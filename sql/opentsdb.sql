@@ -1,7 +1,7 @@
 -- opentsdb.sql: the OpenTSDB 2.4 HTTP API's SQL side: /api/query (POST and
--- GET forms), aggregators, suggest, telnet-style put lines, /api/query/last,
--- /api/search/lookup, and the building blocks in plain SQL (downsample and
--- the percentile aggregates).
+-- GET forms), /api/query/exp and /api/query/gexp, aggregators, suggest,
+-- telnet-style put lines, /api/query/last, /api/search/lookup, and the
+-- building blocks in plain SQL (downsample and the percentile aggregates).
 
 --------------------------------------------------------------------------------
 -- OpenTSDB queries
@@ -47,6 +47,18 @@ COMMENT ON FUNCTION vscope.tsdb_query_delete_get(jsonb) IS 'tsdb_query_delete() 
 
 GRANT EXECUTE ON FUNCTION vscope.tsdb_query(jsonb), vscope.tsdb_query_get(jsonb),
 	vscope.tsdb_query_delete(jsonb), vscope.tsdb_query_delete_get(jsonb) TO vscope_reader;
+
+CREATE FUNCTION vscope.tsdb_query_exp(request jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_exp'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query_exp(jsonb) IS 'answers an OpenTSDB /api/query/exp request body (time, filters, metrics, expressions over metric and expression ids with + - * / % and parentheses joined by union or intersection, outputs) for the current tenant, as OpenTSDB 2.4 writes it; a request OpenTSDB cannot read raises SQLSTATE VS500, as OpenTSDB answers it with a 500';
+
+CREATE FUNCTION vscope.tsdb_query_gexp(args jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_gexp'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query_gexp(jsonb) IS 'answers OpenTSDB''s GET /api/query/gexp from its query-string arguments as {"key": ["value", ...]}: exp=function(m-style sub-query or function, ..., parameters) with OpenTSDB 2.4''s Graphite-style functions, in /api/query''s answer form';
+
+GRANT EXECUTE ON FUNCTION vscope.tsdb_query_exp(jsonb), vscope.tsdb_query_gexp(jsonb) TO vscope_reader;
 
 CREATE FUNCTION vscope.tsdb_suggest(type text, q text DEFAULT '', max text DEFAULT '25')
 	RETURNS json

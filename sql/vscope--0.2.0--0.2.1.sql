@@ -4001,3 +4001,16 @@ CREATE FUNCTION vscope.warp10_exec(script text, OUT stack text, OUT ops bigint,
 COMMENT ON FUNCTION vscope.warp10_exec(text) IS 'Warp 10 WarpScript: runs the script (the subset vscope implements, within the vscope.warp10_* limits) and returns the stack as Warp 10''s exec JSON (top first), the operations run and the points fetched; a failing script raises SQLSTATE VSW00 with Warp 10''s message and "line N, N operations, N points fetched" in the detail';
 REVOKE ALL ON FUNCTION vscope.warp10_exec(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.warp10_exec(text) TO vscope_reader;
+
+-- OpenTSDB expression queries: /api/query/exp and /api/query/gexp
+CREATE FUNCTION vscope.tsdb_query_exp(request jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_exp'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query_exp(jsonb) IS 'answers an OpenTSDB /api/query/exp request body (time, filters, metrics, expressions over metric and expression ids with + - * / % and parentheses joined by union or intersection, outputs) for the current tenant, as OpenTSDB 2.4 writes it; a request OpenTSDB cannot read raises SQLSTATE VS500, as OpenTSDB answers it with a 500';
+
+CREATE FUNCTION vscope.tsdb_query_gexp(args jsonb) RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_tsdb_query_gexp'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope.tsdb_query_gexp(jsonb) IS 'answers OpenTSDB''s GET /api/query/gexp from its query-string arguments as {"key": ["value", ...]}: exp=function(m-style sub-query or function, ..., parameters) with OpenTSDB 2.4''s Graphite-style functions, in /api/query''s answer form';
+
+GRANT EXECUTE ON FUNCTION vscope.tsdb_query_exp(jsonb), vscope.tsdb_query_gexp(jsonb) TO vscope_reader;

@@ -21,5 +21,10 @@
 #define ERRCODE_VS_TOO_LARGE		MAKE_SQLSTATE('V','S','4','1','3')
 /* a named object (tenant, series) does not exist */
 #define ERRCODE_VS_NOT_FOUND		MAKE_SQLSTATE('V','S','4','0','4')
+/*
+ * a mistake in a request that the API answers as a server error (OpenTSDB
+ * 2.4 answers 500 to expression queries it cannot read)
+ */
+#define ERRCODE_VS_SERVER_ERROR		MAKE_SQLSTATE('V','S','5','0','0')
 
 #endif							/* VSCOPE_ERRORS_H */

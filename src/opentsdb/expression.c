@@ -341,6 +341,25 @@ ParseNumber(ExprParser *p)
 
 static bool ParseAdditive(ExprParser *p);
 
+/* Unexpected fails on what is at the current position: a word or a character */
+static bool
+Unexpected(ExprParser *p, const char *suffix)
+{
+	const char *at = p->text + p->pos;
+	int			n = 0;
+
+	if (IsIdentChar(*at))
+		while (IsIdentChar(at[n]))
+			n++;
+	else
+		n = pg_mblen(at);
+	for (size_t k = 0; k < lengthof(jexl_words); k++)
+		if (strlen(jexl_words[k]) == (size_t) n && strncmp(at, jexl_words[k], n) == 0)
+			return Fail(p, "\"%s\" at position %d is not arithmetic: only numbers, variables, "
+						"+ - * / %%, div, mod and parentheses are supported", pnstrdup(at, n));
+	return Fail(p, psprintf("unexpected \"%%s\" at position %%d%s", suffix), pnstrdup(at, n));
+}
+
 static bool
 ParsePrimary(ExprParser *p)
 {
@@ -359,7 +378,7 @@ ParsePrimary(ExprParser *p)
 		if (p->text[p->pos] != ')')
 			return p->text[p->pos] == '\0'
 				? Fail(p, "a parenthesis is not closed%s at position %d", "")
-				: Fail(p, "unexpected \"%s\" at position %d", pnstrdup(p->text + p->pos, pg_mblen(p->text + p->pos)));
+				: Unexpected(p, "");
 		p->pos++;
 		p->depth--;
 		return true;
@@ -401,7 +420,7 @@ ParsePrimary(ExprParser *p)
 	if (c == '"' || c == '\'')
 		return Fail(p, "strings are not supported (%s at position %d): only numbers, variables, "
 					"+ - * / %%, div, mod and parentheses are", pnstrdup(&c, 1));
-	return Fail(p, "unexpected \"%s\" at position %d", pnstrdup(p->text + p->pos, pg_mblen(p->text + p->pos)));
+	return Unexpected(p, "");
 }
 
 static bool
@@ -436,7 +455,7 @@ ParseUnary(ExprParser *p)
 		return Emit(p, in);
 	}
 	if (p->text[p->pos] == '!' || p->text[p->pos] == '~' || p->text[p->pos] == '+')
-		return Fail(p, "unexpected \"%s\" at position %d", pnstrdup(p->text + p->pos, 1));
+		return Unexpected(p, "");
 	return ParsePrimary(p);
 }
 
@@ -522,9 +541,7 @@ ts_expr_parse(const char *text, char **error)
 	{
 		SkipSpace(&p);
 		if (p.text[p.pos] != '\0')
-			(void) (p.text[p.pos] == ')'
-					? Fail(&p, "unexpected \"%s\" at position %d: no parenthesis is open", ")")
-					: Fail(&p, "unexpected \"%s\" at position %d", pnstrdup(p.text + p.pos, pg_mblen(p.text + p.pos))));
+			(void) Unexpected(&p, p.text[p.pos] == ')' ? ": no parenthesis is open" : "");
 	}
 	if (p.error != NULL)
 	{

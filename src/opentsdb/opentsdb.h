@@ -156,7 +156,8 @@ extern void ts_append_double(StringInfo buf, double d);
  *
  * The expression endpoints (query_exp.c, gexp.c) parse an /api/query body,
  * run its sub-queries and get each one's groups back instead of JSON.
- * Everything is palloc'd in the caller's context; SPI must be connected.
+ * SPI must be connected, and stay connected while the results are used:
+ * SPI's calls leave its procedure context current, which SPI_finish frees.
  */
 
 /* a selected series: id, tags (in key order) and points */
