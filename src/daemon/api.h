@@ -20,6 +20,8 @@ extern void tsdb_txn_error(VsRequest *r, VsTxn *t);
 extern void api_version(VsRequest *r);
 extern void api_put(VsRequest *r);
 extern void api_query(VsRequest *r);
+extern void api_query_exp(VsRequest *r);
+extern void api_query_gexp(VsRequest *r);
 extern void api_aggregators(VsRequest *r);
 extern void api_config_filters(VsRequest *r);
 extern void api_suggest(VsRequest *r);

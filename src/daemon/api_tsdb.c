@@ -330,6 +330,119 @@ api_query_run(VsRequest *r)
 	}
 }
 
+/*
+ * A DELETE on the expression endpoints: OpenTSDB refuses it unless deleting
+ * is allowed (vscope.query_allow_delete: vscope.tsdb_query_delete() checks
+ * that first and refuses in OpenTSDB's words), and when it is answers as
+ * for the other method; vscope deletes nothing through them.
+ */
+#define UNLESS_DELETE_REFUSED(call) \
+	"SELECT CASE WHEN current_setting('vscope.query_allow_delete')::boolean THEN " call \
+	" ELSE vscope.tsdb_query_delete('{}') END"
+
+/*
+ * api_query_exp answers /api/query/exp: the POST body goes to
+ * vscope.tsdb_query_exp().  As OpenTSDB 2.4: a body that is missing (any
+ * GET) or not JSON is a 500 (its JSON reader fails inside the handler).
+ */
+static void api_query_exp_run(VsRequest *r, const char *body, size_t len);
+static bool stats_token(VsRequest *r);
+
+void
+api_query_exp(VsRequest *r)
+{
+	char		remote[64];
+	size_t		len = 0;
+	const char *body = "";
+	unsigned long id;
+
+	if (strcmp(req_method(r), "GET") != 0)
+		body = req_body(r, &len);
+	if (len == 0 || body == NULL)
+	{
+		/* a bad token is a 401 first */
+		if (stats_token(r))
+			tsdb_error(r, 500, "Incoming data was null or empty",
+					   "POST the expression query as a JSON object.");
+		return;
+	}
+	req_client_addr(r, remote, sizeof(remote));
+	id = stats_query_begin("", remote, memchr(body, '\0', len) ? "" : body);
+	api_query_exp_run(r, body, len);
+	stats_query_end(id, req_tenant(r), req_status(r));
+}
+
+static void
+api_query_exp_run(VsRequest *r, const char *body, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	const char *params[1] = {body};
+
+	if (memchr(body, '\0', len) != NULL)
+	{
+		if (stats_token(r))
+			tsdb_error(r, 500, "Unable to parse the given JSON", "The body contains a NUL byte.");
+		return;
+	}
+	tok = json_tokener_new();
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, body, (int) len);
+	if (obj == NULL || json_tokener_get_parse_end(tok) < len)
+	{
+		enum json_tokener_error err = json_tokener_get_error(tok);
+
+		if (stats_token(r))
+			tsdb_error(r, 500, "Unable to parse the given JSON",
+					   obj != NULL ? "Something follows the JSON value." :
+					   err == json_tokener_continue ? "The JSON ends too early." :
+					   json_tokener_error_desc(err));
+		if (obj)
+			json_object_put(obj);
+		json_tokener_free(tok);
+		return;
+	}
+	json_object_put(obj);
+	json_tokener_free(tok);
+	if (strcmp(req_method(r), "DELETE") == 0)
+		run_json(r, SCOPE_READ, true, UNLESS_DELETE_REFUSED("vscope.tsdb_query_exp($1::jsonb)"),
+				 1, params);
+	else
+		run_json(r, SCOPE_READ, true, "SELECT vscope.tsdb_query_exp($1::jsonb)", 1, params);
+}
+
+/*
+ * api_query_gexp answers /api/query/gexp: GET with the query-string form
+ * (start, end, exp=function(...) repeated, m, ms, arrays...) through
+ * vscope.tsdb_query_gexp(); a POST is an /api/query POST, as OpenTSDB 2.4
+ * reads it.
+ */
+void
+api_query_gexp(VsRequest *r)
+{
+	char		remote[64];
+	char	   *args;
+	const char *params[1];
+	unsigned long id;
+
+	if (strcmp(req_method(r), "POST") == 0)
+	{
+		api_query(r);
+		return;
+	}
+	args = query_args_json(r);
+	params[0] = args;
+	req_client_addr(r, remote, sizeof(remote));
+	id = stats_query_begin("", remote, args);
+	if (strcmp(req_method(r), "DELETE") == 0)
+		run_json(r, SCOPE_READ, true, UNLESS_DELETE_REFUSED("vscope.tsdb_query_gexp($1::jsonb)"),
+				 1, params);
+	else
+		run_json(r, SCOPE_READ, true, "SELECT vscope.tsdb_query_gexp($1::jsonb)", 1, params);
+	stats_query_end(id, req_tenant(r), req_status(r));
+	free(args);
+}
+
 /* run_constant answers with an SQL function's constant JSON, no credentials asked */
 static void
 run_constant(VsRequest *r, const char *sql)
@@ -842,7 +955,8 @@ api_dropcaches(VsRequest *r)
 
 /*
  * stats_token checks the credentials of a stats request (any valid token:
- * the counters span tenants, so not for anyone); false when it answered
+ * the counters span tenants, so not for anyone), or of a request answered
+ * without the database (/api/query/exp's 500s); false when it answered
  */
 static bool
 stats_token(VsRequest *r)

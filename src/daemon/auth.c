@@ -70,7 +70,8 @@ set_failure_from_result(VsTxn *t, PGresult *res)
 	/* no SQLSTATE: the connection itself failed */
 	int			status = st == NULL ? 503 : http_status_for_sqlstate(st);
 
-	if (status >= 500)
+	/* VS5xx are answers the API gives (OpenTSDB's 500s), not failures */
+	if (status >= 500 && (st == NULL || strncmp(st, "VS", 2) != 0))
 		vs_log(LOG_ERROR, "database error %s: %s", st ? st : "?",
 			   msg ? msg : PQresultErrorMessage(res));
 	set_failure(t, status, msg ? msg : st == NULL ? "Database unavailable" : "database error",

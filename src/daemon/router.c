@@ -16,6 +16,8 @@ static const VsRoute routes[] = {
 	{"/api/put", VS_M_POST, api_put, "POST", true, false, tsdb_error},
 	{"/api/query", VS_M_GET | VS_M_POST | VS_M_DELETE, api_query, "GET, POST, DELETE", true, false, tsdb_error},
 	{"/api/query/last", VS_M_GET | VS_M_POST, api_query_last, "GET, POST", true, false, tsdb_error},
+	{"/api/query/exp", VS_M_GET | VS_M_POST | VS_M_DELETE, api_query_exp, "GET, POST, DELETE", true, false, tsdb_error},
+	{"/api/query/gexp", VS_M_GET | VS_M_POST | VS_M_DELETE, api_query_gexp, "GET, POST, DELETE", true, false, tsdb_error},
 	{"/api/search/lookup", VS_M_GET | VS_M_POST, api_lookup, "GET, POST", true, false, tsdb_error},
 	{"/api/annotation", VS_M_GET | VS_M_POST | VS_M_PUT | VS_M_DELETE, api_annotation, "GET, POST, PUT, DELETE", true, false, tsdb_error},
 	{"/api/annotation/bulk", VS_M_POST | VS_M_PUT | VS_M_DELETE, api_annotation_bulk, "POST, PUT, DELETE", true, false, tsdb_error},
