@@ -776,7 +776,7 @@ static TsQuery *
 ReadAndCheck(Jsonb *req, ExpQuery *q)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	TsQuery    *tq = NULL;
+	TsQuery    *volatile tq = NULL;
 
 	PG_TRY();
 	{

@@ -136,6 +136,7 @@ def test_errors_as_opentsdb_answers_them(ctx):
     tok = ctx.token(TENANT, "read")
     # what OpenTSDB cannot read: 500
     assert_tsdb_error(ctx.get("/api/query/exp", token=tok), 500, "Incoming data was null or empty")
+    assert_tsdb_error(ctx.get("/api/query/exp", token="vst_not_a_token"), 401)   # credentials first
     assert_tsdb_error(ctx.post("/api/query/exp", "{\"time\":", token=tok), 500,
                       "Unable to parse the given JSON")
     assert_tsdb_error(ctx.post("/api/query/exp", {}, token=tok), 500, "Missing time")

@@ -97,6 +97,8 @@ SELECT * FROM pg_temp.rows('{"expressions":[{"id":"e","expr":"a + b","join":{"op
   "outputs":[{"id":"e2"}]}');
 -- without outputs or expressions: every metric
 SELECT * FROM pg_temp.rows('{}');
+-- ids are letters and digits, capitals too
+SELECT * FROM pg_temp.rows('{"metrics":[{"id":"cpuA","metric":"exp.a","filter":"f1"}],"expressions":[{"id":"E2","expr":"cpuA * 2"}]}');
 
 -- JEXL's arithmetic: a number-only part in integers (3 / 2 is 1, 010 is
 -- octal 8, 0x10 is 16), a division by zero is 0, precedence, unary minus
