@@ -226,7 +226,7 @@ NumOp(ExprOp op, ExprNum l, ExprNum r)
 	}
 }
 
-/* Fold combines the last two instructions when both are numbers */
+/* EmitBinary emits an operator, folding it when both operands are numbers */
 static bool
 EmitBinary(ExprParser *p, ExprOp op)
 {
