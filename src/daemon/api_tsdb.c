@@ -337,7 +337,7 @@ api_query_run(VsRequest *r)
  * for the other method; vscope deletes nothing through them.
  */
 #define UNLESS_DELETE_REFUSED(call) \
-	"SELECT CASE WHEN current_setting('vscope.query_allow_delete')::boolean THEN " call \
+	"SELECT CASE WHEN current_setting('vscope.query_allow_delete', true)::boolean THEN " call \
 	" ELSE vscope.tsdb_query_delete('{}') END"
 
 /*

@@ -170,6 +170,28 @@ def test_errors_as_opentsdb_answers_them(ctx):
     assert_tsdb_error(ctx.post("/api/query/exp", exp_body()), 401)
 
 
+def test_delete_when_deleting_is_allowed_answers_and_deletes_nothing(ctx):
+    """OpenTSDB runs the expression endpoints' DELETE as their other method."""
+    ctx.psql("ALTER DATABASE vscope SET vscope.query_allow_delete = on")
+    port = ctx.port + 6
+    proc = ctx.spawn_daemon(port)
+    try:
+        w = ctx.token(TENANT)
+        r = ctx.request("DELETE", "/api/query/exp", exp_body(), token=w, port=port)
+        assert_status(r, 200)
+        assert r.json()["outputs"][0]["dpsMeta"]["setCount"] == 3, r.body
+        r = ctx.request("DELETE", "/api/query/gexp?" + urllib.parse.urlencode(
+            {"start": START, "end": END, "exp": "scale(sum:e2e.cpu.user{host=*},1)"}), token=w, port=port)
+        assert_status(r, 200)
+        assert len(r.json()) == 3, r.body
+        assert ctx.as_tenant(TENANT, "SELECT count(*) FROM vscope.datapoints "
+                                     "WHERE metric = 'e2e.cpu.user'") == [["9"]]
+    finally:
+        ctx.psql("ALTER DATABASE vscope RESET vscope.query_allow_delete")
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
 def test_tenants_see_only_their_series(ctx):
     r = ctx.post("/api/query/exp", exp_body(filters=None, metrics=[{"id": "a", "metric": "e2e.cpu.user"}],
                                             expressions=[{"id": "e", "expr": "a * 1"}]),
