@@ -5,6 +5,7 @@ what it cannot read, 400 for what fails running) and error bodies."""
 import time
 import urllib.parse
 
+from faults import free_port
 from vstest import assert_status, assert_tsdb_error
 
 TENANT = "e2e-exp"
@@ -173,7 +174,7 @@ def test_errors_as_opentsdb_answers_them(ctx):
 def test_delete_when_deleting_is_allowed_answers_and_deletes_nothing(ctx):
     """OpenTSDB runs the expression endpoints' DELETE as their other method."""
     ctx.psql("ALTER DATABASE vscope SET vscope.query_allow_delete = on")
-    port = ctx.port + 6
+    port = free_port(ctx.port + 6)
     proc = ctx.spawn_daemon(port)
     try:
         w = ctx.token(TENANT)

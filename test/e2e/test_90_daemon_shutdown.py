@@ -4,6 +4,7 @@ import signal
 import threading
 import time
 
+from faults import free_port
 from vstest import assert_status
 
 T = "e2e-drain"
@@ -16,7 +17,7 @@ def setup(ctx):
 
 def test_sigterm_finishes_the_write_under_way(ctx):
     tok = ctx.token(T)
-    port = ctx.port + 1
+    port = free_port(ctx.port + 1)   # (the telnet port may be the next one)
     proc = ctx.spawn_daemon(port, VSCOPE_LOG_LEVEL="info")
     try:
         payload = [{"metric": "drain.m", "timestamp": 1356998400 + i, "value": i,
