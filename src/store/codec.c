@@ -315,6 +315,7 @@ decimal_exponent(const uint8_t *is_int, const double *value, int n)
 typedef enum SourceKind
 {
 	SRC_TS,						/* ts[] */
+	SRC_RAW,					/* ts[] too: any int64 column (vs_ints_encode) */
 	SRC_INT,					/* ivalue[] of the int points */
 	SRC_DECIMAL,				/* mantissas of the double points */
 	SRC_BITS					/* bit patterns of the double points */
@@ -343,6 +344,7 @@ source_fill(Source *s, uint64_t *buf, int max)
 	switch (s->kind)
 	{
 		case SRC_TS:
+		case SRC_RAW:
 			got = s->n - i < max ? s->n - i : max;
 			for (int j = 0; j < got; j++)
 				buf[j] = (uint64_t) s->ts[i + j];
@@ -1100,11 +1102,14 @@ options_valid(const VsBlockOptions *opt)
 		(opt->gcd == VS_AUTO || opt->gcd == 0);
 }
 
-/* vs_block_encode_opt is vs_block_encode with some choices forced */
-size_t
-vs_block_encode_opt(const int64_t *ts, const uint8_t *is_int,
-					const int64_t *ivalue, const double *value, int n,
-					uint8_t *out, const VsBlockOptions *opt)
+/*
+ * encode_block writes a block of the given version: VS_BLOCK_VERSION
+ * (timestamps strictly increasing) or VS_SAMPLES_VERSION (non-decreasing).
+ */
+static size_t
+encode_block(int version, const int64_t *ts, const uint8_t *is_int,
+			 const int64_t *ivalue, const double *value, int n,
+			 uint8_t *out, const VsBlockOptions *opt)
 {
 	uint8_t    *p = out;
 	int			ni = 0;
@@ -1115,7 +1120,7 @@ vs_block_encode_opt(const int64_t *ts, const uint8_t *is_int,
 		return 0;
 	for (int i = 1; i < n; i++)
 	{
-		if (ts[i] <= ts[i - 1])
+		if (ts[i] < ts[i - 1] || (ts[i] == ts[i - 1] && version == VS_BLOCK_VERSION))
 			return 0;
 	}
 	if (opt != NULL)
@@ -1127,7 +1132,7 @@ vs_block_encode_opt(const int64_t *ts, const uint8_t *is_int,
 		tsc.gcd = vc.gcd = opt->gcd;
 	}
 
-	*p++ = VS_BLOCK_VERSION;
+	*p++ = (uint8_t) version;
 	p = put_varint(p, (uint64_t) n);
 	if (n == 0)
 		return p - out;
@@ -1179,6 +1184,70 @@ vs_block_encode_opt(const int64_t *ts, const uint8_t *is_int,
 	}
 	if (ni < n)
 		p = encode_doubles(is_int, value, n, n - ni, opt, &vc, p);
+	return p - out;
+}
+
+/* vs_block_encode_opt is vs_block_encode with some choices forced */
+size_t
+vs_block_encode_opt(const int64_t *ts, const uint8_t *is_int,
+					const int64_t *ivalue, const double *value, int n,
+					uint8_t *out, const VsBlockOptions *opt)
+{
+	return encode_block(VS_BLOCK_VERSION, ts, is_int, ivalue, value, n, out, opt);
+}
+
+/* vs_samples_encode_opt: a samples block, some choices forced */
+size_t
+vs_samples_encode_opt(const int64_t *ts, const uint8_t *is_int,
+					  const int64_t *ivalue, const double *value, int n,
+					  uint8_t *out, const VsBlockOptions *opt)
+{
+	return encode_block(VS_SAMPLES_VERSION, ts, is_int, ivalue, value, n, out, opt);
+}
+
+/* vs_samples_encode: a samples block, every choice the encoder's */
+size_t
+vs_samples_encode(const int64_t *ts, const uint8_t *is_int,
+				  const int64_t *ivalue, const double *value, int n,
+				  uint8_t *out)
+{
+	return encode_block(VS_SAMPLES_VERSION, ts, is_int, ivalue, value, n, out, NULL);
+}
+
+/*
+ * vs_ints_bound: the int streams' part of vs_block_bound, per column, plus
+ * the header.
+ */
+size_t
+vs_ints_bound(int n, int ncols)
+{
+	size_t		sn = (size_t) n;
+
+	if (n < 0 || n > VS_BLOCK_MAX_POINTS || ncols < 0 || ncols > VS_INTS_MAX_COLUMNS)
+		return 0;
+	return 12 + (size_t) ncols * (8 * sn + 22 * ((sn + 15) / 16) + 32);
+}
+
+/* vs_ints_encode writes columns of int64 as int streams, each planned alone */
+size_t
+vs_ints_encode(const int64_t *const *cols, int ncols, int n, uint8_t *out)
+{
+	static const Choice any = {VS_AUTO, VS_AUTO, VS_AUTO, VS_AUTO};
+	uint8_t    *p = out;
+
+	if (n < 0 || n > VS_BLOCK_MAX_POINTS || ncols < 0 || ncols > VS_INTS_MAX_COLUMNS)
+		return 0;
+	*p++ = VS_INTS_VERSION;
+	p = put_varint(p, (uint64_t) n);
+	p = put_varint(p, (uint64_t) ncols);
+	if (n == 0)
+		return p - out;
+	for (int k = 0; k < ncols; k++)
+	{
+		Source		src = {SRC_RAW, cols[k], NULL, NULL, NULL, n, 0, 0, 0};
+
+		p = encode_stream(&src, n, &any, p);
+	}
 	return p - out;
 }
 
@@ -1331,8 +1400,13 @@ unpack(const uint8_t *in, size_t avail, int cnt, int w, uint64_t *out)
 /*
  * read_stream decodes an int stream of c values into dst.  The frames are
  * unpacked in place, then turned into residuals and summed, one frame at a
- * time so that the data stays in the cache.
+ * time so that the data stays in the cache.  increasing: 0, any values;
+ * INC_STRICT, strictly increasing (a block's timestamps); INC_EQUAL,
+ * non-decreasing (a samples block's).
  */
+#define INC_STRICT 1
+#define INC_EQUAL 2
+
 static int
 read_stream(Reader *r, uint64_t *dst, int c, int increasing)
 {
@@ -1377,10 +1451,14 @@ read_stream(Reader *r, uint64_t *dst, int c, int increasing)
 		 * increases when its step d (an unsigned delta) is not 0 and its
 		 * last value does not pass INT64_MAX: (c - 1) d <= INT64_MAX - x0.
 		 */
-		if (increasing && c > 1 &&
+		if (increasing == INC_STRICT && c > 1 &&
 			(order < 2 || d == 0 ||
 			 d > ((uint64_t) INT64_MAX - dst[0]) / (uint64_t) (c - 1)))
 			return fail(r, "timestamps are not strictly increasing");
+		/* non-decreasing: zeros, a constant, or a progression that rises */
+		if (increasing == INC_EQUAL && c > 1 && order == 2 &&
+			d > ((uint64_t) INT64_MAX - dst[0]) / (uint64_t) (c - 1))
+			return fail(r, "timestamps are not in order");
 		if (order == 0)
 			memset(dst, 0, (size_t) c * sizeof(uint64_t));
 		else if (order == 1)
@@ -1474,7 +1552,7 @@ read_stream(Reader *r, uint64_t *dst, int c, int increasing)
 				}
 		}
 	}
-	if (increasing)
+	if (increasing == INC_STRICT)
 	{
 		int			bad = 0;
 
@@ -1482,6 +1560,15 @@ read_stream(Reader *r, uint64_t *dst, int c, int increasing)
 			bad |= (dst[j] ^ SIGN_BIT) <= (dst[j - 1] ^ SIGN_BIT);
 		if (bad)
 			return fail(r, "timestamps are not strictly increasing");
+	}
+	else if (increasing == INC_EQUAL)
+	{
+		int			bad = 0;
+
+		for (int j = 1; j < c; j++)
+			bad |= (dst[j] ^ SIGN_BIT) < (dst[j - 1] ^ SIGN_BIT);
+		if (bad)
+			return fail(r, "timestamps are not in order");
 	}
 	return 1;
 }
@@ -1666,17 +1753,21 @@ read_doubles(Reader *r, double *out, int64_t *scratch, int nd,
 	return fail(r, "bad double encoding");
 }
 
-/* read_header reads the version and the count */
+/* read_header reads the version (which must be want) and the count */
 static int
-read_header(Reader *r, int *n)
+read_header(Reader *r, unsigned want, int *n)
 {
 	unsigned	version;
 	uint64_t	v;
 
 	if (!get_byte(r, &version))
 		return 0;
-	if (version != VS_BLOCK_VERSION)
-		return fail(r, "unknown block version");
+	if (version != want)
+		return fail(r, want == VS_SAMPLES_VERSION && version == VS_BLOCK_VERSION ?
+					"a points block where a samples block belongs" :
+					want == VS_BLOCK_VERSION && version == VS_SAMPLES_VERSION ?
+					"a samples block where a points block belongs" :
+					"unknown block version");
 	if (!get_varint(r, &v))
 		return 0;
 	if (v > VS_BLOCK_MAX_POINTS)
@@ -1685,9 +1776,9 @@ read_header(Reader *r, int *n)
 	return 1;
 }
 
-/* vs_block_npoints reads the count in a block's header */
-int
-vs_block_npoints(const uint8_t *data, size_t len)
+/* npoints reads the count in the header of a block of this version */
+static int
+npoints(const uint8_t *data, size_t len, unsigned version)
 {
 	Reader		r = {data, data, NULL};
 	int			n;
@@ -1695,9 +1786,23 @@ vs_block_npoints(const uint8_t *data, size_t len)
 	if (data == NULL)
 		return -1;
 	r.end = data + len;
-	if (!read_header(&r, &n))
+	if (!read_header(&r, version, &n))
 		return -1;
 	return n;
+}
+
+/* vs_block_npoints reads the count in a block's header */
+int
+vs_block_npoints(const uint8_t *data, size_t len)
+{
+	return npoints(data, len, VS_BLOCK_VERSION);
+}
+
+/* vs_samples_npoints reads the count in a samples block's header */
+int
+vs_samples_npoints(const uint8_t *data, size_t len)
+{
+	return npoints(data, len, VS_SAMPLES_VERSION);
 }
 
 /* read_type_map reads a mixed block's type map into is_int; sets *ni */
@@ -1749,21 +1854,25 @@ read_type_map(Reader *r, unsigned kind, uint8_t *is_int, int n, int *ni)
 	return 1;
 }
 
-/* decode does vs_block_decode's work; 0 with r->err set on error */
+/*
+ * decode does vs_block_decode's (or vs_samples_decode's) work; 0 with
+ * r->err set on error
+ */
 static int
-decode(Reader *r, int64_t *ts, uint8_t *is_int, int64_t *ivalue,
+decode(Reader *r, unsigned version, int64_t *ts, uint8_t *is_int, int64_t *ivalue,
 	   double *value, int *np)
 {
 	int			n;
 	unsigned	kind;
 
-	if (!read_header(r, &n))
+	if (!read_header(r, version, &n))
 		return 0;
 	*np = n;
 	if (n == 0)
 		return r->p == r->end ? 1 : fail(r, "trailing bytes after block");
 
-	if (!read_stream(r, (uint64_t *) ts, n, 1))
+	if (!read_stream(r, (uint64_t *) ts, n,
+					 version == VS_SAMPLES_VERSION ? INC_EQUAL : INC_STRICT))
 		return 0;
 
 	if (!get_byte(r, &kind))
@@ -1824,11 +1933,11 @@ decode(Reader *r, int64_t *ts, uint8_t *is_int, int64_t *ivalue,
 	return 1;
 }
 
-/* vs_block_decode decodes a block; -1 with *err on corrupt input */
-int
-vs_block_decode(const uint8_t *data, size_t len, int64_t *ts,
-				uint8_t *is_int, int64_t *ivalue, double *value,
-				const char **err)
+/* decode_version decodes a block of a version; -1 with *err on corrupt input */
+static int
+decode_version(unsigned version, const uint8_t *data, size_t len, int64_t *ts,
+			   uint8_t *is_int, int64_t *ivalue, double *value,
+			   const char **err)
 {
 	Reader		r = {data, data, NULL};
 	int			n = 0;
@@ -1838,10 +1947,107 @@ vs_block_decode(const uint8_t *data, size_t len, int64_t *ts,
 	else
 	{
 		r.end = data + len;
-		if (decode(&r, ts, is_int, ivalue, value, &n))
+		if (decode(&r, version, ts, is_int, ivalue, value, &n))
 			return n;
 	}
 	if (err != NULL)
 		*err = r.err ? r.err : "corrupt block";
+	return -1;
+}
+
+/* vs_block_decode decodes a block; -1 with *err on corrupt input */
+int
+vs_block_decode(const uint8_t *data, size_t len, int64_t *ts,
+				uint8_t *is_int, int64_t *ivalue, double *value,
+				const char **err)
+{
+	return decode_version(VS_BLOCK_VERSION, data, len, ts, is_int, ivalue, value, err);
+}
+
+/* vs_samples_decode decodes a samples block; -1 with *err on corrupt input */
+int
+vs_samples_decode(const uint8_t *data, size_t len, int64_t *ts,
+				  uint8_t *is_int, int64_t *ivalue, double *value,
+				  const char **err)
+{
+	return decode_version(VS_SAMPLES_VERSION, data, len, ts, is_int, ivalue, value, err);
+}
+
+/* ints_header reads the header of int columns: version, count, columns */
+static int
+ints_header(Reader *r, int *n, int *ncols)
+{
+	unsigned	version;
+	uint64_t	v;
+	uint64_t	k;
+
+	if (!get_byte(r, &version))
+		return 0;
+	if (version != VS_INTS_VERSION)
+		return fail(r, "unknown int columns version");
+	if (!get_varint(r, &v) || !get_varint(r, &k))
+		return 0;
+	if (v > VS_BLOCK_MAX_POINTS)
+		return fail(r, "value count out of range");
+	if (k > VS_INTS_MAX_COLUMNS)
+		return fail(r, "column count out of range");
+	*n = (int) v;
+	*ncols = (int) k;
+	return 1;
+}
+
+/* vs_ints_shape reads the count and the number of columns of int columns */
+int
+vs_ints_shape(const uint8_t *data, size_t len, int *ncols)
+{
+	Reader		r = {data, data, NULL};
+	int			n;
+	int			k;
+
+	if (data == NULL)
+		return -1;
+	r.end = data + len;
+	if (!ints_header(&r, &n, &k))
+		return -1;
+	if (ncols != NULL)
+		*ncols = k;
+	return n;
+}
+
+/* vs_ints_decode decodes int columns of n values into cols[0..ncols) */
+int
+vs_ints_decode(const uint8_t *data, size_t len, int64_t *const *cols, int ncols,
+			   int want, const char **err)
+{
+	Reader		r = {data, data, NULL};
+	int			n = 0;
+	int			k = 0;
+
+	if (data == NULL)
+		r.err = "no int columns";
+	else
+	{
+		r.end = data + len;
+		if (ints_header(&r, &n, &k))
+		{
+			if (k != ncols)
+				fail(&r, "not the number of columns expected");
+			else if (n != want)
+				fail(&r, "not the number of values expected");
+			else
+			{
+				int			ok = 1;
+
+				for (int c = 0; c < k && ok && n > 0; c++)
+					ok = read_stream(&r, (uint64_t *) cols[c], n, 0);
+				if (ok && r.p != r.end)
+					fail(&r, "trailing bytes after int columns");
+				else if (ok)
+					return n;
+			}
+		}
+	}
+	if (err != NULL)
+		*err = r.err ? r.err : "corrupt int columns";
 	return -1;
 }

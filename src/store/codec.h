@@ -107,4 +107,45 @@ extern size_t vs_block_encode_opt(const int64_t *ts, const uint8_t *is_int,
 								  int n, uint8_t *out,
 								  const VsBlockOptions *opt);
 
+/*
+ * Samples blocks (Ceilometer): the same format under version 2, where two
+ * points may share a timestamp (the timestamps are non-decreasing rather
+ * than strictly increasing: samples at one instant, in the order of their
+ * sequence numbers).  Each function is its vs_block_* namesake otherwise;
+ * a block of the other version is refused as corrupt.
+ */
+#define VS_SAMPLES_VERSION 2
+
+extern size_t vs_samples_encode(const int64_t *ts, const uint8_t *is_int,
+								const int64_t *ivalue, const double *value,
+								int n, uint8_t *out);
+extern size_t vs_samples_encode_opt(const int64_t *ts, const uint8_t *is_int,
+									const int64_t *ivalue, const double *value,
+									int n, uint8_t *out,
+									const VsBlockOptions *opt);
+extern int	vs_samples_npoints(const uint8_t *data, size_t len);
+extern int	vs_samples_decode(const uint8_t *data, size_t len, int64_t *ts,
+							  uint8_t *is_int, int64_t *ivalue, double *value,
+							  const char **err);
+
+/*
+ * Int columns: ncols sequences of n int64 each (a samples block's
+ * sequence numbers and recorded_at offsets), each an int stream planned on
+ * its own, behind a header: version VS_INTS_VERSION, n, ncols.
+ * vs_ints_bound(n, ncols) is the capacity to give vs_ints_encode (0 for
+ * arguments out of range, for which the encoder returns 0 too);
+ * vs_ints_shape gives n (and *ncols), -1 for a bad header; vs_ints_decode
+ * fills cols[0..ncols) with n values each and returns n, or -1 with *err
+ * when the bytes are corrupt or hold another number of columns or values
+ * (it never writes more than n values a column).
+ */
+#define VS_INTS_VERSION 1
+#define VS_INTS_MAX_COLUMNS 8
+
+extern size_t vs_ints_bound(int n, int ncols);
+extern size_t vs_ints_encode(const int64_t *const *cols, int ncols, int n, uint8_t *out);
+extern int	vs_ints_shape(const uint8_t *data, size_t len, int *ncols);
+extern int	vs_ints_decode(const uint8_t *data, size_t len, int64_t *const *cols,
+						   int ncols, int n, const char **err);
+
 #endif							/* VSCOPE_CODEC_H */

@@ -1364,6 +1364,324 @@ t_headers(void)
 }
 
 /* ----------------------------------------------------------------
+ * Samples blocks (version 2: timestamps may repeat) and int columns
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * samples_roundtrip encodes s as a samples block with opt, decodes it into
+ * arrays of exactly n entries and compares bit for bit; the block is also
+ * refused by the points decoder.
+ */
+static const char *
+samples_roundtrip(const Series *s, const VsBlockOptions *opt)
+{
+	size_t		bound = vs_block_bound(s->n);
+	uint8_t    *buf = malloc(bound > 0 ? bound : 1);
+	size_t		len = vs_samples_encode_opt(s->ts, s->is_int, s->iv, s->dv, s->n, buf, opt);
+	uint8_t    *block;
+	Decoded		d;
+	const char *why = NULL;
+	const char *err = NULL;
+	size_t		m = s->n > 0 ? (size_t) s->n : 1;
+
+	if (len == 0)
+	{
+		free(buf);
+		return failf("the samples encoder refused %d points", s->n);
+	}
+	block = malloc(len);
+	memcpy(block, buf, len);
+	free(buf);
+	if (vs_samples_npoints(block, len) != s->n)
+		why = failf("samples header says %d, not %d", vs_samples_npoints(block, len), s->n);
+	d.ts = malloc(m * sizeof(int64_t));
+	d.is_int = malloc(m);
+	d.iv = malloc(m * sizeof(int64_t));
+	d.dv = malloc(m * sizeof(double));
+	d.n = vs_samples_decode(block, len, d.ts, d.is_int, d.iv, d.dv, &err);
+	if (why == NULL && d.n != s->n)
+		why = failf("samples decode gave %d points of %d (%s)", d.n, s->n, err ? err : "?");
+	for (int i = 0; why == NULL && i < s->n; i++)
+	{
+		if (d.ts[i] != s->ts[i] || d.is_int[i] != (s->is_int[i] != 0) ||
+			(s->is_int[i] ? d.iv[i] != s->iv[i] : bits_of(d.dv[i]) != bits_of(s->dv[i])))
+			why = failf("samples point %d differs", i);
+	}
+	if (why == NULL && s->n > 0 && vs_block_npoints(block, len) >= 0)
+		why = failf("a samples block passed for a points block");
+	if (why == NULL && s->n > 0 &&
+		vs_block_decode(block, len, d.ts, d.is_int, d.iv, d.dv, &err) >= 0)
+		why = failf("the points decoder read a samples block");
+	decoded_free(&d);
+	free(block);
+	return why;
+}
+
+/* samples_series: n points whose timestamps repeat in runs, values of any kind */
+static Series *
+samples_series(Rng *r, int n, int kind)
+{
+	Series	   *s = series_new(n);
+	int64_t		t = PG_2024 + (int64_t) rnd_below(r, 86400) * 1000000;
+
+	for (int i = 0; i < n; i++)
+	{
+		/* mostly a minute on, sometimes the same instant again, or a jitter */
+		switch (rnd_below(r, kind == 0 ? 8 : 3))
+		{
+			case 0:
+				break;
+			case 1:
+				t += 1 + (int64_t) rnd_below(r, 5000000);
+				break;
+			default:
+				t += MINUTE;
+		}
+		if (i == 0 && kind == 2)
+			t = INT64_MIN + (int64_t) rnd_below(r, 3);
+		s->ts[i] = t;
+		if (kind == 3 && rnd_below(r, 4) == 0)
+			set_int(s, i, as_int64(rnd(r)));
+		else if (kind == 3)
+			set_double(s, i, random_double(r));
+		else
+			set_double(s, i, gauge2(r, i, 0.5));
+	}
+	return s;
+}
+
+/* samples blocks: repeated timestamps round-trip under every choice */
+static const char *
+t_samples_roundtrip(void)
+{
+	Rng			r = {31};
+	static const int sizes[] = {1, 2, 3, 17, 255, 1440, 4000};
+
+	for (int kind = 0; kind < 4; kind++)
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+		{
+			Series	   *s = samples_series(&r, sizes[k], kind);
+
+			for (int i = 0; i < noption_sets; i++)
+			{
+				const char *why = samples_roundtrip(s, i == 0 ? NULL : &option_sets[i]);
+
+				if (why != NULL)
+				{
+					series_free(s);
+					return wrapf(why, "kind %d, %d points, options #%d", kind, sizes[k], i);
+				}
+			}
+			series_free(s);
+		}
+	/* every point at one instant (the timestamps are a constant) */
+	{
+		Series	   *s = series_new(300);
+
+		for (int i = 0; i < s->n; i++)
+		{
+			s->ts[i] = PG_2024;
+			set_double(s, i, i * 0.25);
+		}
+		for (int i = 0; i < noption_sets; i++)
+		{
+			const char *why = samples_roundtrip(s, i == 0 ? NULL : &option_sets[i]);
+
+			if (why != NULL)
+			{
+				series_free(s);
+				return wrapf(why, "one instant, options #%d", i);
+			}
+		}
+		series_free(s);
+	}
+	return NULL;
+}
+
+/* timestamps out of order are refused by both encoders; repeats by the points one */
+static const char *
+t_samples_order(void)
+{
+	Series	   *s = series_new(3);
+	uint8_t		buf[256];
+	const char *why = NULL;
+
+	s->ts[0] = PG_2024;
+	s->ts[1] = PG_2024;
+	s->ts[2] = PG_2024 + 1;
+	if (vs_samples_encode(s->ts, s->is_int, s->iv, s->dv, 3, buf) == 0)
+		why = failf("a repeated timestamp was refused in a samples block");
+	else if (vs_block_encode(s->ts, s->is_int, s->iv, s->dv, 3, buf) != 0)
+		why = failf("a repeated timestamp was taken in a points block");
+	s->ts[2] = PG_2024 - 1;
+	if (why == NULL && vs_samples_encode(s->ts, s->is_int, s->iv, s->dv, 3, buf) != 0)
+		why = failf("a timestamp going back was taken in a samples block");
+	series_free(s);
+	return why;
+}
+
+/* samples_decode_any: -1 or a non-decreasing decode, never a crash */
+static const char *
+samples_decode_any(const uint8_t *bytes, size_t len, int expect_fail)
+{
+	uint8_t    *copy = malloc(len > 0 ? len : 1);
+	int			n;
+	const char *why = NULL;
+	const char *err = NULL;
+
+	memcpy(copy, bytes, len);
+	n = vs_samples_npoints(copy, len);
+	if (n >= 0)
+	{
+		size_t		m = n > 0 ? (size_t) n : 1;
+		int64_t    *ts = malloc(m * sizeof(int64_t));
+		uint8_t    *is_int = malloc(m);
+		int64_t    *iv = malloc(m * sizeof(int64_t));
+		double	   *dv = malloc(m * sizeof(double));
+		int			got = vs_samples_decode(copy, len, ts, is_int, iv, dv, &err);
+
+		if (got == -1 && err == NULL)
+			why = failf("samples decode failed with no message");
+		else if (got >= 0 && got != n)
+			why = failf("samples decode returned %d for a header of %d", got, n);
+		else if (got >= 0 && expect_fail)
+			why = failf("a truncated samples block of %zu bytes decoded", len);
+		for (int i = 1; why == NULL && i < got; i++)
+			if (ts[i] < ts[i - 1])
+				why = failf("decoded samples ts[%d] goes back", i);
+		free(ts);
+		free(is_int);
+		free(iv);
+		free(dv);
+	}
+	free(copy);
+	return why;
+}
+
+/* samples blocks: every prefix refused, random corruption survived */
+static const char *
+t_samples_corruption(void)
+{
+	Rng			r = {32};
+
+	for (int kind = 0; kind < 4; kind++)
+	{
+		Series	   *s = samples_series(&r, 200, kind);
+		size_t		bound = vs_block_bound(s->n);
+		uint8_t    *block = malloc(bound + 16);
+		size_t		len = vs_samples_encode(s->ts, s->is_int, s->iv, s->dv, s->n, block);
+		uint8_t    *m = malloc(len + 16);
+		const char *why = NULL;
+
+		for (size_t l = 0; why == NULL && l < len; l++)
+			why = samples_decode_any(block, l, 1);
+		for (int rep = 0; why == NULL && rep < 400; rep++)
+		{
+			memcpy(m, block, len);
+			m[rnd_below(&r, len)] ^= (uint8_t) (1 << rnd_below(&r, 8));
+			if (rep % 2)
+				m[rnd_below(&r, len)] = (uint8_t) rnd(&r);
+			why = samples_decode_any(m, len, 0);
+		}
+		free(m);
+		free(block);
+		series_free(s);
+		if (why != NULL)
+			return wrapf(why, "kind %d", kind);
+	}
+	return NULL;
+}
+
+/* int columns: round trips of every shape, and refusals */
+static const char *
+t_int_columns(void)
+{
+	Rng			r = {33};
+	static const int sizes[] = {0, 1, 2, 3, 16, 17, 1440, 5000};
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+	{
+		int			n = sizes[k];
+		size_t		m = n > 0 ? (size_t) n : 1;
+		int64_t    *a = malloc(m * sizeof(int64_t));
+		int64_t    *b = malloc(m * sizeof(int64_t));
+		int64_t    *c = malloc(m * sizeof(int64_t));
+		int64_t    *da = malloc(m * sizeof(int64_t));
+		int64_t    *db = malloc(m * sizeof(int64_t));
+		int64_t    *dc = malloc(m * sizeof(int64_t));
+		const int64_t *cols[3] = {a, b, c};
+		int64_t    *dcols[3] = {da, db, dc};
+		size_t		bound = vs_ints_bound(n, 3);
+		uint8_t    *buf = malloc(bound);
+		size_t		len;
+		const char *err = NULL;
+		const char *why = NULL;
+		int			ncols = -1;
+
+		for (int i = 0; i < n; i++)
+		{
+			a[i] = rnd_below(&r, 50) == 0 ? 1 : 0;	/* seq: nearly always 0 */
+			b[i] = 2000000 + (int64_t) rnd_below(&r, 3) * 1000;	/* recorded_at - ts */
+			c[i] = as_int64(rnd(&r));	/* anything */
+		}
+		len = vs_ints_encode(cols, 3, n, buf);
+		if (len == 0 || len > bound)
+			why = failf("%d values: encoded into %zu of %zu bytes", n, len, bound);
+		else if (vs_ints_shape(buf, len, &ncols) != n || ncols != 3)
+			why = failf("%d values: the header says otherwise", n);
+		else if (vs_ints_decode(buf, len, dcols, 3, n, &err) != n)
+			why = failf("%d values: decode failed (%s)", n, err ? err : "?");
+		for (int i = 0; why == NULL && i < n; i++)
+			if (da[i] != a[i] || db[i] != b[i] || dc[i] != c[i])
+				why = failf("%d values: value %d differs", n, i);
+		if (why == NULL && vs_ints_decode(buf, len, dcols, 2, n, &err) >= 0)
+			why = failf("%d values: decoded as 2 columns", n);
+		if (why == NULL && n > 0 && vs_ints_decode(buf, len, dcols, 3, n - 1, &err) >= 0)
+			why = failf("%d values: decoded as %d", n, n - 1);
+		for (size_t l = 0; why == NULL && l < len; l++)
+			if (vs_ints_decode(buf, l, dcols, 3, n, &err) >= 0)
+				why = failf("%d values: a prefix of %zu bytes decoded", n, l);
+		for (int rep = 0; why == NULL && rep < 200 && len > 0; rep++)
+		{
+			uint8_t    *mut = malloc(len);
+
+			memcpy(mut, buf, len);
+			mut[rnd_below(&r, len)] ^= (uint8_t) (1 << rnd_below(&r, 8));
+			/* -1, or n values of whatever bits: never a crash */
+			(void) vs_ints_decode(mut, len, dcols, 3, n, &err);
+			free(mut);
+		}
+		/* a day's seq (all 0 but one) and a constant offset: a few bytes */
+		if (why == NULL && n == 1440)
+		{
+			size_t		small;
+
+			for (int i = 0; i < n; i++)
+			{
+				a[i] = i == 700;
+				b[i] = 2000000;
+			}
+			small = vs_ints_encode(cols, 2, n, buf);
+			if (small > 40)
+				why = failf("seq and offsets of a day take %zu bytes", small);
+		}
+		free(a);
+		free(b);
+		free(c);
+		free(da);
+		free(db);
+		free(dc);
+		free(buf);
+		if (why != NULL)
+			return why;
+	}
+	if (vs_ints_bound(-1, 1) != 0 || vs_ints_bound(1, VS_INTS_MAX_COLUMNS + 1) != 0)
+		return failf("vs_ints_bound took arguments out of range");
+	return NULL;
+}
+
+/* ----------------------------------------------------------------
  * Main
  * ----------------------------------------------------------------
  */
@@ -1401,31 +1719,66 @@ static const struct
 	{"every prefix refused", t_prefixes},
 	{"random corruption", t_corruption},
 	{"random garbage", t_garbage},
+	{"samples blocks round-trip", t_samples_roundtrip},
+	{"samples blocks' order", t_samples_order},
+	{"samples blocks' corruption", t_samples_corruption},
+	{"int columns", t_int_columns},
 };
 
-/* write_corpus writes the corpus blocks into dir, as the fuzzer's seeds */
+/* write_file writes len bytes into dir/name; 0 on success */
 static int
-write_corpus(const char *dir)
+write_file(const char *dir, const char *name, const uint8_t *bytes, size_t len)
 {
-	for (int b = 0; b < corpus.nblocks; b++)
-	{
-		char		path[4096];
-		FILE	   *f;
+	char		path[4096];
+	FILE	   *f;
 
-		snprintf(path, sizeof(path), "%s/block%03d", dir, b);
-		if ((f = fopen(path, "wb")) == NULL ||
-			fwrite(corpus.block[b], 1, corpus.len[b], f) != corpus.len[b] ||
-			fclose(f) != 0)
-		{
-			perror(path);
-			return 1;
-		}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "wb")) == NULL || fwrite(bytes, 1, len, f) != len || fclose(f) != 0)
+	{
+		perror(path);
+		return 1;
 	}
 	return 0;
 }
 
 /*
- * dump prints the points of the block in each file as spec_decode.py does:
+ * write_corpus writes the corpus blocks into dir, as the fuzzer's seeds,
+ * and a few samples blocks (version 2) after them
+ */
+static int
+write_corpus(const char *dir)
+{
+	Rng			r = {34};
+
+	for (int b = 0; b < corpus.nblocks; b++)
+	{
+		char		name[32];
+
+		snprintf(name, sizeof(name), "block%03d", b);
+		if (write_file(dir, name, corpus.block[b], corpus.len[b]) != 0)
+			return 1;
+	}
+	for (int kind = 0; kind < 4; kind++)
+	{
+		Series	   *s = samples_series(&r, 100 + 300 * kind, kind);
+		uint8_t    *buf = malloc(vs_block_bound(s->n));
+		size_t		len = vs_samples_encode(s->ts, s->is_int, s->iv, s->dv, s->n, buf);
+		char		name[32];
+		int			bad;
+
+		snprintf(name, sizeof(name), "sblock%03d", kind);
+		bad = write_file(dir, name, buf, len);
+		free(buf);
+		series_free(s);
+		if (bad)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * dump prints the points of the block (or samples block) in each file as
+ * spec_decode.py does:
  * "ts 1 ivalue" or "ts 0 <the double's 8 bytes, little-endian, in hex>",
  * or "ERROR" when the block is refused.
  */
@@ -1446,7 +1799,20 @@ dump(int nfiles, char **files)
 		}
 		len = fread(block, 1, 1 << 22, in);
 		fclose(in);
-		decode_exact(block, len, &d);
+		if (len > 0 && block[0] == VS_SAMPLES_VERSION)
+		{
+			/* a samples block */
+			int			n = vs_samples_npoints(block, len);
+			size_t		m = n > 0 ? (size_t) n : 1;
+
+			d.ts = malloc(m * sizeof(int64_t));
+			d.is_int = malloc(m);
+			d.iv = malloc(m * sizeof(int64_t));
+			d.dv = malloc(m * sizeof(double));
+			d.n = n < 0 ? -1 : vs_samples_decode(block, len, d.ts, d.is_int, d.iv, d.dv, &d.err);
+		}
+		else
+			decode_exact(block, len, &d);
 		if (d.n < 0)
 			printf("ERROR\n");
 		for (int i = 0; i < d.n; i++)

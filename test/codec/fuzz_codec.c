@@ -6,6 +6,8 @@
  *	  - as a block: decoding it must fail with a message or give a sane
  *		output (increasing timestamps, consistent value arrays), never
  *		touch memory outside the input and the arrays;
+ *	  - as a samples block and as int columns: the same, timestamps never
+ *		going back;
  *	  - as a series: the bytes become points (timestamps made increasing,
  *		ints and doubles of any bits, the encoder's options from the first
  *		bytes), which must encode within vs_block_bound() and decode back
@@ -62,6 +64,51 @@ decode_input(const uint8_t *data, size_t size)
 	free(is_int);
 	free(iv);
 	free(dv);
+}
+
+/*
+ * decode_samples_input decodes data as a samples block (timestamps may
+ * repeat, never go back) and as int columns of any shape
+ */
+static void
+decode_samples_input(const uint8_t *data, size_t size)
+{
+	int			n = vs_samples_npoints(data, size);
+	int			ncols = 0;
+	const char *err = NULL;
+
+	if (n >= 0)
+	{
+		int64_t    *ts = malloc(((size_t) n + 1) * sizeof(int64_t));
+		uint8_t    *is_int = malloc((size_t) n + 1);
+		int64_t    *iv = malloc(((size_t) n + 1) * sizeof(int64_t));
+		double	   *dv = malloc(((size_t) n + 1) * sizeof(double));
+		int			got = vs_samples_decode(data, size, ts, is_int, iv, dv, &err);
+
+		if ((got == -1 && err == NULL) || (got >= 0 && got != n))
+			crash();
+		for (int i = 1; i < got; i++)
+			if (ts[i] < ts[i - 1])
+				crash();
+		free(ts);
+		free(is_int);
+		free(iv);
+		free(dv);
+	}
+	n = vs_ints_shape(data, size, &ncols);
+	if (n >= 0)
+	{
+		int64_t    *cols[VS_INTS_MAX_COLUMNS];
+		int			got;
+
+		for (int c = 0; c < ncols; c++)
+			cols[c] = malloc(((size_t) n + 1) * sizeof(int64_t));
+		got = vs_ints_decode(data, size, cols, ncols, n, &err);
+		if ((got == -1 && err == NULL) || (got >= 0 && got != n))
+			crash();
+		for (int c = 0; c < ncols; c++)
+			free(cols[c]);
+	}
 }
 
 /* take reads up to 8 bytes of the input as a number */
@@ -173,6 +220,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	decode_input(data, size);
+	decode_samples_input(data, size);
 	roundtrip_input(data, size);
 	return 0;
 }

@@ -139,7 +139,8 @@ def double_stream(r, nd):
 
 def decode(data):
     r = Reader(data)
-    if r.byte() != 1:
+    version = r.byte()
+    if version not in (1, 2):
         raise Bad("version")
     n = r.varint()
     if n > 1 << 20:
@@ -149,8 +150,9 @@ def decode(data):
             raise Bad("trailing bytes")
         return []
     ts = [signed(t) for t in int_stream(r, n)]
-    if any(ts[i] <= ts[i - 1] for i in range(1, n)):
-        raise Bad("timestamps not increasing")
+    # a block's timestamps increase; a samples block's (version 2) may repeat
+    if any(ts[i] < ts[i - 1] or (ts[i] == ts[i - 1] and version == 1) for i in range(1, n)):
+        raise Bad("timestamps not in order")
     kind = r.byte()
     if kind in (0, 1):
         is_int = [1 - kind] * n
