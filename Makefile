@@ -7,8 +7,9 @@ EXTVERSION = 0.2.1
 MODULE_big = vscope
 # src/<domain>/: core (entry point, settings, tenancy), store (series,
 # partitions, ingest, the reader), opentsdb (the query engine), ceilometer
-# (statistics, complex queries, times and ids), warp10 (selectors, fetch,
-# find and update, the WarpScript interpreter); headers beside their code,
+# (statistics, complex queries, times and ids, samples in blocks and their
+# reader), warp10 (selectors, fetch, find and update, the WarpScript
+# interpreter); headers beside their code,
 # included as "domain/file.h"
 OBJS = \
 	src/core/vscope.o \
@@ -41,6 +42,9 @@ OBJS = \
 	src/ceilometer/complex_query.o \
 	src/ceilometer/ceilometer.o \
 	src/ceilometer/publish.o \
+	src/ceilometer/sample_blocks.o \
+	src/ceilometer/sample_reader.o \
+	src/ceilometer/statistics.o \
 	src/warp10/encoding.o \
 	src/warp10/selector.o \
 	src/warp10/fetch.o \
@@ -76,7 +80,7 @@ DATA_built = sql/vscope--$(EXTVERSION).sql
 
 # pg_regress tests, in order (test/sql/*.sql against test/expected/*.out),
 # each named after the domain it covers (the sql/ or src/ folder of that name)
-REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show opentsdb_exp coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts warp10_fetch opentsdb_meta ceilometer_publish warp10_exec
+REGRESS = core_install tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show opentsdb_exp coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts warp10_fetch opentsdb_meta ceilometer_publish warp10_exec ceilometer_compaction
 REGRESS_OUTDIR ?= $(VSCOPE_DATA)/regress
 REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTDIR) \
 	--dbname=vscope_regress

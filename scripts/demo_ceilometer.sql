@@ -12,6 +12,8 @@ SELECT vscope.create_tenant(:'project');
 SELECT vscope.use_tenant(:'project');
 SET timezone = 'UTC';
 DELETE FROM vscope.samples WHERE tenant_id = vscope.current_tenant();
+-- (and those of days maintenance has compressed since the last run)
+DELETE FROM vscope.sample_blocks WHERE tenant_id = vscope.current_tenant();
 DELETE FROM vscope.sample_span WHERE tenant_id = vscope.current_tenant();
 DELETE FROM vscope.events WHERE tenant_id = vscope.current_tenant();
 

@@ -81,7 +81,7 @@ if [ -n "$VSCOPE_TESTS" ]; then
 	say "only the tests matching: $VSCOPE_TESTS"
 fi
 ALL_REGRESS=$(make -s -C "$VSCOPE_ROOT" print-regress)
-COMPRESSED_REGRESS="tenancy store_reader opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show opentsdb_exp opentsdb_calendar warp10_fetch"
+COMPRESSED_REGRESS="tenancy store_reader opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show opentsdb_exp ceilometer ceilometer_span opentsdb_calendar warp10_fetch"
 regress_list=$(selected "${ALL_REGRESS#core_install}")
 compressed_list=$(selected "$COMPRESSED_REGRESS")
 

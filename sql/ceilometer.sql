@@ -83,6 +83,41 @@ CREATE TABLE vscope.samples (
 CREATE INDEX samples_ts_idx ON vscope.samples (tenant_id, ts);
 COMMENT ON TABLE vscope.samples IS 'Ceilometer samples (volume at a time) of vscope.sample_series, range-partitioned by day like vscope.points';
 
+-- A complete day's samples of one series, compressed (src/ceilometer/
+-- sample_blocks.c): data holds the (ts, volume) pairs as a samples block of
+-- the codec (timestamps repeat where samples share an instant, in seq
+-- order), extra each sample's seq and recorded_at - ts as int columns.
+-- Beside them the summary: the count and the statistics state of the
+-- volumes taken in (ts, seq) order (vscope.sample_stats_state's), so that
+-- statistics use a whole block without decoding it.  A day is split into
+-- several blocks only when it does not fit one, never inside an instant.
+CREATE TABLE vscope.sample_blocks (
+	tenant_id	integer NOT NULL,
+	series_id	integer NOT NULL,
+	first_ts	timestamptz NOT NULL,
+	last_ts		timestamptz NOT NULL,
+	n			integer NOT NULL CHECK (n > 0),
+	vsum		double precision NOT NULL,
+	vmin		double precision NOT NULL,
+	vmax		double precision NOT NULL,
+	vmean		double precision NOT NULL,
+	vm2			double precision NOT NULL,
+	data		bytea NOT NULL,
+	extra		bytea NOT NULL,
+	-- 1: the series' only block of its UTC day; 2: no volume is NaN (the
+	-- state counts every sample)
+	flags		smallint NOT NULL DEFAULT 0,
+	PRIMARY KEY (tenant_id, series_id, first_ts),
+	CONSTRAINT sample_blocks_span CHECK (last_ts >= first_ts
+										 AND (last_ts AT TIME ZONE 'UTC')::date
+											 = (first_ts AT TIME ZONE 'UTC')::date)
+) WITH (toast_tuple_target = 8160);
+ALTER TABLE vscope.sample_blocks ALTER COLUMN data SET STORAGE EXTERNAL;
+ALTER TABLE vscope.sample_blocks ALTER COLUMN extra SET STORAGE EXTERNAL;
+CREATE INDEX sample_blocks_day_idx ON vscope.sample_blocks (((first_ts AT TIME ZONE 'UTC')::date));
+COMMENT ON TABLE vscope.sample_blocks IS 'compressed Ceilometer samples: one block per sample series and complete UTC day, made by vscope.compress_samples(), with the count and the statistics state of its volumes (sum, min, max, mean, m2 in time order) beside the data';
+COMMENT ON COLUMN vscope.sample_blocks.flags IS '1: the only block of its series and day; 2: no volume is NaN (both needed before statistics use the summary)';
+
 CREATE TABLE vscope.events (
 	tenant_id	integer NOT NULL REFERENCES vscope.tenants ON DELETE CASCADE,
 	message_id	text NOT NULL CHECK (octet_length(message_id) BETWEEN 1 AND 255),
@@ -101,12 +136,15 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['sample_series', 'samples', 'events'] LOOP
+	FOREACH t IN ARRAY ARRAY['sample_series', 'samples', 'events', 'sample_blocks'] LOOP
 		EXECUTE format('ALTER TABLE vscope.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE format('ALTER TABLE vscope.%I FORCE ROW LEVEL SECURITY', t);
 		EXECUTE format('CREATE POLICY tenant_isolation ON vscope.%I USING (tenant_id = vscope.current_tenant())', t);
 		EXECUTE format('GRANT SELECT ON vscope.%I TO vscope_reader', t);
-		EXECUTE format('GRANT INSERT ON vscope.%I TO vscope_writer', t);
+		-- (blocks are written by compaction only, as the extension's owner)
+		IF t <> 'sample_blocks' THEN
+			EXECUTE format('GRANT INSERT ON vscope.%I TO vscope_writer', t);
+		END IF;
 		-- (like points, samples live in partitions made by maintenance, which pg_dump dumps)
 		IF t <> 'samples' THEN
 			EXECUTE format('SELECT pg_catalog.pg_extension_config_dump(%L, '''')', 'vscope.' || t);
@@ -203,7 +241,8 @@ COMMENT ON FUNCTION vscope._ceilo_span_widen(integer[], integer[], timestamptz[]
 
 -- Samples written or deleted by plain SQL rather than through the
 -- functions (a bulk load, a deletion) leave the spans behind: this
--- recomputes them all from the samples (every partition is read).
+-- recomputes them all from the samples (every partition is read, and the
+-- bounds of every block).
 -- Writers wait meanwhile; readers do not.
 CREATE FUNCTION vscope.ceilometer_refresh_spans() RETURNS bigint
 	LANGUAGE plpgsql VOLATILE
@@ -214,8 +253,14 @@ DECLARE
 BEGIN
 	LOCK TABLE vscope.sample_span IN SHARE ROW EXCLUSIVE MODE;
 	WITH m AS (
-		SELECT x.tenant_id, x.series_id, min(x.ts) AS f, max(x.ts) AS l
-		  FROM vscope.samples x GROUP BY 1, 2
+		SELECT u.tenant_id, u.series_id, min(u.f) AS f, max(u.l) AS l
+		  FROM (SELECT x.tenant_id, x.series_id, min(x.ts) AS f, max(x.ts) AS l
+				  FROM vscope.samples x GROUP BY 1, 2
+				UNION ALL
+				-- compressed days: a block's bounds are its first and last samples
+				SELECT b.tenant_id, b.series_id, min(b.first_ts), max(b.last_ts)
+				  FROM vscope.sample_blocks b GROUP BY 1, 2) u
+		 GROUP BY 1, 2
 	), gone AS (
 		DELETE FROM vscope.sample_span k
 		 WHERE NOT EXISTS (SELECT FROM m WHERE m.tenant_id = k.tenant_id AND m.series_id = k.series_id)
@@ -264,8 +309,9 @@ COMMENT ON FUNCTION vscope._ceilo_ids_dropped(timestamptz, timestamptz) IS 'inte
 -- that has one; a series that began and ended that day has no samples
 -- left and loses its row.  The partitions are
 -- probed one at a time, with the day's bounds known when the query is
--- planned so that only that partition is planned and locked; most series are settled by the
--- first one.  The rows are locked first (see _ceilo_span_widen for why a
+-- planned so that only that partition is planned and locked, together
+-- with that day's samples blocks (a compressed day: their first_ts and
+-- last_ts); most series are settled by the first one.  The rows are locked first (see _ceilo_span_widen for why a
 -- sample written meanwhile is not missed).
 CREATE FUNCTION vscope._ceilo_span_dropped(lo timestamptz, hi timestamptz) RETURNS integer
 	LANGUAGE plpgsql VOLATILE
@@ -292,16 +338,23 @@ BEGIN
 	  FROM (SELECT k.tenant_id, k.series_id, k.first_ts, k.last_ts FROM vscope.sample_span k
 			 WHERE (k.first_ts >= lo AND k.first_ts < hi) OR (k.last_ts >= lo AND k.last_ts < hi)
 			 ORDER BY k.tenant_id, k.series_id FOR UPDATE) k;
-	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_start >= hi ORDER BY range_start LOOP
+	-- (listing the partitions costs: not when no series needs them)
+	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_start >= hi AND ft IS NOT NULL
+			  ORDER BY range_start LOOP
 		EXIT WHEN ft IS NULL;
 		EXECUTE $q$
 			WITH found AS (
 				SELECT a.t, a.s, f.ts
 				  FROM unnest($1, $2) a(t, s)
-				 CROSS JOIN LATERAL (SELECT x.ts FROM vscope.samples x
-									  WHERE x.tenant_id = a.t AND x.series_id = a.s
-										AND x.ts >= $3 AND x.ts < $4
-									  ORDER BY x.ts LIMIT 1) f
+				 CROSS JOIN LATERAL (SELECT least((SELECT x.ts FROM vscope.samples x
+												   WHERE x.tenant_id = a.t AND x.series_id = a.s
+													 AND x.ts >= $3 AND x.ts < $4
+												   ORDER BY x.ts LIMIT 1),
+												  (SELECT b.first_ts FROM vscope.sample_blocks b
+												   WHERE b.tenant_id = a.t AND b.series_id = a.s
+													 AND b.first_ts >= $3 AND b.first_ts < $4
+												   ORDER BY b.first_ts LIMIT 1)) AS ts) f
+				 WHERE f.ts IS NOT NULL
 			), moved AS (
 				UPDATE vscope.sample_span k SET first_ts = found.ts
 				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
@@ -313,16 +366,22 @@ BEGIN
 			INTO ft, fs, n USING ft, fs, p.range_start, p.range_end;
 		changed := changed + n;
 	END LOOP;
-	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_end <= lo ORDER BY range_start DESC LOOP
+	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_end <= lo AND lt IS NOT NULL
+			  ORDER BY range_start DESC LOOP
 		EXIT WHEN lt IS NULL;
 		EXECUTE $q$
 			WITH found AS (
 				SELECT a.t, a.s, f.ts
 				  FROM unnest($1, $2) a(t, s)
-				 CROSS JOIN LATERAL (SELECT x.ts FROM vscope.samples x
-									  WHERE x.tenant_id = a.t AND x.series_id = a.s
-										AND x.ts >= $3 AND x.ts < $4
-									  ORDER BY x.ts DESC LIMIT 1) f
+				 CROSS JOIN LATERAL (SELECT greatest((SELECT x.ts FROM vscope.samples x
+													  WHERE x.tenant_id = a.t AND x.series_id = a.s
+														AND x.ts >= $3 AND x.ts < $4
+													  ORDER BY x.ts DESC LIMIT 1),
+													 (SELECT b.last_ts FROM vscope.sample_blocks b
+													  WHERE b.tenant_id = a.t AND b.series_id = a.s
+														AND b.first_ts >= $3 AND b.first_ts < $4
+													  ORDER BY b.first_ts DESC LIMIT 1)) AS ts) f
+				 WHERE f.ts IS NOT NULL
 			), moved AS (
 				UPDATE vscope.sample_span k SET last_ts = found.ts
 				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
@@ -387,19 +446,86 @@ SELECT vscope.current_tenant(), m.series_id, m.ts, m.seq
 $$;
 COMMENT ON FUNCTION vscope._ceilo_find_samples(text[]) IS 'internal: where the samples of the current tenant named by these message ids are stored (tenant, series, time, seq): by the publisher''s id, or by the id made from that place';
 
+-- The samples reader (src/ceilometer/sample_reader.c): the rows of
+-- vscope.samples and the blocks of vscope.sample_blocks together, in
+-- (series, ts, seq) order, a row winning over a block sample with its key.
+-- Every read of samples goes through it.
+CREATE FUNCTION vscope._ceilo_read_samples(series integer[], lo timestamptz, hi timestamptz,
+										   newest integer DEFAULT NULL)
+	RETURNS SETOF vscope.samples
+	AS 'MODULE_PATHNAME', 'vscope_ceilo_read_samples'
+	LANGUAGE C STABLE ROWS 1000;
+COMMENT ON FUNCTION vscope._ceilo_read_samples(integer[], timestamptz, timestamptz, integer) IS 'internal: the current tenant''s samples of these series with lo <= ts <= hi, from rows and blocks, in (series, ts, seq) order; with newest, only that many of the newest, newest first';
+
+-- one series' samples in [start_ts, end_ts), for the ceilometer_samples
+-- view; the planner hook (src/store/planner.c) narrows the view's open
+-- range to a query's bounds on "timestamp"
+CREATE FUNCTION vscope._ceilo_read_series(tenant_id integer, series_id integer,
+										  start_ts timestamptz, end_ts timestamptz)
+	RETURNS TABLE (ts timestamptz, seq integer, volume double precision, recorded_at timestamptz)
+	AS 'MODULE_PATHNAME', 'vscope_ceilo_read_series'
+	LANGUAGE C STABLE STRICT ROWS 1440 SUPPORT vscope._read_support;
+COMMENT ON FUNCTION vscope._ceilo_read_series(integer, integer, timestamptz, timestamptz) IS 'internal: the samples of one sample series in [start_ts, end_ts), from rows and blocks, in (ts, seq) order (the ceilometer_samples view)';
+
+CREATE FUNCTION vscope._ceilo_sample_bounds(series integer[], lo timestamptz, hi timestamptz)
+	RETURNS TABLE (series_id integer, first_ts timestamptz, last_ts timestamptz)
+	AS 'MODULE_PATHNAME', 'vscope_ceilo_sample_bounds'
+	LANGUAGE C STABLE STRICT ROWS 100;
+COMMENT ON FUNCTION vscope._ceilo_sample_bounds(integer[], timestamptz, timestamptz) IS 'internal: the first and last sample with lo <= ts <= hi of each of these series of the current tenant that has one (rows by index probes, blocks inside the range by their bounds)';
+
+-- the highest seq that blocks hold at one instant of a series: a sample
+-- written into a compressed day takes one above it (and above the rows');
+-- and whether any day from lo's to hi's is compressed at all (so that
+-- writes to days in rows, nearly all of them, need not ask)
+CREATE FUNCTION vscope._ceilo_block_max_seq(tenant_id integer, series_id integer, ts timestamptz)
+	RETURNS integer
+	AS 'MODULE_PATHNAME', 'vscope_ceilo_block_max_seq'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope._ceilo_block_max_seq(integer, integer, timestamptz) IS 'internal: the highest seq of the samples of the series (of that tenant) at that instant held in vscope.sample_blocks, or NULL; a sample stored at that instant must take a higher one';
+CREATE FUNCTION vscope._ceilo_blocks_between(lo timestamptz, hi timestamptz) RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+SELECT EXISTS (SELECT FROM vscope.sample_blocks b
+				WHERE (b.first_ts AT TIME ZONE 'UTC')::date
+					  BETWEEN (lo AT TIME ZONE 'UTC')::date AND (hi AT TIME ZONE 'UTC')::date)
+$$;
+COMMENT ON FUNCTION vscope._ceilo_blocks_between(timestamptz, timestamptz) IS 'internal: whether vscope.sample_blocks has a block (that the caller sees) of a UTC day from lo''s to hi''s';
+
+CREATE FUNCTION vscope.sample_reader_stats(OUT blocks_decoded bigint, OUT blocks_summarized bigint,
+										   OUT head_rows bigint, OUT samples bigint,
+										   OUT days_probed bigint, OUT days_skipped bigint)
+	AS 'MODULE_PATHNAME', 'vscope_sample_reader_stats'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.sample_reader_stats() IS 'what the samples reader has read in this session: samples blocks decoded, blocks answered from their summary, head rows, samples, and the days of the head it probed or skipped';
+
+CREATE FUNCTION vscope.compress_samples(day date) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_compress_samples'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION vscope.compress_samples(date) IS 'compresses the Ceilometer samples of a UTC day into per-series blocks (merged with the blocks it has, a row winning at an equal key; message ids unchanged), every tenant, in this transaction; returns how many samples the day''s blocks now hold (0 when the day had no rows)';
+REVOKE ALL ON FUNCTION vscope.compress_samples(date) FROM PUBLIC;
+
+CREATE FUNCTION vscope.decompress_samples(day date) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_decompress_samples'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION vscope.decompress_samples(date) IS 'turns the samples blocks of a UTC day back into rows (rows written since keep their values), every tenant, in this transaction; returns how many samples went back';
+REVOKE ALL ON FUNCTION vscope.decompress_samples(date) FROM PUBLIC;
+
 CREATE VIEW vscope.ceilometer_samples WITH (security_invoker = true) AS
-	SELECT x.tenant_id, x.series_id, x.seq,
+	SELECT s.tenant_id, s.series_id, x.seq,
 		   s.source, s.counter_name, s.counter_type, s.counter_unit,
 		   x.volume AS counter_volume, s.user_id, s.project_id, s.resource_id,
 		   x.ts AS "timestamp", x.recorded_at, s.resource_metadata,
 		   coalesce((SELECT i.message_id FROM vscope.sample_ids i
-					  WHERE i.tenant_id = x.tenant_id AND i.series_id = x.series_id
+					  WHERE i.tenant_id = s.tenant_id AND i.series_id = s.series_id
 						AND i.ts = x.ts AND i.seq = x.seq),
-					vscope.ceilometer_message_id(x.series_id, x.ts, x.seq)) AS message_id,
+					vscope.ceilometer_message_id(s.series_id, x.ts, x.seq)) AS message_id,
 		   NULL::text AS message_signature
-	  FROM vscope.samples x
-	  JOIN vscope.sample_series s USING (tenant_id, series_id);
-COMMENT ON VIEW vscope.ceilometer_samples IS 'Ceilometer samples with their storage field names: the view for BI tools and for complex queries';
+	  FROM vscope.sample_series s
+	 CROSS JOIN LATERAL vscope._ceilo_read_series(s.tenant_id, s.series_id, '-infinity', 'infinity') x;
+COMMENT ON VIEW vscope.ceilometer_samples IS 'Ceilometer samples with their storage field names, from rows and blocks alike: the view for BI tools and for complex queries';
 GRANT SELECT ON vscope.ceilometer_samples TO vscope_reader;
 
 -- Ceilometer's timestamps: naive UTC ISO 8601, microseconds only when set
@@ -635,10 +761,14 @@ COMMENT ON FUNCTION vscope._ceilo_bool(text) IS 'internal: a stored metadata tex
 -- 'resources', 'meters').  series_where applies to vscope.sample_series
 -- aliased s, sample_where to vscope.samples aliased x.  Field names are
 -- whitelisted, values quoted; a non-admin caller is confined to its project.
+-- What sample_where says is also given as values, for the samples reader:
+-- x_lo <= ts <= x_hi (NULL: unbounded; a strict bound is a microsecond
+-- in) and seq = x_seq (a message_id; NULL: any).
 CREATE FUNCTION vscope._ceilo_query(args jsonb, kind text,
 	OUT series_where text, OUT sample_where text,
 	OUT q_start timestamptz, OUT q_end timestamptz,
-	OUT w_start timestamptz, OUT w_end timestamptz)
+	OUT w_start timestamptz, OUT w_end timestamptz,
+	OUT x_lo timestamptz, OUT x_hi timestamptz, OUT x_seq integer)
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
@@ -731,9 +861,11 @@ BEGIN
 	w_end := q_end + make_interval(mins => coalesce(offset_min, 0)::integer);
 	IF w_start IS NOT NULL THEN
 		xconds := xconds || format('x.ts %s %L::timestamptz', CASE WHEN start_strict THEN '>' ELSE '>=' END, w_start);
+		x_lo := w_start + CASE WHEN start_strict THEN interval '1 microsecond' ELSE interval '0' END;
 	END IF;
 	IF w_end IS NOT NULL THEN
 		xconds := xconds || format('x.ts %s %L::timestamptz', CASE WHEN end_strict THEN '<' ELSE '<=' END, w_end);
+		x_hi := w_end - CASE WHEN end_strict THEN interval '1 microsecond' ELSE interval '0' END;
 	END IF;
 	-- then every other clause: a known field, and eq only
 	FOR i IN 0 .. n - 1 LOOP
@@ -784,6 +916,12 @@ BEGIN
 			ELSE
 				conds := conds || format('s.series_id = %s', mid.series_id);
 				xconds := xconds || format('x.ts = %L::timestamptz AND x.seq = %s', mid.ts, mid.seq);
+				x_lo := greatest(x_lo, mid.ts);
+				x_hi := least(x_hi, mid.ts);
+				IF x_seq IS DISTINCT FROM mid.seq AND x_seq IS NOT NULL THEN
+					x_lo := 'infinity';		-- two message ids: nothing is both
+				END IF;
+				x_seq := mid.seq;
 			END IF;
 		ELSIF v = 'None' AND col IN ('user_id', 'project_id') THEN
 			conds := conds || format('s.%I IS NULL', col);
@@ -795,7 +933,7 @@ BEGIN
 	sample_where := coalesce(nullif(array_to_string(xconds, ' AND '), ''), 'true');
 END
 $$;
-COMMENT ON FUNCTION vscope._ceilo_query(jsonb, text) IS 'internal: a Ceilometer simple query (q.field, q.op, q.value, q.type) for an endpoint kind as conditions on sample_series s and samples x, with its time bounds; a non-admin is confined to its project';
+COMMENT ON FUNCTION vscope._ceilo_query(jsonb, text) IS 'internal: a Ceilometer simple query (q.field, q.op, q.value, q.type) for an endpoint kind as conditions on sample_series s and samples x, with its time bounds, and the samples'' conditions as values (inclusive time bounds, seq); a non-admin is confined to its project';
 
 -- a float as Ceilometer writes it: 10.0, not 10
 CREATE FUNCTION vscope._ceilo_float(v double precision) RETURNS json
@@ -862,20 +1000,26 @@ BEGIN
 		RETURN '[]';
 	END IF;
 	-- newest first: the last day of that range, then four times as much
-	-- back each round until the limit is met or the range is covered, each
-	-- round with its bounds as values known when planning (EXECUTE plans
-	-- with them), so that only the partitions of those days are planned.  Rows before a round's start are older than
+	-- back each round until the limit is met or the range is covered.
+	-- The reader plans only the partitions of a round's days and reads
+	-- the newest rows by the (tenant_id, ts) index and the blocks that end
+	-- last, newest first.  Rows before a round's start are older than
 	-- every row in it, so a round that fills the limit has the answer.
 	LOOP
 		from_ts := CASE WHEN width >= hi - lo THEN lo ELSE hi - width END;
 		EXECUTE format(
 			'SELECT coalesce(json_agg(vscope._ceilo_sample_json(s, x, $2) ORDER BY (x).ts DESC, (x).series_id, (x).seq), ''[]''),
 					count(*)
-			   FROM (SELECT s, x FROM vscope.sample_series s JOIN vscope.samples x USING (tenant_id, series_id)
-					  WHERE %s AND %s AND x.ts >= $3 AND x.ts <= $4 AND ($1 IS NULL OR s.counter_name = $1)
-					  ORDER BY x.ts DESC, x.series_id, x.seq LIMIT %s) y(s, x)',
+			   FROM (SELECT s, x FROM vscope.sample_series s
+					   JOIN vscope._ceilo_read_samples(ARRAY(SELECT s.series_id FROM vscope.sample_series s
+															  WHERE %1$s AND ($1 IS NULL OR s.counter_name = $1)),
+													   greatest($3, $5), least($4, $6), $7) x USING (tenant_id, series_id)
+					  WHERE %1$s AND %2$s AND x.ts >= $3 AND x.ts <= $4 AND ($1 IS NULL OR s.counter_name = $1)
+					  ORDER BY x.ts DESC, x.series_id, x.seq LIMIT %3$s) y(s, x)',
 			q.series_where, q.sample_where, lim)
-			INTO r, n USING meter, old_style, from_ts, hi;
+			INTO r, n USING meter, old_style, from_ts, hi, q.x_lo, q.x_hi,
+							-- the reader keeps the newest lim (unless a seq is to be matched)
+							CASE WHEN q.x_seq IS NULL THEN lim END;
 		EXIT WHEN n >= lim OR from_ts = lo;
 		width := width * 4;
 	END LOOP;
@@ -900,10 +1044,10 @@ BEGIN
 		SELECT * INTO m FROM vscope._ceilo_parse_message_id(id);
 	END IF;
 	-- the time as a value known when planning: only its day's partition
-	-- is planned and locked
+	-- is planned and locked, and its block (if compressed) decoded
 	IF m.series_id IS NOT NULL THEN
 		EXECUTE 'SELECT vscope._ceilo_sample_json(s, x, false)
-				   FROM vscope.samples x
+				   FROM vscope._ceilo_read_samples(ARRAY[$1], $2, $2) x
 				   JOIN vscope.sample_series s ON s.tenant_id = x.tenant_id AND s.series_id = x.series_id
 				  WHERE x.tenant_id = vscope.current_tenant()
 					AND x.series_id = $1 AND x.ts = $2 AND x.seq = $3
@@ -1017,21 +1161,24 @@ BEGIN
 			 WHERE %s AND ($1 IS NULL OR s.resource_id = $1)$s$, q.series_where)
 		ELSE
 			-- first and last within the time filter, from the samples of the
-			-- partitions it names (the bounds are literals: the planner
-			-- prunes the others), for the series whose span meets it
+			-- days it names (the samples reader: index probes of the rows,
+			-- the bounds of the blocks inside it), for the series whose
+			-- span meets it
 			format($s$
 			SELECT s.*, b.first_ts, b.last_ts
 			  FROM vscope.sample_series s
-			  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
-			  CROSS JOIN LATERAL (SELECT min(x.ts) AS first_ts, max(x.ts) AS last_ts
-									FROM vscope.samples x
-								   WHERE x.tenant_id = s.tenant_id AND x.series_id = s.series_id AND %s) b
-			 WHERE %s AND ($1 IS NULL OR s.resource_id = $1) AND b.first_ts IS NOT NULL
-			   AND k.last_ts >= $4 AND k.first_ts <= $5$s$,
-				q.sample_where, q.series_where)
+			  JOIN vscope._ceilo_sample_bounds(ARRAY(
+					SELECT s.series_id FROM vscope.sample_series s
+					  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+					 WHERE %1$s AND ($1 IS NULL OR s.resource_id = $1)
+					   AND k.last_ts >= $4 AND k.first_ts <= $5), $6, $7) b ON b.series_id = s.series_id
+			 WHERE %1$s AND ($1 IS NULL OR s.resource_id = $1)
+			   AND s.tenant_id = vscope.current_tenant()$s$,
+				q.series_where)
 		END, lim)
 		INTO r USING resource, rtrim(coalesce(base_url, ''), '/'), links,
-					 coalesce(q.w_start, '-infinity'), coalesce(q.w_end, 'infinity');
+					 coalesce(q.w_start, '-infinity'), coalesce(q.w_end, 'infinity'),
+					 coalesce(q.x_lo, '-infinity'), coalesce(q.x_hi, 'infinity');
 	RETURN r;
 END
 $$;
@@ -1060,38 +1207,39 @@ CREATE FUNCTION vscope._ceilo_stats_row(unit text, period bigint, period_start t
 	LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION vscope._ceilo_stats_row(text, bigint, timestamptz, timestamptz, timestamptz, timestamptz, json, float8[], text[], float8[]) IS 'internal: one row of Ceilometer statistics as JSON: unit, period and its bounds, duration, group-by values, and the standard or selected aggregates from a vscope.sample_stats state and the cardinalities';
 
--- GET /v2/meters/{meter}/statistics: partial statistics per series and
--- period bucket, merged per (bucket, unit, group-by tuple); buckets start at
--- the query's start bound (else at the first sample) and every sample
--- falls in one of them
-CREATE FUNCTION vscope.ceilometer_statistics(meter text, args jsonb DEFAULT '{}') RETURNS json
+-- GET /v2/meters/{meter}/statistics, its first half: the query checked
+-- (period, group-by fields, selected aggregates, q), and what the
+-- statistics engine (src/ceilometer/statistics.c) is to compute: the
+-- matching series of the meter, each with its group (ranked in the order
+-- of the answer: group-by values, then unit) and its cardinality values
+-- (ranked, NULL as 0); the groups' units and group-by objects; the range of
+-- sample times (the query's, within the series' spans); the grid (period
+-- seconds from the query's start bound, else from the first sample); the
+-- bounds durations are clamped to; the selected aggregates; the row limit;
+-- a message_id's seq.  No series with samples there: series is NULL.
+CREATE FUNCTION vscope._ceilo_statistics_args(meter text, args jsonb,
+	OUT series integer[], OUT groups integer[], OUT units text[], OUT groupbys text[],
+	OUT cards integer[], OUT lo timestamptz, OUT hi timestamptz, OUT origin timestamptz,
+	OUT period bigint, OUT q_start timestamptz, OUT q_end timestamptz, OUT selected text[],
+	OUT maxrows integer, OUT only_seq integer)
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
-	-- the planner cannot tell how many buckets date_bin() makes and so
-	-- overestimates the cost; compiling the query costs more than it saves
+	-- (its queries are small: compiling them would cost more than it saves)
 	SET jit = off
 	AS $$
 DECLARE
 	q record := vscope._ceilo_query(coalesce(args, '{}'), 'samples');
 	ptxt text := trim(vscope._ceilo_arg(args, 'period'));
-	period bigint := 0;
-	origin timestamptz;
 	gb text[] := '{}';
 	g text;
 	gexpr text[] := '{}';
 	gjson text := 'NULL::json';
-	stats boolean := true;
 	funcs text[] := '{}';
 	f text;
 	p text;
 	card text[] := '{}';
-	bucket text;
-	lo timestamptz;
-	hi timestamptz;
-	r json;
-	nrows bigint;
-	maxrows integer;
 BEGIN
+	period := 0;
 	-- period
 	IF ptxt <> '' THEN
 		IF ptxt !~ '^[-+]?\d{1,30}$' THEN
@@ -1148,21 +1296,16 @@ BEGIN
 			END IF;
 		END LOOP;
 	END IF;
-	-- only cardinality asked for: no need for the one-pass statistics
-	IF cardinality(funcs) > 0 AND NOT EXISTS (SELECT FROM unnest(funcs) f2 WHERE f2 NOT LIKE 'cardinality/%') THEN
-		stats := false;
-	END IF;
 	-- where the meter's matching series have samples (vscope.sample_span):
-	-- none, no statistics; else those bounds join the query's, as values
-	-- known when planning, so that only the partitions of those days are
-	-- planned
+	-- none, no statistics; else the samples read are those within these
+	-- bounds and the query's
 	EXECUTE format('SELECT min(k.first_ts), max(k.last_ts)
 					  FROM vscope.sample_series s
 					  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
 					 WHERE %s AND s.counter_name = $1', q.series_where)
 		INTO lo, hi USING meter;
 	IF lo IS NULL THEN
-		RETURN '[]';
+		RETURN;
 	END IF;
 	-- the grid's origin: the query's (widened) start, else the first sample
 	IF period > 0 THEN
@@ -1170,66 +1313,64 @@ BEGIN
 		IF origin IS NULL AND q.sample_where = 'true' THEN
 			origin := lo;
 		ELSIF origin IS NULL THEN
-			EXECUTE format('SELECT min(x.ts) FROM vscope.sample_series s JOIN vscope.samples x USING (tenant_id, series_id)
-							 WHERE %s AND %s AND x.ts >= $2 AND x.ts <= $3 AND s.counter_name = $1',
-						   q.series_where, q.sample_where)
-				INTO origin USING meter, lo, hi;
+			EXECUTE format('SELECT min(b.first_ts)
+							  FROM vscope._ceilo_sample_bounds(ARRAY(SELECT s.series_id FROM vscope.sample_series s
+																	  WHERE %s AND s.counter_name = $1), $2, $3) b',
+						   q.series_where)
+				INTO origin USING meter, greatest(lo, q.x_lo), least(hi, q.x_hi);
 			IF origin IS NULL THEN
-				RETURN '[]';
+				RETURN;
 			END IF;
 		END IF;
-		bucket := 'date_bin($3 * interval ''1 second'', x.ts, $2)';
-	ELSE
-		bucket := 'NULL::timestamptz';
 	END IF;
-	maxrows := vscope._ceilo_max_rows();
-	BEGIN
+	-- the matching series, each with its group (ranked in the order of the
+	-- answer: group-by values, then unit) and its cardinality values
+	-- (ranked, NULL as 0); the groups' units and group-by objects
 	EXECUTE format($q$
-		-- rows come in the order of the grouping (json_agg(... ORDER BY)
-		-- would sort them again)
-		SELECT coalesce(json_agg(vscope._ceilo_stats_row(unit, $3, coalesce(ps, t0),
-						coalesce(ps + $3 * interval '1 second', t1),
-						CASE WHEN ds <= de THEN ds END, CASE WHEN ds <= de THEN de END,
-						%s, st, $7, %s)), '[]'), count(*)
-				  FROM (SELECT *, greatest(t0, $4) AS ds, least(t1, $5) AS de
-						  FROM (SELECT p.ps, s.counter_unit AS unit %s,
-									   %s AS st, min(p.t0) AS t0, max(p.t1) AS t1 %s
-								  -- first per series and bucket, on integer keys
-								  FROM (SELECT %s AS ps, x.tenant_id, x.series_id, %s AS st,
-											   min(x.ts) AS t0, max(x.ts) AS t1
-										  FROM vscope.samples x
-										 WHERE x.series_id IN (SELECT s.series_id FROM vscope.sample_series s
-																WHERE %s AND s.counter_name = $1)
-										   AND %s
-										 GROUP BY 1, 2, 3) p
-								  -- then per group
-								  JOIN vscope.sample_series s ON s.tenant_id = p.tenant_id AND s.series_id = p.series_id
-								 GROUP BY 1, 2 %s LIMIT $6 + 1) a
-						 ORDER BY coalesce(ps, t0) %s, unit) b
+		WITH m AS (SELECT s.series_id, s.counter_unit AS unit %1$s %2$s
+					 FROM vscope.sample_series s
+					WHERE %3$s AND s.counter_name = $1),
+		r AS (SELECT m.*, dense_rank() OVER (ORDER BY %4$s unit)::integer AS grp %5$s FROM m),
+		g AS (SELECT DISTINCT ON (grp) grp, unit, (%6$s)::text AS gb FROM r ORDER BY grp)
+		SELECT (SELECT coalesce(array_agg(series_id ORDER BY series_id), '{}') FROM r),
+			   (SELECT coalesce(array_agg(grp ORDER BY series_id), '{}') FROM r),
+			   (SELECT coalesce(array_agg(unit ORDER BY grp), '{}') FROM g),
+			   (SELECT coalesce(array_agg(gb ORDER BY grp), '{}') FROM g),
+			   (SELECT coalesce(array_agg(c ORDER BY series_id, k), '{}')
+				  FROM r, unnest(%7$s::integer[]) WITH ORDINALITY u(c, k))
 		$q$,
-		gjson,
-		CASE WHEN cardinality(card) = 0 THEN 'NULL::float8[]'
-			 ELSE 'ARRAY[' || (SELECT string_agg(format('c_%s::float8', c), ', ') FROM unnest(card) c) || ']' END,
 		(SELECT coalesce(string_agg(format(', %s AS g%s', gexpr[i], i), ''), '') FROM generate_subscripts(gexpr, 1) i),
-		CASE WHEN stats THEN 'vscope.sample_stats_merge(p.st)' ELSE 'NULL::float8[]' END,
-		(SELECT coalesce(string_agg(format(', count(DISTINCT s.%I) AS c_%s', c, c), ''), '') FROM unnest(card) c),
-		bucket,
-		CASE WHEN stats THEN 'vscope.sample_stats_state(x.volume)' ELSE 'NULL::float8[]' END,
-		q.series_where, q.sample_where || ' AND x.ts >= $8 AND x.ts <= $9',
-		(SELECT coalesce(string_agg(format(', %s', i + 2), ''), '') FROM generate_subscripts(gb, 1) i),
-		(SELECT coalesce(string_agg(format(', g%s', i), ''), '') FROM generate_subscripts(gb, 1) i))
-		INTO r, nrows USING meter, origin, period, q.q_start, q.q_end, maxrows,
-							CASE WHEN cardinality(funcs) > 0 THEN funcs END, lo, hi;
-	EXCEPTION WHEN datetime_field_overflow THEN
-		-- a bucket ends after year 9999, where Ceilometer's dates end
-		PERFORM vscope._ceilo_fail('400', format('Invalid period %s: date value out of range', period));
-	END;
-	IF nrows > maxrows THEN
-		PERFORM vscope._ceilo_fail('400', format('The statistics would have more than %s rows (vscope.ceilometer_max_rows): use a longer period, fewer group-by fields or a shorter time range', maxrows));
-	END IF;
-	RETURN r;
+		(SELECT coalesce(string_agg(format(', s.%I AS c_%s', c, c), ''), '') FROM unnest(card) c),
+		q.series_where,
+		(SELECT coalesce(string_agg(format('g%s, ', i), ''), '') FROM generate_subscripts(gb, 1) i),
+		(SELECT coalesce(string_agg(format(', coalesce(CASE WHEN c_%1$s IS NOT NULL THEN dense_rank() OVER (ORDER BY c_%1$s) END, 0)::integer AS r_%1$s', c), ''), '')
+		   FROM unnest(card) c),
+		gjson,
+		CASE WHEN cardinality(card) = 0 THEN 'ARRAY[]'
+			 ELSE 'ARRAY[' || (SELECT string_agg(format('r_%s', c), ', ') FROM unnest(card) c) || ']' END)
+		INTO series, groups, units, groupbys, cards USING meter;
+	lo := greatest(lo, q.x_lo);
+	hi := least(hi, q.x_hi);
+	q_start := q.q_start;
+	q_end := q.q_end;
+	selected := CASE WHEN cardinality(funcs) > 0 THEN funcs END;
+	maxrows := vscope._ceilo_max_rows();
+	only_seq := q.x_seq;
 END
 $$;
+COMMENT ON FUNCTION vscope._ceilo_statistics_args(text, jsonb) IS 'internal: the checked statistics query (Ceilometer''s 400s), and what vscope.ceilometer_statistics() computes: the matching series with their groups and cardinality values, the groups'' units and group-by objects, the range of sample times, the grid, the duration bounds, the selected aggregates, the row limit and a message_id''s seq; series NULL when none has samples there';
+
+-- GET /v2/meters/{meter}/statistics: the query checked by
+-- vscope._ceilo_statistics_args(), then every sample of the matching
+-- series read once (src/ceilometer/statistics.c): states per series and
+-- bucket made of per-day cells, a whole block's summary standing for its
+-- cell, merged per group in series order; the JSON written as the answer
+-- (more than vscope.ceilometer_max_rows rows, or a bucket ending after
+-- year 9999: Ceilometer's 400).  Buckets start at the query's start bound
+-- (else at the first sample) and every sample falls in one of them.
+CREATE FUNCTION vscope.ceilometer_statistics(meter text, args jsonb DEFAULT '{}') RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_ceilometer_statistics'
+	LANGUAGE C STABLE;
 COMMENT ON FUNCTION vscope.ceilometer_statistics(text, jsonb) IS 'Ceilometer GET /v2/meters/{meter}/statistics: args holds q.*, period, groupby and aggregate.func/aggregate.param as arrays of strings';
 
 -- POST /v2/query/samples: the complex query, through vscope.ceilometer_filter_sql
@@ -1272,13 +1413,13 @@ BEGIN
 	END IF;
 	-- pick the rows, then build the JSON of those only
 	EXECUTE format(
-		'SELECT coalesce(json_agg(vscope._ceilo_sample_json(ss, x, false) ORDER BY n), ''[]'')
-		   FROM (SELECT s.tenant_id, s.series_id, s."timestamp", s.seq, row_number() OVER () AS n
+		'SELECT coalesce(json_agg(vscope._ceilo_sample_json(ss, p.x, false) ORDER BY n), ''[]'')
+		   FROM (SELECT s.tenant_id, s.series_id, row_number() OVER () AS n,
+						ROW(s.tenant_id, s.series_id, s."timestamp", s.seq, s.counter_volume,
+							s.recorded_at)::vscope.samples AS x
 				   FROM (SELECT * FROM vscope.ceilometer_samples s
 						  WHERE %s ORDER BY %s, s.series_id, s.seq LIMIT %s) s) p
-		   JOIN vscope.samples x ON x.tenant_id = p.tenant_id AND x.series_id = p.series_id
-							   AND x.ts = p."timestamp" AND x.seq = p.seq
-		   JOIN vscope.sample_series ss ON ss.tenant_id = x.tenant_id AND ss.series_id = x.series_id',
+		   JOIN vscope.sample_series ss ON ss.tenant_id = p.tenant_id AND ss.series_id = p.series_id',
 		filter, orderby, lim) INTO r;
 	RETURN r;
 END
@@ -1461,9 +1602,12 @@ BEGIN
 			), alloc AS (
 				-- the next free seq at the sample's time, then the samples of
 				-- one time numbered in order
-				SELECT v.*, (coalesce((SELECT max(x.seq) FROM vscope.samples x
-										WHERE x.tenant_id = v.t AND x.series_id = v.s AND x.ts = v.ts
-										  AND x.ts >= $8 AND x.ts <= $9) + 1, 0)
+				-- (above the blocks' too, when a day of these times is
+				-- compressed: the sample must not take the key of one there)
+				SELECT v.*, (coalesce(greatest((SELECT max(x.seq) FROM vscope.samples x
+												 WHERE x.tenant_id = v.t AND x.series_id = v.s AND x.ts = v.ts
+												   AND x.ts >= $8 AND x.ts <= $9),
+												CASE WHEN $10 THEN vscope._ceilo_block_max_seq(v.t, v.s, v.ts) END) + 1, 0)
 							 + row_number() OVER (PARTITION BY v.t, v.s, v.ts ORDER BY v.pos) - 1)::integer AS seq
 				  FROM v
 			), claim AS (
@@ -1485,7 +1629,7 @@ BEGIN
 			 WHERE a.id IS NULL OR a.claimed OR c.message_id IS NOT NULL
 			$q$
 			INTO t_, s_, ts_, v_, id_, p_, q_
-			USING t_, s_, ts_, v_, id_, p_, c_, lo, hi;
+			USING t_, s_, ts_, v_, id_, p_, c_, lo, hi, vscope._ceilo_blocks_between(lo, hi);
 		EXIT WHEN p_ IS NULL;
 		-- the samples, in key order: writers storing at one time wait for
 		-- each other rather than deadlock
@@ -1521,6 +1665,18 @@ BEGIN
 		  FROM unnest(t_, s_, ts_, v_, id_, p_) u(t, s, ts, vol, id, pos)
 		 WHERE u.pos = ANY (left_p);
 	END LOOP;
+	-- a compaction of a day that committed after the seqs were read may
+	-- have moved another writer's sample with one of those seqs into a
+	-- block (once a row is in, no compaction of its day can start before
+	-- this commits): the two would share a message_id, so this request is
+	-- refused, to be sent again (two posts to one series and instant during
+	-- its day's compaction)
+	IF vscope._ceilo_blocks_between(lo, hi) AND EXISTS (
+			SELECT FROM unnest(done_t, done_s, done_ts, done_q) u(t, s, ts, q)
+			 WHERE vscope._ceilo_block_max_seq(u.t, u.s, u.ts) >= u.q) THEN
+		RAISE EXCEPTION 'samples of these series and times were compressed while these were being stored'
+			USING ERRCODE = 'serialization_failure', HINT = 'Send the samples again.';
+	END IF;
 	PERFORM vscope._ceilo_span_widen(done_t, done_s, done_ts);
 	RETURN QUERY SELECT u.p, u.q FROM unnest(done_p, done_q) u(p, q);
 END

@@ -422,11 +422,14 @@ BEGIN
 				DELETE FROM vscope.series_last
 				 WHERE ts >= p.range_start AND ts < p.range_end;
 			ELSE
-				-- a day of samples: their publisher ids go, and the spans
-				-- that began or ended in it move to the samples left
-				-- (vscope.sample_ids, vscope.sample_span, ceilometer.sql;
-				-- PL/pgSQL finds them when this runs)
+				-- a day of samples: their publisher ids and their blocks go,
+				-- and the spans that began or ended in it move to the
+				-- samples left (vscope.sample_ids, vscope.sample_blocks,
+				-- vscope.sample_span, ceilometer.sql; PL/pgSQL finds them
+				-- when this runs)
 				PERFORM vscope._ceilo_ids_dropped(p.range_start, p.range_end);
+				DELETE FROM vscope.sample_blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
 				PERFORM vscope._ceilo_span_dropped(p.range_start, p.range_end);
 			END IF;
 		EXCEPTION WHEN lock_not_available THEN
@@ -456,7 +459,7 @@ BEGIN
 	RETURN dropped;
 END
 $$;
-COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks of those days, the OpenTSDB annotations of the days gone, the publisher ids of their Ceilometer samples and older Ceilometer events, and moves the sample series'' spans to the samples left';
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks (of points and of samples) of those days, the OpenTSDB annotations of the days gone, the publisher ids of their Ceilometer samples and older Ceilometer events, and moves the sample series'' spans to the samples left';
 REVOKE ALL ON FUNCTION vscope.expire(interval, integer) FROM PUBLIC;
 
 CREATE FUNCTION vscope.retention() RETURNS interval
@@ -533,6 +536,30 @@ END
 $$;
 COMMENT ON FUNCTION vscope._compress_candidate(date) IS 'internal: the oldest day (after the given one) due for compaction that still has rows in its partition, or NULL';
 
+-- the same for the days of Ceilometer samples
+CREATE FUNCTION vscope._compress_samples_candidate(after date DEFAULT NULL) RETURNS date
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	AS $$
+DECLARE
+	p record;
+	has_rows boolean;
+BEGIN
+	FOR p IN SELECT * FROM vscope.partitions('samples')
+			  WHERE range_end <= now() - vscope.compress_after()
+				AND (after IS NULL OR range_start::date > after)
+	LOOP
+		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', p.partition) INTO has_rows;
+		IF has_rows THEN
+			RETURN p.range_start::date;
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION vscope._compress_samples_candidate(date) IS 'internal: the oldest day (after the given one) due for compaction that still has Ceilometer samples in its partition, or NULL';
+
 CREATE FUNCTION vscope.maintain() RETURNS jsonb
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
@@ -550,8 +577,11 @@ DECLARE
 	dropped integer;
 	day date;
 	failed date;
+	sday date;
+	sfailed date;
 	msg text;
 	compressed bigint := 0;
+	compressed_samples bigint := 0;
 	keep interval := vscope.retention();
 	expiring boolean := false;
 BEGIN
@@ -615,14 +645,34 @@ BEGIN
 				day := vscope._compress_candidate(day);
 			END;
 		END LOOP;
+		-- then the days of Ceilometer samples, alike (ceilometer.sql's
+		-- vscope.compress_samples(), which PL/pgSQL finds when this runs),
+		-- in a call that compressed no day of points
+		IF day IS NULL THEN
+			sday := vscope._compress_samples_candidate();
+			WHILE sday IS NOT NULL LOOP
+				BEGIN
+					compressed_samples := vscope.compress_samples(sday);
+					EXIT;
+				EXCEPTION WHEN OTHERS THEN
+					GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+					RAISE WARNING 'vscope.maintain: compressing the samples of % failed: %', to_char(sday, 'YYYY-MM-DD'), msg;
+					sfailed := sday;
+					sday := vscope._compress_samples_candidate(sday);
+				END;
+			END LOOP;
+		END IF;
 	END IF;
 	RETURN jsonb_build_object('created', created, 'dropped', dropped,
 							  'compressed_day', day, 'compressed_points', compressed,
 							  'failed_day', failed,
-							  'pending', nmissing > 16 OR expiring OR vscope._compress_candidate(failed) IS NOT NULL);
+							  'compressed_samples_day', sday, 'compressed_samples', compressed_samples,
+							  'failed_samples_day', sfailed,
+							  'pending', nmissing > 16 OR expiring OR vscope._compress_candidate(failed) IS NOT NULL
+										 OR vscope._compress_samples_candidate(sfailed) IS NOT NULL);
 END
 $$;
-COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): makes the partitions of the writable window, every day from vscope.max_past ago to vscope.max_future ahead (at most 16 days a call), drops the oldest day past vscope.retention, compresses the oldest complete day still in rows; "pending" says whether another call has more to do';
+COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): makes the partitions of the writable window, every day from vscope.max_past ago to vscope.max_future ahead (at most 16 days a call), drops the oldest day past vscope.retention, compresses the oldest complete day still in rows (of points, else of Ceilometer samples); "pending" says whether another call has more to do';
 REVOKE ALL ON FUNCTION vscope.maintain() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.maintain() TO vscope_authenticator;
 

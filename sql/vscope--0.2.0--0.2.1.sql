@@ -4014,3 +4014,1166 @@ CREATE FUNCTION vscope.tsdb_query_gexp(args jsonb) RETURNS json
 COMMENT ON FUNCTION vscope.tsdb_query_gexp(jsonb) IS 'answers OpenTSDB''s GET /api/query/gexp from its query-string arguments as {"key": ["value", ...]}: exp=function(m-style sub-query or function, ..., parameters) with OpenTSDB 2.4''s Graphite-style functions, in /api/query''s answer form';
 
 GRANT EXECUTE ON FUNCTION vscope.tsdb_query_exp(jsonb), vscope.tsdb_query_gexp(jsonb) TO vscope_reader;
+
+-- ==== Ceilometer samples in blocks (issue 15) ====
+-- Complete days of Ceilometer samples compacted into per-series blocks
+-- (vscope.sample_blocks, vscope.compress_samples(), maintain()), every read
+-- of samples through the samples reader, statistics computed in C from
+-- summaries where a period allows, and a seq above the blocks' for a
+-- sample posted into a compressed day.
+
+-- A complete day's samples of one series, compressed (src/ceilometer/
+-- sample_blocks.c): data holds the (ts, volume) pairs as a samples block of
+-- the codec (timestamps repeat where samples share an instant, in seq
+-- order), extra each sample's seq and recorded_at - ts as int columns.
+-- Beside them the summary: the count and the statistics state of the
+-- volumes taken in (ts, seq) order (vscope.sample_stats_state's), so that
+-- statistics use a whole block without decoding it.  A day is split into
+-- several blocks only when it does not fit one, never inside an instant.
+CREATE TABLE vscope.sample_blocks (
+	tenant_id	integer NOT NULL,
+	series_id	integer NOT NULL,
+	first_ts	timestamptz NOT NULL,
+	last_ts		timestamptz NOT NULL,
+	n			integer NOT NULL CHECK (n > 0),
+	vsum		double precision NOT NULL,
+	vmin		double precision NOT NULL,
+	vmax		double precision NOT NULL,
+	vmean		double precision NOT NULL,
+	vm2			double precision NOT NULL,
+	data		bytea NOT NULL,
+	extra		bytea NOT NULL,
+	-- 1: the series' only block of its UTC day; 2: no volume is NaN (the
+	-- state counts every sample)
+	flags		smallint NOT NULL DEFAULT 0,
+	PRIMARY KEY (tenant_id, series_id, first_ts),
+	CONSTRAINT sample_blocks_span CHECK (last_ts >= first_ts
+										 AND (last_ts AT TIME ZONE 'UTC')::date
+											 = (first_ts AT TIME ZONE 'UTC')::date)
+) WITH (toast_tuple_target = 8160);
+ALTER TABLE vscope.sample_blocks ALTER COLUMN data SET STORAGE EXTERNAL;
+ALTER TABLE vscope.sample_blocks ALTER COLUMN extra SET STORAGE EXTERNAL;
+CREATE INDEX sample_blocks_day_idx ON vscope.sample_blocks (((first_ts AT TIME ZONE 'UTC')::date));
+COMMENT ON TABLE vscope.sample_blocks IS 'compressed Ceilometer samples: one block per sample series and complete UTC day, made by vscope.compress_samples(), with the count and the statistics state of its volumes (sum, min, max, mean, m2 in time order) beside the data';
+COMMENT ON COLUMN vscope.sample_blocks.flags IS '1: the only block of its series and day; 2: no volume is NaN (both needed before statistics use the summary)';
+ALTER TABLE vscope.sample_blocks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.sample_blocks FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON vscope.sample_blocks USING (tenant_id = vscope.current_tenant());
+GRANT SELECT ON vscope.sample_blocks TO vscope_reader;
+SELECT pg_catalog.pg_extension_config_dump('vscope.sample_blocks', '');
+
+-- The samples reader (src/ceilometer/sample_reader.c): the rows of
+-- vscope.samples and the blocks of vscope.sample_blocks together, in
+-- (series, ts, seq) order, a row winning over a block sample with its key.
+-- Every read of samples goes through it.
+CREATE FUNCTION vscope._ceilo_read_samples(series integer[], lo timestamptz, hi timestamptz,
+										   newest integer DEFAULT NULL)
+	RETURNS SETOF vscope.samples
+	AS 'MODULE_PATHNAME', 'vscope_ceilo_read_samples'
+	LANGUAGE C STABLE ROWS 1000;
+COMMENT ON FUNCTION vscope._ceilo_read_samples(integer[], timestamptz, timestamptz, integer) IS 'internal: the current tenant''s samples of these series with lo <= ts <= hi, from rows and blocks, in (series, ts, seq) order; with newest, only that many of the newest, newest first';
+
+-- one series' samples in [start_ts, end_ts), for the ceilometer_samples
+-- view; the planner hook (src/store/planner.c) narrows the view's open
+-- range to a query's bounds on "timestamp"
+CREATE FUNCTION vscope._ceilo_read_series(tenant_id integer, series_id integer,
+										  start_ts timestamptz, end_ts timestamptz)
+	RETURNS TABLE (ts timestamptz, seq integer, volume double precision, recorded_at timestamptz)
+	AS 'MODULE_PATHNAME', 'vscope_ceilo_read_series'
+	LANGUAGE C STABLE STRICT ROWS 1440 SUPPORT vscope._read_support;
+COMMENT ON FUNCTION vscope._ceilo_read_series(integer, integer, timestamptz, timestamptz) IS 'internal: the samples of one sample series in [start_ts, end_ts), from rows and blocks, in (ts, seq) order (the ceilometer_samples view)';
+
+CREATE FUNCTION vscope._ceilo_sample_bounds(series integer[], lo timestamptz, hi timestamptz)
+	RETURNS TABLE (series_id integer, first_ts timestamptz, last_ts timestamptz)
+	AS 'MODULE_PATHNAME', 'vscope_ceilo_sample_bounds'
+	LANGUAGE C STABLE STRICT ROWS 100;
+COMMENT ON FUNCTION vscope._ceilo_sample_bounds(integer[], timestamptz, timestamptz) IS 'internal: the first and last sample with lo <= ts <= hi of each of these series of the current tenant that has one (rows by index probes, blocks inside the range by their bounds)';
+
+-- the highest seq that blocks hold at one instant of a series: a sample
+-- written into a compressed day takes one above it (and above the rows');
+-- and whether any day from lo's to hi's is compressed at all (so that
+-- writes to days in rows, nearly all of them, need not ask)
+CREATE FUNCTION vscope._ceilo_block_max_seq(tenant_id integer, series_id integer, ts timestamptz)
+	RETURNS integer
+	AS 'MODULE_PATHNAME', 'vscope_ceilo_block_max_seq'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vscope._ceilo_block_max_seq(integer, integer, timestamptz) IS 'internal: the highest seq of the samples of the series (of that tenant) at that instant held in vscope.sample_blocks, or NULL; a sample stored at that instant must take a higher one';
+
+CREATE FUNCTION vscope._ceilo_blocks_between(lo timestamptz, hi timestamptz) RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+SELECT EXISTS (SELECT FROM vscope.sample_blocks b
+				WHERE (b.first_ts AT TIME ZONE 'UTC')::date
+					  BETWEEN (lo AT TIME ZONE 'UTC')::date AND (hi AT TIME ZONE 'UTC')::date)
+$$;
+COMMENT ON FUNCTION vscope._ceilo_blocks_between(timestamptz, timestamptz) IS 'internal: whether vscope.sample_blocks has a block (that the caller sees) of a UTC day from lo''s to hi''s';
+
+CREATE FUNCTION vscope.sample_reader_stats(OUT blocks_decoded bigint, OUT blocks_summarized bigint,
+										   OUT head_rows bigint, OUT samples bigint,
+										   OUT days_probed bigint, OUT days_skipped bigint)
+	AS 'MODULE_PATHNAME', 'vscope_sample_reader_stats'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vscope.sample_reader_stats() IS 'what the samples reader has read in this session: samples blocks decoded, blocks answered from their summary, head rows, samples, and the days of the head it probed or skipped';
+
+CREATE FUNCTION vscope.compress_samples(day date) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_compress_samples'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION vscope.compress_samples(date) IS 'compresses the Ceilometer samples of a UTC day into per-series blocks (merged with the blocks it has, a row winning at an equal key; message ids unchanged), every tenant, in this transaction; returns how many samples the day''s blocks now hold (0 when the day had no rows)';
+REVOKE ALL ON FUNCTION vscope.compress_samples(date) FROM PUBLIC;
+
+CREATE FUNCTION vscope.decompress_samples(day date) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vscope_decompress_samples'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION vscope.decompress_samples(date) IS 'turns the samples blocks of a UTC day back into rows (rows written since keep their values), every tenant, in this transaction; returns how many samples went back';
+REVOKE ALL ON FUNCTION vscope.decompress_samples(date) FROM PUBLIC;
+
+-- the simple query gives the samples' conditions as values too
+DROP FUNCTION vscope._ceilo_query(jsonb, text);
+CREATE FUNCTION vscope._ceilo_query(args jsonb, kind text,
+	OUT series_where text, OUT sample_where text,
+	OUT q_start timestamptz, OUT q_end timestamptz,
+	OUT w_start timestamptz, OUT w_end timestamptz,
+	OUT x_lo timestamptz, OUT x_hi timestamptz, OUT x_seq integer)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	n integer := coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(args -> 'q.field') = 'array'
+												   THEN args -> 'q.field' END), 0);
+	f text;
+	op text;
+	v text;
+	typ text;
+	col text;
+	tv record;
+	conds text[] := '{}';
+	xconds text[] := '{}';
+	has_project boolean := false;
+	start_strict boolean := false;
+	end_strict boolean := false;
+	offset_min numeric;
+	valid text[] := CASE kind
+		WHEN 'samples' THEN ARRAY['message_id', 'meter', 'project', 'resource', 'search_offset',
+								  'source', 'timestamp', 'user']
+		WHEN 'resources' THEN ARRAY['project', 'resource', 'search_offset', 'source', 'timestamp', 'user']
+		ELSE ARRAY['project', 'resource', 'source', 'unique', 'user'] END;
+	mid record;
+BEGIN
+	IF n > 100 THEN
+		PERFORM vscope._ceilo_fail('400', format('A query may have at most 100 clauses, not %s', n));
+	END IF;
+	-- project segregation first
+	IF NOT me.admin THEN
+		IF me.project IS NULL THEN
+			PERFORM vscope._ceilo_fail('401', 'Not Authorized to access project None');
+		END IF;
+		FOR i IN 0 .. n - 1 LOOP
+			IF vscope._ceilo_arg(args, 'q.field', i) IN ('project', 'project_id') THEN
+				has_project := true;
+				IF vscope._ceilo_arg(args, 'q.value', i) <> me.project THEN
+					PERFORM vscope._ceilo_fail('401', format('Not Authorized to access project %s',
+															 vscope._ceilo_arg(args, 'q.value', i)));
+				END IF;
+			END IF;
+		END LOOP;
+		IF NOT has_project THEN
+			conds := conds || format('s.project_id = %L', me.project);
+		END IF;
+	END IF;
+	-- then timestamps
+	FOR i IN 0 .. n - 1 LOOP
+		f := vscope._ceilo_arg(args, 'q.field', i);
+		IF f NOT IN ('timestamp', 'search_offset') THEN
+			CONTINUE;
+		END IF;
+		IF kind = 'meters' THEN
+			PERFORM vscope._ceilo_fail('400', format('Unknown argument: "%s": not valid for this resource', f));
+		END IF;
+		IF f = 'search_offset' THEN
+			CONTINUE;
+		END IF;
+		op := coalesce(nullif(vscope._ceilo_arg(args, 'q.op', i), ''), 'eq');
+		v := vscope._ceilo_arg(args, 'q.value', i);
+		IF op NOT IN ('lt', 'le', 'gt', 'ge') THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. unimplemented operator for timestamp', op));
+		END IF;
+		IF vscope._ceilo_parse_ts(v) IS NULL THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. invalid timestamp format', v));
+		END IF;
+		IF op IN ('gt', 'ge') THEN
+			q_start := vscope._ceilo_parse_ts(v);
+			start_strict := op = 'gt';
+		ELSE
+			q_end := vscope._ceilo_parse_ts(v);
+			end_strict := op = 'lt';
+		END IF;
+	END LOOP;
+	-- then search_offset
+	FOR i IN 0 .. n - 1 LOOP
+		IF vscope._ceilo_arg(args, 'q.field', i) = 'search_offset' THEN
+			IF q_start IS NULL AND q_end IS NULL THEN
+				PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute field. Value: ''search_offset''. search_offset cannot be used without timestamp');
+			END IF;
+			v := vscope._ceilo_arg(args, 'q.value', i);
+			IF v !~ '^\s*[-+]?\d{1,9}\s*$' THEN
+				PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type integer.', v));
+			END IF;
+			offset_min := v::numeric;
+		END IF;
+	END LOOP;
+	w_start := q_start - make_interval(mins => coalesce(offset_min, 0)::integer);
+	w_end := q_end + make_interval(mins => coalesce(offset_min, 0)::integer);
+	IF w_start IS NOT NULL THEN
+		xconds := xconds || format('x.ts %s %L::timestamptz', CASE WHEN start_strict THEN '>' ELSE '>=' END, w_start);
+		x_lo := w_start + CASE WHEN start_strict THEN interval '1 microsecond' ELSE interval '0' END;
+	END IF;
+	IF w_end IS NOT NULL THEN
+		xconds := xconds || format('x.ts %s %L::timestamptz', CASE WHEN end_strict THEN '<' ELSE '<=' END, w_end);
+		x_hi := w_end - CASE WHEN end_strict THEN interval '1 microsecond' ELSE interval '0' END;
+	END IF;
+	-- then every other clause: a known field, and eq only
+	FOR i IN 0 .. n - 1 LOOP
+		f := vscope._ceilo_arg(args, 'q.field', i);
+		IF f IN ('timestamp', 'search_offset') THEN
+			CONTINUE;
+		END IF;
+		op := coalesce(nullif(vscope._ceilo_arg(args, 'q.op', i), ''), 'eq');
+		v := vscope._ceilo_arg(args, 'q.value', i);
+		typ := vscope._ceilo_arg(args, 'q.type', i);
+		col := CASE WHEN f ~ '^(resource_)?metadata\..' THEN 'metadata'
+					WHEN f IN ('user', 'user_id') THEN 'user_id'
+					WHEN f IN ('project', 'project_id') THEN 'project_id'
+					WHEN f IN ('resource', 'resource_id') THEN 'resource_id'
+					WHEN f = 'meter' THEN 'counter_name'
+					ELSE f END;
+		IF col <> 'metadata' AND NOT (f = ANY (valid) OR col IN ('user_id', 'project_id', 'resource_id')) THEN
+			PERFORM vscope._ceilo_fail('400', format('Unknown argument: "%s": unrecognized field in query: [<Query %s %s %s>], valid keys: %s',
+				f, quote_literal(f), op, quote_literal(v),
+				'[' || (SELECT string_agg(quote_literal(k), ', ' ORDER BY k) FROM unnest(valid) k) || ']'));
+		END IF;
+		IF op <> 'eq' THEN
+			IF op NOT IN ('lt', 'le', 'ne', 'ge', 'gt') THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. Value should be one of: gt, lt, ge, ne, eq, le', op));
+			END IF;
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. unimplemented operator for %s', op, f));
+		END IF;
+		IF typ NOT IN ('', 'integer', 'float', 'string', 'boolean', 'datetime') THEN
+			PERFORM vscope._ceilo_fail('400', format('The data type %s is not supported. The supported data type list is: [''integer'', ''float'', ''string'', ''boolean'', ''datetime'']', typ));
+		END IF;
+		IF col = 'metadata' THEN
+			tv := vscope._ceilo_typed(v, typ);
+			conds := conds || format(
+				CASE tv.kind WHEN 'number' THEN 'vscope._ceilo_num(s.resource_metadata #>> %L::text[]) = %s'
+							 WHEN 'boolean' THEN 'vscope._ceilo_bool(s.resource_metadata #>> %L::text[]) = %s'
+							 ELSE '(s.resource_metadata #>> %L::text[]) = %s' END,
+				string_to_array(substr(f, strpos(f, '.') + 1), '.')::text, tv.sqlval);
+		ELSIF col = 'unique' THEN
+			NULL;				-- a flag of /v2/meters, not a filter
+		ELSIF col = 'message_id' THEN
+			SELECT i.series_id, i.ts, i.seq INTO mid FROM vscope.sample_ids i
+			 WHERE i.tenant_id = vscope.current_tenant() AND i.message_id = v;
+			IF mid.series_id IS NULL THEN
+				SELECT * INTO mid FROM vscope._ceilo_parse_message_id(v);
+			END IF;
+			IF mid IS NULL THEN
+				conds := conds || 'false'::text;
+			ELSE
+				conds := conds || format('s.series_id = %s', mid.series_id);
+				xconds := xconds || format('x.ts = %L::timestamptz AND x.seq = %s', mid.ts, mid.seq);
+				x_lo := greatest(x_lo, mid.ts);
+				x_hi := least(x_hi, mid.ts);
+				IF x_seq IS DISTINCT FROM mid.seq AND x_seq IS NOT NULL THEN
+					x_lo := 'infinity';		-- two message ids: nothing is both
+				END IF;
+				x_seq := mid.seq;
+			END IF;
+		ELSIF v = 'None' AND col IN ('user_id', 'project_id') THEN
+			conds := conds || format('s.%I IS NULL', col);
+		ELSE
+			conds := conds || format('s.%I = %L', col, v);
+		END IF;
+	END LOOP;
+	series_where := coalesce(nullif(array_to_string(conds, ' AND '), ''), 'true');
+	sample_where := coalesce(nullif(array_to_string(xconds, ' AND '), ''), 'true');
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_query(jsonb, text) IS 'internal: a Ceilometer simple query (q.field, q.op, q.value, q.type) for an endpoint kind as conditions on sample_series s and samples x, with its time bounds, and the samples'' conditions as values (inclusive time bounds, seq); a non-admin is confined to its project';
+
+-- the view reads rows and blocks through the samples reader
+CREATE OR REPLACE VIEW vscope.ceilometer_samples WITH (security_invoker = true) AS
+	SELECT s.tenant_id, s.series_id, x.seq,
+		   s.source, s.counter_name, s.counter_type, s.counter_unit,
+		   x.volume AS counter_volume, s.user_id, s.project_id, s.resource_id,
+		   x.ts AS "timestamp", x.recorded_at, s.resource_metadata,
+		   coalesce((SELECT i.message_id FROM vscope.sample_ids i
+					  WHERE i.tenant_id = s.tenant_id AND i.series_id = s.series_id
+						AND i.ts = x.ts AND i.seq = x.seq),
+					vscope.ceilometer_message_id(s.series_id, x.ts, x.seq)) AS message_id,
+		   NULL::text AS message_signature
+	  FROM vscope.sample_series s
+	 CROSS JOIN LATERAL vscope._ceilo_read_series(s.tenant_id, s.series_id, '-infinity', 'infinity') x;
+COMMENT ON VIEW vscope.ceilometer_samples IS 'Ceilometer samples with their storage field names, from rows and blocks alike: the view for BI tools and for complex queries';
+GRANT SELECT ON vscope.ceilometer_samples TO vscope_reader;
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_refresh_spans() RETURNS bigint
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n bigint;
+BEGIN
+	LOCK TABLE vscope.sample_span IN SHARE ROW EXCLUSIVE MODE;
+	WITH m AS (
+		SELECT u.tenant_id, u.series_id, min(u.f) AS f, max(u.l) AS l
+		  FROM (SELECT x.tenant_id, x.series_id, min(x.ts) AS f, max(x.ts) AS l
+				  FROM vscope.samples x GROUP BY 1, 2
+				UNION ALL
+				-- compressed days: a block's bounds are its first and last samples
+				SELECT b.tenant_id, b.series_id, min(b.first_ts), max(b.last_ts)
+				  FROM vscope.sample_blocks b GROUP BY 1, 2) u
+		 GROUP BY 1, 2
+	), gone AS (
+		DELETE FROM vscope.sample_span k
+		 WHERE NOT EXISTS (SELECT FROM m WHERE m.tenant_id = k.tenant_id AND m.series_id = k.series_id)
+		RETURNING 1
+	), kept AS (
+		INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
+		SELECT * FROM m ORDER BY 1, 2
+		ON CONFLICT (tenant_id, series_id) DO UPDATE
+		   SET first_ts = excluded.first_ts, last_ts = excluded.last_ts
+		 WHERE (k.first_ts, k.last_ts) IS DISTINCT FROM (excluded.first_ts, excluded.last_ts)
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM kept) INTO n;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_refresh_spans() IS 'recomputes vscope.sample_span from the samples, after samples were written or deleted by plain SQL rather than through the Ceilometer functions; returns how many rows changed';
+REVOKE ALL ON FUNCTION vscope.ceilometer_refresh_spans() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION vscope._ceilo_span_dropped(lo timestamptz, hi timestamptz) RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	ft integer[];			-- the series that began that day and go on, still unsettled
+	fs integer[];
+	lt integer[];			-- those that ended that day, having begun before
+	ls integer[];
+	gt integer[];			-- those that began and ended that day
+	gs integer[];
+	p record;
+	changed integer := 0;
+	n integer;
+BEGIN
+	SELECT array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+		   array_agg(k.tenant_id) FILTER (WHERE k.first_ts < lo),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts < lo),
+		   array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi)
+	  INTO ft, fs, lt, ls, gt, gs
+	  FROM (SELECT k.tenant_id, k.series_id, k.first_ts, k.last_ts FROM vscope.sample_span k
+			 WHERE (k.first_ts >= lo AND k.first_ts < hi) OR (k.last_ts >= lo AND k.last_ts < hi)
+			 ORDER BY k.tenant_id, k.series_id FOR UPDATE) k;
+	-- (listing the partitions costs: not when no series needs them)
+	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_start >= hi AND ft IS NOT NULL
+			  ORDER BY range_start LOOP
+		EXIT WHEN ft IS NULL;
+		EXECUTE $q$
+			WITH found AS (
+				SELECT a.t, a.s, f.ts
+				  FROM unnest($1, $2) a(t, s)
+				 CROSS JOIN LATERAL (SELECT least((SELECT x.ts FROM vscope.samples x
+												   WHERE x.tenant_id = a.t AND x.series_id = a.s
+													 AND x.ts >= $3 AND x.ts < $4
+												   ORDER BY x.ts LIMIT 1),
+												  (SELECT b.first_ts FROM vscope.sample_blocks b
+												   WHERE b.tenant_id = a.t AND b.series_id = a.s
+													 AND b.first_ts >= $3 AND b.first_ts < $4
+												   ORDER BY b.first_ts LIMIT 1)) AS ts) f
+				 WHERE f.ts IS NOT NULL
+			), moved AS (
+				UPDATE vscope.sample_span k SET first_ts = found.ts
+				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
+			)
+			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*) FROM found)
+			  FROM unnest($1, $2) a(t, s)
+			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+			$q$
+			INTO ft, fs, n USING ft, fs, p.range_start, p.range_end;
+		changed := changed + n;
+	END LOOP;
+	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_end <= lo AND lt IS NOT NULL
+			  ORDER BY range_start DESC LOOP
+		EXIT WHEN lt IS NULL;
+		EXECUTE $q$
+			WITH found AS (
+				SELECT a.t, a.s, f.ts
+				  FROM unnest($1, $2) a(t, s)
+				 CROSS JOIN LATERAL (SELECT greatest((SELECT x.ts FROM vscope.samples x
+													  WHERE x.tenant_id = a.t AND x.series_id = a.s
+														AND x.ts >= $3 AND x.ts < $4
+													  ORDER BY x.ts DESC LIMIT 1),
+													 (SELECT b.last_ts FROM vscope.sample_blocks b
+													  WHERE b.tenant_id = a.t AND b.series_id = a.s
+														AND b.first_ts >= $3 AND b.first_ts < $4
+													  ORDER BY b.first_ts DESC LIMIT 1)) AS ts) f
+				 WHERE f.ts IS NOT NULL
+			), moved AS (
+				UPDATE vscope.sample_span k SET last_ts = found.ts
+				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
+			)
+			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*) FROM found)
+			  FROM unnest($1, $2) a(t, s)
+			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+			$q$
+			INTO lt, ls, n USING lt, ls, p.range_start, p.range_end;
+		changed := changed + n;
+	END LOOP;
+	-- what was all in that day, or what no partition settled (which a span
+	-- kept right never leaves), has no samples left
+	DELETE FROM vscope.sample_span k
+	 USING (SELECT * FROM unnest(gt, gs) UNION ALL SELECT * FROM unnest(ft, fs)
+			UNION ALL SELECT * FROM unnest(lt, ls)) a(t, s)
+	 WHERE k.tenant_id = a.t AND k.series_id = a.s;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN changed + n;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_span_dropped(timestamptz, timestamptz) IS 'internal: after vscope.expire() dropped the samples of [lo, hi), the vscope.sample_span rows that began or ended there are moved to the samples that are left (or deleted); returns how many rows changed';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_list_samples(args jsonb DEFAULT '{}', meter text DEFAULT NULL,
+											   old_style boolean DEFAULT false)
+	RETURNS json LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'samples');
+	lim integer := vscope._ceilo_limit(vscope._ceilo_arg(args, 'limit'));
+	lo timestamptz;
+	hi timestamptz;
+	width interval := interval '86400 seconds';
+	from_ts timestamptz;
+	n bigint;
+	r json;
+BEGIN
+	-- where the matching series have samples (vscope.sample_span), within
+	-- the query's range: nothing there, nothing to list
+	EXECUTE format(
+		'SELECT min(k.first_ts), max(k.last_ts)
+		   FROM vscope.sample_series s
+		   JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+		  WHERE %s AND ($1 IS NULL OR s.counter_name = $1)', q.series_where)
+		INTO lo, hi USING meter;
+	lo := greatest(lo, q.w_start);
+	hi := least(hi, q.w_end);
+	IF lo IS NULL OR lo > hi THEN
+		RETURN '[]';
+	END IF;
+	-- newest first: the last day of that range, then four times as much
+	-- back each round until the limit is met or the range is covered.
+	-- The reader plans only the partitions of a round's days and reads
+	-- the newest rows by the (tenant_id, ts) index and the blocks that end
+	-- last, newest first.  Rows before a round's start are older than
+	-- every row in it, so a round that fills the limit has the answer.
+	LOOP
+		from_ts := CASE WHEN width >= hi - lo THEN lo ELSE hi - width END;
+		EXECUTE format(
+			'SELECT coalesce(json_agg(vscope._ceilo_sample_json(s, x, $2) ORDER BY (x).ts DESC, (x).series_id, (x).seq), ''[]''),
+					count(*)
+			   FROM (SELECT s, x FROM vscope.sample_series s
+					   JOIN vscope._ceilo_read_samples(ARRAY(SELECT s.series_id FROM vscope.sample_series s
+															  WHERE %1$s AND ($1 IS NULL OR s.counter_name = $1)),
+													   greatest($3, $5), least($4, $6), $7) x USING (tenant_id, series_id)
+					  WHERE %1$s AND %2$s AND x.ts >= $3 AND x.ts <= $4 AND ($1 IS NULL OR s.counter_name = $1)
+					  ORDER BY x.ts DESC, x.series_id, x.seq LIMIT %3$s) y(s, x)',
+			q.series_where, q.sample_where, lim)
+			INTO r, n USING meter, old_style, from_ts, hi, q.x_lo, q.x_hi,
+							-- the reader keeps the newest lim (unless a seq is to be matched)
+							CASE WHEN q.x_seq IS NULL THEN lim END;
+		EXIT WHEN n >= lim OR from_ts = lo;
+		width := width * 4;
+	END LOOP;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_list_samples(jsonb, text, boolean) IS 'Ceilometer GET /v2/samples (or, old style, /v2/meters/{meter}): args is the query string as {"q.field": [...], "q.op": [...], "q.value": [...], "limit": ["N"]}; newest first';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_get_sample(id text) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	m record;
+	r json;
+BEGIN
+	-- a publisher's id, else one made from where the sample is stored
+	SELECT i.series_id, i.ts, i.seq INTO m FROM vscope.sample_ids i
+	 WHERE i.tenant_id = vscope.current_tenant() AND i.message_id = id;
+	IF m.series_id IS NULL THEN
+		SELECT * INTO m FROM vscope._ceilo_parse_message_id(id);
+	END IF;
+	-- the time as a value known when planning: only its day's partition
+	-- is planned and locked, and its block (if compressed) decoded
+	IF m.series_id IS NOT NULL THEN
+		EXECUTE 'SELECT vscope._ceilo_sample_json(s, x, false)
+				   FROM vscope._ceilo_read_samples(ARRAY[$1], $2, $2) x
+				   JOIN vscope.sample_series s ON s.tenant_id = x.tenant_id AND s.series_id = x.series_id
+				  WHERE x.tenant_id = vscope.current_tenant()
+					AND x.series_id = $1 AND x.ts = $2 AND x.seq = $3
+					AND ($4 OR s.project_id IS NOT DISTINCT FROM $5)'
+			INTO r USING m.series_id, m.ts, m.seq, me.admin, me.project;
+	END IF;
+	IF r IS NULL THEN
+		PERFORM vscope._ceilo_fail('404', format('Sample %s Not Found', id));
+	END IF;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_get_sample(text) IS 'Ceilometer GET /v2/samples/{id}: id is the publisher''s id of the sample or the one made from where it is stored';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_list_resources(args jsonb DEFAULT '{}', base_url text DEFAULT '',
+												 resource text DEFAULT NULL)
+	RETURNS json LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'resources');
+	lim integer := vscope._ceilo_limit(vscope._ceilo_arg(args, 'limit'));
+	links boolean := coalesce(nullif(vscope._ceilo_arg(args, 'meter_links'), ''), '1')
+					 NOT IN ('0', 'false', 'False', 'f', 'no', 'off');
+	r json;
+BEGIN
+	EXECUTE format($q$
+		WITH per_series AS (%s), per_resource AS (
+			SELECT resource_id, min(first_ts) AS first_ts, max(last_ts) AS last_ts,
+				   (array_agg(series_id ORDER BY last_ts DESC, series_id DESC))[1] AS latest,
+				   array_agg(DISTINCT counter_name ORDER BY counter_name) AS meters
+			  FROM per_series GROUP BY resource_id
+			 ORDER BY resource_id LIMIT %s
+		)
+		SELECT coalesce(json_agg(json_build_object(
+				'resource_id', p.resource_id, 'project_id', s.project_id, 'user_id', s.user_id,
+				'source', s.source, 'first_sample_timestamp', vscope._ceilo_ts(p.first_ts),
+				'last_sample_timestamp', vscope._ceilo_ts(p.last_ts),
+				'metadata', vscope._ceilo_flatten(s.resource_metadata),
+				'links', (SELECT json_agg(l ORDER BY n) FROM (
+					SELECT 0 AS n, json_build_object('rel', 'self', 'href', $2 || '/v2/resources/' || p.resource_id) AS l
+					UNION ALL
+					SELECT k, json_build_object('rel', m, 'href', $2 || '/v2/meters/' || m
+							|| '?q.field=resource_id&q.value=' || p.resource_id)
+					  FROM unnest(p.meters) WITH ORDINALITY u(m, k) WHERE $3) ls))
+				ORDER BY p.resource_id), '[]')
+		  FROM per_resource p JOIN vscope.sample_series s ON s.series_id = p.latest
+		 WHERE s.tenant_id = vscope.current_tenant()
+		$q$,
+		CASE WHEN q.sample_where = 'true' THEN
+			-- no time filter: each series' whole span, as kept
+			format($s$
+			SELECT s.*, k.first_ts, k.last_ts
+			  FROM vscope.sample_series s
+			  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+			 WHERE %s AND ($1 IS NULL OR s.resource_id = $1)$s$, q.series_where)
+		ELSE
+			-- first and last within the time filter, from the samples of the
+			-- days it names (the samples reader: index probes of the rows,
+			-- the bounds of the blocks inside it), for the series whose
+			-- span meets it
+			format($s$
+			SELECT s.*, b.first_ts, b.last_ts
+			  FROM vscope.sample_series s
+			  JOIN vscope._ceilo_sample_bounds(ARRAY(
+					SELECT s.series_id FROM vscope.sample_series s
+					  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+					 WHERE %1$s AND ($1 IS NULL OR s.resource_id = $1)
+					   AND k.last_ts >= $4 AND k.first_ts <= $5), $6, $7) b ON b.series_id = s.series_id
+			 WHERE %1$s AND ($1 IS NULL OR s.resource_id = $1)
+			   AND s.tenant_id = vscope.current_tenant()$s$,
+				q.series_where)
+		END, lim)
+		INTO r USING resource, rtrim(coalesce(base_url, ''), '/'), links,
+					 coalesce(q.w_start, '-infinity'), coalesce(q.w_end, 'infinity'),
+					 coalesce(q.x_lo, '-infinity'), coalesce(q.x_hi, 'infinity');
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_list_resources(jsonb, text, text) IS 'Ceilometer GET /v2/resources (and one resource): first/last sample times within the query, attributes from the latest sample, links to self and to each meter';
+
+-- GET /v2/meters/{meter}/statistics, its first half: the query checked
+-- (period, group-by fields, selected aggregates, q), and what the
+-- statistics engine (src/ceilometer/statistics.c) is to compute: the
+-- matching series of the meter, each with its group (ranked in the order
+-- of the answer: group-by values, then unit) and its cardinality values
+-- (ranked, NULL as 0); the groups' units and group-by objects; the range of
+-- sample times (the query's, within the series' spans); the grid (period
+-- seconds from the query's start bound, else from the first sample); the
+-- bounds durations are clamped to; the selected aggregates; the row limit;
+-- a message_id's seq.  No series with samples there: series is NULL.
+CREATE FUNCTION vscope._ceilo_statistics_args(meter text, args jsonb,
+	OUT series integer[], OUT groups integer[], OUT units text[], OUT groupbys text[],
+	OUT cards integer[], OUT lo timestamptz, OUT hi timestamptz, OUT origin timestamptz,
+	OUT period bigint, OUT q_start timestamptz, OUT q_end timestamptz, OUT selected text[],
+	OUT maxrows integer, OUT only_seq integer)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	-- (its queries are small: compiling them would cost more than it saves)
+	SET jit = off
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'samples');
+	ptxt text := trim(vscope._ceilo_arg(args, 'period'));
+	gb text[] := '{}';
+	g text;
+	gexpr text[] := '{}';
+	gjson text := 'NULL::json';
+	funcs text[] := '{}';
+	f text;
+	p text;
+	card text[] := '{}';
+BEGIN
+	period := 0;
+	-- period
+	IF ptxt <> '' THEN
+		IF ptxt !~ '^[-+]?\d{1,30}$' THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute period. Value: ''%s''. unable to convert to int', ptxt));
+		END IF;
+		IF ptxt::numeric < 0 THEN
+			PERFORM vscope._ceilo_fail('400', 'Period must be positive.');
+		END IF;
+		-- Python's datetime ends at year 9999: a longer period cannot be added to a date
+		IF ptxt::numeric > 250000000000 THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid period %s: date value out of range', ptxt));
+		END IF;
+		period := ptxt::bigint;
+	END IF;
+	-- group-by fields, de-duplicated in order
+	IF jsonb_typeof(args -> 'groupby') = 'array' THEN
+		FOR g IN SELECT e FROM jsonb_array_elements_text(args -> 'groupby') e LOOP
+			IF g NOT IN ('user_id', 'resource_id', 'project_id', 'source', 'resource_metadata.instance_type') THEN
+				PERFORM vscope._ceilo_fail('400', format('Unknown argument: "set([%s])": Invalid groupby fields', quote_literal(g)));
+			END IF;
+			IF NOT g = ANY (gb) THEN
+				gb := gb || g;
+			END IF;
+		END LOOP;
+	END IF;
+	FOR i IN 1 .. cardinality(gb) LOOP
+		gexpr := gexpr || CASE gb[i] WHEN 'resource_metadata.instance_type'
+								THEN '(s.resource_metadata #>> ''{instance_type}'')'
+								ELSE 's.' || gb[i] END;
+	END LOOP;
+	IF cardinality(gb) > 0 THEN
+		gjson := 'json_build_object(' || (SELECT string_agg(format('%L, g%s', gb[i], i), ', ')
+											 FROM generate_subscripts(gb, 1) i) || ')';
+	END IF;
+	-- selected aggregates, de-duplicated
+	IF jsonb_typeof(args -> 'aggregate.func') = 'array' THEN
+		FOR i IN 0 .. jsonb_array_length(args -> 'aggregate.func') - 1 LOOP
+			f := vscope._ceilo_arg(args, 'aggregate.func', i);
+			p := nullif(vscope._ceilo_arg(args, 'aggregate.param', i), '');
+			IF f NOT IN ('avg', 'sum', 'min', 'max', 'count', 'stddev', 'cardinality') THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid aggregation function: %s', f));
+			END IF;
+			IF f = 'cardinality' THEN
+				IF p IS NULL OR p NOT IN ('resource_id', 'user_id', 'project_id') THEN
+					PERFORM vscope._ceilo_fail('400', format('Bad aggregate: cardinality.%s', coalesce(p, 'None')));
+				END IF;
+				f := f || '/' || p;
+				IF NOT p = ANY (card) THEN
+					card := card || p;
+				END IF;
+			END IF;
+			IF NOT f = ANY (funcs) THEN
+				funcs := funcs || f;
+			END IF;
+		END LOOP;
+	END IF;
+	-- where the meter's matching series have samples (vscope.sample_span):
+	-- none, no statistics; else the samples read are those within these
+	-- bounds and the query's
+	EXECUTE format('SELECT min(k.first_ts), max(k.last_ts)
+					  FROM vscope.sample_series s
+					  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+					 WHERE %s AND s.counter_name = $1', q.series_where)
+		INTO lo, hi USING meter;
+	IF lo IS NULL THEN
+		RETURN;
+	END IF;
+	-- the grid's origin: the query's (widened) start, else the first sample
+	IF period > 0 THEN
+		origin := q.w_start;
+		IF origin IS NULL AND q.sample_where = 'true' THEN
+			origin := lo;
+		ELSIF origin IS NULL THEN
+			EXECUTE format('SELECT min(b.first_ts)
+							  FROM vscope._ceilo_sample_bounds(ARRAY(SELECT s.series_id FROM vscope.sample_series s
+																	  WHERE %s AND s.counter_name = $1), $2, $3) b',
+						   q.series_where)
+				INTO origin USING meter, greatest(lo, q.x_lo), least(hi, q.x_hi);
+			IF origin IS NULL THEN
+				RETURN;
+			END IF;
+		END IF;
+	END IF;
+	-- the matching series, each with its group (ranked in the order of the
+	-- answer: group-by values, then unit) and its cardinality values
+	-- (ranked, NULL as 0); the groups' units and group-by objects
+	EXECUTE format($q$
+		WITH m AS (SELECT s.series_id, s.counter_unit AS unit %1$s %2$s
+					 FROM vscope.sample_series s
+					WHERE %3$s AND s.counter_name = $1),
+		r AS (SELECT m.*, dense_rank() OVER (ORDER BY %4$s unit)::integer AS grp %5$s FROM m),
+		g AS (SELECT DISTINCT ON (grp) grp, unit, (%6$s)::text AS gb FROM r ORDER BY grp)
+		SELECT (SELECT coalesce(array_agg(series_id ORDER BY series_id), '{}') FROM r),
+			   (SELECT coalesce(array_agg(grp ORDER BY series_id), '{}') FROM r),
+			   (SELECT coalesce(array_agg(unit ORDER BY grp), '{}') FROM g),
+			   (SELECT coalesce(array_agg(gb ORDER BY grp), '{}') FROM g),
+			   (SELECT coalesce(array_agg(c ORDER BY series_id, k), '{}')
+				  FROM r, unnest(%7$s::integer[]) WITH ORDINALITY u(c, k))
+		$q$,
+		(SELECT coalesce(string_agg(format(', %s AS g%s', gexpr[i], i), ''), '') FROM generate_subscripts(gexpr, 1) i),
+		(SELECT coalesce(string_agg(format(', s.%I AS c_%s', c, c), ''), '') FROM unnest(card) c),
+		q.series_where,
+		(SELECT coalesce(string_agg(format('g%s, ', i), ''), '') FROM generate_subscripts(gb, 1) i),
+		(SELECT coalesce(string_agg(format(', coalesce(CASE WHEN c_%1$s IS NOT NULL THEN dense_rank() OVER (ORDER BY c_%1$s) END, 0)::integer AS r_%1$s', c), ''), '')
+		   FROM unnest(card) c),
+		gjson,
+		CASE WHEN cardinality(card) = 0 THEN 'ARRAY[]'
+			 ELSE 'ARRAY[' || (SELECT string_agg(format('r_%s', c), ', ') FROM unnest(card) c) || ']' END)
+		INTO series, groups, units, groupbys, cards USING meter;
+	lo := greatest(lo, q.x_lo);
+	hi := least(hi, q.x_hi);
+	q_start := q.q_start;
+	q_end := q.q_end;
+	selected := CASE WHEN cardinality(funcs) > 0 THEN funcs END;
+	maxrows := vscope._ceilo_max_rows();
+	only_seq := q.x_seq;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_statistics_args(text, jsonb) IS 'internal: the checked statistics query (Ceilometer''s 400s), and what vscope.ceilometer_statistics() computes: the matching series with their groups and cardinality values, the groups'' units and group-by objects, the range of sample times, the grid, the duration bounds, the selected aggregates, the row limit and a message_id''s seq; series NULL when none has samples there';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_statistics(meter text, args jsonb DEFAULT '{}') RETURNS json
+	AS 'MODULE_PATHNAME', 'vscope_ceilometer_statistics'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION vscope.ceilometer_statistics(text, jsonb) IS 'Ceilometer GET /v2/meters/{meter}/statistics: args holds q.*, period, groupby and aggregate.func/aggregate.param as arrays of strings';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_query_samples(body text) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	b jsonb;
+	filter text;
+	orderby text;
+	lim integer;
+	r json;
+BEGIN
+	b := vscope._ceilo_json(coalesce(nullif(btrim(body), ''), '{}'));
+	IF jsonb_typeof(b) <> 'object' THEN
+		PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is not a JSON object');
+	END IF;
+	IF EXISTS (SELECT FROM jsonb_object_keys(b) k WHERE k NOT IN ('filter', 'orderby', 'limit')) THEN
+		PERFORM vscope._ceilo_fail('400', format('Unknown attribute for argument query: %s',
+			(SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(b) k WHERE k NOT IN ('filter', 'orderby', 'limit'))));
+	END IF;
+	FOREACH filter IN ARRAY ARRAY['filter', 'orderby'] LOOP
+		IF b ? filter AND jsonb_typeof(b -> filter) NOT IN ('string', 'null') THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute %s. Value: ''%s''. Wrong type. Expected ''unicode'', got ''%s''',
+				filter, b -> filter, jsonb_typeof(b -> filter)));
+		END IF;
+	END LOOP;
+	lim := vscope._ceilo_limit(CASE WHEN jsonb_typeof(b -> 'limit') = 'null' THEN NULL ELSE b ->> 'limit' END);
+	IF b ->> 'filter' = '' THEN
+		PERFORM vscope._ceilo_fail('400', 'Filter expression not valid: the filter is empty');
+	END IF;
+	filter := vscope.ceilometer_filter_sql(b ->> 'filter');
+	orderby := vscope.ceilometer_orderby_sql(b ->> 'orderby');
+	IF NOT me.admin THEN
+		-- every project_id leaf must be the caller's own project
+		PERFORM vscope._ceilo_check_projects(b ->> 'filter', me.project);
+		filter := format('s.project_id = %L AND %s', me.project, filter);
+	END IF;
+	-- pick the rows, then build the JSON of those only
+	EXECUTE format(
+		'SELECT coalesce(json_agg(vscope._ceilo_sample_json(ss, p.x, false) ORDER BY n), ''[]'')
+		   FROM (SELECT s.tenant_id, s.series_id, row_number() OVER () AS n,
+						ROW(s.tenant_id, s.series_id, s."timestamp", s.seq, s.counter_volume,
+							s.recorded_at)::vscope.samples AS x
+				   FROM (SELECT * FROM vscope.ceilometer_samples s
+						  WHERE %s ORDER BY %s, s.series_id, s.seq LIMIT %s) s) p
+		   JOIN vscope.sample_series ss ON ss.tenant_id = p.tenant_id AND ss.series_id = p.series_id',
+		filter, orderby, lim) INTO r;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_query_samples(text) IS 'Ceilometer POST /v2/query/samples: {"filter": "<json>", "orderby": "<json>", "limit": N}';
+
+CREATE OR REPLACE FUNCTION vscope._ceilo_insert_samples(tenants integer[], series integer[], stamps timestamptz[],
+	volumes double precision[], ids text[] DEFAULT NULL)
+	RETURNS TABLE (pos integer, seq integer)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	lo timestamptz;
+	hi timestamptz;
+	-- the samples still to store: what they are, whether their id is ours
+	t_ integer[];
+	s_ integer[];
+	ts_ timestamptz[];
+	v_ double precision[];
+	id_ text[];
+	p_ integer[];
+	c_ boolean[];
+	q_ integer[];
+	-- what was stored
+	done_t integer[] := '{}';
+	done_s integer[] := '{}';
+	done_ts timestamptz[] := '{}';
+	done_p integer[] := '{}';
+	done_q integer[] := '{}';
+	st_t integer[];
+	st_s integer[];
+	st_ts timestamptz[];
+	st_p integer[];
+	st_q integer[];
+	left_p integer[];
+	rounds integer := 0;
+BEGIN
+	IF coalesce(cardinality(tenants), 0) = 0 THEN
+		RETURN;
+	END IF;
+	SELECT min(u), max(u) INTO lo, hi FROM unnest(stamps) u;
+	-- an id given twice: its first sample only
+	SELECT array_agg(x.t ORDER BY x.i), array_agg(x.s ORDER BY x.i), array_agg(x.ts ORDER BY x.i),
+		   array_agg(x.v ORDER BY x.i), array_agg(x.id ORDER BY x.i), array_agg(x.i::integer ORDER BY x.i),
+		   array_agg(false)
+	  INTO t_, s_, ts_, v_, id_, p_, c_
+	  FROM (SELECT u.*, row_number() OVER (PARTITION BY u.t, u.id ORDER BY u.i) AS nth
+			  FROM unnest(tenants, series, stamps, volumes, ids) WITH ORDINALITY u(t, s, ts, v, id, i)) x
+	 WHERE x.id IS NULL OR x.nth = 1;
+	LOOP
+		rounds := rounds + 1;
+		IF rounds > 100 THEN
+			RAISE EXCEPTION 'samples could not be given a free seq after 100 tries'
+				USING ERRCODE = 'serialization_failure',
+					  HINT = 'Other writers keep storing samples of the same series at the same times: retry.';
+		END IF;
+		-- seqs, and the ids claimed (or, in later rounds, moved to their new seq)
+		EXECUTE $q$
+			WITH v AS (
+				SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::double precision[],
+									 $5::text[], $6::integer[], $7::boolean[]) u(t, s, ts, vol, id, pos, claimed)
+			), alloc AS (
+				-- the next free seq at the sample's time, then the samples of
+				-- one time numbered in order
+				-- (above the blocks' too, when a day of these times is
+				-- compressed: the sample must not take the key of one there)
+				SELECT v.*, (coalesce(greatest((SELECT max(x.seq) FROM vscope.samples x
+												 WHERE x.tenant_id = v.t AND x.series_id = v.s AND x.ts = v.ts
+												   AND x.ts >= $8 AND x.ts <= $9),
+												CASE WHEN $10 THEN vscope._ceilo_block_max_seq(v.t, v.s, v.ts) END) + 1, 0)
+							 + row_number() OVER (PARTITION BY v.t, v.s, v.ts ORDER BY v.pos) - 1)::integer AS seq
+				  FROM v
+			), claim AS (
+				INSERT INTO vscope.sample_ids AS i (tenant_id, message_id, series_id, ts, seq)
+				SELECT a.t, a.id, a.s, a.ts, a.seq FROM alloc a
+				 WHERE a.id IS NOT NULL AND NOT a.claimed
+				 ORDER BY a.t, a.id
+				ON CONFLICT (tenant_id, message_id) DO NOTHING
+				RETURNING i.tenant_id, i.message_id
+			), moved AS (
+				UPDATE vscope.sample_ids i SET seq = a.seq
+				  FROM alloc a
+				 WHERE a.claimed AND i.tenant_id = a.t AND i.message_id = a.id
+			)
+			SELECT array_agg(a.t ORDER BY a.pos), array_agg(a.s ORDER BY a.pos), array_agg(a.ts ORDER BY a.pos),
+				   array_agg(a.vol ORDER BY a.pos), array_agg(a.id ORDER BY a.pos), array_agg(a.pos ORDER BY a.pos),
+				   array_agg(a.seq ORDER BY a.pos)
+			  FROM alloc a LEFT JOIN claim c ON c.tenant_id = a.t AND c.message_id = a.id
+			 WHERE a.id IS NULL OR a.claimed OR c.message_id IS NOT NULL
+			$q$
+			INTO t_, s_, ts_, v_, id_, p_, q_
+			USING t_, s_, ts_, v_, id_, p_, c_, lo, hi, vscope._ceilo_blocks_between(lo, hi);
+		EXIT WHEN p_ IS NULL;
+		-- the samples, in key order: writers storing at one time wait for
+		-- each other rather than deadlock
+		EXECUTE $q$
+			WITH w AS (
+				SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::double precision[],
+									 $5::integer[], $6::integer[]) u(t, s, ts, vol, pos, seq)
+			), stored AS (
+				INSERT INTO vscope.samples (tenant_id, series_id, ts, seq, volume)
+				SELECT w.t, w.s, w.ts, w.seq, w.vol FROM w ORDER BY w.t, w.s, w.ts, w.seq
+				ON CONFLICT DO NOTHING
+				RETURNING tenant_id, series_id, ts, seq
+			)
+			SELECT array_agg(w.t) FILTER (WHERE st.seq IS NOT NULL), array_agg(w.s) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.ts) FILTER (WHERE st.seq IS NOT NULL), array_agg(w.pos) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.seq) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.pos) FILTER (WHERE st.seq IS NULL)
+			  FROM w LEFT JOIN stored st ON st.tenant_id = w.t AND st.series_id = w.s AND st.ts = w.ts AND st.seq = w.seq
+			$q$
+			INTO st_t, st_s, st_ts, st_p, st_q, left_p
+			USING t_, s_, ts_, v_, p_, q_;
+		done_t := done_t || st_t;
+		done_s := done_s || st_s;
+		done_ts := done_ts || st_ts;
+		done_p := done_p || st_p;
+		done_q := done_q || st_q;
+		EXIT WHEN left_p IS NULL;
+		-- the samples that lost their seq, again (their ids are theirs already)
+		SELECT array_agg(u.t ORDER BY u.pos), array_agg(u.s ORDER BY u.pos), array_agg(u.ts ORDER BY u.pos),
+			   array_agg(u.vol ORDER BY u.pos), array_agg(u.id ORDER BY u.pos), array_agg(u.pos ORDER BY u.pos),
+			   array_agg(true)
+		  INTO t_, s_, ts_, v_, id_, p_, c_
+		  FROM unnest(t_, s_, ts_, v_, id_, p_) u(t, s, ts, vol, id, pos)
+		 WHERE u.pos = ANY (left_p);
+	END LOOP;
+	-- a compaction of a day that committed after the seqs were read may
+	-- have moved another writer's sample with one of those seqs into a
+	-- block (once a row is in, no compaction of its day can start before
+	-- this commits): the two would share a message_id, so this request is
+	-- refused, to be sent again (two posts to one series and instant during
+	-- its day's compaction)
+	IF vscope._ceilo_blocks_between(lo, hi) AND EXISTS (
+			SELECT FROM unnest(done_t, done_s, done_ts, done_q) u(t, s, ts, q)
+			 WHERE vscope._ceilo_block_max_seq(u.t, u.s, u.ts) >= u.q) THEN
+		RAISE EXCEPTION 'samples of these series and times were compressed while these were being stored'
+			USING ERRCODE = 'serialization_failure', HINT = 'Send the samples again.';
+	END IF;
+	PERFORM vscope._ceilo_span_widen(done_t, done_s, done_ts);
+	RETURN QUERY SELECT u.p, u.q FROM unnest(done_p, done_q) u(p, q);
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_insert_samples(integer[], integer[], timestamptz[], double precision[], text[]) IS 'internal: stores samples (tenant, series, time, volume, publisher''s id or NULL; set-based) each at the next free seq of its time, a sample whose id its tenant has already skipped; widens their spans; returns the position and seq of each sample stored';
+
+-- the same for the days of Ceilometer samples
+CREATE FUNCTION vscope._compress_samples_candidate(after date DEFAULT NULL) RETURNS date
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	AS $$
+DECLARE
+	p record;
+	has_rows boolean;
+BEGIN
+	FOR p IN SELECT * FROM vscope.partitions('samples')
+			  WHERE range_end <= now() - vscope.compress_after()
+				AND (after IS NULL OR range_start::date > after)
+	LOOP
+		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', p.partition) INTO has_rows;
+		IF has_rows THEN
+			RETURN p.range_start::date;
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION vscope._compress_samples_candidate(date) IS 'internal: the oldest day (after the given one) due for compaction that still has Ceilometer samples in its partition, or NULL';
+
+CREATE OR REPLACE FUNCTION vscope.expire(older_than interval, max_partitions integer DEFAULT NULL)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	-- dropping a day locks its parent until commit: wait a little at most
+	-- for queries of the other parent, and leave busy days for the next run
+	SET lock_timeout = '5s'
+	AS $$
+DECLARE
+	p record;
+	dropped integer := 0;
+BEGIN
+	IF older_than IS NULL OR older_than <= interval '0' THEN
+		RAISE EXCEPTION 'retention must be a positive interval'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', coalesce(older_than::text, 'NULL'));
+	END IF;
+	IF max_partitions IS NOT NULL AND max_partitions < 1 THEN
+		RAISE EXCEPTION 'max_partitions must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.samples partitions'));
+	-- the oldest days first, of points and of samples alike
+	FOR p IN SELECT x.*, 'points' AS parent FROM vscope.partitions('points') x
+			  WHERE x.range_end <= now() - older_than
+			 UNION ALL
+			 SELECT x.*, 'samples' FROM vscope.partitions('samples') x
+			  WHERE x.range_end <= now() - older_than
+			 ORDER BY range_start, parent LOOP
+		EXIT WHEN max_partitions IS NOT NULL AND dropped >= max_partitions;
+		BEGIN
+			EXECUTE format('DROP TABLE %s', p.partition);
+			dropped := dropped + 1;
+			-- a day of points goes whole: its blocks, and the latest points
+			-- that no longer exist (not those of a busy day)
+			IF p.parent = 'points' THEN
+				DELETE FROM vscope.blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+				DELETE FROM vscope.series_last
+				 WHERE ts >= p.range_start AND ts < p.range_end;
+			ELSE
+				-- a day of samples: their publisher ids and their blocks go,
+				-- and the spans that began or ended in it move to the
+				-- samples left (vscope.sample_ids, vscope.sample_blocks,
+				-- vscope.sample_span, ceilometer.sql; PL/pgSQL finds them
+				-- when this runs)
+				PERFORM vscope._ceilo_ids_dropped(p.range_start, p.range_end);
+				DELETE FROM vscope.sample_blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+				PERFORM vscope._ceilo_span_dropped(p.range_start, p.range_end);
+			END IF;
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
+		END;
+	END LOOP;
+	-- OpenTSDB annotations go with the points of their time: those whose
+	-- start is on a day past the retention that has no partition left (a
+	-- busy day keeps its annotations with its points); global ones too,
+	-- since the time they mark has no data left (vscope.annotations is
+	-- opentsdb.sql's; PL/pgSQL finds it when this runs)
+	DELETE FROM vscope.annotations a
+	 WHERE a.start_time < date_trunc('day', now() - older_than)
+	   AND NOT EXISTS (SELECT FROM vscope.partitions('points') x
+						WHERE a.start_time >= x.range_start AND a.start_time < x.range_end);
+	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
+	-- to use one, and every listing skips series without data)
+	-- events are few: deleted rather than partitioned; in a capped run at
+	-- most 10,000 of them
+	IF max_partitions IS NULL THEN
+		DELETE FROM vscope.events WHERE generated < now() - older_than;
+	ELSE
+		DELETE FROM vscope.events
+		 WHERE ctid = ANY (ARRAY(SELECT ctid FROM vscope.events
+								  WHERE generated < now() - older_than LIMIT 10000));
+	END IF;
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks (of points and of samples) of those days, the OpenTSDB annotations of the days gone, the publisher ids of their Ceilometer samples and older Ceilometer events, and moves the sample series'' spans to the samples left';
+REVOKE ALL ON FUNCTION vscope.expire(interval, integer) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION vscope.maintain() RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	AS $$
+DECLARE
+	today integer := floor(extract(epoch FROM now()) / 86400)::integer;
+	ahead interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
+	back interval := coalesce(current_setting('vscope.max_past', true), '7d')::interval;
+	oldest integer;
+	missing integer[];
+	nmissing integer;
+	d integer;
+	created integer := 0;
+	dropped integer;
+	day date;
+	failed date;
+	sday date;
+	sfailed date;
+	msg text;
+	compressed bigint := 0;
+	compressed_samples bigint := 0;
+	keep interval := vscope.retention();
+	expiring boolean := false;
+BEGIN
+	-- the writable window: a partition for every day from vscope.max_past
+	-- ago (but none that expiry would drop) to vscope.max_future ahead, so
+	-- that writes to those days never need DDL; today and the days ahead
+	-- first, at most 16 days a call (more: "pending")
+	oldest := floor(extract(epoch FROM now() - back) / 86400)::integer;
+	IF keep IS NOT NULL THEN
+		oldest := greatest(oldest, floor(extract(epoch FROM now() - keep) / 86400)::integer);
+	END IF;
+	missing := ARRAY(SELECT w.d FROM generate_series(least(oldest, today),
+													 today + 1 + ceil(extract(epoch FROM ahead) / 86400)::integer) AS w(d)
+					  WHERE to_regclass('vscope.points_' || to_char(to_timestamp(w.d::bigint * 86400), 'YYYYMMDD')) IS NULL
+						 OR to_regclass('vscope.samples_' || to_char(to_timestamp(w.d::bigint * 86400), 'YYYYMMDD')) IS NULL
+					  ORDER BY w.d < today, abs(w.d - today));
+	nmissing := cardinality(missing);
+	FOREACH d IN ARRAY missing[1:16] LOOP
+		BEGIN
+			created := created + vscope._ensure_partitions(ARRAY[d]) + vscope._ensure_partitions(ARRAY[d], 'samples');
+		EXCEPTION WHEN lock_not_available THEN
+			-- (ANALYZE of the parent, or expire() in another session): the
+			-- next run makes it and the days after it, rather than this one
+			-- waiting again for each
+			RAISE WARNING 'vscope.maintain: the partitions of % waited too long for a lock, left for the next run',
+				to_char(to_timestamp(d::bigint * 86400), 'YYYY-MM-DD');
+			nmissing := 0;
+			EXIT;
+		END;
+	END LOOP;
+	-- expiry by vscope.retention, one day (partition) per call, so that a
+	-- backlog never takes one long transaction and all its locks
+	IF keep IS NOT NULL THEN
+		dropped := vscope.expire(keep, 1);
+		expiring := (dropped > 0 AND EXISTS (
+						SELECT FROM vscope.partitions('points') WHERE range_end <= now() - keep
+						UNION ALL
+						SELECT FROM vscope.partitions('samples') WHERE range_end <= now() - keep))
+					OR EXISTS (SELECT FROM vscope.events WHERE generated < now() - keep);
+	ELSE
+		dropped := 0;
+	END IF;
+	-- at most one day compacted per call, so each is a transaction of its
+	-- own; and none in a call that made or dropped a partition, so that the
+	-- parents' locks are held briefly: dropping holds vscope.points (and
+	-- samples) in ACCESS EXCLUSIVE mode until commit, and every read and
+	-- write would wait for the whole compaction (attaching holds them in
+	-- SHARE UPDATE EXCLUSIVE mode, which only DDL and ANALYZE wait for)
+	IF created = 0 AND dropped = 0 THEN
+		-- a day that cannot be compressed (say a damaged block) is warned
+		-- about and passed over, so that it does not hold up the others
+		day := vscope._compress_candidate();
+		WHILE day IS NOT NULL LOOP
+			BEGIN
+				compressed := vscope.compress(day);
+				EXIT;
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+				RAISE WARNING 'vscope.maintain: compressing % failed: %', to_char(day, 'YYYY-MM-DD'), msg;
+				failed := day;
+				day := vscope._compress_candidate(day);
+			END;
+		END LOOP;
+		-- then the days of Ceilometer samples, alike (ceilometer.sql's
+		-- vscope.compress_samples(), which PL/pgSQL finds when this runs),
+		-- in a call that compressed no day of points
+		IF day IS NULL THEN
+			sday := vscope._compress_samples_candidate();
+			WHILE sday IS NOT NULL LOOP
+				BEGIN
+					compressed_samples := vscope.compress_samples(sday);
+					EXIT;
+				EXCEPTION WHEN OTHERS THEN
+					GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+					RAISE WARNING 'vscope.maintain: compressing the samples of % failed: %', to_char(sday, 'YYYY-MM-DD'), msg;
+					sfailed := sday;
+					sday := vscope._compress_samples_candidate(sday);
+				END;
+			END LOOP;
+		END IF;
+	END IF;
+	RETURN jsonb_build_object('created', created, 'dropped', dropped,
+							  'compressed_day', day, 'compressed_points', compressed,
+							  'failed_day', failed,
+							  'compressed_samples_day', sday, 'compressed_samples', compressed_samples,
+							  'failed_samples_day', sfailed,
+							  'pending', nmissing > 16 OR expiring OR vscope._compress_candidate(failed) IS NOT NULL
+										 OR vscope._compress_samples_candidate(sfailed) IS NOT NULL);
+END
+$$;
+COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): makes the partitions of the writable window, every day from vscope.max_past ago to vscope.max_future ahead (at most 16 days a call), drops the oldest day past vscope.retention, compresses the oldest complete day still in rows (of points, else of Ceilometer samples); "pending" says whether another call has more to do';
+REVOKE ALL ON FUNCTION vscope.maintain() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.maintain() TO vscope_authenticator;

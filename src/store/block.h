@@ -63,4 +63,13 @@ extern void VsBlocksWrite(int32 tenant, int32 series_id, const VsColumns *pts);
 extern bool VsLockDay(DateADT day);
 extern void VsDeleteSeriesBlocks(int32 tenant, int32 series_id, TimestampTz lo, TimestampTz hi);
 
+/*
+ * Compaction's days (compact.c): the bounds of a UTC day and the name of
+ * its partition of vscope.<parent> (points or samples); taking such a
+ * partition as VsLockDay does (false when it does not exist).
+ */
+extern void VsDayRange(DateADT day, const char *parent, TimestampTz *lo, TimestampTz *hi,
+					   char *partname, size_t len);
+extern bool VsLockPartition(const char *partname);
+
 #endif							/* VSCOPE_BLOCK_H */

@@ -156,10 +156,12 @@ StreamFill(RowStream *s)
 }
 
 /*
- * DayRange gives the bounds of a UTC day and the name of its partition.
+ * VsDayRange gives the bounds of a UTC day and the name of its partition of
+ * vscope.<parent> (points or samples).
  */
-static void
-DayRange(DateADT day, TimestampTz *lo, TimestampTz *hi, char *partname, size_t len)
+void
+VsDayRange(DateADT day, const char *parent, TimestampTz *lo, TimestampTz *hi,
+		   char *partname, size_t len)
 {
 	int			y,
 				m,
@@ -173,15 +175,16 @@ DayRange(DateADT day, TimestampTz *lo, TimestampTz *hi, char *partname, size_t l
 	*lo = (TimestampTz) day * USECS_PER_DAY;
 	*hi = *lo + USECS_PER_DAY;
 	j2date(day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
-	snprintf(partname, len, "points_%04d%02d%02d", y, m, d);
+	snprintf(partname, len, "%s_%04d%02d%02d", parent, y, m, d);
 }
 
 /*
- * LockDay takes the day's partition for the rest of the transaction; false
- * when the day has no partition.
+ * VsLockPartition takes a day's partition (vscope.<partname>) in SHARE ROW
+ * EXCLUSIVE mode for the rest of the transaction; false when it does not
+ * exist.
  */
-static bool
-LockDay(const char *partname)
+bool
+VsLockPartition(const char *partname)
 {
 	Oid			nsp = get_namespace_oid("vscope", false);
 	char	   *sql;
@@ -246,8 +249,8 @@ VsLockDay(DateADT day)
 				hi;
 	char		partname[32];
 
-	DayRange(day, &lo, &hi, partname, sizeof(partname));
-	return LockDay(partname);
+	VsDayRange(day, "points", &lo, &hi, partname, sizeof(partname));
+	return VsLockPartition(partname);
 }
 
 static void
@@ -303,9 +306,9 @@ vscope_compress(PG_FUNCTION_ARGS)
 				one;
 	int64		total = 0;
 
-	DayRange(day, &lo, &hi, partname, sizeof(partname));
+	VsDayRange(day, "points", &lo, &hi, partname, sizeof(partname));
 	SPI_connect();
-	if (!LockDay(partname))
+	if (!VsLockPartition(partname))
 	{
 		SPI_finish();
 		PG_RETURN_INT64(0);
@@ -414,7 +417,7 @@ vscope_decompress(PG_FUNCTION_ARGS)
 	Oid			dayargtype = INT4ARRAYOID;
 	Datum		unixday;
 
-	DayRange(day, &lo, &hi, partname, sizeof(partname));
+	VsDayRange(day, "points", &lo, &hi, partname, sizeof(partname));
 	SPI_connect();
 
 	/* the day's partition, made now if expiry or nobody made it */
@@ -423,7 +426,7 @@ vscope_decompress(PG_FUNCTION_ARGS)
 	if (SPI_execute_with_args("SELECT vscope._ensure_partitions($1)", 1, &dayargtype, &dayarg,
 							  NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "creating the partition of the day failed");
-	if (!LockDay(partname))
+	if (!VsLockPartition(partname))
 		elog(ERROR, "partition %s is missing", partname);
 
 	insert = SPI_prepare("INSERT INTO vscope.points (tenant_id, series_id, ts, value, ivalue) "

@@ -3,7 +3,9 @@
  * planner.c
  *	  A planner hook that lets a query on the vscope.datapoints view read
  *	  only the range it asks for.  The view joins every series to
- *	  vscope._read_series(tenant, series, '-infinity', 'infinity'); when a
+ *	  vscope._read_series(tenant, series, '-infinity', 'infinity') (and
+ *	  vscope.ceilometer_samples every sample series to
+ *	  vscope._ceilo_read_series(), alike); when a
  *	  query bounds ts (ts >= X, ts < Y, ts = Z, BETWEEN, with X, Y, Z
  *	  constants, parameters or stable expressions such as now() - '1 hour'),
  *	  the hook puts those bounds in place of the infinities, so the reader
@@ -118,7 +120,9 @@ NarrowReadSeries(RelOptInfo *rel, Index rti, RangeTblEntry *rte)
 	if (!IsA(rtfunc->funcexpr, FuncExpr))
 		return;
 	fexpr = (FuncExpr *) rtfunc->funcexpr;
-	if (list_length(fexpr->args) != 4 || !VsIsVscopeFunction(fexpr->funcid, "_read_series") ||
+	if (list_length(fexpr->args) != 4 ||
+		!(VsIsVscopeFunction(fexpr->funcid, "_read_series") ||
+		  VsIsVscopeFunction(fexpr->funcid, "_ceilo_read_series")) ||
 		!IsInfinity(lthird(fexpr->args), false) || !IsInfinity(lfourth(fexpr->args), true))
 		return;
 	family = get_opclass_family(GetDefaultOpClass(TIMESTAMPTZOID, BTREE_AM_OID));

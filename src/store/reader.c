@@ -119,21 +119,24 @@ BlocksHaveFlags(void)
 }
 
 /*
- * HeadRange narrows [start, end) to the days whose partition of
- * vscope.points has any page at all, into [*hs, *he); false when none has.
+ * VsHeadRange narrows [start, end) to the days whose partition of
+ * vscope.<parent> (points or samples) has any page at all, into [*hs,
+ * *he); false when none has; counts the days probed and skipped.
  * Once a day is compressed its partition is emptied, and once vacuumed it
  * has no page: a long range then costs the head query nothing for it,
  * where it would cost an index probe per series and day.  A partition
  * with pages is read even if they hold nothing visible.  Safe against
  * writers: a row the caller's snapshot can see was written, and its page
  * added, before the snapshot was taken, so before this looks.  A partition
- * not named points_YYYYMMDD (made by hand) keeps the whole range.
+ * not named <parent>_YYYYMMDD (made by hand) keeps the whole range.
  */
-static bool
-HeadRange(TimestampTz start, TimestampTz end, TimestampTz *hs, TimestampTz *he)
+bool
+VsHeadRange(const char *parent_name, TimestampTz start, TimestampTz end,
+			TimestampTz *hs, TimestampTz *he, int64 *probed, int64 *skipped)
 {
 	Oid			nsp = get_namespace_oid("vscope", true);
-	Oid			parent = OidIsValid(nsp) ? get_relname_relid("points", nsp) : InvalidOid;
+	Oid			parent = OidIsValid(nsp) ? get_relname_relid(parent_name, nsp) : InvalidOid;
+	size_t		plen = strlen(parent_name);
 	Relation	rel;
 	PartitionDesc pd;
 	bool		any = false;
@@ -158,7 +161,8 @@ HeadRange(TimestampTz start, TimestampTz end, TimestampTz *hs, TimestampTz *he)
 		Relation	part;
 		bool		has_pages;
 
-		if (name == NULL || sscanf(name, "points_%4d%2d%2d%c", &y, &m, &d, &tail) != 3 ||
+		if (name == NULL || strncmp(name, parent_name, plen) != 0 ||
+			sscanf(name + plen, "_%4d%2d%2d%c", &y, &m, &d, &tail) != 3 ||
 			!IS_VALID_JULIAN(y, m, d))
 		{
 			table_close(rel, NoLock);
@@ -173,10 +177,10 @@ HeadRange(TimestampTz start, TimestampTz end, TimestampTz *hs, TimestampTz *he)
 		table_close(part, NoLock);
 		if (!has_pages)
 		{
-			stat_days_skipped++;
+			(*skipped)++;
 			continue;
 		}
-		stat_days_probed++;
+		(*probed)++;
 		if (!any || day_start < lo)
 			lo = day_start;
 		if (!any || day_end > hi)
@@ -284,7 +288,7 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 		TimestampTz hs;
 		TimestampTz he;
 
-		if (HeadRange(start, end, &hs, &he))
+		if (VsHeadRange("points", start, end, &hs, &he, &stat_days_probed, &stat_days_skipped))
 		{
 			hargs[2] = TimestampTzGetDatum(hs);
 			hargs[3] = TimestampTzGetDatum(he);

@@ -80,6 +80,13 @@ extern void vs_reader_use_summaries(VsReader *r, TimestampTz lo, TimestampTz hi)
 
 extern void vs_reader_close(VsReader *r);
 
+/*
+ * the part of [start, end) whose days' partitions of vscope.<parent> have
+ * any page (a compressed, vacuumed day has none); false when no day has
+ */
+extern bool VsHeadRange(const char *parent, TimestampTz start, TimestampTz end,
+						TimestampTz *hs, TimestampTz *he, int64 *probed, int64 *skipped);
+
 /* the series ids of an int4[] (read_points()' argument), NULLs left out */
 extern int32 *vs_reader_series(ArrayType *arr, int *nseries);
 

@@ -4,6 +4,9 @@
 -- number; sample listings and statistics plan only the days where the
 -- matching series have samples; the answers are those computed from the
 -- samples themselves, also after expire() and after a late older sample.
+-- make test runs this file twice: the second pass (regress.compressed = on)
+-- compresses every day of samples after each write, so the answers come
+-- from blocks
 SET timezone = 'UTC';
 -- the days written to below: writes never make partitions, the owner does
 SET client_min_messages = warning;
@@ -31,17 +34,19 @@ BEGIN
 END
 $$;
 -- the kept spans are exactly the first and last sample of every series
+-- (every sample, in rows or blocks: the ceilometer_samples view)
 CREATE FUNCTION pg_temp.spans_exact() RETURNS boolean LANGUAGE sql AS $$
 SELECT NOT EXISTS (
-	(SELECT tenant_id, series_id, min(ts), max(ts) FROM vscope.samples GROUP BY 1, 2
+	(SELECT tenant_id, series_id, min("timestamp"), max("timestamp") FROM vscope.ceilometer_samples GROUP BY 1, 2
 	 EXCEPT ALL
 	 SELECT tenant_id, series_id, first_ts, last_ts FROM vscope.sample_span)
 	UNION ALL
 	(SELECT tenant_id, series_id, first_ts, last_ts FROM vscope.sample_span
 	 EXCEPT ALL
-	 SELECT tenant_id, series_id, min(ts), max(ts) FROM vscope.samples GROUP BY 1, 2))
+	 SELECT tenant_id, series_id, min("timestamp"), max("timestamp") FROM vscope.ceilometer_samples GROUP BY 1, 2))
 $$;
--- the answers as computed from the samples alone (the queries of 0.2.0)
+-- the answers as computed from the samples alone (the queries of 0.2.0,
+-- over the ceilometer_samples view: samples in rows and blocks alike)
 CREATE FUNCTION pg_temp.ref_meters() RETURNS json LANGUAGE sql AS $$
 SELECT coalesce(json_agg(json_build_object('name', counter_name, 'type', counter_type,
 		'unit', counter_unit, 'resource_id', resource_id, 'project_id', project_id,
@@ -50,9 +55,9 @@ SELECT coalesce(json_agg(json_build_object('name', counter_name, 'type', counter
 		ORDER BY counter_name, resource_id), '[]')
   FROM (SELECT DISTINCT ON (s.counter_name, s.resource_id) s.*
 		  FROM vscope.sample_series s
-		 CROSS JOIN LATERAL (SELECT x.ts FROM vscope.samples x
+		 CROSS JOIN LATERAL (SELECT x."timestamp" AS ts FROM vscope.ceilometer_samples x
 							  WHERE x.tenant_id = s.tenant_id AND x.series_id = s.series_id
-							  ORDER BY x.ts DESC LIMIT 1) last
+							  ORDER BY x."timestamp" DESC LIMIT 1) last
 		 ORDER BY s.counter_name, s.resource_id, last.ts DESC, s.series_id DESC) m
 $$;
 CREATE FUNCTION pg_temp.ref_unique_meters() RETURNS json LANGUAGE sql AS $$
@@ -62,7 +67,7 @@ SELECT coalesce(json_agg(json_build_object('name', counter_name, 'type', counter
 		ORDER BY counter_name), '[]')
   FROM (SELECT DISTINCT ON (s.counter_name) s.counter_name, s.counter_type, s.counter_unit
 		  FROM vscope.sample_series s
-		 WHERE EXISTS (SELECT FROM vscope.samples x
+		 WHERE EXISTS (SELECT FROM vscope.ceilometer_samples x
 						WHERE x.tenant_id = s.tenant_id AND x.series_id = s.series_id)
 		 ORDER BY s.counter_name, s.series_id DESC) m
 $$;
@@ -70,7 +75,8 @@ CREATE FUNCTION pg_temp.ref_resources(resource text DEFAULT NULL) RETURNS json L
 WITH per_series AS (
 	SELECT s.*, b.first_ts, b.last_ts
 	  FROM vscope.sample_series s
-	 CROSS JOIN LATERAL (SELECT min(x.ts) AS first_ts, max(x.ts) AS last_ts FROM vscope.samples x
+	 CROSS JOIN LATERAL (SELECT min(x."timestamp") AS first_ts, max(x."timestamp") AS last_ts
+						   FROM vscope.ceilometer_samples x
 						  WHERE x.tenant_id = s.tenant_id AND x.series_id = s.series_id) b
 	 WHERE (resource IS NULL OR s.resource_id = resource) AND b.first_ts IS NOT NULL
 ), per_resource AS (
@@ -96,8 +102,9 @@ SELECT coalesce(json_agg(json_build_object(
 $$;
 CREATE FUNCTION pg_temp.ref_samples(lim integer) RETURNS json LANGUAGE sql AS $$
 SELECT coalesce(json_agg(vscope._ceilo_sample_json(s, x, false) ORDER BY (x).ts DESC, (x).series_id, (x).seq), '[]')
-  FROM (SELECT s, x FROM vscope.sample_series s JOIN vscope.samples x USING (tenant_id, series_id)
-		 ORDER BY x.ts DESC, x.series_id, x.seq LIMIT lim) y(s, x)
+  FROM (SELECT s, ROW(v.tenant_id, v.series_id, v."timestamp", v.seq, v.counter_volume, v.recorded_at)::vscope.samples
+		  FROM vscope.sample_series s JOIN vscope.ceilometer_samples v USING (tenant_id, series_id)
+		 ORDER BY v."timestamp" DESC, v.series_id, v.seq LIMIT lim) y(s, x)
 $$;
 -- every listing equals its answer from the samples
 CREATE FUNCTION pg_temp.answers_match() RETURNS TABLE (listing text, same boolean) LANGUAGE sql AS $$
@@ -157,6 +164,7 @@ SELECT vscope._ceilo_store_sample('disk', 'cumulative', 'B', 100, 'vm-3', 'p1', 
        vscope._ceilo_store_sample('disk', 'cumulative', 'B', 50, 'vm-3', 'p1', 'u1', 'p1:openstack', '{}',
                                   '2015-01-12T06:00:00+00') IS NOT NULL AS disk_2;
 RESET ROLE;
+SELECT vscope.compress_samples(range_start::date) FROM vscope.partitions('samples') WHERE current_setting('regress.compressed', true) = 'on' \g /dev/null
 -- one row per series, its first and last sample
 SELECT s.counter_name, s.resource_id, s.resource_metadata, k.first_ts, k.last_ts
   FROM vscope.sample_span k JOIN vscope.sample_series s USING (tenant_id, series_id)
@@ -250,6 +258,7 @@ SELECT json_array_length(vscope.ceilometer_post_samples('mem', '[
   {"counter_name": "mem", "counter_type": "gauge", "counter_unit": "MB", "counter_volume": 128,
    "resource_id": "vm-1", "project_id": "p1", "user_id": "u1", "timestamp": "2015-01-11T00:00:01"}]')) AS late_mem;
 RESET ROLE;
+SELECT vscope.compress_samples(range_start::date) FROM vscope.partitions('samples') WHERE current_setting('regress.compressed', true) = 'on' \g /dev/null
 SELECT pg_temp.spans_exact() AS spans_exact;
 SET ROLE vscope_reader;
 SELECT * FROM pg_temp.answers_match();
@@ -281,6 +290,7 @@ SELECT vscope.use_tenant('span-a') > 0 AS using_a;
 -- disk of vm-3, on the 12th and 13th)
 BEGIN;
 DROP TABLE vscope.samples_20150113;
+DELETE FROM vscope.sample_blocks WHERE first_ts >= '2015-01-13' AND first_ts < '2015-01-14';
 SELECT vscope._ceilo_span_dropped('2015-01-13', '2015-01-14') AS moved;
 SELECT s.counter_name, s.resource_id, k.first_ts, k.last_ts
   FROM vscope.sample_span k JOIN vscope.sample_series s USING (tenant_id, series_id)
@@ -290,6 +300,7 @@ ROLLBACK;
 
 -- samples deleted by plain SQL leave the spans behind until they are
 -- recomputed
+SELECT vscope.decompress_samples('2015-01-14') WHERE current_setting('regress.compressed', true) = 'on' \g /dev/null
 DELETE FROM vscope.samples WHERE tenant_id = vscope.current_tenant() AND ts >= '2015-01-14';
 SELECT pg_temp.spans_exact() AS spans_exact;
 SELECT vscope.ceilometer_refresh_spans() AS refreshed;
