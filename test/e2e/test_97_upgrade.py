@@ -636,6 +636,30 @@ def test_every_api_answers_as_on_a_fresh_install(ctx):
     assert sum(s["count"] for s in answers["ceilo statistics period"][1]) == 3 * 24 + 1
     assert answers["ceilo no such sample"][0] == 404 and answers["tsdb unknown metric"][0] == 400
     assert answers["metrics token is read-only"][0] == 403
+    _state["answers"] = answers
+
+
+def test_days_compressed_after_the_update_answer_the_same(ctx):
+    """The days written before and after the update, compressed by the
+    current version (points and Ceilometer samples, as maintain() does):
+    both databases still answer alike, and the OpenTSDB and Ceilometer
+    answers are those given before compaction."""
+    assert _state.get("answers"), "the comparison before compaction failed"
+    old, new = _dbs["old"], _dbs["new"]
+    days = (f"generate_series((to_timestamp({T0}) AT TIME ZONE 'UTC')::date, "
+            f"(to_timestamp({T0 + 5 * DAY}) AT TIME ZONE 'UTC')::date, interval '1 day')")
+    for db in (OLD_DB, NEW_DB):
+        ctx.psql(f"SELECT vscope.compress(d::date), vscope.compress_samples(d::date) FROM {days} d", db=db)
+        assert ctx.scalar("SELECT count(*) FROM vscope.samples", db=db) == "0"
+        assert int(ctx.scalar("SELECT count(*) FROM vscope.sample_blocks", db=db)) > 0
+    diffs = []
+    for spec in requests():
+        a, b = ask(ctx, old, spec), ask(ctx, new, spec)
+        if a != b:
+            diffs.append(f"{spec[0]} (upgraded vs fresh): {first_difference(list(a), list(b))}")
+        elif spec[0].startswith(("ceilo", "tsdb")) and b != _state["answers"][spec[0]]:
+            diffs.append(f"{spec[0]} (compressed vs rows): {first_difference(list(b), list(_state['answers'][spec[0]]))}")
+    assert not diffs, f"{len(diffs)} answers differ after compaction:\n" + "\n".join(diffs)
 
 
 def catalog(ctx, db, before=""):
