@@ -12,6 +12,10 @@ CALL vscope.add_days('2016-02-27', '2016-03-03');
 RESET client_min_messages;
 SELECT vscope.create_tenant('cc-a') > 0 AS a, vscope.create_tenant('cc-b') > 0 AS b;
 SELECT vscope.use_tenant('cc-a') > 0 AS using_a;
+-- (this session is a superuser's, which sees every tenant's samples in the
+-- view: these are the tenant's)
+CREATE TEMP VIEW samples_a AS
+SELECT * FROM vscope.ceilometer_samples WHERE tenant_id = vscope.current_tenant();
 
 -- two meters over three days around a leap day: eight series of cpu (two
 -- resources, two projects, two users, two instance types, sources) with
@@ -81,21 +85,21 @@ SELECT 'complex query by user, oldest first', vscope.ceilometer_query_samples('{
   "orderby": "[{\"timestamp\": \"asc\"}]", "limit": 300}')::text
 UNION ALL
 SELECT 'complex query by message_id', vscope.ceilometer_query_samples(format('{"filter": "{\"=\": {\"message_id\": \"%s\"}}"}',
-  (SELECT message_id FROM vscope.ceilometer_samples WHERE seq = 1 ORDER BY "timestamp" DESC, series_id LIMIT 1)))::text
+  (SELECT message_id FROM samples_a WHERE seq = 1 ORDER BY "timestamp" DESC, series_id LIMIT 1)))::text
 UNION ALL
 SELECT 'samples by message_id', vscope.ceilometer_list_samples(jsonb_build_object('q.field', '["message_id"]'::jsonb,
-  'q.value', jsonb_build_array((SELECT message_id FROM vscope.ceilometer_samples WHERE seq = 1 ORDER BY "timestamp", series_id LIMIT 1))))::text
+  'q.value', jsonb_build_array((SELECT message_id FROM samples_a WHERE seq = 1 ORDER BY "timestamp", series_id LIMIT 1))))::text
 UNION ALL
 SELECT 'the view, by series', string_agg(x, '; ' ORDER BY x)
   FROM (SELECT format('%s %s %s %s %s %s', series_id, count(*), sum(counter_volume), max(seq),
                       min("timestamp"), max(recorded_at - "timestamp")) AS x
-          FROM vscope.ceilometer_samples GROUP BY series_id) v
+          FROM samples_a GROUP BY series_id) v
 $$;
 -- (one sample in eight by its id, the seq 1 ones among them)
 CREATE TEMP TABLE ids AS
 SELECT message_id, vscope.ceilometer_get_sample(message_id)::text AS a
   FROM (SELECT message_id, row_number() OVER (ORDER BY "timestamp", series_id, seq) AS k, seq
-		  FROM vscope.ceilometer_samples) v
+		  FROM samples_a) v
  WHERE k % 8 = 0 OR seq = 1;
 SELECT count(*) AS ids FROM ids;
 
@@ -104,7 +108,7 @@ CREATE TEMP TABLE rows_stats AS SELECT * FROM pg_temp.stats_answers();
 CREATE TEMP TABLE rows_reads AS SELECT * FROM pg_temp.read_answers();
 
 -- compressed: every sample in a block, none left in rows
-SELECT sum(vscope.compress_samples(d::date)) AS compressed
+SELECT sum(vscope.compress_samples(d::date)) > 0 AS compressed
   FROM generate_series('2016-02-27'::date, '2016-03-03', '1 day') d;
 SELECT count(*) AS rows_left FROM vscope.samples WHERE tenant_id = vscope.current_tenant();
 SELECT s.counter_name, b.flags, count(*) AS blocks, sum(b.n) AS samples
@@ -154,7 +158,7 @@ WITH cells AS (
 		   date_bin(period * interval '1 second', v."timestamp", origin) AS ps, v."timestamp"::date AS day,
 		   vscope.sample_stats_state(v.counter_volume ORDER BY v."timestamp", v.seq) AS st,
 		   min(v."timestamp") AS t0, max(v."timestamp") AS t1
-	  FROM vscope.ceilometer_samples v WHERE v.counter_name = m
+	  FROM samples_a v WHERE v.counter_name = m
 	 GROUP BY 1, 2, 3, 4
 ), per_series AS (
 	SELECT series_id, unit, ps, pg_temp.merged_state(st ORDER BY day) AS st, min(t0) AS t0, max(t1) AS t1
@@ -177,7 +181,7 @@ SELECT j->>'period_start' AS period_start, j->'aggregate'->>'count' AS n, j->'ag
 -- its instant (an instant with samples 0 and 1 in a block gets 2), and it
 -- is read with them at once; its day is decoded (not summarized) while
 -- it is a row, and folded into the day's block by the next compaction
-SELECT "timestamp" AS busy FROM vscope.ceilometer_samples
+SELECT "timestamp" AS busy FROM samples_a
  WHERE counter_name = 'cpu' AND seq = 1 AND resource_id = 'vm-0' AND project_id = 'p0' AND user_id = 'u0'
    AND source = 'p0:s0' ORDER BY "timestamp" LIMIT 1 \gset
 SELECT m.seq AS late_seq
@@ -185,11 +189,11 @@ SELECT m.seq AS late_seq
          "counter_type": "gauge", "counter_unit": "%%", "counter_volume": 0.125, "resource_id": "vm-0",
          "project_id": "p0", "user_id": "u0", "source": "s0", "resource_metadata": {"instance_type": "m0"},
          "timestamp": "%s"}]', vscope._ceilo_ts(:'busy'))) -> 0 ->> 'message_id') m;
-SELECT seq, counter_volume = 0.125 AS late FROM vscope.ceilometer_samples
+SELECT seq, counter_volume = 0.125 AS late FROM samples_a
  WHERE counter_name = 'cpu' AND "timestamp" = :'busy' AND resource_id = 'vm-0' AND project_id = 'p0'
    AND user_id = 'u0' AND source = 'p0:s0' ORDER BY seq;
-SELECT vscope._ceilo_block_max_seq(series_id, "timestamp") AS block_max_seq
-  FROM vscope.ceilometer_samples WHERE counter_name = 'cpu' AND "timestamp" = :'busy' AND seq = 2;
+SELECT vscope._ceilo_block_max_seq(tenant_id, series_id, "timestamp") AS block_max_seq
+  FROM samples_a WHERE counter_name = 'cpu' AND "timestamp" = :'busy' AND seq = 2;
 -- the same answers whatever the path, summaries, decoding, recompression
 CREATE TEMP TABLE late_dec AS SELECT * FROM pg_temp.stats_answers();
 SET vscope.use_summaries = off;
@@ -202,7 +206,7 @@ SELECT count(*) AS rows_left FROM vscope.samples WHERE tenant_id = vscope.curren
 SELECT count(*) AS ids_found FROM ids WHERE vscope.ceilometer_get_sample(message_id)::text = a;
 
 -- decompressed, the rows answer the same again
-SELECT sum(vscope.decompress_samples(d::date)) AS decompressed
+SELECT sum(vscope.decompress_samples(d::date)) > 0 AS decompressed
   FROM generate_series('2016-02-27'::date, '2016-03-03', '1 day') d;
 SELECT count(*) AS blocks_left FROM vscope.sample_blocks WHERE tenant_id = vscope.current_tenant();
 SELECT count(*) AS differs_in_rows FROM late_dec l JOIN pg_temp.stats_answers() d USING (n) WHERE l.a <> d.a;
@@ -225,7 +229,7 @@ SELECT vscope.current_tenant(), s.series_id, '2016-03-03 13:00:00+00', 0, 'NaN'
   FROM vscope.sample_series s WHERE s.tenant_id = vscope.current_tenant() AND s.counter_name = 'mem';
 SELECT vscope.ceilometer_refresh_spans() > 0 AS spans_refreshed;
 CREATE TEMP TABLE big_rows AS SELECT * FROM pg_temp.stats_answers();
-SELECT vscope.compress_samples('2016-03-02') AS day_split, vscope.compress_samples('2016-03-03') AS instant;
+SELECT vscope.compress_samples('2016-03-02') > 0 AS day_split, vscope.compress_samples('2016-03-03') > 0 AS instant;
 SELECT (first_ts AT TIME ZONE 'UTC')::date AS day, flags, count(*) AS blocks, sum(n) AS samples,
        max(octet_length(data) + octet_length(extra)) > 7900 AS one_oversized
   FROM vscope.sample_blocks b WHERE b.tenant_id = vscope.current_tenant() AND first_ts >= '2016-03-02'
@@ -235,16 +239,18 @@ SET vscope.use_summaries = off;
 SELECT count(*) AS big_differs_decoded FROM big_rows b JOIN pg_temp.stats_answers() d USING (n) WHERE b.a <> d.a;
 RESET vscope.use_summaries;
 SELECT count(*) AS mem_samples, count(*) FILTER (WHERE counter_volume = 'NaN') AS nan,
-       count(DISTINCT seq) AS seqs FROM vscope.ceilometer_samples WHERE counter_name = 'mem';
+       count(DISTINCT seq) AS seqs FROM samples_a WHERE counter_name = 'mem';
 
 -- the BI view: a bound on "timestamp" narrows the reads (EXPLAIN VERBOSE
 -- shows it in the call), and answers the same
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT count(*) FROM vscope.ceilometer_samples WHERE "timestamp" >= '2016-02-29' AND "timestamp" < '2016-03-01';
-SELECT count(*) AS leap_day_samples, sum(counter_volume) = (SELECT sum(volume) FROM vscope._ceilo_read_samples(
-         ARRAY(SELECT series_id FROM vscope.sample_series WHERE tenant_id = vscope.current_tenant()),
-         '2016-02-29', '2016-02-29 23:59:59.999999')) AS same_sum
-  FROM vscope.ceilometer_samples WHERE "timestamp" >= '2016-02-29' AND "timestamp" < '2016-03-01';
+SELECT count(*) AS leap_day_samples,
+       array_agg(counter_volume ORDER BY series_id, "timestamp", seq)
+         = (SELECT array_agg(volume ORDER BY series_id, ts, seq) FROM vscope._ceilo_read_samples(
+              ARRAY(SELECT series_id FROM vscope.sample_series WHERE tenant_id = vscope.current_tenant()),
+              '2016-02-29', '2016-02-29 23:59:59.999999')) AS same_samples
+  FROM samples_a WHERE "timestamp" >= '2016-02-29' AND "timestamp" < '2016-03-01';
 
 -- another tenant's reader sees no block and no sample of these
 SELECT array_agg(series_id) AS a_series FROM vscope.sample_series WHERE tenant_id = vscope.current_tenant() \gset
