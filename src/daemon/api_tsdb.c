@@ -463,7 +463,15 @@ run_constant(VsRequest *r, const char *sql)
 		req_respond(r, 200, "application/json", v, strlen(v));
 	}
 	else
-		tsdb_error(r, 503, "Service unavailable", PQresultErrorMessage(res));
+	{
+		char		msg[96];
+
+		/* PostgreSQL's words are for the log (auth.c says why) */
+		vs_log(LOG_ERROR, "request %s: database error: %s", http_request_id(),
+			   PQresultErrorMessage(res));
+		snprintf(msg, sizeof(msg), "Service unavailable (request %s)", http_request_id());
+		tsdb_error(r, 503, msg, NULL);
+	}
 	PQclear(res);
 	pool_release(c);
 }

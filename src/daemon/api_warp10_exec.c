@@ -249,6 +249,7 @@ api_warp10_exec(VsRequest *r)
 		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 		long long	line = 0;
+		char		generic[96];
 		char		ops[32] = "0";
 		char		fetched[32] = "0";
 		int			status = 500;
@@ -262,8 +263,14 @@ api_warp10_exec(VsRequest *r)
 			status = st == NULL ? 503 : http_status_for_sqlstate(st);
 			if (status < 500)
 				status = 500;
-			vs_log(LOG_ERROR, "exec: database error %s: %s", st ? st : "?",
-				   msg ? msg : PQresultErrorMessage(res));
+			vs_log(LOG_ERROR, "request %s: exec: database error %s: %s", http_request_id(),
+				   st ? st : "?", msg ? msg : PQresultErrorMessage(res));
+			/* PostgreSQL's words are for the log (auth.c says why) */
+			snprintf(generic, sizeof(generic), "%s (request %s)",
+					 status == 503 ? "Database unavailable" : status == 504 ?
+					 "The request took longer than request-timeout" : "Internal server error",
+					 http_request_id());
+			msg = generic;
 		}
 		exec_fail(r, &start, status, line, msg ? msg : "Database unavailable", ops, fetched);
 	}

@@ -13,15 +13,175 @@
  */
 #include "auth.h"
 
+#include <errno.h>
 #include <microhttpd.h>
+#include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "pool.h"
 
 int			request_timeout_secs = 60;
+
+/*
+ * Credentials checked lately, for what the HTTP layer decides before it
+ * reads a body or takes a database connection: whether the credentials
+ * are good at all, and which tenant they act for (its share of the pool).
+ * Only a digest of the credentials is kept, for CRED_TTL seconds; every
+ * request still checks its credentials again in its own transaction, so a
+ * token revoked meanwhile is refused there.
+ */
+#define CRED_SLOTS 512
+#define CRED_TTL 30
+
+typedef struct CredEntry
+{
+	unsigned char key[SHA256_DIGEST_LENGTH];
+	time_t		until;
+	char		tenant[160];
+} CredEntry;
+
+static pthread_mutex_t cred_mu = PTHREAD_MUTEX_INITIALIZER;
+static CredEntry cred_cache[CRED_SLOTS];
+
+/*
+ * The tenants holding pool connections now, and how many each: one tenant
+ * may hold at most tenant_limit at once (db-pool-tenant-share).
+ */
+typedef struct TenantUse
+{
+	char		tenant[160];
+	int			n;
+} TenantUse;
+
+static pthread_mutex_t share_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t share_freed = PTHREAD_COND_INITIALIZER;
+static TenantUse *tenant_use;
+static int	tenant_slots;
+static int	tenant_limit;
+static int	tenant_wait_secs;
+
+/* auth_init sets the per-tenant share of a pool of pool_size connections */
+void
+auth_init(int pool_size, int share_percent, int wait_secs)
+{
+	tenant_slots = pool_size * 2 + 8;	/* a holder has a connection: pool_size do */
+	tenant_use = calloc(tenant_slots, sizeof(TenantUse));
+	tenant_limit = pool_size * share_percent / 100;
+	if (tenant_limit < 1)
+		tenant_limit = 1;
+	tenant_wait_secs = wait_secs;
+}
+
+static void
+cred_key(unsigned char *key, const char *kind, const char *a, const char *b, const char *c)
+{
+	size_t		n = strlen(kind) + 3 + strlen(a) + (b ? strlen(b) : 0) + (c ? strlen(c) : 0) + 3;
+	char	   *s = malloc(n);
+
+	if (s == NULL)
+		abort();
+	/* NUL-separated, so no two different triples give the same text */
+	n = (size_t) sprintf(s, "%s%c%s%c%s%c%s", kind, 0, a, 0, b ? b : "\x01", 0, c ? c : "\x01");
+	SHA256((const unsigned char *) s, n, key);
+	free(s);
+}
+
+/* cred_lookup copies the tenant of good credentials seen lately; false if none */
+static bool
+cred_lookup(const unsigned char *key, char *tenant, size_t len)
+{
+	unsigned	slot = (key[0] | (key[1] << 8)) % CRED_SLOTS;
+	bool		found = false;
+
+	pthread_mutex_lock(&cred_mu);
+	if (memcmp(cred_cache[slot].key, key, SHA256_DIGEST_LENGTH) == 0 &&
+		cred_cache[slot].until > time(NULL))
+	{
+		snprintf(tenant, len, "%s", cred_cache[slot].tenant);
+		found = true;
+	}
+	pthread_mutex_unlock(&cred_mu);
+	return found;
+}
+
+static void
+cred_remember(const unsigned char *key, const char *tenant)
+{
+	unsigned	slot = (key[0] | (key[1] << 8)) % CRED_SLOTS;
+
+	pthread_mutex_lock(&cred_mu);
+	memcpy(cred_cache[slot].key, key, SHA256_DIGEST_LENGTH);
+	cred_cache[slot].until = time(NULL) + CRED_TTL;
+	snprintf(cred_cache[slot].tenant, sizeof(cred_cache[slot].tenant), "%s", tenant);
+	pthread_mutex_unlock(&cred_mu);
+}
+
+/*
+ * share_enter counts a pool connection for tenant; with wait, first waits
+ * (up to the pool's acquisition timeout) while the tenant holds its share.
+ * Returns the slot + 1 to give to share_leave, 0 when the wait timed out.
+ */
+static int
+share_enter(const char *tenant, bool wait)
+{
+	struct timespec deadline;
+	int			slot = -1;
+
+	if (tenant_use == NULL)
+		return -1;				/* (no HTTP server: telnet tests, say) */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += tenant_wait_secs;
+	pthread_mutex_lock(&share_mu);
+	for (;;)
+	{
+		int			free_slot = -1;
+
+		slot = -1;
+		for (int i = 0; i < tenant_slots; i++)
+			if (tenant_use[i].n > 0 && strcmp(tenant_use[i].tenant, tenant) == 0)
+			{
+				slot = i;
+				break;
+			}
+			else if (tenant_use[i].n == 0 && free_slot < 0)
+				free_slot = i;
+		if (slot < 0)
+		{
+			slot = free_slot;
+			if (slot < 0)
+				break;			/* more holders than slots: cannot be, but count none */
+			snprintf(tenant_use[slot].tenant, sizeof(tenant_use[slot].tenant), "%s", tenant);
+		}
+		if (!wait || tenant_use[slot].n < tenant_limit)
+		{
+			tenant_use[slot].n++;
+			break;
+		}
+		if (pthread_cond_timedwait(&share_freed, &share_mu, &deadline) == ETIMEDOUT)
+		{
+			pthread_mutex_unlock(&share_mu);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&share_mu);
+	return slot + 1;
+}
+
+static void
+share_leave(int slot)
+{
+	if (slot <= 0)
+		return;
+	pthread_mutex_lock(&share_mu);
+	tenant_use[slot - 1].n--;
+	pthread_cond_broadcast(&share_freed);
+	pthread_mutex_unlock(&share_mu);
+}
 
 /* http_status_for_sqlstate maps an SQLSTATE to the HTTP status of the failure */
 int
@@ -70,11 +230,30 @@ set_failure_from_result(VsTxn *t, PGresult *res)
 	/* no SQLSTATE: the connection itself failed */
 	int			status = st == NULL ? 503 : http_status_for_sqlstate(st);
 
-	/* VS5xx are answers the API gives (OpenTSDB's 500s), not failures */
+	/*
+	 * VS5xx are answers the API gives (OpenTSDB's 500s), not failures.  Any
+	 * other 5xx is logged whole and answered in general words with the
+	 * request's id: what PostgreSQL says of its own failures (names,
+	 * values, paths) is for the operator, not the client.
+	 */
 	if (status >= 500 && (st == NULL || strncmp(st, "VS", 2) != 0))
-		vs_log(LOG_ERROR, "database error %s: %s", st ? st : "?",
-			   msg ? msg : PQresultErrorMessage(res));
-	set_failure(t, status, msg ? msg : st == NULL ? "Database unavailable" : "database error",
+	{
+		const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+		const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+		char		answer[160];
+
+		vs_log(LOG_ERROR, "request %s: database error %s: %s%s%s%s%s", http_request_id(),
+			   st ? st : "?", msg ? msg : PQresultErrorMessage(res),
+			   detail ? " DETAIL: " : "", detail ? detail : "",
+			   hint ? " HINT: " : "", hint ? hint : "");
+		snprintf(answer, sizeof(answer), "%s (request %s)",
+				 status == 503 ? "Service unavailable: the database cannot be reached" :
+				 status == 504 ? "The request took longer than request-timeout" :
+				 "Internal server error", http_request_id());
+		set_failure(t, status, answer, NULL, NULL);
+		return;
+	}
+	set_failure(t, status, msg ? msg : "database error",
 				PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL),
 				PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
 }
@@ -160,16 +339,33 @@ extract_token(VsRequest *r, struct MHD_Connection *conn)
  * with nothing left open.
  */
 static bool
-txn_open(VsTxn *t, bool read_only)
+txn_open_as(VsTxn *t, bool read_only, const char *tenant)
 {
 	const char *begin = read_only ? "BEGIN READ ONLY" : "BEGIN";
 
+	if (tenant != NULL)
+	{
+		t->share = share_enter(tenant, true);
+		if (t->share == 0)
+		{
+			char		detail[320];
+
+			snprintf(detail, sizeof(detail),
+					 "The tenant's requests hold its share of the database connections (db-pool-tenant-share, %d); retry later.",
+					 tenant_limit);
+			set_failure(t, 503, "Service unavailable", detail, NULL);
+			return false;
+		}
+	}
 	t->conn = pool_acquire();
 	if (t->conn == NULL)
 	{
+		share_leave(t->share);
+		t->share = 0;
 		set_failure(t, 503, "Service unavailable", "No database connection could be had.", NULL);
 		return false;
 	}
+	http_db_attach(t->conn);
 	/*
 	 * BEGIN fails on a sound connection only when the server goes away:
 	 * after a restart or a crash the first use of a pooled connection fails
@@ -184,6 +380,20 @@ txn_open(VsTxn *t, bool read_only)
 	}
 	t->status = 0;				/* a failure cured by reconnecting is none */
 	return true;
+}
+
+static bool
+txn_open(VsTxn *t, bool read_only)
+{
+	return txn_open_as(t, read_only, NULL);
+}
+
+/* counts t's connection for tenant, once its credentials said which */
+static void
+txn_count_tenant(VsTxn *t, const char *tenant)
+{
+	if (t->share == 0)
+		t->share = share_enter(tenant, false);
 }
 
 /*
@@ -223,9 +433,12 @@ open_with_token(VsRequest *r, VsTxn *t, const char *token, bool read_only, PGres
 	const char *as_tenant = req_as_tenant(r);
 	const char *params[2];
 	PGresult   *res;
+	unsigned char key[SHA256_DIGEST_LENGTH];
+	char		known[160];
 
 	memset(t, 0, sizeof(*t));
-	if (!txn_open(t, read_only))
+	cred_key(key, "token", token, as_tenant, NULL);
+	if (!txn_open_as(t, read_only, cred_lookup(key, known, sizeof(known)) ? known : NULL))
 		return false;
 
 	params[0] = token;
@@ -253,6 +466,8 @@ open_with_token(VsRequest *r, VsTxn *t, const char *token, bool read_only, PGres
 	snprintf(t->tenant, sizeof(t->tenant), "%s", PQgetvalue(res, 0, 1));
 	req_set_tenant(r, t->tenant);
 	snprintf(t->scopes, sizeof(t->scopes), "%s", PQgetvalue(res, 0, 2));
+	cred_remember(key, t->tenant);
+	txn_count_tenant(t, t->tenant);
 	*out = res;
 	return true;
 }
@@ -423,8 +638,13 @@ void
 txn_end(VsTxn *t)
 {
 	if (t->conn != NULL)
+	{
+		http_db_detach();
 		pool_release(t->conn);
+	}
 	t->conn = NULL;
+	share_leave(t->share);
+	t->share = 0;
 }
 
 void
@@ -466,8 +686,14 @@ txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only)
 		set_failure(t, 401, "Coopr-ApiKey not found in request headers.", NULL, NULL);
 		return false;
 	}
-	if (!txn_open(t, read_only))
-		return false;
+	{
+		unsigned char ck[SHA256_DIGEST_LENGTH];
+		char		known[160];
+
+		cred_key(ck, "coopr", tenant, user, key);
+		if (!txn_open_as(t, read_only, cred_lookup(ck, known, sizeof(known)) ? known : NULL))
+			return false;
+	}
 	params[0] = tenant;
 	params[1] = user;
 	params[2] = key;
@@ -486,6 +712,13 @@ txn_begin_coopr(VsRequest *r, VsTxn *t, bool read_only)
 	}
 	snprintf(t->tenant, sizeof(t->tenant), "%s", tenant);
 	req_set_tenant(r, tenant);
+	{
+		unsigned char ck[SHA256_DIGEST_LENGTH];
+
+		cred_key(ck, "coopr", tenant, user, key);
+		cred_remember(ck, tenant);
+		txn_count_tenant(t, tenant);
+	}
 	{
 		bool		ok = set_identity(t, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
 
@@ -582,4 +815,63 @@ run_json_as(VsRequest *r, VsScope need, bool read_only, const char *sql,
 		return;
 	}
 	txn_answer_json(r, &t, 200, sql, nparams, params, fail);
+}
+
+/*
+ * auth_precheck checks a request's credentials from its headers alone,
+ * before its body is read: a token (coopr false) or Coopr's three headers.
+ * Good credentials seen within CRED_TTL seconds pass without a query.
+ * Returns 0 when they are good, else the status to answer (401, or 503
+ * when the database cannot tell) with *message and *detail (malloc).
+ */
+int
+auth_precheck(VsRequest *r, bool coopr, char **message, char **detail)
+{
+	unsigned char key[SHA256_DIGEST_LENGTH];
+	char		known[160];
+	VsTxn		t;
+	bool		ok;
+
+	if (coopr)
+	{
+		const char *user = req_header(r, "Coopr-UserID");
+		const char *tenant = req_header(r, "Coopr-TenantID");
+		const char *apikey = req_header(r, "Coopr-ApiKey");
+
+		if (user != NULL && tenant != NULL && apikey != NULL)
+		{
+			cred_key(key, "coopr", tenant, user, apikey);
+			if (cred_lookup(key, known, sizeof(known)))
+				return 0;
+		}
+		ok = txn_begin_coopr(r, &t, true);
+	}
+	else
+	{
+		char	   *token = extract_token(r, req_connection(r));
+
+		if (token != NULL)
+		{
+			cred_key(key, "token", token, req_as_tenant(r), NULL);
+			ok = cred_lookup(key, known, sizeof(known));
+			if (ok)
+			{
+				free(token);
+				return 0;
+			}
+		}
+		ok = token != NULL ? txn_begin_token(r, &t, token, SCOPE_NONE, true)
+			: txn_begin(r, &t, SCOPE_NONE, true);
+		free(token);
+	}
+	if (ok)
+	{
+		txn_end(&t);
+		txn_free(&t);
+		return 0;
+	}
+	*message = strdup(t.message ? t.message : "Authentication required");
+	*detail = t.detail ? strdup(t.detail) : NULL;
+	txn_free(&t);
+	return t.status ? t.status : 401;
 }

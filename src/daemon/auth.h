@@ -25,6 +25,7 @@ typedef struct VsTxn
 	char	   *message;		/* failure message (malloc) */
 	char	   *detail;
 	char	   *hint;
+	int			share;			/* its count in the tenant's share of the pool, + 1 */
 } VsTxn;
 
 extern bool txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only);
@@ -41,6 +42,8 @@ extern bool txn_commit(VsTxn *t);
 extern void txn_end(VsTxn *t);
 extern void txn_free(VsTxn *t);
 extern int	http_status_for_sqlstate(const char *sqlstate);
+extern void auth_init(int pool_size, int share_percent, int wait_secs);
+extern int	auth_precheck(VsRequest *r, bool coopr, char **message, char **detail);
 extern int	request_timeout_secs;
 
 /* a request's failure, answered in its API's error format */

@@ -22,6 +22,9 @@ typedef struct VsConfig
 	char	   *log_level;
 	long		max_body_size;	/* bytes */
 	int			max_connections;
+	int			max_connections_per_client;	/* per source address; 0 = no limit */
+	long		max_bytes_in_flight;	/* request bodies buffered at once, bytes */
+	int			db_pool_tenant_share;	/* percent of db-pool one tenant may hold */
 	int			request_timeout;	/* seconds, per SQL statement */
 	int			client_timeout;	/* seconds to send a whole request */
 	int			maintenance_interval;	/* seconds; 0 = never */

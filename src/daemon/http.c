@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
+#include "auth.h"
 #include "log.h"
 #include "router.h"
 #include "stats.h"
@@ -42,6 +45,9 @@ struct VsRequest
 	char	   *path;			/* without query string or trailing '/' */
 	VsBuf		body;
 	bool		too_big;
+	bool		overloaded;		/* past max-bytes-in-flight: 503 once the body is in */
+	size_t		reserved;		/* bytes of max-bytes-in-flight this body holds */
+	char		id[24];			/* request id, in logs and 5xx answers */
 	bool		responded;
 	int			status;
 	size_t		resp_len;
@@ -72,6 +78,9 @@ typedef struct Watch
 	bool		receiving;
 	bool		cut;
 	struct timespec since;
+	PGcancel   *cancel;			/* the query running for it, if any */
+	bool		cancelled;
+	char		id[24];			/* its request's id */
 	char		addr[INET6_ADDRSTRLEN];
 	struct Watch *prev;
 	struct Watch *next;
@@ -82,6 +91,16 @@ static Watch *watched;
 static pthread_t watcher_thread;
 static bool watcher_running;
 static volatile bool watcher_stopping;
+
+/* the connection this thread serves (a thread per connection) */
+static __thread Watch *cur_watch;
+static __thread VsRequest *cur_request;
+
+/* bytes of request bodies being received, over all connections */
+static pthread_mutex_t inflight_mu = PTHREAD_MUTEX_INITIALIZER;
+static size_t inflight;
+static unsigned long request_seq;
+static unsigned request_salt;
 
 /* ---- small buffers ---- */
 
@@ -304,6 +323,89 @@ req_add_header(VsRequest *r, const char *name, const char *value)
 	}
 }
 
+/*
+ * http_request_id is the id of the request this thread serves ("-" on
+ * threads that serve none: telnet, udp, maintenance).  5xx answers carry
+ * it, and the log lines about them, so operators can find one from the
+ * other.
+ */
+const char *
+http_request_id(void)
+{
+	return cur_request != NULL ? cur_request->id : "-";
+}
+
+/*
+ * http_db_attach tells the watcher which database connection runs this
+ * thread's request, so that the query is cancelled if the client goes
+ * away meanwhile; http_db_detach, that none does any more.  No-ops on
+ * threads that serve no HTTP request.
+ */
+void
+http_db_attach(PGconn *conn)
+{
+	PGcancel   *c;
+
+	if (cur_watch == NULL || conn == NULL)
+		return;
+	c = PQgetCancel(conn);
+	pthread_mutex_lock(&watch_mu);
+	if (cur_watch->cancel != NULL)
+		PQfreeCancel(cur_watch->cancel);
+	cur_watch->cancel = c;
+	cur_watch->cancelled = false;
+	pthread_mutex_unlock(&watch_mu);
+}
+
+void
+http_db_detach(void)
+{
+	if (cur_watch == NULL)
+		return;
+	pthread_mutex_lock(&watch_mu);
+	if (cur_watch->cancel != NULL)
+		PQfreeCancel(cur_watch->cancel);
+	cur_watch->cancel = NULL;
+	pthread_mutex_unlock(&watch_mu);
+}
+
+/*
+ * inflight_reserve counts n more bytes of r's body against
+ * max-bytes-in-flight; false (nothing counted) when that would pass it.
+ */
+static bool
+inflight_reserve(VsRequest *r, size_t n)
+{
+	bool		ok;
+
+	pthread_mutex_lock(&inflight_mu);
+	ok = inflight + n <= (size_t) config->max_bytes_in_flight;
+	if (ok)
+	{
+		inflight += n;
+		r->reserved += n;
+	}
+	pthread_mutex_unlock(&inflight_mu);
+	return ok;
+}
+
+static void
+inflight_release(VsRequest *r)
+{
+	pthread_mutex_lock(&inflight_mu);
+	inflight -= r->reserved;
+	r->reserved = 0;
+	pthread_mutex_unlock(&inflight_mu);
+}
+
+/* overloaded answers the 503 of a body past max-bytes-in-flight */
+static void
+answer_overloaded(VsRequest *r)
+{
+	req_fail(r, 503, "Service unavailable",
+			 "Too many request bodies are being received at once (max-bytes-in-flight); retry later.");
+}
+
 /* req_respond queues the response; only the first call per request counts */
 void
 req_respond(VsRequest *r, int status, const char *content_type, const char *body, size_t len)
@@ -321,6 +423,9 @@ req_respond(VsRequest *r, int status, const char *content_type, const char *body
 		MHD_add_response_header(resp, "Content-Type", content_type);
 	for (int i = 0; i < r->nhdr; i++)
 		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	if (status == 503 && MHD_get_response_header(resp, "Retry-After") == NULL)
+		MHD_add_response_header(resp, "Retry-After", "1");
 	MHD_queue_response(r->conn, (unsigned) status, resp);
 	MHD_destroy_response(resp);
 }
@@ -378,11 +483,65 @@ refuse(VsRequest *r)
 	return false;
 }
 
+/* has_body tells whether the request announces a body */
+static bool
+has_body(VsRequest *r)
+{
+	const char *cl = req_header(r, "Content-Length");
+
+	if (cl != NULL)
+		return strtoll(cl, NULL, 10) > 0;
+	return req_header(r, "Transfer-Encoding") != NULL;
+}
+
+/*
+ * refuse_early is refuse, then what the headers decide before a body is
+ * received and kept: its credentials (checked against the database, so
+ * bad ones are answered without reading the body; the handler checks
+ * them again in its transaction) and its room in max-bytes-in-flight.
+ */
+static void
+refuse_early(VsRequest *r)
+{
+	const char *cl;
+
+	if (refuse(r) || !has_body(r))
+		return;
+	/*
+	 * (behind keystonemiddleware the Ceilometer API's token is keystone's,
+	 * not vscope's: those requests are trusted by address, in the handler)
+	 */
+	if ((r->route->needs_token &&
+		 !(r->route->fn == api_ceilometer && strcmp(config->identity_headers, "keystone") == 0)) ||
+		r->route->fn == api_coopr)
+	{
+		int			status;
+		char	   *message = NULL;
+		char	   *detail = NULL;
+
+		status = auth_precheck(r, r->route->fn == api_coopr, &message, &detail);
+		if (status != 0)
+			r->route->error(r, status, message, detail);
+		free(message);
+		free(detail);
+		if (status != 0)
+			return;
+	}
+	cl = req_header(r, "Content-Length");
+	if (cl != NULL && !inflight_reserve(r, (size_t) strtoll(cl, NULL, 10)))
+		answer_overloaded(r);
+}
+
 static void
 dispatch(VsRequest *r)
 {
 	if (refuse(r))
 		return;
+	if (r->overloaded)
+	{
+		answer_overloaded(r);
+		return;
+	}
 	r->route->fn(r);
 	if (!r->responded)
 		router_error(r, 500, "Internal error", "The endpoint did not answer");
@@ -439,6 +598,8 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 	else if (code == MHD_CONNECTION_NOTIFY_CLOSED && w != NULL)
 	{
 		pthread_mutex_lock(&watch_mu);
+		if (w->cancel != NULL)
+			PQfreeCancel(w->cancel);
 		if (w->prev)
 			w->prev->next = w->next;
 		else
@@ -472,6 +633,24 @@ watcher(void *arg)
 				vs_log(LOG_INFO, "%s: no whole request within client-timeout (%d s): connection closed",
 					   w->addr[0] ? w->addr : "-", config->client_timeout);
 			}
+			else if (!w->receiving && w->cancel != NULL && !w->cancelled)
+			{
+				/* a client gone while its query runs: cancel the query */
+				struct pollfd pfd = {w->fd, POLLRDHUP, 0};
+
+				if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+				{
+					char		err[256];
+
+					w->cancelled = true;
+					if (PQcancel(w->cancel, err, sizeof(err)))
+						vs_log(LOG_INFO, "%s: client gone during request %s: its query is cancelled",
+							   w->addr[0] ? w->addr : "-", w->id);
+					else
+						vs_log(LOG_WARN, "%s: client gone during request %s; cannot cancel its query: %s",
+							   w->addr[0] ? w->addr : "-", w->id, err);
+				}
+			}
 		pthread_mutex_unlock(&watch_mu);
 		nanosleep(&pause, NULL);
 	}
@@ -499,6 +678,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r == NULL)
 	{
 		const char *cl;
+		const union MHD_ConnectionInfo *ci;
+		unsigned long seq;
 
 		r = calloc(1, sizeof(VsRequest));
 		if (r == NULL)
@@ -510,15 +691,27 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = r;
 		pthread_mutex_lock(&active_mu);
 		active++;
+		seq = ++request_seq;
 		pthread_mutex_unlock(&active_mu);
+		snprintf(r->id, sizeof(r->id), "%08x%06lx", request_salt, seq & 0xffffffUL);
+		cur_request = r;
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		cur_watch = ci != NULL ? ci->socket_context : NULL;
+		if (cur_watch != NULL)
+		{
+			pthread_mutex_lock(&watch_mu);
+			memcpy(cur_watch->id, r->id, sizeof(r->id));
+			pthread_mutex_unlock(&watch_mu);
+		}
 
 		/* refuse what can be refused before reading (and keeping) a body */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl != NULL && strtoll(cl, NULL, 10) > config->max_body_size)
 			r->too_big = true;
-		refuse(r);
+		refuse_early(r);
 		return MHD_YES;
 	}
+	cur_request = r;
 
 	if (*upload_data_size == 0)
 		watch_set(conn, false);	/* the whole request is in */
@@ -529,10 +722,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (*upload_data_size > 0)
 	{
-		if (!r->too_big)
+		if (!r->too_big && !r->overloaded)
 		{
-			if (r->body.len + *upload_data_size > (size_t) config->max_body_size)
+			size_t		want = r->body.len + *upload_data_size;
+
+			if (want > (size_t) config->max_body_size)
 				r->too_big = true;
+			else if (want > r->reserved && !inflight_reserve(r, want - r->reserved))
+				r->overloaded = true;	/* (a body without Content-Length) */
 			else
 				buf_append(&r->body, upload_data, *upload_data_size);
 		}
@@ -541,6 +738,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 
 	dispatch(r);
+	/* the body is no longer being received: its bytes leave the count */
+	inflight_release(r);
 	return MHD_YES;
 }
 
@@ -554,6 +753,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (r == NULL)
 		return;
+	inflight_release(r);
+	cur_request = NULL;
 	watch_set(conn, true);		/* the next request's time starts now */
 	stats_request(r->route ? r->route->path : NULL, r->responded ? r->status : 0);
 	clock_gettime(CLOCK_MONOTONIC, &end);
@@ -562,10 +763,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		char	   *method = log_safe(r->method);
 		char	   *path = log_safe(r->path);
 
-		vs_log(LOG_INFO, "%s %s \"%s %s\" %d %zu %.3fms%s", addr,
+		vs_log(LOG_INFO, "%s %s \"%s %s\" %d %zu %.3fms id=%s%s", addr,
 			   r->tenant[0] ? r->tenant : "-", method, path,
 		   r->responded ? r->status : 0, r->resp_len,
-		   (end.tv_sec - r->start.tv_sec) * 1e3 + (end.tv_nsec - r->start.tv_nsec) / 1e6,
+		   (end.tv_sec - r->start.tv_sec) * 1e3 + (end.tv_nsec - r->start.tv_nsec) / 1e6, r->id,
 			   toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
 		free(method);
 		free(path);
@@ -609,6 +810,12 @@ http_start(const VsConfig *cfg)
 		MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
 	config = cfg;
+	{
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		request_salt = (unsigned) (now.tv_sec ^ (now.tv_nsec << 8) ^ (getpid() << 16));
+	}
 	memset(&a4, 0, sizeof(a4));
 	memset(&a6, 0, sizeof(a6));
 	if (inet_pton(AF_INET, cfg->server_host, &a4.sin_addr) == 1)
@@ -635,6 +842,7 @@ http_start(const VsConfig *cfg)
 									 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 									 MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 									 MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
+									 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) cfg->max_connections_per_client,
 									 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
 									 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 									 MHD_OPTION_END);

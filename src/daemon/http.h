@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "config.h"
 
 /* a request being answered */
@@ -47,6 +49,11 @@ extern void req_client_addr(VsRequest *r, char *buf, size_t len);
 struct sockaddr;
 extern void sockaddr_text(const struct sockaddr *sa, char *buf, size_t len);
 extern void req_add_header(VsRequest *r, const char *name, const char *value);
+
+/* the request this thread serves: its id, and the query it runs */
+extern const char *http_request_id(void);
+extern void http_db_attach(PGconn *conn);
+extern void http_db_detach(void);
 
 /* the server */
 extern int	http_start(const VsConfig *cfg);

@@ -124,6 +124,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "vscoped: out of memory\n");
 		return 1;
 	}
+	auth_init(cfg.db_pool, cfg.db_pool_tenant_share, cfg.db_pool_acquisition_timeout);
 	if (http_start(&cfg) < 0)
 		return 1;
 	vs_log(LOG_INFO, "vscoped %s listening on http://%s:%d/", VSCOPED_VERSION,
