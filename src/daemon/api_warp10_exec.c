@@ -261,16 +261,23 @@ api_warp10_exec(VsRequest *r)
 		{
 			/* not the script's fault: the database's (503) or vscoped's */
 			status = st == NULL ? 503 : http_status_for_sqlstate(st);
-			if (status < 500)
-				status = 500;
 			vs_log(LOG_ERROR, "request %s: exec: database error %s: %s", http_request_id(),
 				   st ? st : "?", msg ? msg : PQresultErrorMessage(res));
-			/* PostgreSQL's words are for the log (auth.c says why) */
-			snprintf(generic, sizeof(generic), "%s (request %s)",
-					 status == 503 ? "Database unavailable" : status == 504 ?
-					 "The request took longer than request-timeout" : "Internal server error",
-					 http_request_id());
-			msg = generic;
+			/*
+			 * the server's own failures: PostgreSQL's words are for the log
+			 * (auth.c says why); a limit the script hit (class 54, say)
+			 * keeps its message
+			 */
+			if (status >= 500)
+			{
+				snprintf(generic, sizeof(generic), "%s (request %s)",
+						 status == 503 ? "Database unavailable" : status == 504 ?
+						 "The request took longer than request-timeout" : "Internal server error",
+						 http_request_id());
+				msg = generic;
+			}
+			else
+				status = 500;
 		}
 		exec_fail(r, &start, status, line, msg ? msg : "Database unavailable", ops, fetched);
 	}

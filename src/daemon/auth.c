@@ -122,9 +122,13 @@ cred_remember(const unsigned char *key, const char *tenant)
 }
 
 /*
- * share_enter counts a pool connection for tenant; with wait, first waits
- * (up to the pool's acquisition timeout) while the tenant holds its share.
- * Returns the slot + 1 to give to share_leave, 0 when the wait timed out.
+ * share_enter counts a pool connection for tenant.  With wait, a tenant
+ * that holds its share already waits (up to the pool's acquisition
+ * timeout) until one of its own finishes, or the pool has a connection
+ * free that no other request waits for: past its share a tenant takes
+ * only what nobody else wants, so a single tenant still has the whole
+ * pool.  Returns the slot + 1 to give to share_leave, 0 when the wait
+ * timed out.
  */
 static int
 share_enter(const char *tenant, bool wait)
@@ -140,6 +144,8 @@ share_enter(const char *tenant, bool wait)
 	for (;;)
 	{
 		int			free_slot = -1;
+		struct timespec now;
+		struct timespec slice;
 
 		slot = -1;
 		for (int i = 0; i < tenant_slots; i++)
@@ -157,16 +163,27 @@ share_enter(const char *tenant, bool wait)
 				break;			/* more holders than slots: cannot be, but count none */
 			snprintf(tenant_use[slot].tenant, sizeof(tenant_use[slot].tenant), "%s", tenant);
 		}
-		if (!wait || tenant_use[slot].n < tenant_limit)
+		if (!wait || tenant_use[slot].n < tenant_limit || !pool_contended())
 		{
 			tenant_use[slot].n++;
 			break;
 		}
-		if (pthread_cond_timedwait(&share_freed, &share_mu, &deadline) == ETIMEDOUT)
+		/* woken by one of the tenant's own finishing, else look again soon */
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec > deadline.tv_sec ||
+			(now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
 		{
 			pthread_mutex_unlock(&share_mu);
 			return 0;
 		}
+		slice = now;
+		slice.tv_nsec += 50 * 1000 * 1000;
+		if (slice.tv_nsec >= 1000000000L)
+		{
+			slice.tv_sec++;
+			slice.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&share_freed, &share_mu, &slice);
 	}
 	pthread_mutex_unlock(&share_mu);
 	return slot + 1;
@@ -351,7 +368,7 @@ txn_open_as(VsTxn *t, bool read_only, const char *tenant)
 			char		detail[320];
 
 			snprintf(detail, sizeof(detail),
-					 "The tenant's requests hold its share of the database connections (db-pool-tenant-share, %d); retry later.",
+					 "The tenant's requests hold its share of the database connections (db-pool-tenant-share: %d) while other tenants wait; retry later.",
 					 tenant_limit);
 			set_failure(t, 503, "Service unavailable", detail, NULL);
 			return false;
@@ -825,14 +842,15 @@ run_json_as(VsRequest *r, VsScope need, bool read_only, const char *sql,
  * when the database cannot tell) with *message and *detail (malloc).
  */
 int
-auth_precheck(VsRequest *r, bool coopr, char **message, char **detail)
+auth_precheck(VsRequest *r, VsPrecheck kind, char **message, char **detail)
 {
 	unsigned char key[SHA256_DIGEST_LENGTH];
 	char		known[160];
 	VsTxn		t;
 	bool		ok;
+	int			status;
 
-	if (coopr)
+	if (kind == PRECHECK_COOPR)
 	{
 		const char *user = req_header(r, "Coopr-UserID");
 		const char *tenant = req_header(r, "Coopr-TenantID");
@@ -848,8 +866,21 @@ auth_precheck(VsRequest *r, bool coopr, char **message, char **detail)
 	}
 	else
 	{
-		char	   *token = extract_token(r, req_connection(r));
+		char	   *token;
 
+		if (kind == PRECHECK_WARP10)
+		{
+			const char *h = req_header(r, "X-Warp10-Token");
+
+			if (h == NULL)
+			{
+				*message = strdup("Missing token.");
+				return 403;
+			}
+			token = strdup(h);
+		}
+		else
+			token = extract_token(r, req_connection(r));
 		if (token != NULL)
 		{
 			cred_key(key, "token", token, req_as_tenant(r), NULL);
@@ -873,5 +904,7 @@ auth_precheck(VsRequest *r, bool coopr, char **message, char **detail)
 	*message = strdup(t.message ? t.message : "Authentication required");
 	*detail = t.detail ? strdup(t.detail) : NULL;
 	txn_free(&t);
-	return t.status ? t.status : 401;
+	status = t.status ? t.status : 401;
+	/* Warp 10 answers bad credentials with a 403 */
+	return kind == PRECHECK_WARP10 && status == 401 ? 403 : status;
 }

@@ -43,7 +43,14 @@ extern void txn_end(VsTxn *t);
 extern void txn_free(VsTxn *t);
 extern int	http_status_for_sqlstate(const char *sqlstate);
 extern void auth_init(int pool_size, int share_percent, int wait_secs);
-extern int	auth_precheck(VsRequest *r, bool coopr, char **message, char **detail);
+typedef enum
+{
+	PRECHECK_NONE,				/* nothing to check before the body */
+	PRECHECK_TOKEN,				/* basic auth or X-Auth-Token */
+	PRECHECK_COOPR,				/* Coopr-UserID, Coopr-TenantID, Coopr-ApiKey */
+	PRECHECK_WARP10				/* X-Warp10-Token (Warp 10's update) */
+} VsPrecheck;
+extern int	auth_precheck(VsRequest *r, VsPrecheck kind, char **message, char **detail);
 extern int	request_timeout_secs;
 
 /* a request's failure, answered in its API's error format */

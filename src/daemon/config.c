@@ -45,7 +45,7 @@ static const KeyDef keys[] = {
 	{"max-connections", T_INT, "256", "simultaneous HTTP connections", OFF(max_connections), 1, 65536},
 	{"max-connections-per-client", T_INT, "64", "simultaneous HTTP connections from one client address; more are refused at once (0: no limit)", OFF(max_connections_per_client), 0, 65536},
 	{"max-bytes-in-flight", T_SIZE, "268435456", "request bodies being received at once, in bytes, over all connections; a request past it gets a 503 with Retry-After", OFF(max_bytes_in_flight), 1024, 1L << 40},
-	{"db-pool-tenant-share", T_INT, "50", "percent of db-pool one tenant may hold at once (at least one connection); its other requests wait, then get a 503 with Retry-After", OFF(db_pool_tenant_share), 1, 100},
+	{"db-pool-tenant-share", T_INT, "50", "percent of db-pool one tenant may hold while other requests wait for a connection (at least one connection); past it its requests wait, then get a 503 with Retry-After", OFF(db_pool_tenant_share), 1, 100},
 	{"request-timeout", T_INT, "60", "seconds one request's SQL may run (statement_timeout)", OFF(request_timeout), 1, 86400},
 	{"telnet-host", T_STRING, "127.0.0.1", "address of the telnet put listener (its clients send no credentials: keep it on loopback)", OFF(telnet_host), 0, 0},
 	{"telnet-port", T_INT, "4243", "port of the telnet put listener", OFF(telnet_port), 1, 65535},

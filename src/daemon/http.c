@@ -504,6 +504,7 @@ static void
 refuse_early(VsRequest *r)
 {
 	const char *cl;
+	VsPrecheck	kind;
 
 	if (refuse(r) || !has_body(r))
 		return;
@@ -511,15 +512,22 @@ refuse_early(VsRequest *r)
 	 * (behind keystonemiddleware the Ceilometer API's token is keystone's,
 	 * not vscope's: those requests are trusted by address, in the handler)
 	 */
-	if ((r->route->needs_token &&
-		 !(r->route->fn == api_ceilometer && strcmp(config->identity_headers, "keystone") == 0)) ||
-		r->route->fn == api_coopr)
+	if (r->route->fn == api_coopr)
+		kind = PRECHECK_COOPR;
+	else if (r->route->fn == api_warp10_update && strcmp(r->method, "POST") == 0)
+		kind = PRECHECK_WARP10;
+	else if (r->route->needs_token &&
+			 !(r->route->fn == api_ceilometer && strcmp(config->identity_headers, "keystone") == 0))
+		kind = PRECHECK_TOKEN;
+	else
+		kind = PRECHECK_NONE;
+	if (kind != PRECHECK_NONE)
 	{
 		int			status;
 		char	   *message = NULL;
 		char	   *detail = NULL;
 
-		status = auth_precheck(r, r->route->fn == api_coopr, &message, &detail);
+		status = auth_precheck(r, kind, &message, &detail);
 		if (status != 0)
 			r->route->error(r, status, message, detail);
 		free(message);

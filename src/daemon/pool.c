@@ -21,6 +21,7 @@ static pthread_cond_t freed = PTHREAD_COND_INITIALIZER;
 static PGconn **conns;			/* NULL: not opened yet */
 static bool *busy;
 static int	nconns;
+static int	nwaiting;			/* requests waiting for a free connection */
 static int	timeout_secs;
 static char *conninfo;
 
@@ -80,12 +81,15 @@ pool_acquire(void)
 			}
 		if (slot >= 0)
 			break;
+		nwaiting++;
 		if (pthread_cond_timedwait(&freed, &mu, &deadline) == ETIMEDOUT)
 		{
+			nwaiting--;
 			pthread_mutex_unlock(&mu);
 			vs_log(LOG_WARN, "no database connection free after %d s", timeout_secs);
 			return NULL;
 		}
+		nwaiting--;
 	}
 	busy[slot] = true;
 	pthread_mutex_unlock(&mu);
@@ -158,6 +162,24 @@ pool_release(PGconn *conn)
 		}
 	pthread_cond_signal(&freed);
 	pthread_mutex_unlock(&mu);
+}
+
+/*
+ * pool_contended tells whether a request would have to wait for a
+ * connection now: none is free, or others wait already.
+ */
+bool
+pool_contended(void)
+{
+	bool		free_one = false;
+	bool		waiters;
+
+	pthread_mutex_lock(&mu);
+	for (int i = 0; i < nconns && !free_one; i++)
+		free_one = !busy[i];
+	waiters = nwaiting > 0;
+	pthread_mutex_unlock(&mu);
+	return waiters || !free_one;
 }
 
 /* pool_close closes every connection (at shutdown, when none is in use) */

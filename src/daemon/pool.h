@@ -13,6 +13,7 @@ extern bool pool_init(const char *conninfo, int size, int acquire_timeout);
 extern PGconn *pool_acquire(void);
 extern void pool_release(PGconn *conn);
 extern bool pool_reconnect(PGconn **conn);
+extern bool pool_contended(void);
 extern void pool_close(void);
 
 #endif							/* VSCOPED_POOL_H */

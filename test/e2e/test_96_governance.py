@@ -142,6 +142,12 @@ def test_credentials_before_body(ctx):
     status, body = ctx.headers_only("POST", "/v2/publish/samples", {
         "X-Auth-Token": "no-such-token", "Content-Length": str(10 << 20)})
     assert status == 401, (status, body)
+    # Warp 10's update: its token header, its 403s
+    status, body = ctx.headers_only("POST", "/api/v0/update", {"Content-Length": str(10 << 20)})
+    assert status == 403 and "Missing token" in body, (status, body)
+    status, body = ctx.headers_only("POST", "/api/v0/update", {
+        "X-Warp10-Token": "no-such-token", "Content-Length": str(10 << 20)})
+    assert status == 403, (status, body)
     # a good token's body is read and served
     assert_status(ctx.post("/api/put", put_body(1), token=tok), 204)
 
@@ -209,8 +215,9 @@ def test_query_cancelled_when_client_goes(ctx):
 
 
 def test_tenant_share_of_pool(ctx):
-    """One tenant holds at most its share of db-pool: its next request waits
-    then gets a 503 with Retry-After, while another tenant is served."""
+    """A tenant alone may use the whole pool; once the pool is contended, a
+    tenant holding its share of db-pool waits, then gets a 503 with
+    Retry-After, and the connection another frees goes to another tenant."""
     tok = ctx.token(T)
     tok2 = ctx.token(T2)
     port = free_port(ctx.port + 12)
@@ -221,29 +228,35 @@ def test_tenant_share_of_pool(ctx):
     assert_status(ctx.get("/api/suggest?type=metrics", token=tok, port=port), 200)
     assert_status(ctx.get("/api/suggest?type=metrics", token=tok2, port=port), 200)
     holder = lock_points(ctx)
-    first = None
+    held = []
     try:
-        body = put_body(6).encode()
-        first = raw_request(port, "POST", "/api/put", {
-            "X-Auth-Token": tok, "Content-Type": "application/json",
-            "Content-Length": str(len(body))}, body)
-        wait_for(lambda: waiting_backends(ctx) == 1, "the first put waiting on the lock", 60)
-        # the tenant's second request: its share (1 of 2) is held
+        # alone, the tenant takes both connections (its share is 1 of 2)
+        for i in (6, 7):
+            body = put_body(i).encode()
+            held.append(raw_request(port, "POST", "/api/put", {
+                "X-Auth-Token": tok, "Content-Type": "application/json",
+                "Content-Length": str(len(body))}, body))
+            wait_for(lambda: waiting_backends(ctx) == len(held), "the puts waiting on the lock", 60)
+        # the pool is taken: past its share the tenant waits, then 503
         t0 = time.monotonic()
         r = ctx.get("/api/suggest?type=metrics", token=tok, port=port)
         e = assert_tsdb_error(r, 503)
         assert "db-pool-tenant-share" in e["details"], e
         assert r.header("Retry-After") == "1", r.headers
         assert time.monotonic() - t0 < 20
-        # another tenant is served meanwhile
-        assert_status(ctx.get("/api/suggest?type=metrics", token=tok2, port=port), 200)
+        # one of its connections freed: another tenant is served on it
+        ctx.psql(f"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '{APP}' "
+                 "AND wait_event_type = 'Lock' LIMIT 1")
+        wait_for(lambda: ctx.get("/api/suggest?type=metrics", token=tok2, port=port).status == 200,
+                 "the other tenant served", 30)
+        assert waiting_backends(ctx) == 1
     finally:
         unlock_points(ctx, holder)
     try:
-        if first is not None:
-            status, _, body = read_answer(first)
-            assert status == 204, (status, body)
-            first.close()
+        for s in held:
+            status, _, body = read_answer(s)
+            assert status in (204, 504), (status, body)
+            s.close()
         assert_status(ctx.get("/api/suggest?type=metrics", token=tok, port=port), 200)
     finally:
         stop(proc)
