@@ -555,6 +555,164 @@ ReadWindow(int32 tenant, W10Gts *gts, Pending *pend, int npend, TimestampTz lo,
 	return count < 0 ? 0 : left;
 }
 
+/* one series' points as they are read, oldest first; reused series to series */
+typedef struct Scratch
+{
+	int			n;
+	int			cap;
+	int64	   *ticks;
+	bool	   *is_int;
+	int64	   *lv;
+	double	   *dv;
+} Scratch;
+
+static void
+ScratchGrow(Scratch *sc, int need)
+{
+	int			cap;
+
+	if (need <= sc->cap)
+		return;
+	cap = Max(Max(sc->cap * 2, need), 1024);
+	if (sc->cap == 0)
+	{
+		sc->ticks = palloc(sizeof(int64) * cap);
+		sc->is_int = palloc(sizeof(bool) * cap);
+		sc->lv = palloc(sizeof(int64) * cap);
+		sc->dv = palloc(sizeof(double) * cap);
+	}
+	else
+	{
+		sc->ticks = repalloc_huge(sc->ticks, sizeof(int64) * cap);
+		sc->is_int = repalloc_huge(sc->is_int, sizeof(bool) * cap);
+		sc->lv = repalloc_huge(sc->lv, sizeof(int64) * cap);
+		sc->dv = repalloc_huge(sc->dv, sizeof(double) * cap);
+	}
+	sc->cap = cap;
+}
+
+static int
+IdIdxCmp(const void *a, const void *b)
+{
+	int32		x = ((const int32 *) a)[0];
+	int32		y = ((const int32 *) b)[0];
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * w10_fetch_series reads every point in [start_us, end_us] of the series
+ * of gts (as w10_find gives them) through the store's reader, run by run,
+ * and hands each series that has any to fn, oldest first, in arrays that
+ * are reused for the next series.  Series come in id order, not gts's.
+ */
+void
+w10_fetch_series(int32 tenant, const W10Gts *gts, int ngts, int64 start_us,
+				 int64 end_us, int64 max_points, W10SeriesFn fn, void *arg)
+{
+	int32	   *pairs;
+	int32	   *ids;
+	TimestampTz lo;
+	TimestampTz hi;
+	VsReader   *r;
+	int32		sid;
+	VsPointRun	run;
+	int			pos = 0;
+	int			cur = -1;
+	int64		nread = 0;
+	Scratch		sc = {0};
+
+	if (ngts == 0 || start_us > end_us)
+		return;
+	lo = w10_us_to_timestamptz(start_us);
+	/* the reader's end is exclusive */
+	hi = end_us == PG_INT64_MAX ? DT_NOEND : w10_us_to_timestamptz(end_us + 1);
+	if (lo >= hi)
+		return;
+
+	/* (series id, index in gts), by id */
+	pairs = palloc(sizeof(int32) * 2 * ngts);
+	for (int i = 0; i < ngts; i++)
+	{
+		pairs[2 * i] = gts[i].series_id;
+		pairs[2 * i + 1] = i;
+	}
+	qsort(pairs, ngts, sizeof(int32) * 2, IdIdxCmp);
+	ids = palloc(sizeof(int32) * ngts);
+	for (int i = 0; i < ngts; i++)
+		ids[i] = pairs[2 * i];
+
+	r = vs_reader_open(tenant, ids, ngts, lo, hi);
+	while (vs_reader_next_run(r, &sid, &run))
+	{
+		if (cur < 0 || pairs[2 * cur] != sid)
+		{
+			if (cur >= 0 && sc.n > 0)
+				fn(arg, pairs[2 * cur + 1], sc.n, sc.ticks, sc.is_int, sc.lv, sc.dv);
+			sc.n = 0;
+			while (pos < ngts && pairs[2 * pos] < sid)
+				pos++;
+			if (pos == ngts || pairs[2 * pos] != sid)
+				elog(ERROR, "the reader gave series %d, which was not asked for", sid);
+			cur = pos;
+		}
+		nread += run.n;
+		if (nread > max_points && max_points > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_VS_TOO_LARGE),
+					 errmsg("the fetch would read more than " INT64_FORMAT " points", max_points),
+					 errdetail("vscope.max_points bounds the points one request reads."),
+					 errhint("Narrow the selector or the time range, or ask for a count.")));
+		ScratchGrow(&sc, sc.n + run.n);
+		for (int i = 0; i < run.n; i++)
+		{
+			int			k = sc.n + i;
+			bool		is_int = run.is_int[i] != 0;
+
+			sc.ticks[k] = w10_timestamptz_to_us(run.ts[i]);
+			sc.is_int[k] = is_int;
+			sc.lv[k] = is_int ? run.ivalue[i] : 0;
+			sc.dv[k] = is_int ? 0 : run.value[i];
+		}
+		sc.n += run.n;
+	}
+	if (cur >= 0 && sc.n > 0)
+		fn(arg, pairs[2 * cur + 1], sc.n, sc.ticks, sc.is_int, sc.lv, sc.dv);
+	vs_reader_close(r);
+	if (sc.cap > 0)
+	{
+		pfree(sc.ticks);
+		pfree(sc.is_int);
+		pfree(sc.lv);
+		pfree(sc.dv);
+	}
+	pfree(ids);
+	pfree(pairs);
+}
+
+/* a series' points into its W10Gts, newest first, in arrays of their size */
+static void
+TakeSeries(void *arg, int idx, int n, const int64 *ticks, const bool *is_int,
+		   const int64 *lv, const double *dv)
+{
+	W10Gts	   *g = &((W10Gts *) arg)[idx];
+
+	g->n = n;
+	g->ticks = palloc(sizeof(int64) * n);
+	g->is_int = palloc(sizeof(bool) * n);
+	g->lvalues = palloc(sizeof(int64) * n);
+	g->dvalues = palloc(sizeof(double) * n);
+	for (int i = 0; i < n; i++)
+	{
+		int			j = n - 1 - i;
+
+		g->ticks[i] = ticks[j];
+		g->is_int[i] = is_int[j];
+		g->lvalues[i] = lv[j];
+		g->dvalues[i] = dv[j];
+	}
+}
+
 /*
  * w10_fetch returns the matching series that have points in [start_us,
  * end_us], each with its newest count (count < 0: all) points there,
@@ -591,7 +749,7 @@ w10_fetch(int32 tenant, const W10Selector *sels, int nsel,
 	qsort(pend, nall, sizeof(Pending), PendingCmp);
 
 	if (count < 0)
-		ReadWindow(tenant, all, pend, npend, lo, hi, -1, max_points, &nread);
+		w10_fetch_series(tenant, all, nall, start_us, end_us, max_points, TakeSeries, all);
 	else
 	{
 		TimestampTz dlo;

@@ -129,6 +129,20 @@ extern W10Gts *w10_fetch(int32 tenant, const W10Selector *sels, int nsel,
 						 int64 start_us, int64 end_us, int64 count, int64 max_points,
 						 int *ngts);
 
+/*
+ * w10_fetch_series hands fn, series by series (in id order), every point
+ * in [start_us, end_us] of each of the series of gts (w10_find's) that has
+ * any: idx is the series' place in gts, the arrays hold n points oldest
+ * first, each a LONG (lv) or a DOUBLE (dv) as is_int says, and are reused
+ * after fn returns.  Reading more than max_points points is an error
+ * (VS413; 0: no limit).  The caller is connected to SPI.
+ */
+typedef void (*W10SeriesFn) (void *arg, int idx, int n, const int64 *ticks,
+							 const bool *is_int, const int64 *lv, const double *dv);
+extern void w10_fetch_series(int32 tenant, const W10Gts *gts, int ngts,
+							 int64 start_us, int64 end_us, int64 max_points,
+							 W10SeriesFn fn, void *arg);
+
 /* ---- format.c: the fetch and find answers ---- */
 
 typedef enum W10Format

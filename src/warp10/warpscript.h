@@ -339,6 +339,9 @@ extern char *ws_format_double(double d);
 extern WsGts *ws_gts_new(int cap);
 extern WsGts *ws_gts_clone(WsGts *g, bool with_values);
 extern void ws_gts_add(WsState *st, WsGts *g, int64 tick, WsValue v);
+extern int64 ws_double_to_long(double d);
+extern void ws_gts_add_points(WsState *st, WsGts *g, int n, const int64 *ticks,
+							  const bool *is_int, const int64 *lv, const double *dv);
 extern WsValue ws_gts_value_at(const WsGts *g, int i);
 extern void ws_gts_sort(WsGts *g, bool reverse);
 extern void ws_gts_set_label(WsLabels *l, const char *k, const char *v);

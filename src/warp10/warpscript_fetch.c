@@ -2,9 +2,10 @@
  *
  * warpscript_fetch.c
  *	  WarpScript's FETCH (list and map forms, FETCHLONG, FETCHDOUBLE) and
- *	  FIND.  The data comes from vscope.warp10_fetch() and
- *	  vscope.warp10_find() through SPI: they resolve the token and read
- *	  only its tenant's series, inside the database.  This file turns the
+ *	  FIND.  The data comes from what vscope.warp10_fetch() and
+ *	  vscope.warp10_find() run (fetch.c), called in C: the token is
+ *	  resolved, only its tenant's series are read, their points through
+ *	  the store's reader, straight into GTS.  This file turns the
  *	  script's arguments into their selector and time range (Warp 10's
  *	  FETCH.computeTimeRange), counts fetched points and series against
  *	  the limits while it reads, and builds the GTS (newest point first;
@@ -18,6 +19,7 @@
  *-------------------------------------------------------------------------
  */
 #include "warp10/warpscript.h"
+#include "warp10/warp10.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -324,38 +326,9 @@ ParamsFromMap(WsState *st, FetchParams *fp, WsMap *m)
 }
 
 /* ---------------------------------------------------------------------
- * reading through SPI
+ * reading through the reader
  * ---------------------------------------------------------------------
  */
-
-/* the labels of a row: two text arrays, keys and values, in key order */
-static void
-ReadLabels(WsLabels *l, Datum keys, Datum vals, bool isnull)
-{
-	Datum	   *k,
-			   *v;
-	bool	   *kn,
-			   *vn;
-	int			nk,
-				nv;
-
-	l->n = 0;
-	l->k = l->v = NULL;
-	if (isnull)
-		return;
-	deconstruct_array(DatumGetArrayTypeP(keys), TEXTOID, -1, false, TYPALIGN_INT, &k, &kn, &nk);
-	deconstruct_array(DatumGetArrayTypeP(vals), TEXTOID, -1, false, TYPALIGN_INT, &v, &vn, &nv);
-	l->k = palloc(sizeof(char *) * Max(nk, 1));
-	l->v = palloc(sizeof(char *) * Max(nk, 1));
-	for (int i = 0; i < nk && i < nv; i++)
-	{
-		if (kn[i] || vn[i])
-			continue;
-		l->k[l->n] = TextDatumGetCString(k[i]);
-		l->v[l->n] = TextDatumGetCString(v[i]);
-		l->n++;
-	}
-}
 
 static int
 CompareGtsValues(const void *a, const void *b)
@@ -376,149 +349,164 @@ MetaKey(WsGts *g)
 	return ws_string(k.data, k.len);
 }
 
-static SPIPlanPtr fetch_plan = NULL;
-static SPIPlanPtr find_plan = NULL;
+/* what FETCH's points go into, series by series */
+typedef struct Building
+{
+	WsState    *st;
+	FetchParams *fp;
+	WsGts	  **gts;			/* by w10_find's order */
+} Building;
 
 /*
- * Read opens a cursor over one of the two functions and reads it in
- * batches into GTS, counting series and points against the limits.
+ * BuildGts makes one series' GTS from its points (oldest first): newest
+ * first, typed by the newest point unless FETCH forces a type, older
+ * points converted to it, as adding them one by one with ws_gts_add would.
+ */
+static void
+BuildGts(void *arg, int idx, int n, const int64 *ticks, const bool *is_int,
+		 const int64 *lv, const double *dv)
+{
+	Building   *b = (Building *) arg;
+	WsState    *st = b->st;
+	MemoryContext old = MemoryContextSwitchTo(st->cxt);
+	WsGts	   *g = ws_gts_new(0);
+	WsGtsType	type = b->fp->force_type;
+
+	CHECK_FOR_INTERRUPTS();
+	if (type == GTS_UNDEFINED)
+		type = is_int[n - 1] ? GTS_LONG : GTS_DOUBLE;
+	g->type = type;
+	if (type == GTS_LONG || type == GTS_DOUBLE)
+	{
+		ws_check_alloc(st, (Size) n * 16);
+		g->ticks = palloc(sizeof(int64) * n);
+		if (type == GTS_LONG)
+			g->lv = palloc(sizeof(int64) * n);
+		else
+			g->dv = palloc(sizeof(double) * n);
+		g->cap = n;
+		for (int i = 0; i < n; i++)
+			g->ticks[i] = ticks[n - 1 - i];
+		if (type == GTS_LONG)
+			for (int i = 0; i < n; i++)
+			{
+				int			j = n - 1 - i;
+
+				g->lv[i] = is_int[j] ? lv[j] : ws_double_to_long(dv[j]);
+			}
+		else
+			for (int i = 0; i < n; i++)
+			{
+				int			j = n - 1 - i;
+
+				g->dv[i] = is_int[j] ? (double) lv[j] : dv[j];
+			}
+		g->n = n;
+		/* what ws_gts_add would have found of the order */
+		g->sorted = true;
+		g->reversed = n > 1 && g->ticks[0] > g->ticks[1];
+		for (int i = 2; i < n && g->sorted; i++)
+			g->sorted = g->reversed ? g->ticks[i - 1] >= g->ticks[i] : g->ticks[i - 1] <= g->ticks[i];
+	}
+	else
+		for (int j = n - 1; j >= 0; j--)
+			ws_gts_add(st, g, ticks[j], is_int[j] ? ws_long(lv[j]) : ws_double(dv[j]));
+	b->gts[idx] = g;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Read reads one selector's series (and, for FETCH, their points) in C,
+ * as vscope.warp10_find() and vscope.warp10_fetch() do, with the same
+ * checks in the same order: a time range's points go from the store's
+ * reader straight into GTS (BuildGts), a count's through w10_fetch.
+ * Series and points are counted against the limits in the order of the
+ * series (class, labels).  The caller is connected to SPI; what the reads
+ * allocate outside the GTS goes with that connection.
  */
 static void
 Read(WsState *st, FetchParams *fp, bool find, const char *selector, WsList *out, WsMap *seen)
 {
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	Portal		portal;
+	int32		tenant;
+	int			nsel;
+	W10Selector *sels;
+	W10Gts	   *gts;
+	int			ngts;
+	Building	b = {st, fp, NULL};
 
+	tenant = w10_bind_token(fp->token, false);
+	sels = w10_parse_selectors(selector, &nsel, ERRCODE_VS_BAD_REQUEST);
 	if (find)
+		gts = w10_find(tenant, sels, nsel, &ngts);
+	else if (fp->has_count)
 	{
-		if (find_plan == NULL)
+		if (fp->count < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_VS_BAD_REQUEST),
+					 errmsg("count must not be negative"),
+					 errhint("NULL reads every point of the range.")));
+		gts = w10_fetch(tenant, sels, nsel, fp->has_start ? fp->start : W10_NO_START,
+						fp->end, fp->count, vs_max_points, &ngts);
+	}
+	else
+	{
+		gts = w10_find(tenant, sels, nsel, &ngts);
+		b.gts = palloc0(sizeof(WsGts *) * Max(ngts, 1));
+		w10_fetch_series(tenant, gts, ngts, fp->has_start ? fp->start : W10_NO_START,
+						 fp->end, vs_max_points, BuildGts, &b);
+	}
+	for (int r = 0; r < ngts; r++)
+	{
+		W10Gts	   *w = &gts[r];
+		MemoryContext old;
+		WsGts	   *g;
+
+		if (b.gts != NULL && b.gts[r] == NULL)
+			continue;			/* no point: w10_fetch leaves it out */
+		old = MemoryContextSwitchTo(st->cxt);
+		g = b.gts != NULL && b.gts[r] != NULL ? b.gts[r] : ws_gts_new(0);
+		CHECK_FOR_INTERRUPTS();
+		g->cls = pstrdup(w->cls);
+		g->labels.n = w->nlabels;
+		g->labels.k = palloc(sizeof(char *) * Max(w->nlabels, 1));
+		g->labels.v = palloc(sizeof(char *) * Max(w->nlabels, 1));
+		for (int i = 0; i < w->nlabels; i++)
 		{
-			Oid			types[2] = {TEXTOID, TEXTOID};
-
-			find_plan = VsKeepPlan("SELECT f.class, "
-								   "(SELECT array_agg(key ORDER BY key) FROM jsonb_each_text(f.labels)), "
-								   "(SELECT array_agg(value ORDER BY key) FROM jsonb_each_text(f.labels)) "
-								   "FROM vscope.warp10_find($1, $2) f",
-								   2, types, CURSOR_OPT_NO_SCROLL);
+			g->labels.k[i] = pstrdup(w->keys[i]);
+			g->labels.v[i] = pstrdup(w->values[i]);
 		}
-	}
-	else if (fetch_plan == NULL)
-	{
-		Oid			types[5] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID};
-
-		fetch_plan = VsKeepPlan("SELECT f.class, "
-								"(SELECT array_agg(key ORDER BY key) FROM jsonb_each_text(f.labels)), "
-								"(SELECT array_agg(value ORDER BY key) FROM jsonb_each_text(f.labels)), "
-								"f.ticks, f.lvalues, f.dvalues "
-								"FROM vscope.warp10_fetch($1, $2, $3, $4, $5) f",
-								5, types, CURSOR_OPT_NO_SCROLL);
-	}
-	args[0] = CStringGetTextDatum(fp->token);
-	args[1] = CStringGetTextDatum(selector);
-	if (!find)
-	{
-		args[2] = Int64GetDatum(fp->start);
-		if (!fp->has_start)
-			nulls[2] = 'n';
-		args[3] = Int64GetDatum(fp->end);
-		args[4] = Int64GetDatum(fp->count);
-		if (!fp->has_count)
-			nulls[4] = 'n';
-	}
-	portal = SPI_cursor_open(NULL, find ? find_plan : fetch_plan, args, nulls, true);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 64);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
+		if (!find)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull,
-						knull,
-						vnull;
-			Datum		cls = SPI_getbinval(tup, desc, 1, &isnull);
-			Datum		keys = SPI_getbinval(tup, desc, 2, &knull);
-			Datum		vals = SPI_getbinval(tup, desc, 3, &vnull);
-			MemoryContext old = MemoryContextSwitchTo(st->cxt);
-			WsGts	   *g = ws_gts_new(0);
+			int			n = b.gts != NULL ? g->n : w->n;
 
-			CHECK_FOR_INTERRUPTS();
-			g->cls = isnull ? "" : TextDatumGetCString(cls);
-			ReadLabels(&g->labels, keys, vals, knull || vnull);
-			if (!find)
+			st->fetched += n;
+			if (st->fetched > st->maxfetch)
+				ws_error(st, "%s exceeded limit of " INT64_FORMAT " datapoints, current count is " INT64_FORMAT ". Consider raising the limit or using capabilities.",
+						 fp->fname, st->maxfetch, st->fetched);
+			if (b.gts == NULL && w->n > 0)
 			{
-				bool		tn,
-							ln,
-							dn;
-				Datum		td = SPI_getbinval(tup, desc, 4, &tn);
-				Datum		ld = SPI_getbinval(tup, desc, 5, &ln);
-				Datum		dd = SPI_getbinval(tup, desc, 6, &dn);
-				ArrayType  *ta = tn ? NULL : DatumGetArrayTypeP(td);
-				ArrayType  *la = ln ? NULL : DatumGetArrayTypeP(ld);
-				ArrayType  *da = dn ? NULL : DatumGetArrayTypeP(dd);
-				int			n = ta ? ArrayGetNItems(ARR_NDIM(ta), ARR_DIMS(ta)) : 0;
-				Datum	   *tv,
-						   *lv = NULL,
-						   *dv = NULL;
-				bool	   *tnl,
-						   *lnl = NULL,
-						   *dnl = NULL;
-				int			nt,
-							nl = 0,
-							ndv = 0;
-
-				st->fetched += n;
-				if (st->fetched > st->maxfetch)
-					ws_error(st, "%s exceeded limit of " INT64_FORMAT " datapoints, current count is " INT64_FORMAT ". Consider raising the limit or using capabilities.",
-							 fp->fname, st->maxfetch, st->fetched);
-				if (n > 0)
-				{
-					deconstruct_array(ta, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &tv, &tnl, &nt);
-					if (la)
-						deconstruct_array(la, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &lv, &lnl, &nl);
-					if (da)
-						deconstruct_array(da, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &dv, &dnl, &ndv);
-					if (fp->force_type != GTS_UNDEFINED)
-						g->type = fp->force_type;
-					for (int i = 0; i < nt; i++)
-					{
-						WsValue		v;
-
-						if (tnl[i])
-							continue;
-						if (i < nl && !lnl[i])
-							v = ws_long(DatumGetInt64(lv[i]));
-						else if (i < ndv && !dnl[i])
-							v = ws_double(DatumGetFloat8(dv[i]));
-						else
-							continue;
-						ws_gts_add(st, g, DatumGetInt64(tv[i]), v);
-					}
-				}
+				if (fp->force_type != GTS_UNDEFINED)
+					g->type = fp->force_type;
+				ws_gts_add_points(st, g, w->n, w->ticks, w->is_int, w->lvalues, w->dvalues);
 			}
-			if (find || g->n > 0 || fp->keepempty)
-			{
-				WsValue		key = MetaKey(g);
-
-				/* one GTS per series, over several selectors */
-				if (ws_map_get(seen, key) == NULL)
-				{
-					ws_map_put(st, seen, key, ws_null());
-					st->gtscount++;
-					if (st->gtscount > st->maxgts)
-						ws_error(st, "%s exceeded limit of " INT64_FORMAT " Geo Time Series, current count is " INT64_FORMAT ". Consider raising the limit or using capabilities.",
-								 fp->fname, st->maxgts, st->gtscount);
-					ws_list_append(st, out, ws_gts_value(g));
-				}
-			}
-			MemoryContextSwitchTo(old);
 		}
-		SPI_freetuptable(SPI_tuptable);
+		if (find || g->n > 0 || fp->keepempty)
+		{
+			WsValue		key = MetaKey(g);
+
+			/* one GTS per series, over several selectors */
+			if (ws_map_get(seen, key) == NULL)
+			{
+				ws_map_put(st, seen, key, ws_null());
+				st->gtscount++;
+				if (st->gtscount > st->maxgts)
+					ws_error(st, "%s exceeded limit of " INT64_FORMAT " Geo Time Series, current count is " INT64_FORMAT ". Consider raising the limit or using capabilities.",
+							 fp->fname, st->maxgts, st->gtscount);
+				ws_list_append(st, out, ws_gts_value(g));
+			}
+		}
+		MemoryContextSwitchTo(old);
 	}
-	SPI_cursor_close(portal);
 }
 
 /* ReadAll runs the reads of one FETCH or FIND inside one SPI connection */

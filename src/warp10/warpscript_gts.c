@@ -85,6 +85,13 @@ D2L(double d)
 	return (int64) d;
 }
 
+/* Java's (long) of a double, for whoever converts points to a LONG GTS */
+int64
+ws_double_to_long(double d)
+{
+	return D2L(d);
+}
+
 static WsString *
 ToWsString(WsValue v)
 {
@@ -180,6 +187,62 @@ ws_gts_add(WsState *st, WsGts *g, int64 tick, WsValue v)
 			break;
 	}
 	g->n++;
+}
+
+/*
+ * ws_gts_add_points appends n points (each a LONG in lv or a DOUBLE in dv,
+ * as is_int says) as n calls of ws_gts_add would, without a WsValue each:
+ * the same type, conversions, order flags and memory checks.
+ */
+void
+ws_gts_add_points(WsState *st, WsGts *g, int n, const int64 *ticks,
+				  const bool *is_int, const int64 *lv, const double *dv)
+{
+	int			base;
+
+	if (n <= 0)
+		return;
+	if (g->type == GTS_UNDEFINED)
+	{
+		g->type = is_int[0] ? GTS_LONG : GTS_DOUBLE;
+		g->ticks = NULL;		/* allocated below, with the values */
+	}
+	if (g->type != GTS_LONG && g->type != GTS_DOUBLE)
+	{
+		for (int i = 0; i < n; i++)
+			ws_gts_add(st, g, ticks[i], is_int[i] ? ws_long(lv[i]) : ws_double(dv[i]));
+		return;
+	}
+	/* the capacities ws_gts_add would have reached, so memory checks match */
+	while (g->ticks == NULL || g->n + n > g->cap)
+		Reserve(st, g, g->ticks == NULL ? g->n + 1 : g->cap + 1);
+	base = g->n;
+	for (int i = 0; i < n; i++)
+	{
+		int64		tick = ticks[i];
+		int			k = base + i;
+
+		if (k == 0)
+		{
+			g->sorted = true;
+			g->reversed = false;
+		}
+		else if (k == 1)
+		{
+			g->sorted = true;
+			g->reversed = g->ticks[0] > tick;
+		}
+		else if (g->sorted)
+			g->sorted = g->reversed ? g->ticks[k - 1] >= tick : g->ticks[k - 1] <= tick;
+		g->ticks[k] = tick;
+	}
+	if (g->type == GTS_LONG)
+		for (int i = 0; i < n; i++)
+			g->lv[base + i] = is_int[i] ? lv[i] : D2L(dv[i]);
+	else
+		for (int i = 0; i < n; i++)
+			g->dv[base + i] = is_int[i] ? (double) lv[i] : dv[i];
+	g->n += n;
 }
 
 WsValue
