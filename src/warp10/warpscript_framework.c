@@ -1291,6 +1291,7 @@ Bucketize(WsState *st, WsGts *g, WsValue agg, int64 lastbucket, int64 span, int6
 	WsGts	   *b;
 	int			i;
 	WsValue    *values;
+	int			nvalues;
 	WsWindow	w = {0};
 
 	if (g->n == 0 && g->bucketized == false)
@@ -1364,7 +1365,9 @@ Bucketize(WsState *st, WsGts *g, WsValue agg, int64 lastbucket, int64 span, int6
 		return b;
 
 	ws_gts_sort(g, false);
-	values = GtsValues(g);
+	/* one bucket's values at a time, not the whole GTS's */
+	nvalues = Min(g->n, 1024);
+	values = palloc(sizeof(WsValue) * nvalues);
 	/* the newest point at or before lastbucket */
 	{
 		int			lo = 0,
@@ -1396,10 +1399,18 @@ Bucketize(WsState *st, WsGts *g, WsValue agg, int64 lastbucket, int64 span, int6
 		w.tick = end;
 		w.n = endpos - i;
 		w.ticks = &g->ticks[i + 1];
-		w.values = &values[i + 1];
+		if (w.n > nvalues)
+		{
+			nvalues = Max(w.n, nvalues * 2);
+			values = repalloc_huge(values, sizeof(WsValue) * nvalues);
+		}
+		for (int k = 0; k < w.n; k++)
+			values[k] = ws_gts_value_at(g, i + 1 + k);
+		w.values = values;
 		if (RunAggregator(st, agg, g, &w, &out, &tick))
 			ws_gts_add(st, b, end, out);
 	}
+	pfree(values);
 	return b;
 }
 
