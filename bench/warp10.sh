@@ -11,7 +11,8 @@
 #   OpenTSDB    {"queries":[{"metric":"bench.cpu","aggregator":"sum","downsample":"1h-avg"}]}
 #               (vscope.tsdb_query(), what /api/query runs)
 # plus FETCH alone (every point of the day into GTS) and the same through
-# HTTP, both endpoints, with curl.  Each runs RUNS times; the median is
+# HTTP, both endpoints, with curl; and every point of the day raw over
+# HTTP: GET /api/v0/fetch against /api/query with aggregator none.  Each runs RUNS times; the median is
 # reported, with the ratio.  Run through `make bench` (VSCOPE_BENCH=warp10).
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -104,4 +105,13 @@ median_http() {
 }
 w_http=$(median_http curl -X POST --data-binary "$ws_bench" "http://127.0.0.1:$port/api/v0/exec")
 t_http=$(median_http curl -X POST -H "X-Auth-Token: $tok" --data-binary "$tsdb" "http://127.0.0.1:$port/api/query")
-echo "  over HTTP                                  /api/v0/exec $w_http ms   /api/query $t_http ms   $(awk -v w="$w_http" -v t="$t_http" 'BEGIN { if (w <= t) printf "%.2fx faster", t / w; else printf "%.2fx slower", w / t }')"
+ratio() { awk -v w="$1" -v t="$2" 'BEGIN { if (w <= t) printf "%.2fx faster", t / w; else printf "%.2fx slower", w / t }'; }
+echo "  over HTTP                                  /api/v0/exec $w_http ms   /api/query $t_http ms   $(ratio "$w_http" "$t_http")"
+# every point of the day, raw: GET /api/v0/fetch (text) against /api/query
+# with no aggregation and no downsampling (each series' points as JSON)
+raw="{\"start\":$t0,\"end\":$((t0 + 86399)),\"queries\":[{\"metric\":\"bench.cpu\",\"aggregator\":\"none\"}]}"
+f_http=$(median_http curl -G -H "X-Warp10-Token: $tok" --data-urlencode "selector=bench.cpu{}" \
+	--data-urlencode "start=$((t0 * 1000000))" --data-urlencode "stop=$end_us" \
+	"http://127.0.0.1:$port/api/v0/fetch")
+r_http=$(median_http curl -X POST -H "X-Auth-Token: $tok" --data-binary "$raw" "http://127.0.0.1:$port/api/query")
+echo "  raw points over HTTP (216,000)             /api/v0/fetch $f_http ms   /api/query $r_http ms   $(ratio "$f_http" "$r_http")"
