@@ -5177,3 +5177,244 @@ $$;
 COMMENT ON FUNCTION vscope.maintain() IS 'periodic upkeep (vscoped runs it): makes the partitions of the writable window, every day from vscope.max_past ago to vscope.max_future ahead (at most 16 days a call), drops the oldest day past vscope.retention, compresses the oldest complete day still in rows (of points, else of Ceilometer samples); "pending" says whether another call has more to do';
 REVOKE ALL ON FUNCTION vscope.maintain() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.maintain() TO vscope_authenticator;
+
+-- Citus: functions rewritten so that Citus can plan them (the tenant read
+-- once into a variable, no EXISTS/UNION without FROM/subquery in INSERT over
+-- tenant tables, no now() in ON CONFLICT DO UPDATE, no whole row of a
+-- distributed table passed to a function, no SQL-language function over
+-- tenant tables), with the same answers on a single node
+
+CREATE OR REPLACE FUNCTION vscope.latest_value(metric text, tags jsonb) RETURNS double precision
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	out double precision;
+BEGIN
+	-- PL/pgSQL, the tenant a variable: one shard's query on Citus
+	SELECT coalesce(l.value, l.ivalue::double precision) INTO out
+	  FROM vscope.series s
+	  JOIN vscope.series_last l ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
+	 WHERE s.tenant_id = tid AND l.tenant_id = tid AND s.metric = latest_value.metric
+	   AND s.tags @> latest_value.tags
+	 ORDER BY l.ts DESC LIMIT 1;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION vscope.latest_value(text, jsonb) IS 'the most recent value of the metric among the current tenant''s series whose tags contain the given ones';
+
+CREATE OR REPLACE FUNCTION vscope.latest_sum(metric text, tags jsonb) RETURNS double precision
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	out double precision;
+BEGIN
+	SELECT sum(coalesce(l.value, l.ivalue::double precision)) INTO out
+	  FROM vscope.series s
+	  JOIN vscope.series_last l ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
+	 WHERE s.tenant_id = tid AND l.tenant_id = tid AND s.metric = latest_sum.metric
+	   AND s.tags @> latest_sum.tags;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION vscope.latest_sum(text, jsonb) IS 'the sum, over the current tenant''s series whose tags contain the given ones, of each series'' most recent value';
+
+CREATE OR REPLACE FUNCTION vscope._dc_label(datacenter_id bigint) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	out text;
+BEGIN
+	SELECT t.name || '_datacenter' || datacenter_id INTO out FROM vscope.tenants t WHERE t.tenant_id = tid;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION vscope._dc_label(bigint) IS 'internal: the datacenter label of the current service''s metrics';
+
+CREATE OR REPLACE FUNCTION vscope.live_ids(service text, datacenter_id bigint, kind text) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	out json;
+BEGIN
+	PERFORM vscope._live_check(service, datacenter_id);
+	IF kind = 'filer' THEN
+		SELECT coalesce(json_agg(filer_id ORDER BY filer_id), '[]') INTO out FROM vscope.filers f
+		 WHERE f.tenant_id = tid AND f.datacenter_id = live_ids.datacenter_id;
+	ELSIF kind = 'host' THEN
+		SELECT coalesce(json_agg(host_id ORDER BY host_id), '[]') INTO out FROM vscope.hosts h
+		 WHERE h.tenant_id = tid AND h.datacenter_id = live_ids.datacenter_id;
+	ELSIF kind = 'vm' THEN
+		SELECT coalesce(json_agg(vm_id ORDER BY vm_id), '[]') INTO out FROM vscope.vms v
+		 WHERE v.tenant_id = tid AND v.datacenter_id = live_ids.datacenter_id;
+	ELSE
+		RAISE EXCEPTION 'unknown kind "%"', kind USING ERRCODE = 'VS404';
+	END IF;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION vscope.live_ids(text, bigint, text) IS 'vScope: the ids of the filers, hosts or vms of a datacenter of the service';
+
+CREATE OR REPLACE FUNCTION vscope._live_check(service text, datacenter_id bigint) RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	-- PERFORM and FOUND rather than IF EXISTS (SELECT ...), which Citus
+	-- cannot plan; the tenant a variable, so the query goes to one shard
+	PERFORM FROM vscope.tenants t WHERE t.tenant_id = tid AND t.name = service;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'The requested object (serviceName = %) does not exist', service USING ERRCODE = 'VS404';
+	END IF;
+	PERFORM FROM vscope.datacenters d WHERE d.tenant_id = tid AND d.datacenter_id = _live_check.datacenter_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'The requested object (datacenterId = %) does not exist', datacenter_id USING ERRCODE = 'VS404';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION vscope._live_check(text, bigint) IS 'internal: 404 unless the service is the current tenant and has the datacenter';
+
+CREATE OR REPLACE FUNCTION vscope.live_object(service text, datacenter_id bigint, kind text, id bigint) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	dc text;
+	f vscope.filers;
+	h vscope.hosts;
+	v vscope.vms;
+	tags jsonb;
+	used double precision;
+	perc double precision;
+	ready double precision;
+	net_rx double precision;
+	net_tx double precision;
+	vm_total bigint;
+	vm_vcpu_total numeric;
+	out json;
+BEGIN
+	PERFORM vscope._live_check(service, datacenter_id);
+	dc := vscope._dc_label(datacenter_id);
+	IF kind = 'filer' THEN
+		SELECT * INTO f FROM vscope.filers x WHERE x.tenant_id = tid
+		   AND x.datacenter_id = live_object.datacenter_id AND x.filer_id = id;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'The requested object (filerId = %) does not exist', id USING ERRCODE = 'VS404';
+		END IF;
+		-- the metric is in KB; OVH's live fields are GB
+		used := vscope.latest_value('vscope.filer.datastore.diskspace.used',
+									jsonb_build_object('datacenter', dc, 'datastore', f.name)) / 1048576.0;
+		out := json_build_object(
+			'filerId', f.filer_id, 'name', f.name, 'profile', f.profile, 'fullProfile', f.full_profile,
+			'size', json_build_object('unit', 'GB', 'value', f.size_gb),
+			'spaceUsed', CASE WHEN used BETWEEN -1e15 AND 1e15 THEN round(used::numeric, 2) END,
+			'spaceFree', CASE WHEN used BETWEEN -1e15 AND 1e15 THEN round((f.size_gb - used)::numeric, 2) END,
+			'spaceProvisionned', NULL, 'state', f.state, 'vmTotal', f.vm_total,
+			'billingType', f.billing_type);
+	ELSIF kind = 'host' THEN
+		SELECT * INTO h FROM vscope.hosts x WHERE x.tenant_id = tid
+		   AND x.datacenter_id = live_object.datacenter_id AND x.host_id = id;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'The requested object (hostId = %) does not exist', id USING ERRCODE = 'VS404';
+		END IF;
+		tags := jsonb_build_object('datacenter', dc, 'host', h.name);
+		perc := vscope.latest_value('vscope.host.cpu.usage.perc', tags);
+		used := vscope.latest_value('vscope.host.mem.usage.perc', tags);
+		-- each read its own query (on Citus, a function over tenant tables
+		-- inside a query sent to a shard cannot run there)
+		net_rx := vscope.latest_sum('vscope.host.net.rx', tags);
+		net_tx := vscope.latest_sum('vscope.host.net.tx', tags);
+		SELECT count(*), sum(x.cpu_num) INTO vm_total, vm_vcpu_total FROM vscope.vms x
+		 WHERE x.tenant_id = tid AND x.datacenter_id = h.datacenter_id AND x.host_name = h.name;
+		out := json_build_object(
+			'hostId', h.host_id, 'name', h.name, 'profile', h.profile, 'profileCode', h.profile_code,
+			'rack', h.rack, 'state', h.state, 'connectionState', h.connection_state,
+			'billingType', h.billing_type,
+			'cpu', json_build_object('unit', 'MHz', 'value', h.cpu_max),
+			'cpuMax', h.cpu_max, 'cpuMaxCore', h.cpu_max_core, 'cpuNum', h.cpu_num,
+			'cpuUsed', vscope._to_long(perc / 100 * h.cpu_max),
+			'ram', json_build_object('unit', 'GB', 'value', h.ram_gb),
+			'memoryUsed', CASE WHEN used BETWEEN -1e15 AND 1e15 THEN round((used / 100 * h.ram_gb * 1024)::numeric, 2) END,
+			'vmTotal', vm_total, 'vmVcpuTotal', vm_vcpu_total,
+			'uptime', h.uptime, 'inMaintenance', h.in_maintenance, 'clusterName', h.cluster_name,
+			'parentHostId', NULL,
+			'netRx', net_rx, 'netTx', net_tx);
+	ELSIF kind = 'vm' THEN
+		SELECT * INTO v FROM vscope.vms x WHERE x.tenant_id = tid
+		   AND x.datacenter_id = live_object.datacenter_id AND x.vm_id = id;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'The requested object (vmId = %) does not exist', id USING ERRCODE = 'VS404';
+		END IF;
+		tags := jsonb_build_object('datacenter', dc, 'vm', v.mo_ref);
+		perc := vscope.latest_value('vscope.vm.cpu.usage.perc', tags);
+		used := vscope.latest_value('vscope.vm.mem.usage.perc', tags);
+		ready := vscope.latest_value('vscope.vm.cpu.ready', tags);
+		out := json_build_object(
+			'vmId', v.vm_id, 'moRef', v.mo_ref, 'name', v.name, 'powerState', v.power_state,
+			'cpuNum', v.cpu_num, 'cpuMax', v.cpu_max,
+			'cpuUsed', vscope._to_long(perc / 100 * v.cpu_max),
+			'cpuReady', ready,
+			-- ready time over vSphere's 20-second real-time sample
+			'cpuReadyPercent', CASE WHEN ready BETWEEN -1e15 AND 1e15 THEN round((ready / 20000 * 100)::numeric, 2) END,
+			'memoryMax', v.memory_max,
+			'memoryUsed', vscope._to_long(used / 100 * v.memory_max),
+			'memoryTps', NULL,
+			'netRx', vscope.latest_value('vscope.vm.net.rx', tags),
+			'netTx', vscope.latest_value('vscope.vm.net.tx', tags),
+			'netPacketRx', vscope.latest_value('vscope.vm.net.packetsrx', tags),
+			'netPacketTx', vscope.latest_value('vscope.vm.net.packetstx', tags),
+			'readRate', vscope.latest_value('vscope.vm.disk.bandwidth.read', tags),
+			'writeRate', vscope.latest_value('vscope.vm.disk.bandwidth.write', tags),
+			'readPerSecond', vscope.latest_value('vscope.vm.disk.io.read', tags),
+			'writePerSecond', vscope.latest_value('vscope.vm.disk.io.write', tags),
+			'readLatency', vscope.latest_value('vscope.vm.disk.latency.read', tags),
+			'writeLatency', vscope.latest_value('vscope.vm.disk.latency.write', tags),
+			'hostName', v.host_name, 'clusterName', v.cluster_name, 'folderName', v.folder_name,
+			'snapshotNum', v.snapshot_num, 'vmwareTools', v.vmware_tools,
+			'vmwareToolsVersion', v.vmware_tools_version);
+	ELSE
+		RAISE EXCEPTION 'unknown kind "%"', kind USING ERRCODE = 'VS404';
+	END IF;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION vscope.live_object(text, bigint, text, bigint) IS 'vScope: one filer, host or vm of the service with OVH''s fields; live values come from the latest points of the vscope.* metrics';
+
+CREATE OR REPLACE FUNCTION vscope.metrics_token(service text, user_id bigint, endpoint text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	label text := 'metricsToken user ' || user_id;
+	tok text;
+BEGIN
+	PERFORM FROM vscope.tenants t WHERE t.tenant_id = tid AND t.name = service;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'The requested object (serviceName = %) does not exist', service USING ERRCODE = 'VS404';
+	END IF;
+	IF user_id IS NULL OR user_id <= 0 THEN
+		RAISE EXCEPTION 'invalid userId' USING ERRCODE = 'VS400';
+	END IF;
+	-- one issuer at a time per user, so exactly one token stays active
+	PERFORM pg_advisory_xact_lock(hashtext('vscope metricsToken'), hashtext(tid || '/' || user_id));
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.tenant_id = tid AND k.metrics_user_id = metrics_token.user_id
+	   AND k.revoked_at IS NULL;
+	tok := vscope.create_token(service, '{read}', label);
+	UPDATE vscope.tokens k SET metrics_user_id = metrics_token.user_id
+	 WHERE k.token_hash = sha256(convert_to(tok, 'UTF8'));
+	RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
+END
+$$;
+COMMENT ON FUNCTION vscope.metrics_token(text, bigint, text) IS 'vScope metricsToken: a new read token for the service (the previous one of that user is revoked), for OpenTSDB and Warp 10 alike: warpEndpoint and opentsdbEndpoint are both the endpoint given (vscoped''s URL)';

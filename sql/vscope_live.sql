@@ -104,36 +104,56 @@ COMMENT ON FUNCTION vscope._to_long(double precision) IS 'internal: a double as 
 
 -- the latest value of a metric for series whose tags contain these
 CREATE FUNCTION vscope.latest_value(metric text, tags jsonb) RETURNS double precision
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT coalesce(l.value, l.ivalue::double precision)
+DECLARE
+	tid integer := vscope.current_tenant();
+	out double precision;
+BEGIN
+	-- PL/pgSQL, the tenant a variable: one shard's query on Citus
+	SELECT coalesce(l.value, l.ivalue::double precision) INTO out
 	  FROM vscope.series s
 	  JOIN vscope.series_last l ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
-	 WHERE s.tenant_id = vscope.current_tenant() AND s.metric = latest_value.metric
+	 WHERE s.tenant_id = tid AND l.tenant_id = tid AND s.metric = latest_value.metric
 	   AND s.tags @> latest_value.tags
-	 ORDER BY l.ts DESC LIMIT 1
+	 ORDER BY l.ts DESC LIMIT 1;
+	RETURN out;
+END
 $$;
 COMMENT ON FUNCTION vscope.latest_value(text, jsonb) IS 'the most recent value of the metric among the current tenant''s series whose tags contain the given ones';
 
 -- the sum over series (e.g. a host's NICs) of each one's latest value
 CREATE FUNCTION vscope.latest_sum(metric text, tags jsonb) RETURNS double precision
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT sum(coalesce(l.value, l.ivalue::double precision))
+DECLARE
+	tid integer := vscope.current_tenant();
+	out double precision;
+BEGIN
+	SELECT sum(coalesce(l.value, l.ivalue::double precision)) INTO out
 	  FROM vscope.series s
 	  JOIN vscope.series_last l ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
-	 WHERE s.tenant_id = vscope.current_tenant() AND s.metric = latest_sum.metric
-	   AND s.tags @> latest_sum.tags
+	 WHERE s.tenant_id = tid AND l.tenant_id = tid AND s.metric = latest_sum.metric
+	   AND s.tags @> latest_sum.tags;
+	RETURN out;
+END
 $$;
 COMMENT ON FUNCTION vscope.latest_sum(text, jsonb) IS 'the sum, over the current tenant''s series whose tags contain the given ones, of each series'' most recent value';
 
 CREATE FUNCTION vscope._dc_label(datacenter_id bigint) RETURNS text
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
-	AS $$ SELECT t.name || '_datacenter' || datacenter_id FROM vscope.tenants t
-		   WHERE t.tenant_id = vscope.current_tenant() $$;
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	out text;
+BEGIN
+	SELECT t.name || '_datacenter' || datacenter_id INTO out FROM vscope.tenants t WHERE t.tenant_id = tid;
+	RETURN out;
+END
+$$;
 COMMENT ON FUNCTION vscope._dc_label(bigint) IS 'internal: the datacenter label of the current service''s metrics';
 
 CREATE FUNCTION vscope.register_inventory(inventory jsonb) RETURNS jsonb
@@ -227,18 +247,19 @@ CREATE FUNCTION vscope.live_ids(service text, datacenter_id bigint, kind text) R
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	tid integer := vscope.current_tenant();
 	out json;
 BEGIN
 	PERFORM vscope._live_check(service, datacenter_id);
 	IF kind = 'filer' THEN
 		SELECT coalesce(json_agg(filer_id ORDER BY filer_id), '[]') INTO out FROM vscope.filers f
-		 WHERE f.tenant_id = vscope.current_tenant() AND f.datacenter_id = live_ids.datacenter_id;
+		 WHERE f.tenant_id = tid AND f.datacenter_id = live_ids.datacenter_id;
 	ELSIF kind = 'host' THEN
 		SELECT coalesce(json_agg(host_id ORDER BY host_id), '[]') INTO out FROM vscope.hosts h
-		 WHERE h.tenant_id = vscope.current_tenant() AND h.datacenter_id = live_ids.datacenter_id;
+		 WHERE h.tenant_id = tid AND h.datacenter_id = live_ids.datacenter_id;
 	ELSIF kind = 'vm' THEN
 		SELECT coalesce(json_agg(vm_id ORDER BY vm_id), '[]') INTO out FROM vscope.vms v
-		 WHERE v.tenant_id = vscope.current_tenant() AND v.datacenter_id = live_ids.datacenter_id;
+		 WHERE v.tenant_id = tid AND v.datacenter_id = live_ids.datacenter_id;
 	ELSE
 		RAISE EXCEPTION 'unknown kind "%"', kind USING ERRCODE = 'VS404';
 	END IF;
@@ -251,12 +272,17 @@ CREATE FUNCTION vscope._live_check(service text, datacenter_id bigint) RETURNS v
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
 BEGIN
-	IF NOT EXISTS (SELECT FROM vscope.tenants t WHERE t.tenant_id = vscope.current_tenant() AND t.name = service) THEN
+	-- PERFORM and FOUND rather than IF EXISTS (SELECT ...), which Citus
+	-- cannot plan; the tenant a variable, so the query goes to one shard
+	PERFORM FROM vscope.tenants t WHERE t.tenant_id = tid AND t.name = service;
+	IF NOT FOUND THEN
 		RAISE EXCEPTION 'The requested object (serviceName = %) does not exist', service USING ERRCODE = 'VS404';
 	END IF;
-	IF NOT EXISTS (SELECT FROM vscope.datacenters d WHERE d.tenant_id = vscope.current_tenant()
-				   AND d.datacenter_id = _live_check.datacenter_id) THEN
+	PERFORM FROM vscope.datacenters d WHERE d.tenant_id = tid AND d.datacenter_id = _live_check.datacenter_id;
+	IF NOT FOUND THEN
 		RAISE EXCEPTION 'The requested object (datacenterId = %) does not exist', datacenter_id USING ERRCODE = 'VS404';
 	END IF;
 END
@@ -269,6 +295,7 @@ CREATE FUNCTION vscope.live_object(service text, datacenter_id bigint, kind text
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	tid integer := vscope.current_tenant();
 	dc text;
 	f vscope.filers;
 	h vscope.hosts;
@@ -277,12 +304,16 @@ DECLARE
 	used double precision;
 	perc double precision;
 	ready double precision;
+	net_rx double precision;
+	net_tx double precision;
+	vm_total bigint;
+	vm_vcpu_total numeric;
 	out json;
 BEGIN
 	PERFORM vscope._live_check(service, datacenter_id);
 	dc := vscope._dc_label(datacenter_id);
 	IF kind = 'filer' THEN
-		SELECT * INTO f FROM vscope.filers x WHERE x.tenant_id = vscope.current_tenant()
+		SELECT * INTO f FROM vscope.filers x WHERE x.tenant_id = tid
 		   AND x.datacenter_id = live_object.datacenter_id AND x.filer_id = id;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'The requested object (filerId = %) does not exist', id USING ERRCODE = 'VS404';
@@ -298,7 +329,7 @@ BEGIN
 			'spaceProvisionned', NULL, 'state', f.state, 'vmTotal', f.vm_total,
 			'billingType', f.billing_type);
 	ELSIF kind = 'host' THEN
-		SELECT * INTO h FROM vscope.hosts x WHERE x.tenant_id = vscope.current_tenant()
+		SELECT * INTO h FROM vscope.hosts x WHERE x.tenant_id = tid
 		   AND x.datacenter_id = live_object.datacenter_id AND x.host_id = id;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'The requested object (hostId = %) does not exist', id USING ERRCODE = 'VS404';
@@ -306,6 +337,12 @@ BEGIN
 		tags := jsonb_build_object('datacenter', dc, 'host', h.name);
 		perc := vscope.latest_value('vscope.host.cpu.usage.perc', tags);
 		used := vscope.latest_value('vscope.host.mem.usage.perc', tags);
+		-- each read its own query (on Citus, a function over tenant tables
+		-- inside a query sent to a shard cannot run there)
+		net_rx := vscope.latest_sum('vscope.host.net.rx', tags);
+		net_tx := vscope.latest_sum('vscope.host.net.tx', tags);
+		SELECT count(*), sum(x.cpu_num) INTO vm_total, vm_vcpu_total FROM vscope.vms x
+		 WHERE x.tenant_id = tid AND x.datacenter_id = h.datacenter_id AND x.host_name = h.name;
 		out := json_build_object(
 			'hostId', h.host_id, 'name', h.name, 'profile', h.profile, 'profileCode', h.profile_code,
 			'rack', h.rack, 'state', h.state, 'connectionState', h.connection_state,
@@ -315,16 +352,12 @@ BEGIN
 			'cpuUsed', vscope._to_long(perc / 100 * h.cpu_max),
 			'ram', json_build_object('unit', 'GB', 'value', h.ram_gb),
 			'memoryUsed', CASE WHEN used BETWEEN -1e15 AND 1e15 THEN round((used / 100 * h.ram_gb * 1024)::numeric, 2) END,
-			'vmTotal', (SELECT count(*) FROM vscope.vms x WHERE x.tenant_id = h.tenant_id
-						  AND x.datacenter_id = h.datacenter_id AND x.host_name = h.name),
-			'vmVcpuTotal', (SELECT sum(x.cpu_num) FROM vscope.vms x WHERE x.tenant_id = h.tenant_id
-							  AND x.datacenter_id = h.datacenter_id AND x.host_name = h.name),
+			'vmTotal', vm_total, 'vmVcpuTotal', vm_vcpu_total,
 			'uptime', h.uptime, 'inMaintenance', h.in_maintenance, 'clusterName', h.cluster_name,
 			'parentHostId', NULL,
-			'netRx', vscope.latest_sum('vscope.host.net.rx', tags),
-			'netTx', vscope.latest_sum('vscope.host.net.tx', tags));
+			'netRx', net_rx, 'netTx', net_tx);
 	ELSIF kind = 'vm' THEN
-		SELECT * INTO v FROM vscope.vms x WHERE x.tenant_id = vscope.current_tenant()
+		SELECT * INTO v FROM vscope.vms x WHERE x.tenant_id = tid
 		   AND x.datacenter_id = live_object.datacenter_id AND x.vm_id = id;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'The requested object (vmId = %) does not exist', id USING ERRCODE = 'VS404';
@@ -372,19 +405,21 @@ CREATE FUNCTION vscope.metrics_token(service text, user_id bigint, endpoint text
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	tid integer := vscope.current_tenant();
 	label text := 'metricsToken user ' || user_id;
 	tok text;
 BEGIN
-	IF NOT EXISTS (SELECT FROM vscope.tenants t WHERE t.tenant_id = vscope.current_tenant() AND t.name = service) THEN
+	PERFORM FROM vscope.tenants t WHERE t.tenant_id = tid AND t.name = service;
+	IF NOT FOUND THEN
 		RAISE EXCEPTION 'The requested object (serviceName = %) does not exist', service USING ERRCODE = 'VS404';
 	END IF;
 	IF user_id IS NULL OR user_id <= 0 THEN
 		RAISE EXCEPTION 'invalid userId' USING ERRCODE = 'VS400';
 	END IF;
 	-- one issuer at a time per user, so exactly one token stays active
-	PERFORM pg_advisory_xact_lock(hashtext('vscope metricsToken'), hashtext(vscope.current_tenant() || '/' || user_id));
+	PERFORM pg_advisory_xact_lock(hashtext('vscope metricsToken'), hashtext(tid || '/' || user_id));
 	UPDATE vscope.tokens k SET revoked_at = now()
-	 WHERE k.tenant_id = vscope.current_tenant() AND k.metrics_user_id = metrics_token.user_id
+	 WHERE k.tenant_id = tid AND k.metrics_user_id = metrics_token.user_id
 	   AND k.revoked_at IS NULL;
 	tok := vscope.create_token(service, '{read}', label);
 	UPDATE vscope.tokens k SET metrics_user_id = metrics_token.user_id
