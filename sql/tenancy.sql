@@ -176,10 +176,9 @@ BEGIN
 			USING ERRCODE = 'VS404';
 	END IF;
 	tok := vscope._random_token();
+	scopes := ARRAY(SELECT DISTINCT s FROM unnest(scopes) s ORDER BY 1);  -- (Citus: no subquery in INSERT)
 	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description)
-		VALUES (tid, sha256(convert_to(tok, 'UTF8')),
-				ARRAY(SELECT DISTINCT s FROM unnest(scopes) s ORDER BY 1),
-				description);
+		VALUES (tid, sha256(convert_to(tok, 'UTF8')), scopes, description);
 	RETURN tok;
 END
 $$;
@@ -203,14 +202,18 @@ REVOKE ALL ON FUNCTION vscope.list_tokens(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.list_tokens(text) TO vscope_admin;
 
 CREATE FUNCTION vscope.revoke_token(token_id integer) RETURNS boolean
-	LANGUAGE sql VOLATILE
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	WITH r AS (
-		UPDATE vscope.tokens k SET revoked_at = now()
-		 WHERE k.token_id = revoke_token.token_id AND k.revoked_at IS NULL
-		RETURNING 1)
-	SELECT count(*) > 0 FROM r
+DECLARE
+	n bigint;
+BEGIN
+	-- PL/pgSQL: Citus cannot plan a SQL-language function's data-modifying WITH
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.token_id = revoke_token.token_id AND k.revoked_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n > 0;
+END
 $$;
 COMMENT ON FUNCTION vscope.revoke_token(integer) IS 'revokes a token at once; true if it was active';
 REVOKE ALL ON FUNCTION vscope.revoke_token(integer) FROM PUBLIC;

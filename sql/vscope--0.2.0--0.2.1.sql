@@ -5418,3 +5418,56 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.metrics_token(text, bigint, text) IS 'vScope metricsToken: a new read token for the service (the previous one of that user is revoked), for OpenTSDB and Warp 10 alike: warpEndpoint and opentsdbEndpoint are both the endpoint given (vscoped''s URL)';
+
+CREATE OR REPLACE FUNCTION vscope.create_token(tenant text, scopes text[] DEFAULT '{read}',
+									description text DEFAULT NULL)
+	RETURNS text
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer;
+	tok text;
+	bad text;
+BEGIN
+	IF coalesce(cardinality(scopes), 0) = 0 THEN
+		RAISE EXCEPTION 'a token needs at least one scope'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Scopes are read, write, admin, superadmin and publish.';
+	END IF;
+	SELECT s INTO bad FROM unnest(scopes) s
+	 WHERE s IS NULL OR s NOT IN ('read', 'write', 'admin', 'superadmin', 'publish') LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'invalid token scope "%"', coalesce(bad, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Scopes are read, write, admin, superadmin and publish.';
+	END IF;
+	tid := vscope.tenant_id(tenant);
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'tenant "%" does not exist', tenant
+			USING ERRCODE = 'VS404';
+	END IF;
+	tok := vscope._random_token();
+	scopes := ARRAY(SELECT DISTINCT s FROM unnest(scopes) s ORDER BY 1);  -- (Citus: no subquery in INSERT)
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description)
+		VALUES (tid, sha256(convert_to(tok, 'UTF8')), scopes, description);
+	RETURN tok;
+END
+$$;
+COMMENT ON FUNCTION vscope.create_token(text, text[], text) IS 'creates an API token for a tenant and returns it; only its hash is kept, so this is the one time it is shown';
+
+CREATE OR REPLACE FUNCTION vscope.revoke_token(token_id integer) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n bigint;
+BEGIN
+	-- PL/pgSQL: Citus cannot plan a SQL-language function's data-modifying WITH
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.token_id = revoke_token.token_id AND k.revoked_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n > 0;
+END
+$$;
+COMMENT ON FUNCTION vscope.revoke_token(integer) IS 'revokes a token at once; true if it was active';
