@@ -66,6 +66,9 @@ CREATE FUNCTION vscope.tsdb_suggest(type text, q text DEFAULT '', max text DEFAU
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	-- the tenant read once: compared with a constant, Citus sends the
+	-- query to that tenant's shard (a call per row would go to every shard)
+	tid integer := vscope.current_tenant();
 	n integer;
 	result json;
 BEGIN
@@ -87,28 +90,28 @@ BEGIN
 	IF type = 'metrics' THEN
 		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
 		  FROM (SELECT s.metric COLLATE "C" AS m FROM vscope.series s
-				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(s.metric, q)
+				 WHERE s.tenant_id = tid AND starts_with(s.metric, q)
 				 UNION
 				SELECT u.name FROM vscope.uid_meta u
-				 WHERE u.tenant_id = vscope.current_tenant() AND u.type = 'metric'
+				 WHERE u.tenant_id = tid AND u.type = 'metric'
 				   AND u.assigned_at IS NOT NULL AND starts_with(u.name, q)
 				 ORDER BY 1 LIMIT greatest(n, 0)) x;
 	ELSIF type = 'tagk' THEN
 		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
 		  FROM (SELECT k COLLATE "C" AS m FROM vscope.series s, jsonb_object_keys(s.tags) k
-				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(k, q)
+				 WHERE s.tenant_id = tid AND starts_with(k, q)
 				 UNION
 				SELECT u.name FROM vscope.uid_meta u
-				 WHERE u.tenant_id = vscope.current_tenant() AND u.type = 'tagk'
+				 WHERE u.tenant_id = tid AND u.type = 'tagk'
 				   AND u.assigned_at IS NOT NULL AND starts_with(u.name, q)
 				 ORDER BY 1 LIMIT greatest(n, 0)) x;
 	ELSE
 		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
 		  FROM (SELECT t.value COLLATE "C" AS m FROM vscope.series s, jsonb_each_text(s.tags) t
-				 WHERE s.tenant_id = vscope.current_tenant() AND starts_with(t.value, q)
+				 WHERE s.tenant_id = tid AND starts_with(t.value, q)
 				 UNION
 				SELECT u.name FROM vscope.uid_meta u
-				 WHERE u.tenant_id = vscope.current_tenant() AND u.type = 'tagv'
+				 WHERE u.tenant_id = tid AND u.type = 'tagv'
 				   AND u.assigned_at IS NOT NULL AND starts_with(u.name, q)
 				 ORDER BY 1 LIMIT greatest(n, 0)) x;
 	END IF;
@@ -183,7 +186,7 @@ BEGIN
 				THEN s.series_id IN (SELECT vscope._tsdb_tsuid_id(t) FROM jsonb_array_elements_text(r.q->'tsuids') AS t)
 				ELSE s.metric = r.q->>'metric' AND s.tags @> coalesce(r.q->'tags', '{}') END
 	  JOIN vscope.series_last l
-		ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
+		ON l.tenant_id = _tid AND l.series_id = s.series_id
 	   AND (back_scan <= 0 OR l.ts >= now() - make_interval(hours => back_scan));
 	RETURN out;
 END
@@ -197,6 +200,7 @@ CREATE FUNCTION vscope.tsdb_lookup(request jsonb) RETURNS json
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	tid integer := vscope.current_tenant();
 	want text := nullif(request->>'metric', '');
 	lim integer;
 	t0 timestamptz := clock_timestamp();
@@ -222,12 +226,17 @@ BEGIN
 	WITH pairs AS (
 		SELECT coalesce(f.pair->>'key', '*') AS k, coalesce(f.pair->>'value', '*') AS v
 		  FROM jsonb_array_elements(coalesce(request->'tags', '[]')) AS f(pair)),
-	matched AS (
+	-- the tenant's series of the metric are read first, as they are (on
+	-- Citus: from one shard, into the coordinator), and matched there: Citus
+	-- cannot push the correlated subqueries over jsonb_each_text to a shard
+	candidates AS MATERIALIZED (
 		SELECT s.series_id, s.metric, s.tags
 		  FROM vscope.series s
-		 WHERE s.tenant_id = vscope.current_tenant()
-		   AND (want = '*' OR s.metric = want)
-		   AND NOT EXISTS (
+		 WHERE s.tenant_id = tid AND (want = '*' OR s.metric = want)),
+	matched AS (
+		SELECT s.series_id, s.metric, s.tags
+		  FROM candidates s
+		 WHERE NOT EXISTS (
 				SELECT FROM (SELECT DISTINCT k FROM pairs WHERE k <> '*') AS named
 				 WHERE NOT EXISTS (
 					   SELECT FROM pairs p JOIN jsonb_each_text(s.tags) AS t(k, v) ON t.k = p.k
@@ -445,6 +454,7 @@ CREATE FUNCTION vscope.tsdb_tsuid_series(tsuid text) RETURNS integer
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	tid integer := vscope.current_tenant();
 	sid integer;
 BEGIN
 	IF tsuid IS NULL OR tsuid = '' THEN
@@ -455,7 +465,7 @@ BEGIN
 			DETAIL = 'A tsuid is the hexadecimal series id /api/search/lookup answers, such as 0000002A.';
 	END IF;
 	SELECT s.series_id INTO sid FROM vscope.series s
-	 WHERE s.tenant_id = vscope.current_tenant()
+	 WHERE s.tenant_id = tid
 	   AND s.series_id = ('x' || lpad(tsuid, 8, '0'))::bit(32)::integer;
 	IF sid IS NULL THEN
 		RAISE EXCEPTION 'Unable to locate TSUID: %', upper(tsuid) USING ERRCODE = 'VS404';
@@ -500,6 +510,7 @@ CREATE FUNCTION vscope.tsdb_annotation_write(request jsonb, replace boolean) RET
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	tid integer := vscope.current_tenant();
 	sid integer;
 	st timestamptz;
 	et timestamptz;
@@ -520,7 +531,7 @@ BEGIN
 			DETAIL = 'custom is an object of string values.';
 	END IF;
 	INSERT INTO vscope.annotations AS x (tenant_id, series_id, start_time, end_time, description, notes, custom)
-	VALUES (vscope.current_tenant(), sid, st, et, coalesce(request->>'description', ''),
+	VALUES (tid, sid, st, et, coalesce(request->>'description', ''),
 			coalesce(request->>'notes', ''), nullif(request->'custom', 'null'))
 	ON CONFLICT (tenant_id, series_id, start_time) DO UPDATE SET
 		end_time = CASE WHEN replace OR request ? 'endTime' THEN excluded.end_time ELSE x.end_time END,
@@ -543,6 +554,7 @@ CREATE FUNCTION vscope.tsdb_annotation(method text, request jsonb) RETURNS json
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	tid integer := vscope.current_tenant();
 	sid integer;
 	st timestamptz;
 	a vscope.annotations;
@@ -563,11 +575,11 @@ BEGIN
 	END IF;
 	IF method = 'DELETE' THEN
 		DELETE FROM vscope.annotations x
-		 WHERE x.tenant_id = vscope.current_tenant() AND x.series_id IS NOT DISTINCT FROM sid AND x.start_time = st;
+		 WHERE x.tenant_id = tid AND x.series_id IS NOT DISTINCT FROM sid AND x.start_time = st;
 		RETURN NULL;
 	END IF;
 	SELECT * INTO a FROM vscope.annotations x
-	 WHERE x.tenant_id = vscope.current_tenant() AND x.series_id IS NOT DISTINCT FROM sid AND x.start_time = st;
+	 WHERE x.tenant_id = tid AND x.series_id IS NOT DISTINCT FROM sid AND x.start_time = st;
 	IF a.annotation_id IS NULL THEN
 		RAISE EXCEPTION 'Unable to locate annotation in storage' USING ERRCODE = 'VS404';
 	END IF;
@@ -585,6 +597,7 @@ CREATE FUNCTION vscope.tsdb_annotation_bulk(method text, request jsonb) RETURNS 
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	tid integer := vscope.current_tenant();
 	sids integer[];
 	st bigint;
 	et bigint;
@@ -633,7 +646,7 @@ BEGIN
 	-- tsuids are not looked up: one of no series has no annotation
 	SELECT array_agg(vscope._tsdb_tsuid_id(t)) INTO sids FROM jsonb_array_elements_text(tsuids) AS f(t);
 	DELETE FROM vscope.annotations x
-	 WHERE x.tenant_id = vscope.current_tenant()
+	 WHERE x.tenant_id = tid
 	   AND ((glob AND x.series_id IS NULL) OR x.series_id = ANY (sids))
 	   AND x.start_time BETWEEN to_timestamp(st / 1000.0) AND to_timestamp(et / 1000.0);
 	GET DIAGNOSTICS n = ROW_COUNT;
@@ -818,20 +831,30 @@ COMMENT ON FUNCTION vscope._tsdb_custom_json(jsonb) IS 'internal: custom fields 
 
 -- does the name exist for the tenant: carried by a series, or assigned
 CREATE FUNCTION vscope._tsdb_uid_exists(type text, name text) RETURNS boolean
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT EXISTS (SELECT FROM vscope.uid_meta u
-					WHERE u.tenant_id = vscope.current_tenant() AND u.type = $1 AND u.name = $2
-					  AND u.assigned_at IS NOT NULL)
-		OR CASE $1
-		   WHEN 'metric' THEN EXISTS (SELECT FROM vscope.series s
-									   WHERE s.tenant_id = vscope.current_tenant() AND s.metric = $2)
-		   WHEN 'tagk' THEN EXISTS (SELECT FROM vscope.series s
-									 WHERE s.tenant_id = vscope.current_tenant() AND s.tags ? $2)
-		   ELSE EXISTS (SELECT FROM vscope.series s
-						 WHERE s.tenant_id = vscope.current_tenant()
-						   AND jsonb_path_exists(s.tags, '$.* ? (@ == $v)', jsonb_build_object('v', $2))) END
+DECLARE
+	-- PL/pgSQL, one query at a time and the tenant a constant: each goes to
+	-- the tenant's shard on Citus
+	tid integer := vscope.current_tenant();
+BEGIN
+	PERFORM FROM vscope.uid_meta u
+	 WHERE u.tenant_id = tid AND u.type = $1 AND u.name = $2 AND u.assigned_at IS NOT NULL;
+	IF FOUND THEN
+		RETURN true;
+	END IF;
+	IF $1 = 'metric' THEN
+		PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.metric = $2 LIMIT 1;
+	ELSIF $1 = 'tagk' THEN
+		PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.tags ? $2 LIMIT 1;
+	ELSE
+		PERFORM FROM vscope.series s
+		 WHERE s.tenant_id = tid
+		   AND jsonb_path_exists(s.tags, '$.* ? (@ == $v)', jsonb_build_object('v', $2)) LIMIT 1;
+	END IF;
+	RETURN FOUND;
+END
 $$;
 COMMENT ON FUNCTION vscope._tsdb_uid_exists(text, text) IS 'internal: whether a metric, tag key or tag value exists for the current tenant (a series carries it, or /api/uid/assign named it)';
 
@@ -840,44 +863,63 @@ COMMENT ON FUNCTION vscope._tsdb_uid_exists(text, text) IS 'internal: whether a 
 -- (over the metric's index when only metrics are asked for)
 CREATE FUNCTION vscope._tsdb_uid_created(types text[], names text[])
 	RETURNS TABLE (type text, name text, created bigint)
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
+#variable_conflict use_column
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	-- the tenant's rows are read first (MATERIALIZED: on Citus, from its
+	-- shard into the coordinator), and the names matched there
+	RETURN QUERY
 	WITH want AS (SELECT DISTINCT w.type, w.name FROM unnest(types, names) AS w(type, name)),
+	ser AS MATERIALIZED (
+		SELECT s.metric, s.tags, s.created_at
+		  FROM vscope.series s
+		 WHERE s.tenant_id = tid
+		   AND (s.metric = ANY (names) OR EXISTS (SELECT FROM want WHERE want.type <> 'metric'))),
+	um AS MATERIALIZED (
+		SELECT u.type, u.name, u.assigned_at FROM vscope.uid_meta u
+		 WHERE u.tenant_id = tid AND u.name = ANY (names)),
 	seen AS (
 		SELECT n.type, n.name, min(s.created_at) AS first
-		  FROM vscope.series s
+		  FROM ser s
 		 CROSS JOIN LATERAL (SELECT 'metric'::text, s.metric
 							 UNION ALL SELECT 'tagk', k.key FROM jsonb_each_text(s.tags) k
 							 UNION ALL SELECT 'tagv', v.value FROM jsonb_each_text(s.tags) v) AS n(type, name)
-		 WHERE s.tenant_id = vscope.current_tenant()
-		   AND (s.metric = ANY (names) OR EXISTS (SELECT FROM want WHERE want.type <> 'metric'))
-		   AND (n.type, n.name) IN (SELECT want.type, want.name FROM want)
+		 WHERE (n.type, n.name) IN (SELECT want.type, want.name FROM want)
 		 GROUP BY 1, 2)
 	SELECT w.type, w.name, coalesce(floor(extract(epoch FROM least(seen.first, u.assigned_at)))::bigint, 0)
 	  FROM want w
 	  LEFT JOIN seen ON seen.type = w.type AND seen.name = w.name
-	  LEFT JOIN vscope.uid_meta u ON u.tenant_id = vscope.current_tenant() AND u.type = w.type AND u.name = w.name
+	  LEFT JOIN um u ON u.type = w.type AND u.name = w.name;
+END
 $$;
 COMMENT ON FUNCTION vscope._tsdb_uid_created(text[], text[]) IS 'internal: when each (type, name) was first seen by the current tenant, in Unix seconds: its oldest series'' creation or its assignment (0: never)';
 
 -- a UIDMeta as OpenTSDB's Jackson writes it: uid, type, name, description,
 -- notes, created, custom, displayName
 CREATE FUNCTION vscope._tsdb_uidmeta_json(type text, name text, created bigint) RETURNS text
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT '{"uid":' || to_json(vscope.tsdb_uid($2))::text
+DECLARE
+	tid integer := vscope.current_tenant();
+	u record;
+BEGIN
+	-- the stored fields read first, from the tenant's shard on Citus
+	SELECT x.description, x.notes, x.custom, x.display_name INTO u
+	  FROM vscope.uid_meta x WHERE x.tenant_id = tid AND x.type = $1 AND x.name = $2;
+	RETURN '{"uid":' || to_json(vscope.tsdb_uid($2))::text
 		   || ',"type":' || to_json(upper($1))::text
 		   || ',"name":' || to_json($2)::text
 		   || ',"description":' || to_json(coalesce(u.description, ''))::text
 		   || ',"notes":' || to_json(coalesce(u.notes, ''))::text
 		   || ',"created":' || coalesce($3, 0)
 		   || ',"custom":' || vscope._tsdb_custom_json(u.custom)
-		   || ',"displayName":' || to_json(coalesce(u.display_name, ''))::text || '}'
-	  FROM (SELECT 1) AS one
-	  LEFT JOIN vscope.uid_meta u
-		ON u.tenant_id = vscope.current_tenant() AND u.type = $1 AND u.name = $2
+		   || ',"displayName":' || to_json(coalesce(u.display_name, ''))::text || '}';
+END
 $$;
 COMMENT ON FUNCTION vscope._tsdb_uidmeta_json(text, text, bigint) IS 'internal: the UIDMeta of a name as OpenTSDB answers it (its stored fields, or the defaults)';
 
@@ -1208,11 +1250,25 @@ COMMENT ON FUNCTION vscope._tsdb_missing_name(text, jsonb) IS 'internal: OpenTSD
 -- its newest point, totalDatapoints the points it holds now (read through
 -- the reader).
 CREATE FUNCTION vscope._tsdb_tsmeta_json(sids integer[]) RETURNS TABLE (series_id integer, meta text)
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	WITH s AS (SELECT x.* FROM vscope.series x
-				WHERE x.tenant_id = vscope.current_tenant() AND x.series_id = ANY (sids)),
+#variable_conflict use_column
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	-- the series with their meta data and latest point are read first
+	-- (MATERIALIZED: on Citus, one query to the tenant's shard), and the
+	-- functions that read more run over those rows, on the coordinator
+	RETURN QUERY
+	WITH s AS MATERIALIZED (
+			SELECT x.series_id, x.metric, x.tags, x.created_at,
+				   m.description, m.notes, m.custom, m.units, m.retention, m.max, m.min,
+				   m.display_name, m.data_type, l.ts AS last_ts
+			  FROM vscope.series x
+			  LEFT JOIN vscope.series_meta m ON m.tenant_id = tid AND m.series_id = x.series_id
+			  LEFT JOIN vscope.series_last l ON l.tenant_id = tid AND l.series_id = x.series_id
+			 WHERE x.tenant_id = tid AND x.series_id = ANY (sids)),
 	names AS (SELECT 'metric' AS type, s.metric AS name FROM s
 			  UNION SELECT 'tagk', e.key FROM s, jsonb_each_text(s.tags) e
 			  UNION SELECT 'tagv', e.value FROM s, jsonb_each_text(s.tags) e),
@@ -1242,12 +1298,12 @@ CREATE FUNCTION vscope._tsdb_tsmeta_json(sids integer[]) RETURNS TABLE (series_i
 							   ELSE vscope._java_double(m.min) END
 		   || ',"displayName":' || to_json(coalesce(m.display_name, ''))::text
 		   || ',"dataType":' || to_json(coalesce(m.data_type, ''))::text
-		   || ',"lastReceived":' || coalesce(floor(extract(epoch FROM l.ts))::bigint, 0)
+		   || ',"lastReceived":' || coalesce(floor(extract(epoch FROM m.last_ts))::bigint, 0)
 		   || ',"totalDatapoints":' || (SELECT count(*) FROM vscope.read_points(ARRAY[s.series_id], '-infinity', 'infinity'))
 		   || '}'
-	  FROM s
-	  LEFT JOIN vscope.series_meta m ON m.tenant_id = s.tenant_id AND m.series_id = s.series_id
-	  LEFT JOIN vscope.series_last l ON l.tenant_id = s.tenant_id AND l.series_id = s.series_id
+	  FROM s, LATERAL (SELECT s.description, s.notes, s.custom, s.units, s.retention, s.max, s.min,
+							  s.display_name, s.data_type, s.last_ts) AS m;
+END
 $$;
 COMMENT ON FUNCTION vscope._tsdb_tsmeta_json(integer[]) IS 'internal: the TSMeta of each of these series of the current tenant as OpenTSDB answers it (the stored user fields or their defaults; created, lastReceived and totalDatapoints from the store)';
 
@@ -1286,7 +1342,8 @@ BEGIN
 	IF method = 'GET' THEN
 		IF args ? 'tsuid' THEN
 			sid := vscope._tsdb_tsuid_id(vscope._tsdb_arg(args, 'tsuid'));
-			IF sid IS NULL OR NOT EXISTS (SELECT FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid) THEN
+			PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid;
+			IF sid IS NULL OR NOT FOUND THEN
 				RAISE EXCEPTION 'Could not find Timeseries meta data' USING ERRCODE = 'VS404';
 			END IF;
 			status := 200;
@@ -1395,7 +1452,8 @@ BEGIN
 			status := 304;
 			RETURN;
 		END IF;
-		IF NOT EXISTS (SELECT FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid) THEN
+		PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid;
+		IF NOT FOUND THEN
 			RAISE EXCEPTION 'Requested TSMeta did not exist' USING ERRCODE = 'VS400';
 		END IF;
 	END IF;

@@ -5471,3 +5471,667 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.revoke_token(integer) IS 'revokes a token at once; true if it was active';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_suggest(type text, q text DEFAULT '', max text DEFAULT '25')
+	RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	-- the tenant read once: compared with a constant, Citus sends the
+	-- query to that tenant's shard (a call per row would go to every shard)
+	tid integer := vscope.current_tenant();
+	n integer;
+	result json;
+BEGIN
+	IF type IS NULL OR type = '' THEN
+		RAISE EXCEPTION 'missing ''type'' parameter' USING ERRCODE = 'VS400',
+			HINT = 'type is metrics, tagk or tagv.';
+	END IF;
+	IF type NOT IN ('metrics', 'tagk', 'tagv') THEN
+		RAISE EXCEPTION 'invalid ''type'' parameter:%', type USING ERRCODE = 'VS400',
+			HINT = 'type is metrics, tagk or tagv.';
+	END IF;
+	BEGIN
+		n := coalesce(nullif(max, ''), '25')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'unable to parse ''max'' as a number' USING ERRCODE = 'VS400';
+	END;
+	q := coalesce(q, '');
+	-- the names series carry, and those /api/uid/assign gave a UID
+	IF type = 'metrics' THEN
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT s.metric COLLATE "C" AS m FROM vscope.series s
+				 WHERE s.tenant_id = tid AND starts_with(s.metric, q)
+				 UNION
+				SELECT u.name FROM vscope.uid_meta u
+				 WHERE u.tenant_id = tid AND u.type = 'metric'
+				   AND u.assigned_at IS NOT NULL AND starts_with(u.name, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	ELSIF type = 'tagk' THEN
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT k COLLATE "C" AS m FROM vscope.series s, jsonb_object_keys(s.tags) k
+				 WHERE s.tenant_id = tid AND starts_with(k, q)
+				 UNION
+				SELECT u.name FROM vscope.uid_meta u
+				 WHERE u.tenant_id = tid AND u.type = 'tagk'
+				   AND u.assigned_at IS NOT NULL AND starts_with(u.name, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	ELSE
+		SELECT coalesce(json_agg(m ORDER BY m COLLATE "C"), '[]') INTO result
+		  FROM (SELECT t.value COLLATE "C" AS m FROM vscope.series s, jsonb_each_text(s.tags) t
+				 WHERE s.tenant_id = tid AND starts_with(t.value, q)
+				 UNION
+				SELECT u.name FROM vscope.uid_meta u
+				 WHERE u.tenant_id = tid AND u.type = 'tagv'
+				   AND u.assigned_at IS NOT NULL AND starts_with(u.name, q)
+				 ORDER BY 1 LIMIT greatest(n, 0)) x;
+	END IF;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_suggest(text, text, text) IS 'OpenTSDB /api/suggest: metric names, tag keys or tag values of the current tenant (carried by its series, or given a UID by /api/uid/assign) starting with q, in byte order, at most max';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_last(request jsonb) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	_tid integer := vscope.current_tenant();
+	q jsonb;
+	back_scan integer;
+	out json;
+BEGIN
+	IF jsonb_typeof(request) IS DISTINCT FROM 'object'
+	   OR jsonb_typeof(request->'queries') IS DISTINCT FROM 'array'
+	   OR jsonb_array_length(request->'queries') = 0 THEN
+		RAISE EXCEPTION 'missing queries' USING ERRCODE = 'VS400';
+	END IF;
+	FOR q IN SELECT * FROM jsonb_array_elements(request->'queries') LOOP
+		-- tsuids, when given, name the series (the metric and tags are ignored)
+		IF jsonb_typeof(q->'tsuids') = 'array' AND jsonb_array_length(q->'tsuids') > 0 THEN
+			PERFORM vscope._tsdb_tsuid_id(t) FROM jsonb_array_elements_text(q->'tsuids') AS t;
+			CONTINUE;
+		END IF;
+		IF coalesce(q->>'metric', '') = '' THEN
+			RAISE EXCEPTION 'missing metric in a last query' USING ERRCODE = 'VS400';
+		END IF;
+		IF q ? 'tags' AND jsonb_typeof(q->'tags') <> 'object' THEN
+			RAISE EXCEPTION 'tags must be an object of tag names and values' USING ERRCODE = 'VS400';
+		END IF;
+	END LOOP;
+	BEGIN
+		back_scan := coalesce(nullif(request->>'backScan', ''), '0')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'invalid backScan: %', request->>'backScan' USING ERRCODE = 'VS400';
+	END;
+	SELECT coalesce(json_agg(json_build_object(
+			   'metric', s.metric,
+			   'timestamp', (extract(epoch FROM l.ts) * 1000)::bigint,
+			   'value', coalesce(l.ivalue::text, l.value::text),
+			   'tags', s.tags,
+			   'tsuid', upper(lpad(to_hex(s.series_id), 8, '0')))
+			 ORDER BY qn, s.series_id), '[]')
+	  INTO out
+	  FROM jsonb_array_elements(request->'queries') WITH ORDINALITY AS r(q, qn)
+	  JOIN vscope.series s
+		ON s.tenant_id = _tid
+	   AND CASE WHEN jsonb_typeof(r.q->'tsuids') = 'array' AND jsonb_array_length(r.q->'tsuids') > 0
+				THEN s.series_id IN (SELECT vscope._tsdb_tsuid_id(t) FROM jsonb_array_elements_text(r.q->'tsuids') AS t)
+				ELSE s.metric = r.q->>'metric' AND s.tags @> coalesce(r.q->'tags', '{}') END
+	  JOIN vscope.series_last l
+		ON l.tenant_id = _tid AND l.series_id = s.series_id
+	   AND (back_scan <= 0 OR l.ts >= now() - make_interval(hours => back_scan));
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_last(jsonb) IS 'OpenTSDB /api/query/last: the latest point of each series matching {"queries":[{"metric","tags"} or {"tsuids":[...]}],"backScan":hours}';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_lookup(request jsonb) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	want text := nullif(request->>'metric', '');
+	lim integer;
+	t0 timestamptz := clock_timestamp();
+	total bigint;
+	results json;
+BEGIN
+	IF want IS NULL THEN
+		RAISE EXCEPTION 'missing metric' USING ERRCODE = 'VS400',
+			HINT = 'Name a metric, or * for any: {"metric": "sys.cpu", "tags": [{"key": "host", "value": "*"}]}.';
+	END IF;
+	BEGIN
+		lim := coalesce(nullif(request->>'limit', ''), '25')::integer;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'invalid limit: %', request->>'limit' USING ERRCODE = 'VS400';
+	END;
+	IF request ? 'tags' AND (jsonb_typeof(request->'tags') <> 'array' OR EXISTS (
+			SELECT FROM jsonb_array_elements(request->'tags') p WHERE jsonb_typeof(p) <> 'object')) THEN
+		RAISE EXCEPTION 'tags must be an array of {"key", "value"} pairs' USING ERRCODE = 'VS400';
+	END IF;
+	-- a key named more than once matches any of its values (OpenTSDB ORs
+	-- them: Grafana sends host=a,host=b for a multi-value variable); each
+	-- pair of any key (*) needs a tag with its value
+	WITH pairs AS (
+		SELECT coalesce(f.pair->>'key', '*') AS k, coalesce(f.pair->>'value', '*') AS v
+		  FROM jsonb_array_elements(coalesce(request->'tags', '[]')) AS f(pair)),
+	-- the tenant's series of the metric are read first, as they are (on
+	-- Citus: from one shard, into the coordinator), and matched there: Citus
+	-- cannot push the correlated subqueries over jsonb_each_text to a shard
+	candidates AS MATERIALIZED (
+		SELECT s.series_id, s.metric, s.tags
+		  FROM vscope.series s
+		 WHERE s.tenant_id = tid AND (want = '*' OR s.metric = want)),
+	matched AS (
+		SELECT s.series_id, s.metric, s.tags
+		  FROM candidates s
+		 WHERE NOT EXISTS (
+				SELECT FROM (SELECT DISTINCT k FROM pairs WHERE k <> '*') AS named
+				 WHERE NOT EXISTS (
+					   SELECT FROM pairs p JOIN jsonb_each_text(s.tags) AS t(k, v) ON t.k = p.k
+						WHERE p.k = named.k AND p.v IN ('*', t.v)))
+		   AND NOT EXISTS (
+				SELECT FROM pairs p
+				 WHERE p.k = '*' AND NOT EXISTS (
+					   SELECT FROM jsonb_each_text(s.tags) AS t(k, v) WHERE p.v IN ('*', t.v))))
+	SELECT (SELECT count(*) FROM matched),
+		   coalesce((SELECT json_agg(json_build_object(
+						 'tsuid', upper(lpad(to_hex(m.series_id), 8, '0')),
+						 'metric', m.metric, 'tags', m.tags) ORDER BY m.series_id)
+					   FROM (SELECT * FROM matched ORDER BY series_id LIMIT CASE WHEN lim > 0 THEN lim END) m), '[]')
+	  INTO total, results;
+	RETURN json_build_object('type', 'LOOKUP', 'metric', want,
+							 'tags', coalesce(request->'tags', '[]'), 'limit', lim,
+							 'time', (extract(epoch FROM clock_timestamp() - t0) * 1000)::bigint,
+							 'results', results, 'startIndex', 0, 'totalResults', total);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_lookup(jsonb) IS 'OpenTSDB /api/search/lookup: {"metric": name or *, "tags": [{"key","value"}] with * for any, "limit": 25}';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_tsuid_series(tsuid text) RETURNS integer
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	sid integer;
+BEGIN
+	IF tsuid IS NULL OR tsuid = '' THEN
+		RETURN NULL;
+	END IF;
+	IF tsuid !~ '^[0-9A-Fa-f]{1,8}$' THEN
+		RAISE EXCEPTION 'Invalid TSUID: %', tsuid USING ERRCODE = 'VS400',
+			DETAIL = 'A tsuid is the hexadecimal series id /api/search/lookup answers, such as 0000002A.';
+	END IF;
+	SELECT s.series_id INTO sid FROM vscope.series s
+	 WHERE s.tenant_id = tid
+	   AND s.series_id = ('x' || lpad(tsuid, 8, '0'))::bit(32)::integer;
+	IF sid IS NULL THEN
+		RAISE EXCEPTION 'Unable to locate TSUID: %', upper(tsuid) USING ERRCODE = 'VS404';
+	END IF;
+	RETURN sid;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_tsuid_series(text) IS 'the series id of an OpenTSDB tsuid of the current tenant (NULL for an empty one); 400 when malformed, 404 when unknown';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_annotation_write(request jsonb, replace boolean) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	sid integer;
+	st timestamptz;
+	et timestamptz;
+	a vscope.annotations;
+BEGIN
+	IF jsonb_typeof(request) IS DISTINCT FROM 'object' THEN
+		RAISE EXCEPTION 'Unable to parse the annotation' USING ERRCODE = 'VS400',
+			HINT = 'Send {"tsuid": "0000002A", "startTime": 1369141261, "description": "..."}.';
+	END IF;
+	sid := vscope.tsdb_tsuid_series(request->>'tsuid');
+	st := vscope.tsdb_annotation_time(request->>'startTime');
+	et := vscope.tsdb_annotation_time(request->>'endTime');
+	IF st IS NULL THEN
+		RAISE EXCEPTION 'Missing start time' USING ERRCODE = 'VS400';
+	END IF;
+	IF request ? 'custom' AND jsonb_typeof(request->'custom') NOT IN ('object', 'null') THEN
+		RAISE EXCEPTION 'Invalid custom field' USING ERRCODE = 'VS400',
+			DETAIL = 'custom is an object of string values.';
+	END IF;
+	INSERT INTO vscope.annotations AS x (tenant_id, series_id, start_time, end_time, description, notes, custom)
+	VALUES (tid, sid, st, et, coalesce(request->>'description', ''),
+			coalesce(request->>'notes', ''), nullif(request->'custom', 'null'))
+	ON CONFLICT (tenant_id, series_id, start_time) DO UPDATE SET
+		end_time = CASE WHEN replace OR request ? 'endTime' THEN excluded.end_time ELSE x.end_time END,
+		description = CASE WHEN replace OR request ? 'description' THEN excluded.description ELSE x.description END,
+		notes = CASE WHEN replace OR request ? 'notes' THEN excluded.notes ELSE x.notes END,
+		custom = CASE WHEN replace THEN excluded.custom
+					  WHEN request ? 'custom' THEN CASE WHEN excluded.custom IS NULL THEN x.custom
+													 ELSE coalesce(x.custom, '{}') || excluded.custom END
+					  ELSE x.custom END
+	RETURNING * INTO a;
+	RETURN vscope.tsdb_annotation_json(a);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_annotation_write(jsonb, boolean) IS 'creates or updates one OpenTSDB annotation of the current tenant from {"tsuid","startTime","endTime","description","notes","custom"}: replace (PUT) sets every field, else (POST) only those given, custom merged';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_annotation(method text, request jsonb) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	sid integer;
+	st timestamptz;
+	a vscope.annotations;
+BEGIN
+	IF method IN ('POST', 'PUT') THEN
+		RETURN vscope.tsdb_annotation_write(request, method = 'PUT');
+	END IF;
+	IF method NOT IN ('GET', 'DELETE') THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405';
+	END IF;
+	-- as OpenTSDB: a tsuid is not looked up (one of no series has no
+	-- annotation: 404 for a read), and a delete answers 204 whether or not
+	-- there was one
+	sid := vscope._tsdb_tsuid_id(request->>'tsuid');
+	st := vscope.tsdb_annotation_time(coalesce(request->>'startTime', request->>'start_time'));
+	IF st IS NULL THEN
+		RAISE EXCEPTION 'Missing start time' USING ERRCODE = 'VS400';
+	END IF;
+	IF method = 'DELETE' THEN
+		DELETE FROM vscope.annotations x
+		 WHERE x.tenant_id = tid AND x.series_id IS NOT DISTINCT FROM sid AND x.start_time = st;
+		RETURN NULL;
+	END IF;
+	SELECT * INTO a FROM vscope.annotations x
+	 WHERE x.tenant_id = tid AND x.series_id IS NOT DISTINCT FROM sid AND x.start_time = st;
+	IF a.annotation_id IS NULL THEN
+		RAISE EXCEPTION 'Unable to locate annotation in storage' USING ERRCODE = 'VS404';
+	END IF;
+	RETURN vscope.tsdb_annotation_json(a);
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_annotation(text, jsonb) IS 'OpenTSDB /api/annotation for the current tenant: GET or DELETE {"tsuid","startTime"} (no tsuid: a global annotation; DELETE answers NULL), POST merges, PUT replaces';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_annotation_bulk(method text, request jsonb) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	sids integer[];
+	st bigint;
+	et bigint;
+	n bigint;
+	glob boolean;
+	tsuids jsonb;
+BEGIN
+	IF method IN ('POST', 'PUT') THEN
+		IF jsonb_typeof(request) IS DISTINCT FROM 'array' THEN
+			RAISE EXCEPTION 'Unable to parse the annotation list' USING ERRCODE = 'VS400',
+				HINT = 'POST a JSON array of annotations.';
+		END IF;
+		RETURN (SELECT ('[' || coalesce(string_agg(vscope.tsdb_annotation_write(e, method = 'PUT')::text, ',' ORDER BY o), '') || ']')::json
+				  FROM jsonb_array_elements(request) WITH ORDINALITY AS f(e, o));
+	END IF;
+	IF method <> 'DELETE' THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405';
+	END IF;
+	IF jsonb_typeof(request) IS DISTINCT FROM 'object' THEN
+		RAISE EXCEPTION 'Unable to parse the bulk delete request' USING ERRCODE = 'VS400';
+	END IF;
+	-- the body's startTime, or the query string's start_time
+	IF NOT request ? 'startTime' AND request ? 'start_time' THEN
+		request := request || jsonb_build_object('startTime', request->'start_time', 'endTime', request->'end_time');
+	END IF;
+	IF coalesce(request->>'startTime', '') = '' THEN
+		RAISE EXCEPTION 'Missing the start time value' USING ERRCODE = 'VS400';
+	END IF;
+	-- a boolean in a body; in a query string, being there says true
+	glob := CASE jsonb_typeof(request->'global') WHEN 'boolean' THEN (request->'global')::boolean
+				 WHEN 'null' THEN true WHEN 'string' THEN lower(request->>'global') <> 'false'
+				 ELSE false END;
+	tsuids := CASE jsonb_typeof(request->'tsuids')
+			  WHEN 'string' THEN (SELECT coalesce(jsonb_agg(btrim(t)), '[]')
+									FROM unnest(string_to_array(request->>'tsuids', ',')) AS t)
+			  WHEN 'array' THEN request->'tsuids' ELSE '[]' END;
+	IF NOT glob AND jsonb_array_length(tsuids) = 0 THEN
+		RAISE EXCEPTION 'Missing the TSUIDs or global annotations flag' USING ERRCODE = 'VS400';
+	END IF;
+	st := vscope._tsdb_time_ms(request->>'startTime');
+	et := coalesce(vscope._tsdb_time_ms(nullif(request->>'endTime', '')),
+				   (extract(epoch FROM statement_timestamp()) * 1000)::bigint);
+	IF et < st THEN
+		RAISE EXCEPTION 'The end timestamp cannot be less than the start timestamp' USING ERRCODE = 'VS400';
+	END IF;
+	-- tsuids are not looked up: one of no series has no annotation
+	SELECT array_agg(vscope._tsdb_tsuid_id(t)) INTO sids FROM jsonb_array_elements_text(tsuids) AS f(t);
+	DELETE FROM vscope.annotations x
+	 WHERE x.tenant_id = tid
+	   AND ((glob AND x.series_id IS NULL) OR x.series_id = ANY (sids))
+	   AND x.start_time BETWEEN to_timestamp(st / 1000.0) AND to_timestamp(et / 1000.0);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN ('{"tsuids":[' || coalesce((SELECT string_agg(to_json(t)::text, ',' ORDER BY o)
+										 FROM jsonb_array_elements_text(tsuids) WITH ORDINALITY AS f(t, o)), '')
+			|| '],"global":' || glob || ',"startTime":' || st
+			|| ',"endTime":' || et || ',"totalDeleted":' || n || '}')::json;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_annotation_bulk(text, jsonb) IS 'OpenTSDB /api/annotation/bulk for the current tenant: POST/PUT a list of annotations (answers the list written); DELETE {"tsuids": [...], "global": bool, "startTime", "endTime"} (answers them with totalDeleted)';
+
+CREATE OR REPLACE FUNCTION vscope._tsdb_uid_exists(type text, name text) RETURNS boolean
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	-- PL/pgSQL, one query at a time and the tenant a constant: each goes to
+	-- the tenant's shard on Citus
+	tid integer := vscope.current_tenant();
+BEGIN
+	PERFORM FROM vscope.uid_meta u
+	 WHERE u.tenant_id = tid AND u.type = $1 AND u.name = $2 AND u.assigned_at IS NOT NULL;
+	IF FOUND THEN
+		RETURN true;
+	END IF;
+	IF $1 = 'metric' THEN
+		PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.metric = $2 LIMIT 1;
+	ELSIF $1 = 'tagk' THEN
+		PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.tags ? $2 LIMIT 1;
+	ELSE
+		PERFORM FROM vscope.series s
+		 WHERE s.tenant_id = tid
+		   AND jsonb_path_exists(s.tags, '$.* ? (@ == $v)', jsonb_build_object('v', $2)) LIMIT 1;
+	END IF;
+	RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_uid_exists(text, text) IS 'internal: whether a metric, tag key or tag value exists for the current tenant (a series carries it, or /api/uid/assign named it)';
+
+CREATE OR REPLACE FUNCTION vscope._tsdb_uid_created(types text[], names text[])
+	RETURNS TABLE (type text, name text, created bigint)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	-- the tenant's rows are read first (MATERIALIZED: on Citus, from its
+	-- shard into the coordinator), and the names matched there
+	RETURN QUERY
+	WITH want AS (SELECT DISTINCT w.type, w.name FROM unnest(types, names) AS w(type, name)),
+	ser AS MATERIALIZED (
+		SELECT s.metric, s.tags, s.created_at
+		  FROM vscope.series s
+		 WHERE s.tenant_id = tid
+		   AND (s.metric = ANY (names) OR EXISTS (SELECT FROM want WHERE want.type <> 'metric'))),
+	um AS MATERIALIZED (
+		SELECT u.type, u.name, u.assigned_at FROM vscope.uid_meta u
+		 WHERE u.tenant_id = tid AND u.name = ANY (names)),
+	seen AS (
+		SELECT n.type, n.name, min(s.created_at) AS first
+		  FROM ser s
+		 CROSS JOIN LATERAL (SELECT 'metric'::text, s.metric
+							 UNION ALL SELECT 'tagk', k.key FROM jsonb_each_text(s.tags) k
+							 UNION ALL SELECT 'tagv', v.value FROM jsonb_each_text(s.tags) v) AS n(type, name)
+		 WHERE (n.type, n.name) IN (SELECT want.type, want.name FROM want)
+		 GROUP BY 1, 2)
+	SELECT w.type, w.name, coalesce(floor(extract(epoch FROM least(seen.first, u.assigned_at)))::bigint, 0)
+	  FROM want w
+	  LEFT JOIN seen ON seen.type = w.type AND seen.name = w.name
+	  LEFT JOIN um u ON u.type = w.type AND u.name = w.name;
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_uid_created(text[], text[]) IS 'internal: when each (type, name) was first seen by the current tenant, in Unix seconds: its oldest series'' creation or its assignment (0: never)';
+
+CREATE OR REPLACE FUNCTION vscope._tsdb_uidmeta_json(type text, name text, created bigint) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	u record;
+BEGIN
+	-- the stored fields read first, from the tenant's shard on Citus
+	SELECT x.description, x.notes, x.custom, x.display_name INTO u
+	  FROM vscope.uid_meta x WHERE x.tenant_id = tid AND x.type = $1 AND x.name = $2;
+	RETURN '{"uid":' || to_json(vscope.tsdb_uid($2))::text
+		   || ',"type":' || to_json(upper($1))::text
+		   || ',"name":' || to_json($2)::text
+		   || ',"description":' || to_json(coalesce(u.description, ''))::text
+		   || ',"notes":' || to_json(coalesce(u.notes, ''))::text
+		   || ',"created":' || coalesce($3, 0)
+		   || ',"custom":' || vscope._tsdb_custom_json(u.custom)
+		   || ',"displayName":' || to_json(coalesce(u.display_name, ''))::text || '}';
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_uidmeta_json(text, text, bigint) IS 'internal: the UIDMeta of a name as OpenTSDB answers it (its stored fields, or the defaults)';
+
+CREATE OR REPLACE FUNCTION vscope._tsdb_tsmeta_json(sids integer[]) RETURNS TABLE (series_id integer, meta text)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	-- the series with their meta data and latest point are read first
+	-- (MATERIALIZED: on Citus, one query to the tenant's shard), and the
+	-- functions that read more run over those rows, on the coordinator
+	RETURN QUERY
+	WITH s AS MATERIALIZED (
+			SELECT x.series_id, x.metric, x.tags, x.created_at,
+				   m.description, m.notes, m.custom, m.units, m.retention, m.max, m.min,
+				   m.display_name, m.data_type, l.ts AS last_ts
+			  FROM vscope.series x
+			  LEFT JOIN vscope.series_meta m ON m.tenant_id = tid AND m.series_id = x.series_id
+			  LEFT JOIN vscope.series_last l ON l.tenant_id = tid AND l.series_id = x.series_id
+			 WHERE x.tenant_id = tid AND x.series_id = ANY (sids)),
+	names AS (SELECT 'metric' AS type, s.metric AS name FROM s
+			  UNION SELECT 'tagk', e.key FROM s, jsonb_each_text(s.tags) e
+			  UNION SELECT 'tagv', e.value FROM s, jsonb_each_text(s.tags) e),
+	created AS (SELECT * FROM vscope._tsdb_uid_created((SELECT array_agg(type) FROM names),
+													   (SELECT array_agg(name) FROM names)))
+	SELECT s.series_id,
+		   '{"tsuid":' || to_json(upper(lpad(to_hex(s.series_id), 8, '0')))::text
+		   || ',"metric":' || vscope._tsdb_uidmeta_json('metric', s.metric,
+								(SELECT c.created FROM created c WHERE c.type = 'metric' AND c.name = s.metric))
+		   || ',"tags":[' || coalesce((SELECT string_agg(vscope._tsdb_uidmeta_json('tagk', e.key, ck.created) || ','
+														 || vscope._tsdb_uidmeta_json('tagv', e.value, cv.created),
+														 ',' ORDER BY e.key COLLATE "C")
+										 FROM jsonb_each_text(s.tags) e
+										 LEFT JOIN created ck ON ck.type = 'tagk' AND ck.name = e.key
+										 LEFT JOIN created cv ON cv.type = 'tagv' AND cv.name = e.value), '') || ']'
+		   || ',"description":' || to_json(coalesce(m.description, ''))::text
+		   || ',"notes":' || to_json(coalesce(m.notes, ''))::text
+		   || ',"created":' || floor(extract(epoch FROM s.created_at))::bigint
+		   || CASE WHEN m.custom IS NULL THEN '' ELSE ',"custom":' || vscope._tsdb_custom_json(m.custom) END
+		   || ',"units":' || to_json(coalesce(m.units, ''))::text
+		   || ',"retention":' || coalesce(m.retention, 0)
+		   || ',"max":' || CASE WHEN m.max IS NULL OR m.max = 'NaN' THEN '"NaN"'
+							   WHEN m.max IN ('Infinity', '-Infinity') THEN to_json(vscope._java_double(m.max))::text
+							   ELSE vscope._java_double(m.max) END
+		   || ',"min":' || CASE WHEN m.min IS NULL OR m.min = 'NaN' THEN '"NaN"'
+							   WHEN m.min IN ('Infinity', '-Infinity') THEN to_json(vscope._java_double(m.min))::text
+							   ELSE vscope._java_double(m.min) END
+		   || ',"displayName":' || to_json(coalesce(m.display_name, ''))::text
+		   || ',"dataType":' || to_json(coalesce(m.data_type, ''))::text
+		   || ',"lastReceived":' || coalesce(floor(extract(epoch FROM m.last_ts))::bigint, 0)
+		   || ',"totalDatapoints":' || (SELECT count(*) FROM vscope.read_points(ARRAY[s.series_id], '-infinity', 'infinity'))
+		   || '}'
+	  FROM s, LATERAL (SELECT s.description, s.notes, s.custom, s.units, s.retention, s.max, s.min,
+							  s.display_name, s.data_type, s.last_ts) AS m;
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_tsmeta_json(integer[]) IS 'internal: the TSMeta of each of these series of the current tenant as OpenTSDB answers it (the stored user fields or their defaults; created, lastReceived and totalDatapoints from the store)';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_tsmeta(method text, body text DEFAULT NULL, args jsonb DEFAULT '{}',
+								   OUT status integer, OUT answer json)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	req jsonb := vscope._tsdb_body(body);
+	sid integer;
+	p record;
+	missing text;
+	f jsonb;
+	key_ text;
+	lim integer;
+	v text;
+	ret integer;
+	mx double precision;
+	mn double precision;
+	chg boolean;
+BEGIN
+	IF method NOT IN ('GET', 'POST', 'PUT', 'DELETE') THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405',
+			DETAIL = format('The HTTP method [%s] is not permitted for this endpoint', method);
+	END IF;
+	IF req IS NOT NULL AND jsonb_typeof(req) <> 'object' THEN
+		RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400';
+	END IF;
+	IF method = 'GET' THEN
+		IF args ? 'tsuid' THEN
+			sid := vscope._tsdb_tsuid_id(vscope._tsdb_arg(args, 'tsuid'));
+			PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid;
+			IF sid IS NULL OR NOT FOUND THEN
+				RAISE EXCEPTION 'Could not find Timeseries meta data' USING ERRCODE = 'VS404';
+			END IF;
+			status := 200;
+			answer := (SELECT j.meta FROM vscope._tsdb_tsmeta_json(ARRAY[sid]) j)::json;
+			RETURN;
+		END IF;
+		SELECT * INTO p FROM vscope._tsdb_parse_series(vscope._tsdb_required_arg(args, 'm'));
+		missing := vscope._tsdb_missing_name(p.metric, p.tags);
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'Unable to find one of the UIDs' USING ERRCODE = 'VS404', DETAIL = missing;
+		END IF;
+		status := 200;
+		answer := ('[' || coalesce((SELECT string_agg(j.meta, ',' ORDER BY j.series_id)
+									  FROM vscope._tsdb_tsmeta_json(ARRAY(
+										   SELECT s.series_id FROM vscope.series s
+											WHERE s.tenant_id = tid AND s.metric = p.metric AND s.tags @> p.tags)) j), '')
+				   || ']')::json;
+		RETURN;
+	END IF;
+
+	-- the fields: the body's, or the query string's (OpenTSDB's names)
+	IF req IS NOT NULL THEN
+		f := req;
+		IF f ? 'custom' THEN
+			f := jsonb_set(f, '{custom}', coalesce(vscope._tsdb_custom(f->'custom'), 'null'));
+		END IF;
+		BEGIN
+			ret := trunc((f->>'retention')::numeric)::integer;
+			mx := (f->>'max')::double precision;
+			mn := (f->>'min')::double precision;
+		EXCEPTION WHEN data_exception THEN
+			RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400',
+				DETAIL = 'retention is a whole number, max and min are numbers.';
+		END;
+	ELSE
+		f := jsonb_strip_nulls(jsonb_build_object(
+			'tsuid', vscope._tsdb_arg(args, 'tsuid'),
+			'displayName', vscope._tsdb_arg(args, 'display_name'),
+			'description', vscope._tsdb_arg(args, 'description'),
+			'notes', vscope._tsdb_arg(args, 'notes'),
+			'units', vscope._tsdb_arg(args, 'units'),
+			'dataType', vscope._tsdb_arg(args, 'data_type')));
+		FOREACH v IN ARRAY ARRAY['retention', 'max', 'min'] LOOP
+			CONTINUE WHEN coalesce(vscope._tsdb_arg(args, v), '') = '';
+			BEGIN
+				IF v = 'retention' THEN
+					ret := vscope._tsdb_arg(args, v)::integer;
+				ELSIF v = 'max' THEN
+					mx := vscope._tsdb_arg(args, v)::real;
+				ELSE
+					mn := vscope._tsdb_arg(args, v)::real;
+				END IF;
+			EXCEPTION WHEN data_exception THEN
+				RAISE EXCEPTION 'Unable to parse ''%'' value', v USING ERRCODE = 'VS400';
+			END;
+		END LOOP;
+	END IF;
+
+	IF method = 'DELETE' THEN
+		IF coalesce(f->>'tsuid', '') = '' THEN
+			RAISE EXCEPTION 'Unable to delete TSMeta information' USING ERRCODE = 'VS400', DETAIL = 'Missing UID';
+		END IF;
+		DELETE FROM vscope.series_meta x WHERE x.tenant_id = tid AND x.series_id = vscope._tsdb_tsuid_id(f->>'tsuid');
+		status := 204;
+		RETURN;
+	END IF;
+
+	-- a field counts as set when it differs from its default, as OpenTSDB's
+	-- setters count it; a write that sets none changes nothing (its 304)
+	chg := coalesce(f->>'displayName', '') <> '' OR coalesce(f->>'description', '') <> ''
+		   OR coalesce(f->>'notes', '') <> '' OR coalesce(f->>'units', '') <> ''
+		   OR coalesce(f->>'dataType', '') <> '' OR coalesce(ret, 0) <> 0
+		   OR mx IS NOT NULL OR mn IS NOT NULL OR coalesce(jsonb_typeof(f->'custom') = 'object', false);
+	-- POST or PUT: by tsuid, or by m= (create=true makes the series)
+	IF coalesce(f->>'tsuid', '') = '' THEN
+		SELECT * INTO p FROM vscope._tsdb_parse_series(vscope._tsdb_required_arg(args, 'm'));
+		missing := vscope._tsdb_missing_name(p.metric, p.tags);
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'Unable to find one or more UIDs' USING ERRCODE = 'VS404', DETAIL = missing;
+		END IF;
+		-- the series' canonical key, as store/series.c writes it (its
+		-- delimiters and % percent-encoded inside the names)
+		key_ := vscope._tsdb_key_part(p.metric) || '{'
+				|| coalesce((SELECT string_agg(vscope._tsdb_key_part(e.key) || '=' || vscope._tsdb_key_part(e.value),
+											   ',' ORDER BY e.key COLLATE "C")
+							   FROM jsonb_each_text(p.tags) e), '') || '}';
+		SELECT s.series_id INTO sid FROM vscope.series s WHERE s.tenant_id = tid AND s.skey = key_;
+		IF sid IS NULL THEN
+			IF vscope._tsdb_arg(args, 'create') IS DISTINCT FROM 'true' THEN
+				RAISE EXCEPTION 'Could not find TSMeta, specify "create=true" to create a new one.' USING ERRCODE = 'VS400';
+			END IF;
+			lim := current_setting('vscope.max_tags')::integer;
+			IF (SELECT count(*) FROM jsonb_object_keys(p.tags)) > lim THEN
+				RAISE EXCEPTION 'Too many tags: % maximum allowed: %', (SELECT count(*) FROM jsonb_object_keys(p.tags)), lim
+					USING ERRCODE = 'VS400';
+			END IF;
+			-- a new series, numbered and counted as a write would make it
+			SELECT c.series_id INTO sid FROM vscope._create_series(ARRAY[key_], ARRAY[p.metric], ARRAY[p.tags::text]) c;
+		ELSIF NOT chg THEN
+			status := 304;
+			RETURN;
+		END IF;
+	ELSE
+		sid := vscope._tsdb_tsuid_id(f->>'tsuid');
+		IF NOT chg THEN
+			status := 304;
+			RETURN;
+		END IF;
+		PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'Requested TSMeta did not exist' USING ERRCODE = 'VS400';
+		END IF;
+	END IF;
+	INSERT INTO vscope.series_meta AS x (tenant_id, series_id, display_name, description, notes, custom,
+										 units, data_type, retention, max, min)
+	VALUES (tid, sid, coalesce(f->>'displayName', ''), coalesce(f->>'description', ''),
+			coalesce(f->>'notes', ''), nullif(f->'custom', 'null'), coalesce(f->>'units', ''),
+			coalesce(f->>'dataType', ''), coalesce(ret, 0), coalesce(mx, 'NaN'), coalesce(mn, 'NaN'))
+	ON CONFLICT (tenant_id, series_id) DO UPDATE SET
+		display_name = CASE WHEN method = 'PUT' OR coalesce(f->>'displayName', '') <> '' THEN excluded.display_name ELSE x.display_name END,
+		description = CASE WHEN method = 'PUT' OR coalesce(f->>'description', '') <> '' THEN excluded.description ELSE x.description END,
+		notes = CASE WHEN method = 'PUT' OR coalesce(f->>'notes', '') <> '' THEN excluded.notes ELSE x.notes END,
+		custom = CASE WHEN method = 'PUT' OR jsonb_typeof(f->'custom') = 'object' THEN excluded.custom ELSE x.custom END,
+		units = CASE WHEN method = 'PUT' OR coalesce(f->>'units', '') <> '' THEN excluded.units ELSE x.units END,
+		data_type = CASE WHEN method = 'PUT' OR coalesce(f->>'dataType', '') <> '' THEN excluded.data_type ELSE x.data_type END,
+		retention = CASE WHEN method = 'PUT' OR coalesce(ret, 0) <> 0 THEN excluded.retention ELSE x.retention END,
+		max = CASE WHEN method = 'PUT' OR mx IS NOT NULL THEN excluded.max ELSE x.max END,
+		min = CASE WHEN method = 'PUT' OR mn IS NOT NULL THEN excluded.min ELSE x.min END;
+	status := 200;
+	answer := (SELECT j.meta FROM vscope._tsdb_tsmeta_json(ARRAY[sid]) j)::json;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_tsmeta(text, text, jsonb) IS 'OpenTSDB /api/uid/tsmeta for the current tenant: GET {"tsuid"} or {"m": "metric{k=v}"}, POST/PUT a body {"tsuid","displayName","description","notes","custom","units","dataType","retention","max","min"} or the same as arguments (by m= with create=true for a new series), DELETE; answers (status, TSMeta or a list of them)';
