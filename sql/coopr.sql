@@ -98,6 +98,8 @@ CREATE FUNCTION vscope.coopr_create_apikey(tenant text, user_id text) RETURNS js
 DECLARE
 	tid integer;
 	key text;
+	-- the time a value: Citus takes no now() in ON CONFLICT DO UPDATE
+	made timestamptz := now();
 BEGIN
 	IF coalesce(user_id, '') = '' OR coalesce(tenant, '') = '' THEN
 		RAISE EXCEPTION 'tenant and user are required' USING ERRCODE = 'VS400';
@@ -114,7 +116,7 @@ BEGIN
 	key := vscope._random_token();
 	INSERT INTO vscope.coopr_users AS u (tenant_id, user_id, apikey_hash)
 	VALUES (tid, coopr_create_apikey.user_id, sha256(convert_to(key, 'UTF8')))
-	ON CONFLICT (tenant_id, user_id) DO UPDATE SET apikey_hash = excluded.apikey_hash, created_at = now();
+	ON CONFLICT (tenant_id, user_id) DO UPDATE SET apikey_hash = excluded.apikey_hash, created_at = made;
 	RETURN json_build_object('tenant', tenant, 'user', user_id, 'apikey', key);
 END
 $$;
@@ -147,6 +149,10 @@ CREATE FUNCTION vscope.coopr_queue_metrics() RETURNS json
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	-- read once, compared as values: on Citus an admin's query goes to its
+	-- tenant's shard
+	super boolean := pg_has_role(current_user, 'vscope_superadmin', 'MEMBER');
+	home integer := vscope.current_tenant();
 	out json;
 BEGIN
 	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
@@ -160,8 +166,8 @@ BEGIN
 	  FROM vscope.tenants t
 	  LEFT JOIN (SELECT c.tenant_id, count(*) FILTER (WHERE NOT c.in_progress) AS queued,
 						count(*) FILTER (WHERE c.in_progress) AS in_progress
-				   FROM vscope.coopr_queue c GROUP BY c.tenant_id) q USING (tenant_id)
-	 WHERE pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') OR t.tenant_id = vscope.current_tenant();
+				   FROM vscope.coopr_queue c WHERE super OR c.tenant_id = home GROUP BY c.tenant_id) q USING (tenant_id)
+	 WHERE super OR t.tenant_id = home;
 	RETURN out;
 END
 $$;
@@ -262,14 +268,17 @@ COMMENT ON FUNCTION vscope.coopr_node_events(text) IS 'Coopr: records finished p
 
 -- each counted node's life, in ms: a COMPLETE CREATE to the earliest COMPLETE
 -- DELETE of the same tenant, cluster and node (or now)
--- (no SET clause, and every name qualified: so that it is inlined into the
--- caller's query, whose plan then sees the actual filters)
+-- (PL/pgSQL, not an inlined SQL function, which Citus cannot plan over a
+-- distributed table; the arguments reach the plan as values, so that the
+-- tenant routes it to one shard; every name qualified)
 CREATE FUNCTION vscope._coopr_lives(tid integer, uid text, now_ms bigint)
 	RETURNS TABLE (birth bigint, death bigint)
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	AS $$
+BEGIN
 	-- plain subqueries (no CTE read twice): the planner sees the table's
 	-- statistics and hash-joins creates to first deletes
+	RETURN QUERY
 	SELECT (pg_catalog.date_part('epoch', c.completed_at) * 1000)::bigint,
 		   coalesce((pg_catalog.date_part('epoch', d.death) * 1000)::bigint, now_ms)
 	  FROM vscope.coopr_tasks c
@@ -280,7 +289,8 @@ CREATE FUNCTION vscope._coopr_lives(tid integer, uid text, now_ms bigint)
 				  GROUP BY k.tenant_id, k.cluster, k.node) d
 		ON d.tenant_id = c.tenant_id AND d.cluster = c.cluster AND d.node = c.node
 	 WHERE c.status = 'COMPLETE' AND c.action = 'CREATE'
-	   AND (tid IS NULL OR c.tenant_id = tid) AND (uid IS NULL OR c.user_id = uid)
+	   AND (tid IS NULL OR c.tenant_id = tid) AND (uid IS NULL OR c.user_id = uid);
+END
 $$;
 COMMENT ON FUNCTION vscope._coopr_lives(integer, text, bigint) IS 'internal: the lives of the nodes that count for node-seconds';
 

@@ -6135,3 +6135,87 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.tsdb_tsmeta(text, text, jsonb) IS 'OpenTSDB /api/uid/tsmeta for the current tenant: GET {"tsuid"} or {"m": "metric{k=v}"}, POST/PUT a body {"tsuid","displayName","description","notes","custom","units","dataType","retention","max","min"} or the same as arguments (by m= with create=true for a new series), DELETE; answers (status, TSMeta or a list of them)';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_create_apikey(tenant text, user_id text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	tid integer;
+	key text;
+	-- the time a value: Citus takes no now() in ON CONFLICT DO UPDATE
+	made timestamptz := now();
+BEGIN
+	IF coalesce(user_id, '') = '' OR coalesce(tenant, '') = '' THEN
+		RAISE EXCEPTION 'tenant and user are required' USING ERRCODE = 'VS400';
+	END IF;
+	IF pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') OR
+	   (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+		tid := vscope.create_tenant(tenant);
+	ELSE
+		tid := vscope.tenant_id(tenant);
+		IF tid IS NULL OR tid IS DISTINCT FROM vscope.current_tenant() THEN
+			RAISE EXCEPTION 'an admin issues API keys of its own tenant only' USING ERRCODE = 'VS403';
+		END IF;
+	END IF;
+	key := vscope._random_token();
+	INSERT INTO vscope.coopr_users AS u (tenant_id, user_id, apikey_hash)
+	VALUES (tid, coopr_create_apikey.user_id, sha256(convert_to(key, 'UTF8')))
+	ON CONFLICT (tenant_id, user_id) DO UPDATE SET apikey_hash = excluded.apikey_hash, created_at = made;
+	RETURN json_build_object('tenant', tenant, 'user', user_id, 'apikey', key);
+END
+$$;
+COMMENT ON FUNCTION vscope.coopr_create_apikey(text, text) IS 'Coopr: issues (or replaces) the API key of a tenant user; only its hash is kept';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_queue_metrics() RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	-- read once, compared as values: on Citus an admin's query goes to its
+	-- tenant's shard
+	super boolean := pg_has_role(current_user, 'vscope_superadmin', 'MEMBER');
+	home integer := vscope.current_tenant();
+	out json;
+BEGIN
+	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'Forbidden to get queue metrics.' USING ERRCODE = 'VS403';
+	END IF;
+	-- a superadmin sees every tenant (row-level security lets it); an admin its own
+	SELECT coalesce(json_object_agg(t.name, json_build_object(
+			   'queued', coalesce(q.queued, 0), 'inProgress', coalesce(q.in_progress, 0),
+			   'total', coalesce(q.queued, 0) + coalesce(q.in_progress, 0)) ORDER BY t.name), '{}')
+	  INTO out
+	  FROM vscope.tenants t
+	  LEFT JOIN (SELECT c.tenant_id, count(*) FILTER (WHERE NOT c.in_progress) AS queued,
+						count(*) FILTER (WHERE c.in_progress) AS in_progress
+				   FROM vscope.coopr_queue c WHERE super OR c.tenant_id = home GROUP BY c.tenant_id) q USING (tenant_id)
+	 WHERE super OR t.tenant_id = home;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION vscope.coopr_queue_metrics() IS 'Coopr: queued, inProgress and total of each visible tenant''s task queue (admins: their tenant; superadmins: all); never stale';
+
+CREATE OR REPLACE FUNCTION vscope._coopr_lives(tid integer, uid text, now_ms bigint)
+	RETURNS TABLE (birth bigint, death bigint)
+	LANGUAGE plpgsql STABLE
+	AS $$
+BEGIN
+	-- plain subqueries (no CTE read twice): the planner sees the table's
+	-- statistics and hash-joins creates to first deletes
+	RETURN QUERY
+	SELECT (pg_catalog.date_part('epoch', c.completed_at) * 1000)::bigint,
+		   coalesce((pg_catalog.date_part('epoch', d.death) * 1000)::bigint, now_ms)
+	  FROM vscope.coopr_tasks c
+	  LEFT JOIN (SELECT k.tenant_id, k.cluster, k.node, min(k.completed_at) AS death
+				   FROM vscope.coopr_tasks k
+				  WHERE k.status = 'COMPLETE' AND k.action = 'DELETE'
+					AND (tid IS NULL OR k.tenant_id = tid) AND (uid IS NULL OR k.user_id = uid)
+				  GROUP BY k.tenant_id, k.cluster, k.node) d
+		ON d.tenant_id = c.tenant_id AND d.cluster = c.cluster AND d.node = c.node
+	 WHERE c.status = 'COMPLETE' AND c.action = 'CREATE'
+	   AND (tid IS NULL OR c.tenant_id = tid) AND (uid IS NULL OR c.user_id = uid);
+END
+$$;
+COMMENT ON FUNCTION vscope._coopr_lives(integer, text, bigint) IS 'internal: the lives of the nodes that count for node-seconds';
