@@ -212,15 +212,20 @@ SELECT pg_catalog.pg_extension_config_dump('vscope.sample_ids', '');
 -- writer that got there first has committed before expire() reads (its
 -- samples are seen), one that comes after widens what expire() left.
 CREATE FUNCTION vscope._ceilo_span_widen(series integer[], stamps timestamptz[]) RETURNS void
-	LANGUAGE sql VOLATILE
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
-SELECT vscope.current_tenant(), u.sid, min(u.ts), max(u.ts)
-  FROM unnest(series, stamps) u(sid, ts) GROUP BY u.sid ORDER BY u.sid
-ON CONFLICT (tenant_id, series_id) DO UPDATE
-   SET first_ts = least(k.first_ts, excluded.first_ts), last_ts = greatest(k.last_ts, excluded.last_ts)
- WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts
+DECLARE
+	-- the tenant a constant (on Citus: the rows go to its shard)
+	tid integer := vscope.current_tenant();
+BEGIN
+	INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
+	SELECT tid, u.sid, min(u.ts), max(u.ts)
+	  FROM unnest(series, stamps) u(sid, ts) GROUP BY u.sid ORDER BY u.sid
+	ON CONFLICT (tenant_id, series_id) DO UPDATE
+	   SET first_ts = least(k.first_ts, excluded.first_ts), last_ts = greatest(k.last_ts, excluded.last_ts)
+	 WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts;
+END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_span_widen(integer[], timestamptz[]) IS 'internal: widens the vscope.sample_span rows of these series of the current tenant to take in these sample times (made when missing)';
 
@@ -435,14 +440,24 @@ COMMENT ON FUNCTION vscope._ceilo_parse_message_id(text) IS 'internal: the (seri
 -- (vscope.sample_ids) or one made from where a sample is stored
 CREATE FUNCTION vscope._ceilo_find_samples(ids text[],
 	OUT tenant_id integer, OUT series_id integer, OUT ts timestamptz, OUT seq integer)
-	RETURNS SETOF record LANGUAGE sql STABLE ROWS 1
+	RETURNS SETOF record LANGUAGE plpgsql STABLE ROWS 1
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-SELECT i.tenant_id, i.series_id, i.ts, i.seq FROM vscope.sample_ids i
- WHERE i.tenant_id = vscope.current_tenant() AND i.message_id = ANY (ids)
-UNION
-SELECT vscope.current_tenant(), m.series_id, m.ts, m.seq
-  FROM unnest(ids) u(id), vscope._ceilo_parse_message_id(u.id) m
+#variable_conflict use_column
+DECLARE
+	-- the tenant a constant; the publisher's ids read first (MATERIALIZED:
+	-- on Citus, from its shard), the union made from those rows
+	tid integer := vscope.current_tenant();
+BEGIN
+	RETURN QUERY
+	WITH p AS MATERIALIZED (
+		SELECT i.tenant_id, i.series_id, i.ts, i.seq FROM vscope.sample_ids i
+		 WHERE i.tenant_id = tid AND i.message_id = ANY (ids))
+	SELECT p.tenant_id, p.series_id, p.ts, p.seq FROM p
+	UNION
+	SELECT tid, m.series_id, m.ts, m.seq
+	  FROM unnest(ids) u(id), vscope._ceilo_parse_message_id(u.id) m;
+END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_find_samples(text[]) IS 'internal: where the samples of the current tenant named by these message ids are stored (tenant, series, time, seq): by the publisher''s id, or by the id made from that place';
 
@@ -774,6 +789,7 @@ CREATE FUNCTION vscope._ceilo_query(args jsonb, kind text,
 	AS $$
 DECLARE
 	me record := vscope._ceilo_ident();
+	tid integer := vscope.current_tenant();
 	n integer := coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(args -> 'q.field') = 'array'
 												   THEN args -> 'q.field' END), 0);
 	f text;
@@ -907,7 +923,7 @@ BEGIN
 			NULL;				-- a flag of /v2/meters, not a filter
 		ELSIF col = 'message_id' THEN
 			SELECT i.series_id, i.ts, i.seq INTO mid FROM vscope.sample_ids i
-			 WHERE i.tenant_id = vscope.current_tenant() AND i.message_id = v;
+			 WHERE i.tenant_id = tid AND i.message_id = v;
 			IF mid.series_id IS NULL THEN
 				SELECT * INTO mid FROM vscope._ceilo_parse_message_id(v);
 			END IF;
@@ -1034,25 +1050,35 @@ CREATE FUNCTION vscope.ceilometer_get_sample(id text) RETURNS json
 	AS $$
 DECLARE
 	me record := vscope._ceilo_ident();
+	tid integer := vscope.current_tenant();
 	m record;
+	ss vscope.sample_series;
+	x vscope.samples;
 	r json;
 BEGIN
 	-- a publisher's id, else one made from where the sample is stored
 	SELECT i.series_id, i.ts, i.seq INTO m FROM vscope.sample_ids i
-	 WHERE i.tenant_id = vscope.current_tenant() AND i.message_id = id;
+	 WHERE i.tenant_id = tid AND i.message_id = id;
 	IF m.series_id IS NULL THEN
 		SELECT * INTO m FROM vscope._ceilo_parse_message_id(id);
 	END IF;
 	-- the time as a value known when planning: only its day's partition
 	-- is planned and locked, and its block (if compressed) decoded
+	-- The sample and its series are read first, each in a query of its own
+	-- (on Citus: to the tenant's shard), and the JSON made from those rows:
+	-- no row of a distributed table is passed whole to a function in a query
 	IF m.series_id IS NOT NULL THEN
-		EXECUTE 'SELECT vscope._ceilo_sample_json(s, x, false)
-				   FROM vscope._ceilo_read_samples(ARRAY[$1], $2, $2) x
-				   JOIN vscope.sample_series s ON s.tenant_id = x.tenant_id AND s.series_id = x.series_id
-				  WHERE x.tenant_id = vscope.current_tenant()
-					AND x.series_id = $1 AND x.ts = $2 AND x.seq = $3
-					AND ($4 OR s.project_id IS NOT DISTINCT FROM $5)'
-			INTO r USING m.series_id, m.ts, m.seq, me.admin, me.project;
+		EXECUTE 'SELECT x.* FROM vscope._ceilo_read_samples(ARRAY[$1], $2, $2) x
+				  WHERE x.tenant_id = $4 AND x.series_id = $1 AND x.ts = $2 AND x.seq = $3'
+			INTO x USING m.series_id, m.ts, m.seq, tid;
+		IF x.series_id IS NOT NULL THEN
+			SELECT s.* INTO ss FROM vscope.sample_series s
+			 WHERE s.tenant_id = tid AND s.series_id = m.series_id
+			   AND (me.admin OR s.project_id IS NOT DISTINCT FROM me.project);
+			IF ss.series_id IS NOT NULL THEN
+				r := vscope._ceilo_sample_json(ss, x, false);
+			END IF;
+		END IF;
 	END IF;
 	IF r IS NULL THEN
 		PERFORM vscope._ceilo_fail('404', format('Sample %s Not Found', id));
@@ -1127,6 +1153,8 @@ DECLARE
 	lim integer := vscope._ceilo_limit(vscope._ceilo_arg(args, 'limit'));
 	links boolean := coalesce(nullif(vscope._ceilo_arg(args, 'meter_links'), ''), '1')
 					 NOT IN ('0', 'false', 'False', 'f', 'no', 'off');
+	-- the tenant a parameter ($8): on Citus the query goes to its shard
+	tid integer := vscope.current_tenant();
 	r json;
 BEGIN
 	EXECUTE format($q$
@@ -1142,15 +1170,17 @@ BEGIN
 				'source', s.source, 'first_sample_timestamp', vscope._ceilo_ts(p.first_ts),
 				'last_sample_timestamp', vscope._ceilo_ts(p.last_ts),
 				'metadata', vscope._ceilo_flatten(s.resource_metadata),
-				'links', (SELECT json_agg(l ORDER BY n) FROM (
-					SELECT 0 AS n, json_build_object('rel', 'self', 'href', $2 || '/v2/resources/' || p.resource_id) AS l
-					UNION ALL
-					SELECT k, json_build_object('rel', m, 'href', $2 || '/v2/meters/' || m
-							|| '?q.field=resource_id&q.value=' || p.resource_id)
-					  FROM unnest(p.meters) WITH ORDINALITY u(m, k) WHERE $3) ls))
+				-- self, then each meter (one unnest: Citus plans no UNION
+				-- without FROM)
+				'links', (SELECT json_agg(CASE WHEN u.k = 1
+						THEN json_build_object('rel', 'self', 'href', $2 || '/v2/resources/' || p.resource_id)
+						ELSE json_build_object('rel', u.m, 'href', $2 || '/v2/meters/' || u.m
+							|| '?q.field=resource_id&q.value=' || p.resource_id) END ORDER BY u.k)
+					FROM unnest(ARRAY[NULL]::text[] || CASE WHEN $3 THEN p.meters ELSE '{}' END)
+						 WITH ORDINALITY u(m, k)))
 				ORDER BY p.resource_id), '[]')
 		  FROM per_resource p JOIN vscope.sample_series s ON s.series_id = p.latest
-		 WHERE s.tenant_id = vscope.current_tenant()
+		 WHERE s.tenant_id = $8
 		$q$,
 		CASE WHEN q.sample_where = 'true' THEN
 			-- no time filter: each series' whole span, as kept
@@ -1173,12 +1203,12 @@ BEGIN
 					 WHERE %1$s AND ($1 IS NULL OR s.resource_id = $1)
 					   AND k.last_ts >= $4 AND k.first_ts <= $5), $6, $7) b ON b.series_id = s.series_id
 			 WHERE %1$s AND ($1 IS NULL OR s.resource_id = $1)
-			   AND s.tenant_id = vscope.current_tenant()$s$,
+			   AND s.tenant_id = $8$s$,
 				q.series_where)
 		END, lim)
 		INTO r USING resource, rtrim(coalesce(base_url, ''), '/'), links,
 					 coalesce(q.w_start, '-infinity'), coalesce(q.w_end, 'infinity'),
-					 coalesce(q.x_lo, '-infinity'), coalesce(q.x_hi, 'infinity');
+					 coalesce(q.x_lo, '-infinity'), coalesce(q.x_hi, 'infinity'), tid;
 	RETURN r;
 END
 $$;
@@ -1411,15 +1441,21 @@ BEGIN
 		PERFORM vscope._ceilo_check_projects(b ->> 'filter', me.project);
 		filter := format('s.project_id = %L AND %s', me.project, filter);
 	END IF;
-	-- pick the rows, then build the JSON of those only
+	-- pick the rows, then build the JSON of those only.  Both are read
+	-- first (MATERIALIZED: on Citus, into the coordinator), so that no row
+	-- of a distributed table is passed whole to a function on a shard
 	EXECUTE format(
-		'SELECT coalesce(json_agg(vscope._ceilo_sample_json(ss, p.x, false) ORDER BY n), ''[]'')
-		   FROM (SELECT s.tenant_id, s.series_id, row_number() OVER () AS n,
-						ROW(s.tenant_id, s.series_id, s."timestamp", s.seq, s.counter_volume,
-							s.recorded_at)::vscope.samples AS x
-				   FROM (SELECT * FROM vscope.ceilometer_samples s
-						  WHERE %s ORDER BY %s, s.series_id, s.seq LIMIT %s) s) p
-		   JOIN vscope.sample_series ss ON ss.tenant_id = p.tenant_id AND ss.series_id = p.series_id',
+		'WITH p AS MATERIALIZED (
+			SELECT s.tenant_id, s.series_id, row_number() OVER () AS n,
+				   ROW(s.tenant_id, s.series_id, s."timestamp", s.seq, s.counter_volume,
+					   s.recorded_at)::vscope.samples AS x
+			  FROM (SELECT * FROM vscope.ceilometer_samples s
+					 WHERE %s ORDER BY %s, s.series_id, s.seq LIMIT %s) s),
+		 ser AS MATERIALIZED (
+			SELECT ss.* FROM vscope.sample_series ss
+			 WHERE (ss.tenant_id, ss.series_id) IN (SELECT p.tenant_id, p.series_id FROM p))
+		 SELECT coalesce(json_agg(vscope._ceilo_sample_json(ss::vscope.sample_series, p.x, false) ORDER BY n), ''[]'')
+		   FROM p JOIN ser ss ON ss.tenant_id = p.tenant_id AND ss.series_id = p.series_id',
 		filter, orderby, lim) INTO r;
 	RETURN r;
 END
@@ -2039,6 +2075,7 @@ CREATE FUNCTION vscope.ceilometer_publish_samples(body text, routing text DEFAUL
 	AS $$
 DECLARE
 	b jsonb;
+	tid integer := vscope.current_tenant();
 	home_name text;
 	future interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
 	oldest timestamptz := now() - vscope.retention();
@@ -2065,7 +2102,7 @@ BEGIN
 	PERFORM vscope._ceilo_publish_routing(routing);
 	b := vscope._ceilo_publish_items(body, 'samples');
 	n := jsonb_array_length(b);
-	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = vscope.current_tenant();
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = tid;
 	-- every item checked on its own: its first problem, or its fields
 	WITH items AS (
 		SELECT (a.i - 1)::integer AS i, a.e,
@@ -2235,6 +2272,7 @@ CREATE FUNCTION vscope.ceilometer_publish_events(body text, routing text DEFAULT
 	AS $$
 DECLARE
 	b jsonb;
+	tid integer := vscope.current_tenant();
 	home_name text;
 	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
 	n integer;
@@ -2252,7 +2290,7 @@ BEGIN
 	PERFORM vscope._ceilo_publish_routing(routing);
 	b := vscope._ceilo_publish_items(body, 'events');
 	n := jsonb_array_length(b);
-	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = vscope.current_tenant();
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = tid;
 	WITH items AS (
 		SELECT (a.i - 1)::integer AS i, a.e,
 			   CASE WHEN jsonb_typeof(a.e -> 'generated') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'generated') END AS gen
@@ -2393,10 +2431,10 @@ BEGIN
 			traits := traits || jsonb_build_object('name', t ->> 'name', 'type', coalesce(t ->> 'type', 'string'), 'value', val);
 		END LOOP;
 		mid := coalesce(e ->> 'message_id', gen_random_uuid()::text);
+		-- sorted first: Citus plans no subquery inside INSERT ... VALUES
+		traits := (SELECT coalesce(jsonb_agg(x ORDER BY x ->> 'name', x ->> 'value'), '[]') FROM jsonb_array_elements(traits) x);
 		INSERT INTO vscope.events (tenant_id, message_id, event_type, generated, traits, raw)
-			VALUES (tid, mid, e ->> 'event_type', gen,
-					(SELECT coalesce(jsonb_agg(x ORDER BY x ->> 'name', x ->> 'value'), '[]') FROM jsonb_array_elements(traits) x),
-					coalesce(e -> 'raw', '{}'));
+			VALUES (tid, mid, e ->> 'event_type', gen, traits, coalesce(e -> 'raw', '{}'));
 		ids := ids || mid;
 	END LOOP;
 	RETURN to_json(ids);

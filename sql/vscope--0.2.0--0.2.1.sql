@@ -6219,3 +6219,663 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope._coopr_lives(integer, text, bigint) IS 'internal: the lives of the nodes that count for node-seconds';
+
+CREATE OR REPLACE FUNCTION vscope._ceilo_span_widen(series integer[], stamps timestamptz[]) RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	-- the tenant a constant (on Citus: the rows go to its shard)
+	tid integer := vscope.current_tenant();
+BEGIN
+	INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
+	SELECT tid, u.sid, min(u.ts), max(u.ts)
+	  FROM unnest(series, stamps) u(sid, ts) GROUP BY u.sid ORDER BY u.sid
+	ON CONFLICT (tenant_id, series_id) DO UPDATE
+	   SET first_ts = least(k.first_ts, excluded.first_ts), last_ts = greatest(k.last_ts, excluded.last_ts)
+	 WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_span_widen(integer[], timestamptz[]) IS 'internal: widens the vscope.sample_span rows of these series of the current tenant to take in these sample times (made when missing)';
+
+CREATE OR REPLACE FUNCTION vscope._ceilo_find_samples(ids text[],
+	OUT tenant_id integer, OUT series_id integer, OUT ts timestamptz, OUT seq integer)
+	RETURNS SETOF record LANGUAGE plpgsql STABLE ROWS 1
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	-- the tenant a constant; the publisher's ids read first (MATERIALIZED:
+	-- on Citus, from its shard), the union made from those rows
+	tid integer := vscope.current_tenant();
+BEGIN
+	RETURN QUERY
+	WITH p AS MATERIALIZED (
+		SELECT i.tenant_id, i.series_id, i.ts, i.seq FROM vscope.sample_ids i
+		 WHERE i.tenant_id = tid AND i.message_id = ANY (ids))
+	SELECT p.tenant_id, p.series_id, p.ts, p.seq FROM p
+	UNION
+	SELECT tid, m.series_id, m.ts, m.seq
+	  FROM unnest(ids) u(id), vscope._ceilo_parse_message_id(u.id) m;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_find_samples(text[]) IS 'internal: where the samples of the current tenant named by these message ids are stored (tenant, series, time, seq): by the publisher''s id, or by the id made from that place';
+
+CREATE OR REPLACE FUNCTION vscope._ceilo_query(args jsonb, kind text,
+	OUT series_where text, OUT sample_where text,
+	OUT q_start timestamptz, OUT q_end timestamptz,
+	OUT w_start timestamptz, OUT w_end timestamptz,
+	OUT x_lo timestamptz, OUT x_hi timestamptz, OUT x_seq integer)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	tid integer := vscope.current_tenant();
+	n integer := coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(args -> 'q.field') = 'array'
+												   THEN args -> 'q.field' END), 0);
+	f text;
+	op text;
+	v text;
+	typ text;
+	col text;
+	tv record;
+	conds text[] := '{}';
+	xconds text[] := '{}';
+	has_project boolean := false;
+	start_strict boolean := false;
+	end_strict boolean := false;
+	offset_min numeric;
+	valid text[] := CASE kind
+		WHEN 'samples' THEN ARRAY['message_id', 'meter', 'project', 'resource', 'search_offset',
+								  'source', 'timestamp', 'user']
+		WHEN 'resources' THEN ARRAY['project', 'resource', 'search_offset', 'source', 'timestamp', 'user']
+		ELSE ARRAY['project', 'resource', 'source', 'unique', 'user'] END;
+	mid record;
+BEGIN
+	IF n > 100 THEN
+		PERFORM vscope._ceilo_fail('400', format('A query may have at most 100 clauses, not %s', n));
+	END IF;
+	-- project segregation first
+	IF NOT me.admin THEN
+		IF me.project IS NULL THEN
+			PERFORM vscope._ceilo_fail('401', 'Not Authorized to access project None');
+		END IF;
+		FOR i IN 0 .. n - 1 LOOP
+			IF vscope._ceilo_arg(args, 'q.field', i) IN ('project', 'project_id') THEN
+				has_project := true;
+				IF vscope._ceilo_arg(args, 'q.value', i) <> me.project THEN
+					PERFORM vscope._ceilo_fail('401', format('Not Authorized to access project %s',
+															 vscope._ceilo_arg(args, 'q.value', i)));
+				END IF;
+			END IF;
+		END LOOP;
+		IF NOT has_project THEN
+			conds := conds || format('s.project_id = %L', me.project);
+		END IF;
+	END IF;
+	-- then timestamps
+	FOR i IN 0 .. n - 1 LOOP
+		f := vscope._ceilo_arg(args, 'q.field', i);
+		IF f NOT IN ('timestamp', 'search_offset') THEN
+			CONTINUE;
+		END IF;
+		IF kind = 'meters' THEN
+			PERFORM vscope._ceilo_fail('400', format('Unknown argument: "%s": not valid for this resource', f));
+		END IF;
+		IF f = 'search_offset' THEN
+			CONTINUE;
+		END IF;
+		op := coalesce(nullif(vscope._ceilo_arg(args, 'q.op', i), ''), 'eq');
+		v := vscope._ceilo_arg(args, 'q.value', i);
+		IF op NOT IN ('lt', 'le', 'gt', 'ge') THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. unimplemented operator for timestamp', op));
+		END IF;
+		IF vscope._ceilo_parse_ts(v) IS NULL THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. invalid timestamp format', v));
+		END IF;
+		IF op IN ('gt', 'ge') THEN
+			q_start := vscope._ceilo_parse_ts(v);
+			start_strict := op = 'gt';
+		ELSE
+			q_end := vscope._ceilo_parse_ts(v);
+			end_strict := op = 'lt';
+		END IF;
+	END LOOP;
+	-- then search_offset
+	FOR i IN 0 .. n - 1 LOOP
+		IF vscope._ceilo_arg(args, 'q.field', i) = 'search_offset' THEN
+			IF q_start IS NULL AND q_end IS NULL THEN
+				PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute field. Value: ''search_offset''. search_offset cannot be used without timestamp');
+			END IF;
+			v := vscope._ceilo_arg(args, 'q.value', i);
+			IF v !~ '^\s*[-+]?\d{1,9}\s*$' THEN
+				PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type integer.', v));
+			END IF;
+			offset_min := v::numeric;
+		END IF;
+	END LOOP;
+	w_start := q_start - make_interval(mins => coalesce(offset_min, 0)::integer);
+	w_end := q_end + make_interval(mins => coalesce(offset_min, 0)::integer);
+	IF w_start IS NOT NULL THEN
+		xconds := xconds || format('x.ts %s %L::timestamptz', CASE WHEN start_strict THEN '>' ELSE '>=' END, w_start);
+		x_lo := w_start + CASE WHEN start_strict THEN interval '1 microsecond' ELSE interval '0' END;
+	END IF;
+	IF w_end IS NOT NULL THEN
+		xconds := xconds || format('x.ts %s %L::timestamptz', CASE WHEN end_strict THEN '<' ELSE '<=' END, w_end);
+		x_hi := w_end - CASE WHEN end_strict THEN interval '1 microsecond' ELSE interval '0' END;
+	END IF;
+	-- then every other clause: a known field, and eq only
+	FOR i IN 0 .. n - 1 LOOP
+		f := vscope._ceilo_arg(args, 'q.field', i);
+		IF f IN ('timestamp', 'search_offset') THEN
+			CONTINUE;
+		END IF;
+		op := coalesce(nullif(vscope._ceilo_arg(args, 'q.op', i), ''), 'eq');
+		v := vscope._ceilo_arg(args, 'q.value', i);
+		typ := vscope._ceilo_arg(args, 'q.type', i);
+		col := CASE WHEN f ~ '^(resource_)?metadata\..' THEN 'metadata'
+					WHEN f IN ('user', 'user_id') THEN 'user_id'
+					WHEN f IN ('project', 'project_id') THEN 'project_id'
+					WHEN f IN ('resource', 'resource_id') THEN 'resource_id'
+					WHEN f = 'meter' THEN 'counter_name'
+					ELSE f END;
+		IF col <> 'metadata' AND NOT (f = ANY (valid) OR col IN ('user_id', 'project_id', 'resource_id')) THEN
+			PERFORM vscope._ceilo_fail('400', format('Unknown argument: "%s": unrecognized field in query: [<Query %s %s %s>], valid keys: %s',
+				f, quote_literal(f), op, quote_literal(v),
+				'[' || (SELECT string_agg(quote_literal(k), ', ' ORDER BY k) FROM unnest(valid) k) || ']'));
+		END IF;
+		IF op <> 'eq' THEN
+			IF op NOT IN ('lt', 'le', 'ne', 'ge', 'gt') THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. Value should be one of: gt, lt, ge, ne, eq, le', op));
+			END IF;
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. unimplemented operator for %s', op, f));
+		END IF;
+		IF typ NOT IN ('', 'integer', 'float', 'string', 'boolean', 'datetime') THEN
+			PERFORM vscope._ceilo_fail('400', format('The data type %s is not supported. The supported data type list is: [''integer'', ''float'', ''string'', ''boolean'', ''datetime'']', typ));
+		END IF;
+		IF col = 'metadata' THEN
+			tv := vscope._ceilo_typed(v, typ);
+			conds := conds || format(
+				CASE tv.kind WHEN 'number' THEN 'vscope._ceilo_num(s.resource_metadata #>> %L::text[]) = %s'
+							 WHEN 'boolean' THEN 'vscope._ceilo_bool(s.resource_metadata #>> %L::text[]) = %s'
+							 ELSE '(s.resource_metadata #>> %L::text[]) = %s' END,
+				string_to_array(substr(f, strpos(f, '.') + 1), '.')::text, tv.sqlval);
+		ELSIF col = 'unique' THEN
+			NULL;				-- a flag of /v2/meters, not a filter
+		ELSIF col = 'message_id' THEN
+			SELECT i.series_id, i.ts, i.seq INTO mid FROM vscope.sample_ids i
+			 WHERE i.tenant_id = tid AND i.message_id = v;
+			IF mid.series_id IS NULL THEN
+				SELECT * INTO mid FROM vscope._ceilo_parse_message_id(v);
+			END IF;
+			IF mid IS NULL THEN
+				conds := conds || 'false'::text;
+			ELSE
+				conds := conds || format('s.series_id = %s', mid.series_id);
+				xconds := xconds || format('x.ts = %L::timestamptz AND x.seq = %s', mid.ts, mid.seq);
+				x_lo := greatest(x_lo, mid.ts);
+				x_hi := least(x_hi, mid.ts);
+				IF x_seq IS DISTINCT FROM mid.seq AND x_seq IS NOT NULL THEN
+					x_lo := 'infinity';		-- two message ids: nothing is both
+				END IF;
+				x_seq := mid.seq;
+			END IF;
+		ELSIF v = 'None' AND col IN ('user_id', 'project_id') THEN
+			conds := conds || format('s.%I IS NULL', col);
+		ELSE
+			conds := conds || format('s.%I = %L', col, v);
+		END IF;
+	END LOOP;
+	series_where := coalesce(nullif(array_to_string(conds, ' AND '), ''), 'true');
+	sample_where := coalesce(nullif(array_to_string(xconds, ' AND '), ''), 'true');
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_query(jsonb, text) IS 'internal: a Ceilometer simple query (q.field, q.op, q.value, q.type) for an endpoint kind as conditions on sample_series s and samples x, with its time bounds, and the samples'' conditions as values (inclusive time bounds, seq); a non-admin is confined to its project';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_get_sample(id text) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	tid integer := vscope.current_tenant();
+	m record;
+	ss vscope.sample_series;
+	x vscope.samples;
+	r json;
+BEGIN
+	-- a publisher's id, else one made from where the sample is stored
+	SELECT i.series_id, i.ts, i.seq INTO m FROM vscope.sample_ids i
+	 WHERE i.tenant_id = tid AND i.message_id = id;
+	IF m.series_id IS NULL THEN
+		SELECT * INTO m FROM vscope._ceilo_parse_message_id(id);
+	END IF;
+	-- the time as a value known when planning: only its day's partition
+	-- is planned and locked, and its block (if compressed) decoded
+	-- The sample and its series are read first, each in a query of its own
+	-- (on Citus: to the tenant's shard), and the JSON made from those rows:
+	-- no row of a distributed table is passed whole to a function in a query
+	IF m.series_id IS NOT NULL THEN
+		EXECUTE 'SELECT x.* FROM vscope._ceilo_read_samples(ARRAY[$1], $2, $2) x
+				  WHERE x.tenant_id = $4 AND x.series_id = $1 AND x.ts = $2 AND x.seq = $3'
+			INTO x USING m.series_id, m.ts, m.seq, tid;
+		IF x.series_id IS NOT NULL THEN
+			SELECT s.* INTO ss FROM vscope.sample_series s
+			 WHERE s.tenant_id = tid AND s.series_id = m.series_id
+			   AND (me.admin OR s.project_id IS NOT DISTINCT FROM me.project);
+			IF ss.series_id IS NOT NULL THEN
+				r := vscope._ceilo_sample_json(ss, x, false);
+			END IF;
+		END IF;
+	END IF;
+	IF r IS NULL THEN
+		PERFORM vscope._ceilo_fail('404', format('Sample %s Not Found', id));
+	END IF;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_get_sample(text) IS 'Ceilometer GET /v2/samples/{id}: id is the publisher''s id of the sample or the one made from where it is stored';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_list_resources(args jsonb DEFAULT '{}', base_url text DEFAULT '',
+												 resource text DEFAULT NULL)
+	RETURNS json LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'resources');
+	lim integer := vscope._ceilo_limit(vscope._ceilo_arg(args, 'limit'));
+	links boolean := coalesce(nullif(vscope._ceilo_arg(args, 'meter_links'), ''), '1')
+					 NOT IN ('0', 'false', 'False', 'f', 'no', 'off');
+	-- the tenant a parameter ($8): on Citus the query goes to its shard
+	tid integer := vscope.current_tenant();
+	r json;
+BEGIN
+	EXECUTE format($q$
+		WITH per_series AS (%s), per_resource AS (
+			SELECT resource_id, min(first_ts) AS first_ts, max(last_ts) AS last_ts,
+				   (array_agg(series_id ORDER BY last_ts DESC, series_id DESC))[1] AS latest,
+				   array_agg(DISTINCT counter_name ORDER BY counter_name) AS meters
+			  FROM per_series GROUP BY resource_id
+			 ORDER BY resource_id LIMIT %s
+		)
+		SELECT coalesce(json_agg(json_build_object(
+				'resource_id', p.resource_id, 'project_id', s.project_id, 'user_id', s.user_id,
+				'source', s.source, 'first_sample_timestamp', vscope._ceilo_ts(p.first_ts),
+				'last_sample_timestamp', vscope._ceilo_ts(p.last_ts),
+				'metadata', vscope._ceilo_flatten(s.resource_metadata),
+				-- self, then each meter (one unnest: Citus plans no UNION
+				-- without FROM)
+				'links', (SELECT json_agg(CASE WHEN u.k = 1
+						THEN json_build_object('rel', 'self', 'href', $2 || '/v2/resources/' || p.resource_id)
+						ELSE json_build_object('rel', u.m, 'href', $2 || '/v2/meters/' || u.m
+							|| '?q.field=resource_id&q.value=' || p.resource_id) END ORDER BY u.k)
+					FROM unnest(ARRAY[NULL]::text[] || CASE WHEN $3 THEN p.meters ELSE '{}' END)
+						 WITH ORDINALITY u(m, k)))
+				ORDER BY p.resource_id), '[]')
+		  FROM per_resource p JOIN vscope.sample_series s ON s.series_id = p.latest
+		 WHERE s.tenant_id = $8
+		$q$,
+		CASE WHEN q.sample_where = 'true' THEN
+			-- no time filter: each series' whole span, as kept
+			format($s$
+			SELECT s.*, k.first_ts, k.last_ts
+			  FROM vscope.sample_series s
+			  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+			 WHERE %s AND ($1 IS NULL OR s.resource_id = $1)$s$, q.series_where)
+		ELSE
+			-- first and last within the time filter, from the samples of the
+			-- days it names (the samples reader: index probes of the rows,
+			-- the bounds of the blocks inside it), for the series whose
+			-- span meets it
+			format($s$
+			SELECT s.*, b.first_ts, b.last_ts
+			  FROM vscope.sample_series s
+			  JOIN vscope._ceilo_sample_bounds(ARRAY(
+					SELECT s.series_id FROM vscope.sample_series s
+					  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+					 WHERE %1$s AND ($1 IS NULL OR s.resource_id = $1)
+					   AND k.last_ts >= $4 AND k.first_ts <= $5), $6, $7) b ON b.series_id = s.series_id
+			 WHERE %1$s AND ($1 IS NULL OR s.resource_id = $1)
+			   AND s.tenant_id = $8$s$,
+				q.series_where)
+		END, lim)
+		INTO r USING resource, rtrim(coalesce(base_url, ''), '/'), links,
+					 coalesce(q.w_start, '-infinity'), coalesce(q.w_end, 'infinity'),
+					 coalesce(q.x_lo, '-infinity'), coalesce(q.x_hi, 'infinity'), tid;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_list_resources(jsonb, text, text) IS 'Ceilometer GET /v2/resources (and one resource): first/last sample times within the query, attributes from the latest sample, links to self and to each meter';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_query_samples(body text) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	b jsonb;
+	filter text;
+	orderby text;
+	lim integer;
+	r json;
+BEGIN
+	b := vscope._ceilo_json(coalesce(nullif(btrim(body), ''), '{}'));
+	IF jsonb_typeof(b) <> 'object' THEN
+		PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is not a JSON object');
+	END IF;
+	IF EXISTS (SELECT FROM jsonb_object_keys(b) k WHERE k NOT IN ('filter', 'orderby', 'limit')) THEN
+		PERFORM vscope._ceilo_fail('400', format('Unknown attribute for argument query: %s',
+			(SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(b) k WHERE k NOT IN ('filter', 'orderby', 'limit'))));
+	END IF;
+	FOREACH filter IN ARRAY ARRAY['filter', 'orderby'] LOOP
+		IF b ? filter AND jsonb_typeof(b -> filter) NOT IN ('string', 'null') THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute %s. Value: ''%s''. Wrong type. Expected ''unicode'', got ''%s''',
+				filter, b -> filter, jsonb_typeof(b -> filter)));
+		END IF;
+	END LOOP;
+	lim := vscope._ceilo_limit(CASE WHEN jsonb_typeof(b -> 'limit') = 'null' THEN NULL ELSE b ->> 'limit' END);
+	IF b ->> 'filter' = '' THEN
+		PERFORM vscope._ceilo_fail('400', 'Filter expression not valid: the filter is empty');
+	END IF;
+	filter := vscope.ceilometer_filter_sql(b ->> 'filter');
+	orderby := vscope.ceilometer_orderby_sql(b ->> 'orderby');
+	IF NOT me.admin THEN
+		-- every project_id leaf must be the caller's own project
+		PERFORM vscope._ceilo_check_projects(b ->> 'filter', me.project);
+		filter := format('s.project_id = %L AND %s', me.project, filter);
+	END IF;
+	-- pick the rows, then build the JSON of those only.  Both are read
+	-- first (MATERIALIZED: on Citus, into the coordinator), so that no row
+	-- of a distributed table is passed whole to a function on a shard
+	EXECUTE format(
+		'WITH p AS MATERIALIZED (
+			SELECT s.tenant_id, s.series_id, row_number() OVER () AS n,
+				   ROW(s.tenant_id, s.series_id, s."timestamp", s.seq, s.counter_volume,
+					   s.recorded_at)::vscope.samples AS x
+			  FROM (SELECT * FROM vscope.ceilometer_samples s
+					 WHERE %s ORDER BY %s, s.series_id, s.seq LIMIT %s) s),
+		 ser AS MATERIALIZED (
+			SELECT ss.* FROM vscope.sample_series ss
+			 WHERE (ss.tenant_id, ss.series_id) IN (SELECT p.tenant_id, p.series_id FROM p))
+		 SELECT coalesce(json_agg(vscope._ceilo_sample_json(ss::vscope.sample_series, p.x, false) ORDER BY n), ''[]'')
+		   FROM p JOIN ser ss ON ss.tenant_id = p.tenant_id AND ss.series_id = p.series_id',
+		filter, orderby, lim) INTO r;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_query_samples(text) IS 'Ceilometer POST /v2/query/samples: {"filter": "<json>", "orderby": "<json>", "limit": N}';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_samples(body text, routing text DEFAULT 'tenant') RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+	tid integer := vscope.current_tenant();
+	home_name text;
+	future interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
+	oldest timestamptz := now() - vscope.retention();
+	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
+	n integer;
+	good integer;
+	rejected jsonb;
+	idx integer[];
+	projects text[];
+	tenants integer[];
+	meters text[];
+	types text[];
+	units text[];
+	resources text[];
+	users text[];
+	sources text[];
+	metas jsonb[];
+	stamps timestamptz[];
+	volumes float8[];
+	ids text[];
+	sids integer[];
+	stored integer;
+BEGIN
+	PERFORM vscope._ceilo_publish_routing(routing);
+	b := vscope._ceilo_publish_items(body, 'samples');
+	n := jsonb_array_length(b);
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = tid;
+	-- every item checked on its own: its first problem, or its fields
+	WITH items AS (
+		SELECT (a.i - 1)::integer AS i, a.e,
+			   CASE WHEN jsonb_typeof(a.e -> 'timestamp') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'timestamp') END AS ts,
+			   CASE jsonb_typeof(a.e -> 'volume')
+				   WHEN 'number' THEN (a.e ->> 'volume')::numeric
+				   WHEN 'string' THEN vscope._ceilo_num(a.e ->> 'volume') END AS vol,
+			   CASE WHEN jsonb_typeof(a.e -> 'project_id') = 'string' THEN a.e ->> 'project_id' END AS project
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	), checked AS (
+		SELECT it.*, CASE
+			WHEN jsonb_typeof(it.e) <> 'object' THEN
+				format('a sample is a JSON object, not %s', jsonb_typeof(it.e))
+			WHEN jsonb_typeof(it.e -> 'name') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'name') NOT BETWEEN 1 AND 255 THEN
+				'name: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'type') IS DISTINCT FROM 'string' OR it.e ->> 'type' NOT IN ('gauge', 'delta', 'cumulative') THEN
+				format('type: gauge, delta or cumulative, not %s', coalesce((it.e -> 'type')::text, 'nothing'))
+			WHEN jsonb_typeof(it.e -> 'unit') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'unit') > 255 THEN
+				'unit: a string of at most 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'volume') = 'object' AND it.e -> 'volume' ? 'vscope:nonfinite' THEN
+				format('volume: %s is not a finite number', it.e -> 'volume' ->> 'vscope:nonfinite')
+			WHEN it.vol IS NULL THEN
+				format('volume: a number is needed, not %s', coalesce((it.e -> 'volume')::text, 'nothing'))
+			WHEN NOT (it.vol = 0 OR abs(it.vol) BETWEEN 2.2250738585072014e-308 AND 1.7976931348623157e308) THEN
+				format('volume: %s is out of the range of a double precision number', it.e ->> 'volume')
+			WHEN jsonb_typeof(it.e -> 'resource_id') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'resource_id') NOT BETWEEN 1 AND 255 THEN
+				'resource_id: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'project_id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'project_id') > 255 THEN
+				'project_id: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'user_id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'user_id') > 255 THEN
+				'user_id: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'source') NOT IN ('string', 'null') OR octet_length(it.e ->> 'source') > 255 THEN
+				'source: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'id') NOT BETWEEN 1 AND 255 THEN
+				'id: a string of 1 to 255 bytes, or null, is needed'
+			WHEN it.ts IS NULL THEN
+				format('timestamp: %s is not an ISO 8601 time', coalesce((it.e -> 'timestamp')::text, 'nothing'))
+			WHEN jsonb_typeof(it.e -> 'resource_metadata') NOT IN ('object', 'null') THEN
+				format('resource_metadata: an object (or null) is needed, not %s', jsonb_typeof(it.e -> 'resource_metadata'))
+			WHEN pg_column_size(it.e -> 'resource_metadata') > 65536 THEN
+				'resource_metadata: larger than 64 kB'
+			WHEN nonfinite AND strpos(it.e::text, '{"vscope:nonfinite": ') > 0 THEN
+				'NaN or Infinity, which JSON does not have, in the sample'
+			WHEN it.ts > now() + future THEN
+				format('timestamp: %s is more than vscope.max_future (%s) ahead', it.e ->> 'timestamp', future)
+			WHEN it.ts < oldest THEN
+				format('timestamp: %s is older than vscope.retention (%s)', it.e ->> 'timestamp', vscope.retention())
+			ELSE vscope._ceilo_publish_project_problem(it.project, routing, home_name)
+			END AS err
+		  FROM items it
+	), days AS (
+		-- only to a day that has its partition: a request never makes one
+		SELECT d.day, vscope._day_not_writable(d.day, 'samples') AS err
+		  FROM (SELECT DISTINCT date_trunc('day', c.ts, 'UTC') AS day FROM checked c WHERE c.err IS NULL) d
+	), final AS (
+		SELECT c.*, coalesce(c.err, 'timestamp: ' || d.err) AS problem
+		  FROM checked c LEFT JOIN days d ON d.day = date_trunc('day', c.ts, 'UTC') AND c.err IS NULL
+	)
+	SELECT count(*) FILTER (WHERE f.problem IS NULL),
+		   jsonb_agg(jsonb_build_object('index', f.i, 'id', CASE WHEN jsonb_typeof(f.e -> 'id') = 'string' THEN f.e -> 'id' END,
+										'error', f.problem) ORDER BY f.i) FILTER (WHERE f.problem IS NOT NULL),
+		   array_agg(f.i ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.project ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'name' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'type' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'unit' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'resource_id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'user_id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'source' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(coalesce(nullif(f.e -> 'resource_metadata', 'null'), '{}') ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.ts ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.vol::float8 ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL)
+	  INTO good, rejected, idx, projects, meters, types, units, resources, users, sources, metas, stamps, volumes, ids
+	  FROM final f;
+	stored := 0;
+	IF good > 0 THEN
+		tenants := vscope._ceilo_publish_tenants(projects, routing);
+		sids := vscope._ceilo_series_ids(tenants, meters, types, units, resources, projects, users, sources, metas);
+		SELECT count(*) INTO stored FROM vscope._ceilo_insert_samples(tenants, sids, stamps, volumes, ids);
+	END IF;
+	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'sample');
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_publish_samples(text, text) IS 'Ceilometer''s http publisher''s samples (a JSON list of Sample.as_dict(), or one): each checked on its own, the good ones stored (a repeated id skipped), routed by routing (tenant: all in the current tenant; own: only its own project; project: each in the tenant of its project, made when new); returns {stored, duplicates, rejected}';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_events(body text, routing text DEFAULT 'tenant') RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+	tid integer := vscope.current_tenant();
+	home_name text;
+	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
+	n integer;
+	good integer;
+	rejected jsonb;
+	projects text[];
+	tenants integer[];
+	mids text[];
+	types text[];
+	gens timestamptz[];
+	traits jsonb[];
+	raws jsonb[];
+	stored integer;
+BEGIN
+	PERFORM vscope._ceilo_publish_routing(routing);
+	b := vscope._ceilo_publish_items(body, 'events');
+	n := jsonb_array_length(b);
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = tid;
+	WITH items AS (
+		SELECT (a.i - 1)::integer AS i, a.e,
+			   CASE WHEN jsonb_typeof(a.e -> 'generated') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'generated') END AS gen
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	), converted AS (
+		SELECT it.*, tr.traits, tr.terr, tr.project
+		  FROM items it
+		  LEFT JOIN LATERAL (
+			SELECT coalesce(jsonb_agg(c.t ORDER BY c.t ->> 'name', c.t ->> 'value') FILTER (WHERE NOT c.t ? 'error'), '[]') AS traits,
+				   (array_agg(c.t ->> 'error' ORDER BY x.o) FILTER (WHERE c.t ? 'error'))[1] AS terr,
+				   min(c.t ->> 'value') FILTER (WHERE c.t ->> 'name' = 'project_id' AND c.t ->> 'type' = 'string') AS project
+			  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(it.e -> 'traits') = 'array' THEN it.e -> 'traits' ELSE '[]' END)
+				   WITH ORDINALITY x(t, o)
+			 CROSS JOIN LATERAL (SELECT vscope._ceilo_publish_trait(x.t) AS t) c
+			 WHERE c.t IS NOT NULL) tr ON true
+	), checked AS (
+		SELECT cv.*, CASE
+			WHEN jsonb_typeof(cv.e) <> 'object' THEN
+				format('an event is a JSON object, not %s', jsonb_typeof(cv.e))
+			WHEN jsonb_typeof(cv.e -> 'event_type') IS DISTINCT FROM 'string' OR octet_length(cv.e ->> 'event_type') NOT BETWEEN 1 AND 255 THEN
+				'event_type: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(cv.e -> 'message_id') NOT IN ('string', 'null') OR octet_length(cv.e ->> 'message_id') NOT BETWEEN 1 AND 255 THEN
+				'message_id: a string of 1 to 255 bytes, or null, is needed'
+			WHEN cv.gen IS NULL THEN
+				format('generated: %s is not an ISO 8601 time', coalesce((cv.e -> 'generated')::text, 'nothing'))
+			WHEN jsonb_typeof(cv.e -> 'traits') NOT IN ('array', 'null') THEN
+				'traits: a list of [name, dtype, value] is needed'
+			WHEN cv.terr IS NOT NULL THEN
+				'traits: ' || cv.terr
+			WHEN nonfinite AND strpos(cv.e::text, '{"vscope:nonfinite": ') > 0 THEN
+				'NaN or Infinity, which JSON does not have, in the event'
+			ELSE vscope._ceilo_publish_project_problem(cv.project, routing, home_name)
+			END AS problem
+		  FROM converted cv
+	)
+	SELECT count(*) FILTER (WHERE c.problem IS NULL),
+		   jsonb_agg(jsonb_build_object('index', c.i, 'id', CASE WHEN jsonb_typeof(c.e -> 'message_id') = 'string' THEN c.e -> 'message_id' END,
+										'error', c.problem) ORDER BY c.i) FILTER (WHERE c.problem IS NOT NULL),
+		   array_agg(c.project ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(coalesce(c.e ->> 'message_id', gen_random_uuid()::text) ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.e ->> 'event_type' ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.gen ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.traits ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(coalesce(nullif(c.e -> 'raw', 'null'), '{}') ORDER BY c.i) FILTER (WHERE c.problem IS NULL)
+	  INTO good, rejected, projects, mids, types, gens, traits, raws
+	  FROM checked c;
+	stored := 0;
+	IF good > 0 THEN
+		tenants := vscope._ceilo_publish_tenants(projects, routing);
+		WITH ins AS (
+			INSERT INTO vscope.events (tenant_id, message_id, event_type, generated, traits, raw)
+			SELECT u.t, u.mid, u.ty, u.gen, u.tr, u.raw
+			  FROM unnest(tenants, mids, types, gens, traits, raws) u(t, mid, ty, gen, tr, raw)
+			 ORDER BY u.t, u.mid
+			ON CONFLICT (tenant_id, message_id) DO NOTHING
+			RETURNING 1
+		)
+		SELECT count(*) INTO stored FROM ins;
+	END IF;
+	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'event');
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_publish_events(text, text) IS 'Ceilometer''s http publisher''s events (a JSON list of Event.serialize(), or one): each checked on its own, the good ones stored (a message_id already stored skipped), routed as vscope.ceilometer_publish_samples() routes samples, by the project_id trait; returns {stored, duplicates, rejected}';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_add_events(events jsonb) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	e jsonb;
+	t jsonb;
+	traits jsonb;
+	val text;
+	ids text[] := '{}';
+	mid text;
+	gen timestamptz;
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant is selected' USING ERRCODE = 'VS401';
+	END IF;
+	IF jsonb_typeof(events) = 'object' THEN
+		events := jsonb_build_array(events);
+	END IF;
+	IF jsonb_typeof(events) IS DISTINCT FROM 'array' OR jsonb_array_length(events) = 0 THEN
+		PERFORM vscope._ceilo_fail('400', 'Events should be included in request body: a JSON list of events');
+	END IF;
+	FOR e IN SELECT x FROM jsonb_array_elements(events) x LOOP
+		IF jsonb_typeof(e) <> 'object' OR jsonb_typeof(e -> 'event_type') IS DISTINCT FROM 'string'
+		   OR jsonb_typeof(e -> 'generated') IS DISTINCT FROM 'string' THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid event: each event needs an event_type and a generated time (strings)');
+		END IF;
+		IF jsonb_typeof(e -> 'message_id') NOT IN ('string', 'null')
+		   OR octet_length(e ->> 'message_id') NOT BETWEEN 1 AND 255
+		   OR octet_length(e ->> 'event_type') NOT BETWEEN 1 AND 255 THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid event: event_type and message_id must be strings of 1 to 255 bytes');
+		END IF;
+		gen := vscope._ceilo_parse_ts(e ->> 'generated');
+		IF gen IS NULL THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute generated. Value: ''%s''. invalid timestamp format', e ->> 'generated'));
+		END IF;
+		IF jsonb_typeof(coalesce(e -> 'traits', '[]')) <> 'array' THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid event: traits must be a list');
+		END IF;
+		traits := '[]';
+		FOR t IN SELECT x FROM jsonb_array_elements(coalesce(e -> 'traits', '[]')) x LOOP
+			IF jsonb_typeof(t) <> 'object' OR jsonb_typeof(t -> 'name') IS DISTINCT FROM 'string'
+			   OR coalesce(t ->> 'type', 'string') NOT IN ('string', 'integer', 'float', 'datetime')
+			   OR jsonb_typeof(t -> 'value') IS NULL OR jsonb_typeof(t -> 'value') NOT IN ('string', 'number')
+			   OR octet_length(t ->> 'name') NOT BETWEEN 1 AND 255 THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid trait %s: it needs a name, a type (string, integer, float or datetime) and a value', t));
+			END IF;
+			val := vscope._ceilo_convert(t ->> 'value', coalesce(t ->> 'type', 'string'));
+			traits := traits || jsonb_build_object('name', t ->> 'name', 'type', coalesce(t ->> 'type', 'string'), 'value', val);
+		END LOOP;
+		mid := coalesce(e ->> 'message_id', gen_random_uuid()::text);
+		-- sorted first: Citus plans no subquery inside INSERT ... VALUES
+		traits := (SELECT coalesce(jsonb_agg(x ORDER BY x ->> 'name', x ->> 'value'), '[]') FROM jsonb_array_elements(traits) x);
+		INSERT INTO vscope.events (tenant_id, message_id, event_type, generated, traits, raw)
+			VALUES (tid, mid, e ->> 'event_type', gen, traits, coalesce(e -> 'raw', '{}'));
+		ids := ids || mid;
+	END LOOP;
+	RETURN to_json(ids);
+EXCEPTION WHEN unique_violation THEN
+	PERFORM vscope._ceilo_fail('409', format('An event with message_id %s exists already', mid));
+END
+$$;
+COMMENT ON FUNCTION vscope.ceilometer_add_events(jsonb) IS 'loads Ceilometer events (a list of {event_type, generated, message_id, traits: [{name, type, value}], raw}); returns their message_ids';
