@@ -205,7 +205,7 @@ WriteOne(int32 tenant, int32 series_id, const VsSampleColumns *s, int from, int 
 		insert_plan = VsKeepPlan("INSERT INTO vscope.sample_blocks (tenant_id, series_id, first_ts, "
 								 "last_ts, n, vsum, vmin, vmax, vmean, vm2, data, extra, flags) "
 								 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-								 13, types, CURSOR_OPT_GENERIC_PLAN);
+								 13, types, VS_WRITE_PLAN_OPTIONS);
 	}
 	args[0] = Int32GetDatum(tenant);
 	args[1] = Int32GetDatum(series_id);

@@ -38,6 +38,13 @@ extern TimestampTz VsRetentionCutoff(void);
 /* a prepared SPI plan kept for the life of the backend (vscope.c); an SPIPlanPtr */
 extern struct _SPI_plan *VsKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options);
 
+/*
+ * The cursor options of a kept INSERT: planned anew with its values at each
+ * run (a custom plan), as Citus needs to distribute it (it cannot make a
+ * distributed plan of a generic INSERT plan); the answer is the same.
+ */
+#define VS_WRITE_PLAN_OPTIONS CURSOR_OPT_CUSTOM_PLAN
+
 /* tenancy.c: the tenant this session acts as */
 extern int32 VsCurrentTenant(bool *isnull);
 extern int32 VsRequireTenant(void);

@@ -188,7 +188,7 @@ WriteOne(int32 tenant, int32 series_id, const VsColumns *pts, int from, int n)
 		insert_plan = VsKeepPlan("INSERT INTO vscope.blocks (tenant_id, series_id, first_ts, last_ts, "
 								 "n, vmin, vmax, vsum, data, flags) "
 								 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-								 10, types, CURSOR_OPT_GENERIC_PLAN);
+								 10, types, VS_WRITE_PLAN_OPTIONS);
 	}
 	args[0] = Int32GetDatum(tenant);
 	args[1] = Int32GetDatum(series_id);

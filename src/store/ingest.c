@@ -59,7 +59,7 @@ GetPlan(bool upsert)
 								   "SELECT $1, unnest($2), unnest($3), unnest($4), unnest($5)%s",
 								   upsert ? " ON CONFLICT (tenant_id, series_id, ts) "
 								   "DO UPDATE SET value = excluded.value, ivalue = excluded.ivalue" : "");
-		*slot = VsKeepPlan(sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
+		*slot = VsKeepPlan(sql, 5, types, VS_WRITE_PLAN_OPTIONS);
 	}
 	return *slot;
 }
@@ -237,7 +237,7 @@ UpdateLast(int32 tenant, VsPointIn *points, int n, int *nseries)
 						  "RETURNING l.series_id, "
 						  "(SELECT o.ts FROM vscope.series_last o "
 						  "WHERE o.tenant_id = l.tenant_id AND o.series_id = l.series_id AND o.xmax = $6)",
-						  6, types, CURSOR_OPT_GENERIC_PLAN);
+						  6, types, VS_WRITE_PLAN_OPTIONS);
 	}
 	args[0] = Int32GetDatum(tenant);
 	args[1] = PointerGetDatum(construct_array(series, m, INT4OID, 4, true, TYPALIGN_INT));

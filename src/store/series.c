@@ -381,7 +381,7 @@ FetchIds(int32 tenant, char **keys, char **metrics, char **tags, int n, bool ins
 									 "SELECT $1, k, m, t::jsonb FROM unnest($2, $3, $4) AS u(k, m, t) "
 									 "ON CONFLICT (tenant_id, skey) DO NOTHING "
 									 "RETURNING s.skey, s.series_id", 4, types,
-									 CURSOR_OPT_GENERIC_PLAN);
+									 VS_WRITE_PLAN_OPTIONS);
 		}
 		ret = SPI_execute_plan(insert_plan, args, NULL, false, 0);
 		if (ret != SPI_OK_INSERT_RETURNING)
