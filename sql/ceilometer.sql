@@ -498,12 +498,18 @@ CREATE FUNCTION vscope._ceilo_block_max_seq(tenant_id integer, series_id integer
 	LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION vscope._ceilo_block_max_seq(integer, integer, timestamptz) IS 'internal: the highest seq of the samples of the series (of that tenant) at that instant held in vscope.sample_blocks, or NULL; a sample stored at that instant must take a higher one';
 CREATE FUNCTION vscope._ceilo_blocks_between(lo timestamptz, hi timestamptz) RETURNS boolean
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-SELECT EXISTS (SELECT FROM vscope.sample_blocks b
-				WHERE (b.first_ts AT TIME ZONE 'UTC')::date
-					  BETWEEN (lo AT TIME ZONE 'UTC')::date AND (hi AT TIME ZONE 'UTC')::date)
+BEGIN
+	-- PL/pgSQL and PERFORM: Citus plans neither a SQL function's query with
+	-- parameters nor EXISTS over a distributed table
+	PERFORM FROM vscope.sample_blocks b
+	 WHERE (b.first_ts AT TIME ZONE 'UTC')::date
+		   BETWEEN (lo AT TIME ZONE 'UTC')::date AND (hi AT TIME ZONE 'UTC')::date
+	 LIMIT 1;
+	RETURN FOUND;
+END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_blocks_between(timestamptz, timestamptz) IS 'internal: whether vscope.sample_blocks has a block (that the caller sees) of a UTC day from lo''s to hi''s';
 
@@ -1526,10 +1532,16 @@ BEGIN
 	  INTO keys
 	  FROM unnest(meters, types, units, resources, projects, users, sources, metadata)
 		   WITH ORDINALITY u(m, ty, un, r, p, us, src, md, i);
+	-- the series that exist are read first (MATERIALIZED: on Citus, from
+	-- the shards of these tenants), and matched to the samples after: Citus
+	-- takes no subquery correlated with unnest()
+	WITH known AS MATERIALIZED (
+		SELECT s.tenant_id, s.skey FROM vscope.sample_series s
+		 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys))
 	SELECT array_agg(f.i ORDER BY f.i) INTO fresh
 	  FROM (SELECT DISTINCT ON (u.t, u.k) u.i
 			  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
-			 WHERE NOT EXISTS (SELECT FROM vscope.sample_series s WHERE s.tenant_id = u.t AND s.skey = u.k)
+			 WHERE NOT EXISTS (SELECT FROM known s WHERE s.tenant_id = u.t AND s.skey = u.k)
 			 ORDER BY u.t, u.k, u.i) f;
 	IF fresh IS NOT NULL THEN
 		-- one number each, ascending in the order the series come
@@ -1544,9 +1556,12 @@ BEGIN
 		 ORDER BY u.t, u.k
 		ON CONFLICT (tenant_id, skey) DO NOTHING;
 	END IF;
+	WITH known AS MATERIALIZED (
+		SELECT s.tenant_id, s.skey, s.series_id FROM vscope.sample_series s
+		 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys))
 	SELECT array_agg(s.series_id ORDER BY u.i) INTO ids
 	  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
-	  JOIN vscope.sample_series s ON s.tenant_id = u.t AND s.skey = u.k;
+	  JOIN known s ON s.tenant_id = u.t AND s.skey = u.k;
 	IF coalesce(cardinality(ids), 0) <> coalesce(cardinality(tenants), 0) THEN
 		RAISE EXCEPTION 'a sample series could not be found or made'
 			USING ERRCODE = 'insufficient_privilege',

@@ -6261,6 +6261,22 @@ END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_find_samples(text[]) IS 'internal: where the samples of the current tenant named by these message ids are stored (tenant, series, time, seq): by the publisher''s id, or by the id made from that place';
 
+CREATE OR REPLACE FUNCTION vscope._ceilo_blocks_between(lo timestamptz, hi timestamptz) RETURNS boolean
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	-- PL/pgSQL and PERFORM: Citus plans neither a SQL function's query with
+	-- parameters nor EXISTS over a distributed table
+	PERFORM FROM vscope.sample_blocks b
+	 WHERE (b.first_ts AT TIME ZONE 'UTC')::date
+		   BETWEEN (lo AT TIME ZONE 'UTC')::date AND (hi AT TIME ZONE 'UTC')::date
+	 LIMIT 1;
+	RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_blocks_between(timestamptz, timestamptz) IS 'internal: whether vscope.sample_blocks has a block (that the caller sees) of a UTC day from lo''s to hi''s';
+
 CREATE OR REPLACE FUNCTION vscope._ceilo_query(args jsonb, kind text,
 	OUT series_where text, OUT sample_where text,
 	OUT q_start timestamptz, OUT q_end timestamptz,
@@ -6605,6 +6621,62 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.ceilometer_query_samples(text) IS 'Ceilometer POST /v2/query/samples: {"filter": "<json>", "orderby": "<json>", "limit": N}';
+
+CREATE OR REPLACE FUNCTION vscope._ceilo_series_ids(tenants integer[], meters text[], types text[], units text[],
+	resources text[], projects text[], users text[], sources text[], metadata jsonb[])
+	RETURNS integer[] LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	keys bytea[];
+	ids integer[];
+	fresh integer[];		-- the positions of the first samples of new series, in order
+	numbers bigint[];
+BEGIN
+	SELECT array_agg(sha256(convert_to(jsonb_build_array(u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md)::text, 'UTF8'))
+					 ORDER BY u.i)
+	  INTO keys
+	  FROM unnest(meters, types, units, resources, projects, users, sources, metadata)
+		   WITH ORDINALITY u(m, ty, un, r, p, us, src, md, i);
+	-- the series that exist are read first (MATERIALIZED: on Citus, from
+	-- the shards of these tenants), and matched to the samples after: Citus
+	-- takes no subquery correlated with unnest()
+	WITH known AS MATERIALIZED (
+		SELECT s.tenant_id, s.skey FROM vscope.sample_series s
+		 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys))
+	SELECT array_agg(f.i ORDER BY f.i) INTO fresh
+	  FROM (SELECT DISTINCT ON (u.t, u.k) u.i
+			  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
+			 WHERE NOT EXISTS (SELECT FROM known s WHERE s.tenant_id = u.t AND s.skey = u.k)
+			 ORDER BY u.t, u.k, u.i) f;
+	IF fresh IS NOT NULL THEN
+		-- one number each, ascending in the order the series come
+		numbers := ARRAY(SELECT nextval(pg_get_serial_sequence('vscope.sample_series', 'series_id'))
+						   FROM generate_series(1, cardinality(fresh)));
+		INSERT INTO vscope.sample_series (tenant_id, series_id, counter_name, counter_type, counter_unit,
+										  resource_id, project_id, user_id, source, resource_metadata, skey)
+		SELECT u.t, f.n, u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md, u.k
+		  FROM unnest(tenants, meters, types, units, resources, projects, users, sources, metadata, keys)
+			   WITH ORDINALITY u(t, m, ty, un, r, p, us, src, md, k, i)
+		  JOIN unnest(fresh, numbers) f(i, n) ON f.i = u.i
+		 ORDER BY u.t, u.k
+		ON CONFLICT (tenant_id, skey) DO NOTHING;
+	END IF;
+	WITH known AS MATERIALIZED (
+		SELECT s.tenant_id, s.skey, s.series_id FROM vscope.sample_series s
+		 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys))
+	SELECT array_agg(s.series_id ORDER BY u.i) INTO ids
+	  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
+	  JOIN known s ON s.tenant_id = u.t AND s.skey = u.k;
+	IF coalesce(cardinality(ids), 0) <> coalesce(cardinality(tenants), 0) THEN
+		RAISE EXCEPTION 'a sample series could not be found or made'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'The samples name a tenant this session may not write to.';
+	END IF;
+	RETURN ids;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_series_ids(integer[], text[], text[], text[], text[], text[], text[], text[], jsonb[]) IS 'internal: the sample series (by tenant, meter, type, unit, resource, project, user, source and metadata, given as arrays) of checked samples, made when new; their ids in the order given';
 
 CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_samples(body text, routing text DEFAULT 'tenant') RETURNS json
 	LANGUAGE plpgsql VOLATILE
