@@ -103,7 +103,7 @@ sql/vscope--$(EXTVERSION).sql: $(SQL_SOURCES) Makefile
 	  for f in $(SQL_SOURCES); do printf '\n-- ==== %s ====\n' "$$f"; cat "$$f"; done; } >$@.tmp
 	@mv $@.tmp $@
 
-.PHONY: deps daemon install-daemon run test bench clean-daemon
+.PHONY: deps daemon install-daemon run test bench fuzz clean-daemon
 
 deps:
 	@scripts/deps.sh
@@ -117,6 +117,7 @@ install-daemon: daemon
 clean: clean-daemon
 clean-daemon:
 	$(MAKE) -C src/daemon clean
+	$(MAKE) -C test/fuzz clean
 
 # The two commands.  Both install what is missing, build, install, and start a
 # private cluster under $(VSCOPE_DATA); see scripts/.
@@ -128,6 +129,13 @@ test:
 
 bench:
 	@scripts/bench.sh
+
+# libFuzzer over what vscoped parses without a database (test/fuzz):
+# FUZZ_SECONDS per harness (300 by default); make test runs a short round
+FUZZ_SECONDS ?= 300
+fuzz:
+	@scripts/deps.sh
+	$(MAKE) -C test/fuzz fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # the pg_regress files, for scripts/test.sh
 print-regress:

@@ -9,6 +9,9 @@ PKGS=(
 	gcc make pkg-config
 	curl python3 util-linux
 	libssl-dev
+	# the fuzz harnesses (test/fuzz; a short run in make test): clang and
+	# its libFuzzer, ASan and UBSan runtimes
+	clang libclang-rt-dev
 	# the end-to-end tests drive Ceilometer's own publishers (Ceilometer 19)
 	python3-ceilometer
 )

@@ -113,6 +113,22 @@ if [ -z "$VSCOPE_TESTS" ] || [ -n "$(selected codec)" ]; then
 	failed=$((failed + c_bad))
 fi
 
+# ---- vscoped's parsers under libFuzzer (ASan + UBSan), a short round ----
+if [ -z "$VSCOPE_TESTS" ] || [ -n "$(selected fuzz)" ]; then
+	say "fuzz (vscoped's parsers, ${FUZZ_CHECK_SECONDS:-3} s each)"
+	make -s -C "$VSCOPE_ROOT/test/fuzz" check >"$TEST_DIR/fuzz.log" 2>&1
+	grep -vE '^clang ' "$TEST_DIR/fuzz.log" | tail -20
+	f_ok=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TEST_DIR/fuzz.log")
+	f_bad=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TEST_DIR/fuzz.log")
+	if [ -z "$f_ok" ]; then
+		say "the fuzz harnesses did not build or run (log: $TEST_DIR/fuzz.log)"
+		f_ok=0
+		f_bad=1
+	fi
+	passed=$((passed + f_ok))
+	failed=$((failed + f_bad))
+fi
+
 # ---- end-to-end ----
 say "end-to-end"
 db_setup vscope

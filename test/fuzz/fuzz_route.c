@@ -1,0 +1,46 @@
+/*
+ * fuzz_route.c
+ *	  Request routing (src/daemon/http.c and router.c): the input is a
+ *	  method, a NUL, then a URL as libmicrohttpd hands it over (path and
+ *	  query string).  The path is normalized as on_request does, then
+ *	  routed as refuse() does; a route must match the path it was found
+ *	  for, and a normalized path holds no '?' and no trailing '/'.
+ */
+#include "../../src/daemon/http.c"
+
+#include <assert.h>
+
+#include "fuzz_common.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char	   *method;
+	char	   *url;
+	char	   *path;
+	const VsRoute *route;
+	size_t		n;
+
+	fz_split(data, size, &method, &url);
+	path = normalize_path(url);
+	n = strlen(path);
+	assert(strchr(path, '?') == NULL);
+	assert(n <= 1 || path[n - 1] != '/');
+	assert(strncmp(path, url, n) == 0);
+	route = router_find(path);
+	if (route != NULL)
+	{
+		unsigned	bit = router_method_bit(method);
+
+		assert(route->prefix ? strncmp(route->path, path, strlen(route->path)) == 0
+			   : strcmp(route->path, path) == 0);
+		assert(route->fn != NULL && route->error != NULL && route->allow != NULL);
+		/* every method a route takes is named in its Allow header */
+		if (bit != 0 && (route->methods & bit) != 0 && bit != VS_M_HEAD)
+			assert(strstr(route->allow, method) != NULL);
+	}
+	free(path);
+	free(method);
+	free(url);
+	return 0;
+}
