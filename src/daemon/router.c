@@ -91,9 +91,17 @@ router_method_bit(const char *m)
 	return 0;
 }
 
-/* router_error writes the error body of a path no route claims */
+/*
+ * router_error writes the error body of a path no route claims: Warp 10's
+ * under its /api/v0 (a Warp 10 client reads Jetty's page), else OpenTSDB's
+ */
 void
 router_error(VsRequest *r, int status, const char *message, const char *details)
 {
-	tsdb_error(r, status, message, details);
+	const char *path = req_path(r);
+
+	if (strncmp(path, "/api/v0/", 8) == 0 || strcmp(path, "/api/v0") == 0)
+		warp10_error(r, status, message, details);
+	else
+		tsdb_error(r, status, message, details);
 }

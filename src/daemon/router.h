@@ -36,7 +36,7 @@ extern const VsRoute *router_find(const char *path);
 /* the VS_M_* bit of a method name, 0 for any other */
 extern unsigned router_method_bit(const char *method);
 
-/* the error format of paths no route claims (OpenTSDB's) */
+/* the error format of paths no route claims (Warp 10's under /api/v0, else OpenTSDB's) */
 extern void router_error(VsRequest *r, int status, const char *message, const char *details);
 
 #endif							/* VSCOPED_ROUTER_H */
