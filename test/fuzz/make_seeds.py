@@ -90,3 +90,14 @@ put("fuzz_udp", "nan", b"\0" + mp(sample(counter_volume=float("nan"), project_id
 signed = sample(message_signature="0" * 64, raw=b"\x00\xff")
 put("fuzz_udp", "signed", b"\1" + mp(signed))
 put("fuzz_udp", "nested", b"\1" + mp(sample(resource_metadata={"a": [[{"b": [1.5, "x", {"c": None}]}]]})))
+
+import gzip  # noqa: E402
+put("fuzz_gunzip", "update", gzip.compress(b"1700000000000000// e2e.fuzz.w{host=a} 42\n=1700000001000000// 43\n"))
+put("fuzz_gunzip", "exec", gzip.compress(b"1 2 + 'x' STORE $x 3 * [ 1 2 3 ] SIZE" * 20))
+put("fuzz_gunzip", "truncated", gzip.compress(b"x" * 5000)[:40])
+
+for i, (m, p) in enumerate([
+        ("GET", "pcc-1/datacenter/869/host"), ("GET", "pcc-1/datacenter/869/vm/5000"),
+        ("GET", "pcc-1/datacenter/99999999999999999999/host"), ("POST", "pcc-1/user/12/metricsToken"),
+        ("POST", "pcc-1/inventory"), ("GET", "pcc-1//datacenter//870/filer/201/"), ("GET", "")]):
+    put("fuzz_vscope_path", f"path_{i}", m + "\0" + p)
