@@ -115,7 +115,7 @@ fi
 
 # ---- vscoped's parsers under libFuzzer (ASan + UBSan), a short round ----
 if [ -z "$VSCOPE_TESTS" ] || [ -n "$(selected fuzz)" ]; then
-	say "fuzz (vscoped's parsers, ${FUZZ_CHECK_SECONDS:-3} s each)"
+	say "fuzz (vscoped's parsers, ${FUZZ_CHECK_SECONDS:-2} s each)"
 	make -s -C "$VSCOPE_ROOT/test/fuzz" check >"$TEST_DIR/fuzz.log" 2>&1
 	grep -vE '^clang ' "$TEST_DIR/fuzz.log" | tail -20
 	f_ok=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TEST_DIR/fuzz.log")
