@@ -103,7 +103,7 @@ sql/vscope--$(EXTVERSION).sql: $(SQL_SOURCES) Makefile
 	  for f in $(SQL_SOURCES); do printf '\n-- ==== %s ====\n' "$$f"; cat "$$f"; done; } >$@.tmp
 	@mv $@.tmp $@
 
-.PHONY: deps daemon install-daemon run test bench fuzz clean-daemon
+.PHONY: deps daemon install-daemon run test bench fuzz fuzz-sql clean-daemon
 
 deps:
 	@scripts/deps.sh
@@ -130,12 +130,18 @@ test:
 bench:
 	@scripts/bench.sh
 
-# libFuzzer over what vscoped parses without a database (test/fuzz):
+# libFuzzer over what vscoped parses without a database (test/fuzz), then
+# make fuzz-sql:
 # FUZZ_SECONDS per harness (300 by default); make test runs a short round
 FUZZ_SECONDS ?= 300
 fuzz:
 	@scripts/deps.sh
 	$(MAKE) -C test/fuzz fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	@scripts/fuzz_sql.sh
+
+# the extension's parsers fuzzed through SQL (under ASan), then sqlsmith
+fuzz-sql:
+	@scripts/fuzz_sql.sh
 
 # the pg_regress files, for scripts/test.sh
 print-regress:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (as root) or names (otherwise) the Debian packages vscope needs.
-# Usage: scripts/deps.sh           check, install what is missing
+# Usage: scripts/deps.sh [PKG...]  check, install what is missing (and PKG...,
+#                                  what an optional target such as make fuzz-sql needs)
 set -euo pipefail
 
 PKGS=(
@@ -14,7 +15,10 @@ PKGS=(
 	clang libclang-rt-dev
 	# the end-to-end tests drive Ceilometer's own publishers (Ceilometer 19)
 	python3-ceilometer
+	# the SQL fuzzer (test/fuzz/sqlfuzz.py, in make test and make fuzz-sql)
+	python3-psycopg2
 )
+PKGS+=("$@")
 
 missing=()
 for p in "${PKGS[@]}"; do
