@@ -452,9 +452,13 @@ VsCeiloRowLayoutInit(VsCeiloRowLayout *l, const char *const *sel, int nsel, int 
 				if (strcmp(name, stdnames[j]) == 0)
 					which = j;
 			if (which < 0 && strncmp(name, "cardinality/", 12) != 0)
-				elog(ERROR, "statistics row: unknown aggregate \"%s\"", name);
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("statistics row: unknown aggregate \"%s\"", name)));
 			if (which < 0 && k >= ncard)
-				elog(ERROR, "statistics row: more cardinalities selected than given");
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("statistics row: more cardinalities selected than given")));
 			if (pass == 0 && (which < 0 || which == 5))
 			{
 				if (which < 0)
@@ -598,7 +602,9 @@ vscope_ceilometer_stats_row(PG_FUNCTION_ARGS)
 		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(7);
 
 		if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != 6 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != FLOAT8OID)
-			elog(ERROR, "statistics row: expected the 6-element state of vscope.sample_stats");
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("statistics row: expected the 6-element state of vscope.sample_stats")));
 		st = (double *) ((char *) a + ARR_OVERHEAD_NONULLS(1));	/* 1-D, no nulls */
 	}
 	if (!PG_ARGISNULL(8))
@@ -623,7 +629,9 @@ vscope_ceilometer_stats_row(PG_FUNCTION_ARGS)
 		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(9);
 
 		if (ARR_NDIM(a) > 1 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != FLOAT8OID)
-			elog(ERROR, "statistics row: expected a float8[] of cardinalities");
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("statistics row: expected a float8[] of cardinalities")));
 		ncard = ARR_NDIM(a) == 1 ? ARR_DIMS(a)[0] : 0;
 		card = ncard > 0 ? (double *) ((char *) a + ARR_OVERHEAD_NONULLS(1)) : NULL;
 	}

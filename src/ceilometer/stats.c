@@ -28,7 +28,10 @@ StateValues(ArrayType *a, const char *caller)
 {
 	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != NSTATE || ARR_HASNULL(a) ||
 		ARR_ELEMTYPE(a) != FLOAT8OID)
-		elog(ERROR, "%s: expected a %d-element float8 array", caller, NSTATE);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: the state must be a one-dimensional float8 array of %d elements without nulls",
+						caller, NSTATE)));
 	/* no nulls (checked): the data follows the fixed header */
 	return (double *) ((char *) a + ARR_OVERHEAD_NONULLS(1));
 }

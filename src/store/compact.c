@@ -175,6 +175,15 @@ VsDayRange(DateADT day, const char *parent, TimestampTz *lo, TimestampTz *hi,
 	*lo = (TimestampTz) day * USECS_PER_DAY;
 	*hi = *lo + USECS_PER_DAY;
 	j2date(day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	/*
+	 * Partitions are named by to_char(day, 'YYYYMMDD'), which has no sign:
+	 * a day before year 1 would name another day's partition (found by the
+	 * SQL fuzzer: decompress('4713-01-01 BC') ended in an internal error)
+	 */
+	if (y < 1 || y > 9999)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("day must be between the years 1 and 9999")));
 	snprintf(partname, len, "%s_%04d%02d%02d", parent, y, m, d);
 }
 

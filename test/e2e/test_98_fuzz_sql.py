@@ -20,14 +20,17 @@ def run_fuzz(ctx, *args):
 
 
 def test_sqlfuzz_fixed_seed_no_crash_no_internal_error(ctx):
-    # 2,000 cases in well under a minute; the same cases every run
-    rc, out = run_fuzz(ctx, "--setup", "--demo-hours", "2", "--seed", "11", "--cases", "2000",
-                       "--seconds", "60")
+    # 1,000 cases in well under a minute; the same cases every run
+    rc, out = run_fuzz(ctx, "--setup", "--demo-hours", "2", "--seed", "11", "--cases", "1000",
+                       "--seconds", "40")
     assert rc == 0 and "sqlfuzz: " in out, out[-3000:]
 
 
 def test_sqlfuzz_regression_cases(ctx):
-    # the cases that found bugs, replayed (seed:case)
-    for seed, case in ():
-        rc, out = run_fuzz(ctx, "--seed", str(seed), "--case", str(case))
-        assert rc == 0, out[-2000:]
+    # the cases that found bugs, replayed (seed, case): a NaN percentile
+    # state crashing the backend (_pct_final_r3, _legacy, _r7), a day
+    # before year 1 ending in XX000 (the same inputs, and the rest, are in
+    # test/sql/fuzz_sql.sql: a change to the generator's tables moves these)
+    for seed, cases in ((11, (701, 1052, 1978)), (3, (665,))):
+        rc, out = run_fuzz(ctx, "--seed", str(seed), *[a for c in cases for a in ("--case", str(c))])
+        assert rc == 0 and f"sqlfuzz: {len(cases)} cases" in out, out[-2000:]

@@ -175,6 +175,67 @@ TARGETS = {
     ], "text"),
 }
 
+# The internal C functions (callable from SQL, so by sqlsmith and by anyone
+# granted them), called with edge values of their argument types: a
+# template with {type} placeholders, each filled from the pool of that type.
+POOLS = {
+    "f8arr": ["NULL", "'{}'", "'{NULL}'", "'{1,2}'", "'{1,2,3,4,5,6}'", "'{{1,2,3},{4,5,6}}'",
+              "'[0:5]={1,2,3,4,5,6}'", "'{1,NULL,3,4,5,6}'", "'{NaN,Infinity,-Infinity,1e308,-1e308,0}'",
+              "'{-1,2,3,4,5,6}'", "'{0,0,0,0,0,0}'", "'{1e308,1e308,1e308,1e308,1e308,1e308}'",
+              "array_fill(1::float8, ARRAY[100000])", "'{50,1,2,3}'", "'{101,1}'", "'{-5,1}'"],
+    "f8": ["NULL", "0", "-1", "50", "100", "101", "'NaN'", "'Infinity'", "'-Infinity'", "1e308", "-0.0"],
+    "intarr": ["NULL", "'{}'", "'{NULL}'", "'{1}'", "'{1,2,3}'", "'{-1}'", "'{2147483647}'", "'{{1},{2}}'",
+               "(SELECT array_agg(id) FROM vscope.series)", "array_fill(1, ARRAY[10000])"],
+    "int": ["NULL", "0", "-1", "1", "2147483647", "-2147483648", "(SELECT min(id) FROM vscope.series)"],
+    "bigint": ["NULL", "0", "-1", "9223372036854775807", "-9223372036854775808", "1700000000000000"],
+    "ts": ["NULL", "now()", "'-infinity'", "'infinity'", "'4713-01-01 00:00 BC'", "'294276-12-31 23:59'",
+           "'1970-01-01'", "now() - interval '1 hour'", "'2000-01-01'"],
+    "text": ["NULL", "''", "' '", "'x'", "'1h-avg'", "'0all-sum'", "'1dc-avg'", "'1n-max-nan'", "'1ms-p99-zero'",
+             "'9999999999999y-avg'", "'UTC'", "'Europe/Paris'", "'+14'", "'no/such/zone'", "'count'",
+             "'cardinality/resource_id'", "'avg'", "repeat('a', 100000)", "'%'", "'\\'"],
+    "textarr": ["NULL", "'{}'", "'{NULL}'", "'{avg}'", "'{cardinality/x,cardinality/y}'", "'{nosuch}'",
+                "'{count,sum,min,max,avg,stddev}'"],
+    "json": ["NULL", "'{}'", "'[]'", "'null'", "'{\"a\": 1}'", "'[1, [2]]'"],
+    "date": ["NULL", "current_date", "'-infinity'", "'infinity'", "'4713-01-01 BC'", "'5874897-12-31'"],
+}
+CALLS = [
+    "SELECT vscope._stats_accum({f8arr}, {f8})",
+    "SELECT vscope._stats_combine({f8arr}, {f8arr})",
+    "SELECT vscope._stats_final({f8arr})",
+    "SELECT vscope._pct_accum({f8arr}, {f8}, {f8})",
+    "SELECT vscope._pct_combine({f8arr}, {f8arr})",
+    "SELECT vscope._pct_final_legacy({f8arr})",
+    "SELECT vscope._pct_final_r3({f8arr})",
+    "SELECT vscope._pct_final_r7({f8arr})",
+    "SELECT vscope.percentile(x, {f8}) FROM unnest({f8arr}::float8[]) x",
+    "SELECT vscope._ceilo_stats_row({text}, {bigint}, {ts}, {ts}, {ts}, {ts}, {json}, {f8arr}, {textarr}, {f8arr})",
+    "SELECT count(*) FROM vscope.read_points({intarr}, {ts}, {ts})",
+    "SELECT count(*) FROM vscope._read_series({int}, {int}, {ts}, {ts})",
+    "SELECT count(*) FROM vscope.downsample({intarr}, {ts}, {ts}, {text}, {text})",
+    "SELECT count(*) FROM vscope._ceilo_read_series({int}, {int}, {ts}, {ts})",
+    "SELECT count(*) FROM vscope._ceilo_sample_bounds({intarr}, {ts}, {ts})",
+    "SELECT vscope._ceilo_block_max_seq({int}, {int}, {ts})",
+    "SELECT vscope.ceilometer_message_id({int}, {ts}, {int})",
+    "SELECT vscope._ceilo_message_id_ok({text})",
+    "SELECT vscope._ceilo_ts({ts})",
+    "SELECT vscope._ceilo_parse_ts({text})",
+    "SELECT vscope._ceilo_float({f8})",
+    "SELECT vscope._java_double({f8})",
+    "SELECT vscope._tsdb_time_ms({text}, {text})",
+    "SELECT vscope._tsdb_key_part({text})",
+    "SELECT vscope._tsdb_check_name({text}, {text})",
+    "SELECT vscope._day_not_writable({ts}, {text})",
+    "SELECT count(*) FROM vscope.warp10_fetch(NULL, {text}, {bigint}, {bigint}, {bigint})",
+    "SELECT vscope.delete_points({intarr}, {ts}, {ts})",
+    "SELECT vscope.put_point({text}, {json}::jsonb, {ts}, {f8})",
+    "SELECT vscope.put_point({text}, {json}::jsonb, {ts}, {bigint})",
+    "SELECT vscope.compress({date})",
+    "SELECT vscope.decompress({date})",
+    "SELECT vscope.compress_samples({date})",
+    "SELECT vscope.decompress_samples({date})",
+]
+
+
 # words swapped in by the grammar-aware mutation, besides the seeds' own
 EXTRA_WORDS = [
     "=", "!=", "<", "<=", ">", ">=", "=~", "and", "or", "not", "in", "like", "eq", "ne", "lt", "le", "gt",
@@ -415,8 +476,12 @@ class Fuzzer:
         self.conn.autocommit = False
 
     def case(self, i):
-        """(target, value) of case i."""
+        """(target, value) of case i: a mutated input for a parser, or
+        (one case in eight) an edge call of an internal function."""
         rng = random.Random(f"{self.args.seed}:{i}")
+        if rng.random() < 0.125:
+            call = rng.choice(CALLS)
+            return "call", re.sub(r"\{(\w+)\}", lambda m: rng.choice(POOLS[m.group(1)]), call)
         name = rng.choice(sorted(TARGETS))
         seed = rng.choice(self.seeds[name])
         if rng.random() < 0.1 and len(self.seeds[name]) > 1:   # crossover
@@ -427,15 +492,20 @@ class Fuzzer:
 
     def run_one(self, name, value):
         """None (clean), or a failure description."""
-        sql = TARGETS[name][0]
-        if isinstance(value, bytes):
+        if name == "call":
+            sql, value = value, None
+        else:
+            sql = TARGETS[name][0]
+        if value is None:
+            pass
+        elif isinstance(value, bytes):
             sql = sql.replace("%s", "convert_from(%s::bytea, 'UTF8')", 1)
             value = psycopg2.Binary(value)
         elif "\x00" in value:
             value = value.replace("\x00", "\\u0000")
         try:
             with self.conn.cursor() as c:
-                c.execute(sql, (value,))
+                c.execute(sql, (value,) if value is not None else None)
                 c.fetchall()
             self.conn.rollback()
             return None, "ok"
@@ -499,7 +569,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=0, help="stop after this long (0: no limit)")
-    ap.add_argument("--case", type=int, default=None, help="run this one case only (a replay)")
+    ap.add_argument("--case", type=int, action="append", help="run this case only (a replay; repeatable)")
     ap.add_argument("--log", help="the postmaster's log, searched for crashes at the end")
     ap.add_argument("--timeout-ms", type=int, default=3000)
     ap.add_argument("--setup", action="store_true", help="load the demo data as tenant sqlfuzz first")
@@ -510,7 +580,7 @@ def main():
     args = ap.parse_args()
     fz = Fuzzer(args)
     if args.show:
-        for i in ([args.case] if args.case is not None else range(args.cases)):
+        for i in (args.case if args.case else range(args.cases)):
             print(i, *fz.case(i))
         return 0
     if args.setup:
@@ -522,7 +592,7 @@ def main():
     per_target = {}
     failures = []
     n = 0
-    for i in ([args.case] if args.case is not None else range(args.cases)):
+    for i in (args.case if args.case else range(args.cases)):
         if args.seconds and time.monotonic() - t0 > args.seconds:
             break
         name, value = fz.case(i)
