@@ -159,11 +159,11 @@ TARGETS = {
     "w10_find": ("SELECT * FROM vscope.warp10_find(NULL, %s)", ["vscope.warp10_find"], 1, [
         "~vscope.host.*{host~172.*,dc=x}", "=vscope.vm.cpu.ready{vm=vm-01254} a{b=c}", "my%20class{a~b.*}",
     ], "text"),
-    "w10_fetch": ("SELECT vscope.warp10_fetch_request(NULL, %s::jsonb)", ["vscope.warp10_fetch_request"], 1, [
+    "w10_fetch": ("SELECT vscope.warp10_fetch_request(current_setting('sqlfuzz.token'), %s::jsonb)", ["vscope.warp10_fetch_request"], 1, [
         '{"selector": "~vscope.*{}", "now": "now", "timespan": "-10", "format": "fulltext", "dedup": "true"}',
         '{"selector": "~.*{host~.*}", "start": "2013-01-01T00:00:00Z", "end": "now", "format": "tsv", "showattr": "true"}',
     ], "json"),
-    "w10_find_req": ("SELECT vscope.warp10_find_request(NULL, %s::jsonb)", ["vscope.warp10_find_request"], 1, [
+    "w10_find_req": ("SELECT vscope.warp10_find_request(current_setting('sqlfuzz.token'), %s::jsonb)", ["vscope.warp10_find_request"], 1, [
         '{"selector": "~.*{}", "format": "json", "gskip": "1", "gcount": "2", "showattr": "true"}',
     ], "json"),
     "w10_update": ("SELECT vscope.warp10_update(%s)", ["vscope.warp10_update"], 0, [
@@ -473,6 +473,9 @@ class Fuzzer:
             c.execute("SET client_min_messages = error")
             c.execute("SET statement_timeout = %s", (str(self.args.timeout_ms),))
             c.execute("SELECT vscope.use_tenant(%s)", (TENANT,))
+            # the Warp 10 functions take a token (the templates read it back)
+            c.execute("SELECT set_config('sqlfuzz.token', vscope.create_token(%s, '{read,write}', 'sqlfuzz'), false)",
+                      (TENANT,))
         self.conn.autocommit = False
 
     def case(self, i):
@@ -548,6 +551,10 @@ def setup(dsn, hours):
         c.execute("SELECT count(*) FROM vscope.tenants WHERE name = %s", (TENANT,))
         if c.fetchone()[0]:
             return
+        # the days of the seeds' fixed times (OpenTSDB's 2013-01-01 and Warp
+        # 10's 2023-11-14) writable, so that mutated writes go deep
+        for day in ("2013-01-01", "2023-11-14"):
+            c.execute("CALL vscope.add_days(%s, %s)", (day, day))
         for name in ("demo.sql", "demo_ceilometer.sql"):
             with open(os.path.join(ROOT, "scripts", name), encoding="utf-8") as f:
                 demo = f.read()
@@ -575,6 +582,7 @@ def main():
     ap.add_argument("--setup", action="store_true", help="load the demo data as tenant sqlfuzz first")
     ap.add_argument("--demo-hours", type=int, default=24, help="with --setup: the hours of demo data")
     ap.add_argument("--show", action="store_true", help="print the inputs instead of running them")
+    ap.add_argument("--seeds", action="store_true", help="run the seeds unmutated and say how they fare")
     ap.add_argument("--per-target", action="store_true", help="the outcomes per function at the end")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
@@ -587,6 +595,12 @@ def main():
         setup(args.dsn, args.demo_hours)
     log_offset = os.path.getsize(args.log) if args.log and os.path.exists(args.log) else 0
     fz.connect()
+    if args.seeds:      # the seeds themselves, unmutated: how many a function accepts
+        for name in sorted(TARGETS):
+            out = [fz.run_one(name, sd)[1] for sd in fz.seeds[name]]
+            print(f"  {name}: {len(out)} seeds, {out.count('ok')} answered; "
+                  + ", ".join(sorted(set(c for c in out if c != "ok"))))
+        return 0
     t0 = time.monotonic()
     codes = {}
     per_target = {}
