@@ -93,14 +93,14 @@ psql_q -d vscope -c "CREATE ROLE sqlsmith LOGIN" \
 	-c "ALTER ROLE sqlsmith SET statement_timeout = '2s'" \
 	-c "SELECT vscope.grant_tenant_access('sqlsmith', 'sqlfuzz', 'write')" >/dev/null
 mark=$(stat -c %s "$PGLOG")
-timeout -k 10 "$SMITH_SECONDS" sqlsmith --seed="$SEED" --max-queries="$SMITH_QUERIES" \
+timeout -k 10 "$SMITH_SECONDS" sqlsmith --verbose --seed="$SEED" --max-queries="$SMITH_QUERIES" \
 	--target="host=$SOCK_DIR port=$FUZZ_PGPORT dbname=vscope user=sqlsmith" \
 	>"$FUZZ_DIR/sqlsmith.log" 2>&1
 say "sqlsmith exited with $? (124: its time was up)"
 tail -c +$((mark + 1)) "$PGLOG" >"$FUZZ_DIR/sqlsmith-postgresql.log"
 # the internal errors sqlsmith provoked, with their source location: those
 # raised in vscope's code fail the run, PostgreSQL's own are listed only
-awk '/ERROR:  XX000/ { getline; if ($0 ~ /LOCATION:/) print }' "$FUZZ_DIR/sqlsmith-postgresql.log" |
+awk '/ERROR:  XX000/ { want = 1; next } want && /LOCATION:/ { print; want = 0 } / ERROR:  / { want = 0 }' "$FUZZ_DIR/sqlsmith-postgresql.log" |
 	sed 's/.*LOCATION:  *//' | sort | uniq -c | sort -rn >"$FUZZ_DIR/sqlsmith-xx000.txt"
 if [ -s "$FUZZ_DIR/sqlsmith-xx000.txt" ]; then
 	say "XX000 errors under sqlsmith (count, function, file):"
