@@ -140,7 +140,7 @@ fuzz:
 	$(MAKE) -C test/fuzz fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	@scripts/fuzz_sql.sh
 
-# the extension's parsers fuzzed through SQL (under ASan), then sqlsmith
+# the extension's parsers fuzzed through SQL (a UBSan build), then sqlsmith
 fuzz-sql:
 	@scripts/fuzz_sql.sh
 
