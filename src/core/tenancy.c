@@ -7,6 +7,14 @@
  *	  - the setting vscope.tenant, trusted only when the session user is the
  *		authenticator (vscoped, which sets it per request with
  *		set_config(..., true) after checking a token) or a superuser;
+ *	  - on a Citus worker, also when the session is one the coordinator opened
+ *		(Citus connects as the current role, so as one of the group roles
+ *		vscoped switches to, naming itself "citus_internal gpid=..." in
+ *		application_name) and its session user is one of those group roles:
+ *		vscoped's SET LOCAL of the setting reaches the shards this way.
+ *		What keeps anyone else from opening such a session is pg_hba.conf on
+ *		the workers (the group roles may log in only from the coordinator,
+ *		with the password only pg_dist_authinfo holds; see README);
  *	  - otherwise the binding of the session user in vscope.tenant_roles, so a
  *		login role given to a BI tool can never choose another tenant.
  *	  Row-level security compares every row's tenant_id with this value.  It
@@ -23,6 +31,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "commands/extension.h"
 #include "common/base64.h"
 #include "common/int.h"
 #include "miscadmin.h"
@@ -34,6 +43,10 @@
 #include "utils/snapmgr.h"
 
 #define VS_AUTHENTICATOR_ROLE "vscope_authenticator"
+/* what Citus names the sessions it opens on the workers */
+#define VS_CITUS_INTERNAL_PREFIX "citus_internal gpid="
+
+static bool IsCitusSessionOfGroupRole(Oid session_user);
 
 static LocalTransactionId cache_lxid = InvalidLocalTransactionId;
 static bool cache_trust_guc;
@@ -66,7 +79,8 @@ VsCurrentTenant(bool *isnull)
 		Oid			session_user = GetSessionUserId();
 
 		cache_trust_guc = superuser_arg(session_user) ||
-			session_user == get_role_oid(VS_AUTHENTICATOR_ROLE, true);
+			session_user == get_role_oid(VS_AUTHENTICATOR_ROLE, true) ||
+			IsCitusSessionOfGroupRole(session_user);
 		if (!cache_trust_guc)
 			cache_bound = LookupBoundTenant(session_user, &cache_bound_isnull);
 		cache_lxid = MyProc->lxid;
@@ -98,6 +112,35 @@ VsCurrentTenant(bool *isnull)
 	}
 	*isnull = false;
 	return pg_strtoint32(guc);
+}
+
+/*
+ * IsCitusSessionOfGroupRole says whether this backend is a session a Citus
+ * coordinator opened on this node for one of vscope's group roles: Citus is
+ * loaded, the session names itself as Citus does, and its session user is
+ * vscope_reader, vscope_writer, vscope_admin or vscope_superadmin (which no
+ * client logs in as: pg_hba.conf admits them only from the coordinator).
+ */
+static bool
+IsCitusSessionOfGroupRole(Oid session_user)
+{
+	static const char *const group_roles[] = {
+		"vscope_reader", "vscope_writer", "vscope_admin", "vscope_superadmin"
+	};
+	const char *appname;
+
+	bool		group_role = false;
+
+	appname = GetConfigOption("application_name", true, false);
+	if (appname == NULL ||
+		strncmp(appname, VS_CITUS_INTERNAL_PREFIX, strlen(VS_CITUS_INTERNAL_PREFIX)) != 0)
+		return false;
+	for (size_t i = 0; i < lengthof(group_roles); i++)
+	{
+		if (session_user == get_role_oid(group_roles[i], true))
+			group_role = true;
+	}
+	return group_role && OidIsValid(get_extension_oid("citus", true));
 }
 
 /*

@@ -7,9 +7,13 @@
  *	  guide's https://read:TOKEN@host/api/query; the user name is ignored),
  *	  or an X-Auth-Token header.  A superadmin token may act for a tenant
  *	  named in X-Vscope-Tenant.  The token is checked by
- *	  vscope.authenticate() inside the transaction, then the role and tenant
- *	  are set with set_config(..., true) through bound parameters, so they
- *	  end with the transaction and never leak to the next request.
+ *	  vscope.authenticate() inside the transaction, then the role is set
+ *	  with set_config(..., true) through a bound parameter and the tenant
+ *	  with SET LOCAL (an integer, quoted), so they end with the transaction
+ *	  and never leak to the next request.  SET LOCAL, with
+ *	  citus.propagate_set_commands = 'local', is what carries the tenant to
+ *	  the shards when the database is a Citus coordinator; without Citus the
+ *	  citus setting is an unused placeholder.
  */
 #include "auth.h"
 
@@ -289,25 +293,36 @@ exec_ok(VsTxn *t, const char *sql)
 
 /*
  * set_identity makes the rest of the transaction run as this role and
- * tenant, with the request timeout; all transaction-local, through bound
- * parameters.  On failure the transaction is ended.
+ * tenant (an integer, or "" for none), with the request timeout; all
+ * transaction-local.  The tenant is set with SET LOCAL, which a Citus
+ * coordinator sends on to every worker the transaction reaches (set_config()
+ * it does not).  On failure the transaction is ended.
  */
 static bool
 set_identity(VsTxn *t, const char *role, const char *tenant_id)
 {
 	char		timeout[32];
-	const char *params[3];
+	char		sql[128];
+	const char *params[2];
 	PGresult   *res;
 
+	for (const char *p = tenant_id; *p; p++)
+	{
+		if (!((*p >= '0' && *p <= '9') || (*p == '-' && p == tenant_id)) ||
+			p - tenant_id > 11)
+		{
+			set_failure(t, 500, "Internal error", "The token's tenant is not a tenant id.", NULL);
+			txn_end(t);
+			return false;
+		}
+	}
 	snprintf(timeout, sizeof(timeout), "%ds", request_timeout_secs);
 	params[0] = role;
-	params[1] = tenant_id;
-	params[2] = timeout;
+	params[1] = timeout;
 	res = PQexecParams(t->conn,
 					   "SELECT set_config('role', $1, true), "
-					   "set_config('vscope.tenant', $2, true), "
-					   "set_config('statement_timeout', $3, true)",
-					   3, NULL, params, NULL, NULL, 0);
+					   "set_config('statement_timeout', $2, true)",
+					   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		set_failure_from_result(t, res);
@@ -316,6 +331,15 @@ set_identity(VsTxn *t, const char *role, const char *tenant_id)
 		return false;
 	}
 	PQclear(res);
+	/* digits only (checked above), so quoting is all it needs */
+	snprintf(sql, sizeof(sql),
+			 "SET LOCAL citus.propagate_set_commands = 'local'; "
+			 "SET LOCAL vscope.tenant = '%s'", tenant_id);
+	if (!exec_ok(t, sql))
+	{
+		txn_end(t);
+		return false;
+	}
 	return true;
 }
 
