@@ -73,7 +73,8 @@ SQL_SOURCES = \
 	sql/warp10.sql \
 	sql/vscope_live.sql \
 	sql/coopr.sql \
-	sql/ceilometer.sql
+	sql/ceilometer.sql \
+	sql/citus.sql
 
 DATA = sql/vscope--0.1.0.sql $(wildcard sql/vscope--*--*.sql)
 DATA_built = sql/vscope--$(EXTVERSION).sql
@@ -104,7 +105,7 @@ sql/vscope--$(EXTVERSION).sql: $(SQL_SOURCES) Makefile
 	  for f in $(SQL_SOURCES); do printf '\n-- ==== %s ====\n' "$$f"; cat "$$f"; done; } >$@.tmp
 	@mv $@.tmp $@
 
-.PHONY: deps daemon install-daemon run test bench fuzz fuzz-sql clean-daemon
+.PHONY: deps daemon install-daemon run test test-citus bench fuzz fuzz-sql clean-daemon
 
 deps:
 	@scripts/deps.sh
@@ -127,6 +128,11 @@ run:
 
 test:
 	@scripts/test.sh
+
+# the suites against a Citus coordinator and two workers; skipped (exit 0)
+# when the PostgreSQL in use has no Citus.  Not part of make test.
+test-citus:
+	@scripts/test_citus.sh
 
 bench:
 	@scripts/bench.sh

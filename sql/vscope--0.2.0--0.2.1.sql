@@ -6951,3 +6951,91 @@ EXCEPTION WHEN unique_violation THEN
 END
 $$;
 COMMENT ON FUNCTION vscope.ceilometer_add_events(jsonb) IS 'loads Ceilometer events (a list of {event_type, generated, message_id, traits: [{name, type, value}], raw}); returns their message_ids';
+
+-- vscope.distribute(): the Citus layout (sql/citus.sql)
+CREATE FUNCTION vscope.distribute()
+	RETURNS TABLE (relation regclass, method text)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	-- small catalogs, read on every node: a copy of each on every worker
+	reference_tables constant text[] := ARRAY['tenants', 'tenant_roles', 'tokens', 'coopr_users'];
+	fkeys text[] := '{}';
+	r record;
+	first_table regclass;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+		RAISE EXCEPTION 'vscope.distribute() needs the Citus extension'
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Citus is not installed in this database.',
+				  HINT = 'Load citus (shared_preload_libraries), CREATE EXTENSION citus, add the workers with citus_add_node(), then call vscope.distribute() again.';
+	END IF;
+	IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+		RAISE EXCEPTION 'permission denied to distribute vscope'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Call vscope.distribute() as a superuser.';
+	END IF;
+	IF EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'vscope.tenants'::regclass) THEN
+		RAISE EXCEPTION 'vscope is already distributed'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'vscope.tenants is already a Citus table.',
+				  HINT = 'vscope.distribute() runs once, on a database that has not been distributed.';
+	END IF;
+	-- one connection per worker for the whole transaction: the tables
+	-- created and filled here are used again before it commits
+	PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+
+	-- Citus distributes a table together with every table its foreign keys
+	-- reach: take them off, distribute table by table, put them back
+	FOR r IN
+		SELECT c.conname, c.conrelid::regclass AS rel, pg_get_constraintdef(c.oid) AS def
+		  FROM pg_constraint c
+		 WHERE c.contype = 'f' AND c.connamespace = 'vscope'::regnamespace
+		 ORDER BY c.conrelid::regclass::text, c.conname
+	LOOP
+		fkeys := fkeys || format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.rel, r.conname, r.def);
+		EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.rel, r.conname);
+	END LOOP;
+	-- a statement trigger on the coordinator's shell table would never fire
+	-- for the shards, and Citus refuses to distribute a table with one
+	DROP TRIGGER IF EXISTS series_changed ON vscope.series;
+
+	FOR r IN SELECT u.t, u.n FROM unnest(reference_tables) WITH ORDINALITY AS u(t, n) ORDER BY u.n LOOP
+		PERFORM create_reference_table(format('vscope.%I', r.t)::regclass);
+		relation := format('vscope.%I', r.t)::regclass;
+		method := 'reference';
+		RETURN NEXT;
+	END LOOP;
+
+	-- every other table (partitioned ones with their partitions) is a tenant
+	-- table: sharded by tenant_id, all colocated with vscope.series, so a
+	-- tenant's rows of every table are on the same worker
+	FOR r IN
+		SELECT c.oid::regclass AS rel
+		  FROM pg_class c
+		 WHERE c.relnamespace = 'vscope'::regnamespace
+		   AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+		   AND c.relname <> ALL (reference_tables)
+		   AND EXISTS (SELECT FROM pg_attribute a
+						WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+		 ORDER BY c.relname <> 'series', c.relname
+	LOOP
+		IF first_table IS NULL THEN
+			PERFORM create_distributed_table(r.rel, 'tenant_id', colocate_with => 'none');
+			first_table := r.rel;
+		ELSE
+			PERFORM create_distributed_table(r.rel, 'tenant_id', colocate_with => first_table::text);
+		END IF;
+		relation := r.rel;
+		method := 'hash(tenant_id)';
+		RETURN NEXT;
+	END LOOP;
+
+	FOR r IN SELECT u.d FROM unnest(fkeys) AS u(d) LOOP
+		EXECUTE r.d;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION vscope.distribute() IS 'on a Citus coordinator, once: makes the small catalogs (tenants, tenant_roles, tokens, coopr_users) reference tables and every other table distributed by tenant_id, colocated with vscope.series; answers what it did (superusers; see README, "vscope on Citus")';
+REVOKE ALL ON FUNCTION vscope.distribute() FROM PUBLIC;

@@ -36,3 +36,14 @@ SELECT vscope.current_tenant() IS NULL AS not_bound;
 SELECT count(*) AS tenants_seen FROM vscope.tenants;
 RESET SESSION AUTHORIZATION;
 DROP ROLE regress_bi;
+-- a group role's session may set the tenant only as a Citus coordinator's
+-- session on a worker: without Citus, naming itself so changes nothing
+SET SESSION AUTHORIZATION vscope_writer;
+SET application_name = 'citus_internal gpid=10000000001';
+SET vscope.tenant = '1';
+SELECT vscope.current_tenant() IS NULL AS not_trusted;
+RESET vscope.tenant;
+RESET application_name;
+RESET SESSION AUTHORIZATION;
+-- vscope.distribute() (the Citus layout) needs Citus
+SELECT * FROM vscope.distribute();
