@@ -11,6 +11,8 @@ DECLARE
 	-- small catalogs, read on every node: a copy of each on every worker
 	reference_tables constant text[] := ARRAY['tenants', 'tenant_roles', 'tokens', 'coopr_users'];
 	fkeys text[] := '{}';
+	cmds text[] := '{}';
+	failed text;
 	r record;
 	first_table regclass;
 BEGIN
@@ -45,10 +47,24 @@ BEGIN
 	LOOP
 		fkeys := fkeys || format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.rel, r.conname, r.def);
 		EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.rel, r.conname);
+		-- the workers' own copies of the extension's tables (which become
+		-- the shells there) have them too, and Citus adds them back
+		cmds := cmds || format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', r.rel, r.conname);
 	END LOOP;
 	-- a statement trigger on the coordinator's shell table would never fire
 	-- for the shards, and Citus refuses to distribute a table with one
 	DROP TRIGGER IF EXISTS series_changed ON vscope.series;
+	cmds := cmds || 'DROP TRIGGER IF EXISTS series_changed ON vscope.series'::text;
+	FOR r IN SELECT u.c FROM unnest(cmds) AS u(c) LOOP
+		SELECT string_agg(format('%s:%s: %s', w.nodename, w.nodeport, w.result), '; ') INTO failed
+		  FROM run_command_on_workers(r.c) w WHERE NOT w.success;
+		IF failed IS NOT NULL THEN
+			RAISE EXCEPTION 'could not prepare the workers for vscope.distribute()'
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = format('%s failed on %s', r.c, failed),
+					  HINT = 'Every worker needs the vscope extension at the coordinator''s version.';
+		END IF;
+	END LOOP;
 
 	FOR r IN SELECT u.t, u.n FROM unnest(reference_tables) WITH ORDINALITY AS u(t, n) ORDER BY u.n LOOP
 		PERFORM create_reference_table(format('vscope.%I', r.t)::regclass);

@@ -526,7 +526,7 @@ BEGIN
 			  WHERE range_end <= now() - vscope.compress_after()
 				AND (after IS NULL OR range_start::date > after)
 	LOOP
-		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', p.partition) INTO has_rows;
+		EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', p.partition) INTO has_rows;
 		IF has_rows THEN
 			RETURN p.range_start::date;
 		END IF;
@@ -550,7 +550,7 @@ BEGIN
 			  WHERE range_end <= now() - vscope.compress_after()
 				AND (after IS NULL OR range_start::date > after)
 	LOOP
-		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', p.partition) INTO has_rows;
+		EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', p.partition) INTO has_rows;
 		IF has_rows THEN
 			RETURN p.range_start::date;
 		END IF;

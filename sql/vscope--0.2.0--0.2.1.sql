@@ -6962,6 +6962,8 @@ DECLARE
 	-- small catalogs, read on every node: a copy of each on every worker
 	reference_tables constant text[] := ARRAY['tenants', 'tenant_roles', 'tokens', 'coopr_users'];
 	fkeys text[] := '{}';
+	cmds text[] := '{}';
+	failed text;
 	r record;
 	first_table regclass;
 BEGIN
@@ -6996,10 +6998,24 @@ BEGIN
 	LOOP
 		fkeys := fkeys || format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.rel, r.conname, r.def);
 		EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.rel, r.conname);
+		-- the workers' own copies of the extension's tables (which become
+		-- the shells there) have them too, and Citus adds them back
+		cmds := cmds || format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', r.rel, r.conname);
 	END LOOP;
 	-- a statement trigger on the coordinator's shell table would never fire
 	-- for the shards, and Citus refuses to distribute a table with one
 	DROP TRIGGER IF EXISTS series_changed ON vscope.series;
+	cmds := cmds || 'DROP TRIGGER IF EXISTS series_changed ON vscope.series'::text;
+	FOR r IN SELECT u.c FROM unnest(cmds) AS u(c) LOOP
+		SELECT string_agg(format('%s:%s: %s', w.nodename, w.nodeport, w.result), '; ') INTO failed
+		  FROM run_command_on_workers(r.c) w WHERE NOT w.success;
+		IF failed IS NOT NULL THEN
+			RAISE EXCEPTION 'could not prepare the workers for vscope.distribute()'
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = format('%s failed on %s', r.c, failed),
+					  HINT = 'Every worker needs the vscope extension at the coordinator''s version.';
+		END IF;
+	END LOOP;
 
 	FOR r IN SELECT u.t, u.n FROM unnest(reference_tables) WITH ORDINALITY AS u(t, n) ORDER BY u.n LOOP
 		PERFORM create_reference_table(format('vscope.%I', r.t)::regclass);
@@ -7039,3 +7055,52 @@ END
 $$;
 COMMENT ON FUNCTION vscope.distribute() IS 'on a Citus coordinator, once: makes the small catalogs (tenants, tenant_roles, tokens, coopr_users) reference tables and every other table distributed by tenant_id, colocated with vscope.series; answers what it did (superusers; see README, "vscope on Citus")';
 REVOKE ALL ON FUNCTION vscope.distribute() FROM PUBLIC;
+
+-- the compaction candidates: EXISTS over a one-column subquery, which Citus
+-- can plan on a distributed partition (it cannot with no column)
+CREATE OR REPLACE FUNCTION vscope._compress_candidate(after date DEFAULT NULL) RETURNS date
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	AS $$
+DECLARE
+	p record;
+	has_rows boolean;
+BEGIN
+	FOR p IN SELECT * FROM vscope.partitions('points')
+			  WHERE range_end <= now() - vscope.compress_after()
+				AND (after IS NULL OR range_start::date > after)
+	LOOP
+		EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', p.partition) INTO has_rows;
+		IF has_rows THEN
+			RETURN p.range_start::date;
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION vscope._compress_candidate(date) IS 'internal: the oldest day (after the given one) due for compaction that still has rows in its partition, or NULL';
+
+-- the same for the days of Ceilometer samples
+CREATE OR REPLACE FUNCTION vscope._compress_samples_candidate(after date DEFAULT NULL) RETURNS date
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	AS $$
+DECLARE
+	p record;
+	has_rows boolean;
+BEGIN
+	FOR p IN SELECT * FROM vscope.partitions('samples')
+			  WHERE range_end <= now() - vscope.compress_after()
+				AND (after IS NULL OR range_start::date > after)
+	LOOP
+		EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', p.partition) INTO has_rows;
+		IF has_rows THEN
+			RETURN p.range_start::date;
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION vscope._compress_samples_candidate(date) IS 'internal: the oldest day (after the given one) due for compaction that still has Ceilometer samples in its partition, or NULL';
