@@ -412,6 +412,16 @@ ParseJson(const char *text, const char *prefix)
 
 		MemoryContextSwitchTo(cxt);
 		e = CopyErrorData();
+
+		/*
+		 * Only the parser's own verdict on the text (class 22, data
+		 * exception) is the caller's mistake; anything else (cancel,
+		 * statement timeout, out of memory, stack depth on deep nesting)
+		 * goes on as it was raised.  Nothing is carried on after the catch:
+		 * the request error below aborts the transaction as well.
+		 */
+		if (ERRCODE_TO_CATEGORY(e->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			PG_RE_THROW();
 		FlushErrorState();
 		msg = e->detail ? psprintf("%s: %s", e->message, e->detail) : e->message;
 	}

@@ -15,6 +15,8 @@
 #include "utils/guc.h"
 #include "access/xact.h"
 #include "datatype/timestamp.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
 #include <limits.h>
 
 PG_MODULE_MAGIC;
@@ -236,27 +238,38 @@ _PG_init(void)
 static bool
 CheckRetention(char **newval, void **extra, GucSource source)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	Interval   *volatile iv = NULL;
+	char		workbuf[256];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype = 0;
+	int			dterr;
+	struct pg_itm_in itm;
+	Interval	ivbuf;
+	Interval   *iv = &ivbuf;
 
 	if (strcmp(*newval, "0") == 0 || strcmp(*newval, "") == 0 ||
 		pg_strcasecmp(*newval, "forever") == 0)
 		return true;
-	PG_TRY();
+
+	/*
+	 * The steps of interval_in that report instead of raising (PostgreSQL 15
+	 * has no soft input errors): a check hook must not catch errors, since
+	 * a query cancel or out of memory caught here would be reported as a bad
+	 * value and the session would go on without the abort it needs.
+	 */
+	dterr = ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype,
+						  MAXDATEFIELDS, &nf);
+	if (dterr == 0)
+		dterr = DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm);
+	if (dterr == DTERR_BAD_FORMAT)
 	{
-		iv = DatumGetIntervalP(DirectFunctionCall3(interval_in,
-												   CStringGetDatum(*newval),
-												   ObjectIdGetDatum(InvalidOid),
-												   Int32GetDatum(-1)));
+		char	   *copy = pstrdup(*newval);
+
+		dterr = DecodeISO8601Interval(copy, &dtype, &itm);
+		pfree(copy);
 	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		FlushErrorState();
-		iv = NULL;
-	}
-	PG_END_TRY();
-	if (iv == NULL)
+	if (dterr != 0 || dtype != DTK_DELTA || itmin2interval(&itm, iv) != 0)
 	{
 		GUC_check_errdetail("\"%s\" is not an interval.", *newval);
 		return false;

@@ -27,4 +27,27 @@
  */
 #define ERRCODE_VS_SERVER_ERROR		MAKE_SQLSTATE('V','S','5','0','0')
 
+/*
+ * VsErrorMustPropagate: whether an error caught with PG_TRY must be re-thrown
+ * as it is rather than reworded into a request error.  These do not say the
+ * input is wrong but that the session or the server must act on them: query
+ * cancel and statement timeout (57014), shutdown (class 57), out of memory
+ * and disk full (class 53), stack depth and other runaway recursion (54001),
+ * deadlocks and serialization failures (class 40), I/O trouble (class 58)
+ * and internal errors (class XX).  A caller that turned them into a 400
+ * would tell the client to fix a request that was fine and hide the cause.
+ */
+static inline bool
+VsErrorMustPropagate(int sqlerrcode)
+{
+	int			cls = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return cls == ERRCODE_TO_CATEGORY(ERRCODE_QUERY_CANCELED) ||
+		cls == ERRCODE_TO_CATEGORY(ERRCODE_OUT_OF_MEMORY) ||
+		cls == ERRCODE_TO_CATEGORY(ERRCODE_T_R_SERIALIZATION_FAILURE) ||
+		cls == ERRCODE_TO_CATEGORY(ERRCODE_SYSTEM_ERROR) ||
+		cls == ERRCODE_TO_CATEGORY(ERRCODE_INTERNAL_ERROR) ||
+		sqlerrcode == ERRCODE_STATEMENT_TOO_COMPLEX;
+}
+
 #endif							/* VSCOPE_ERRORS_H */

@@ -1065,6 +1065,9 @@ vscope_warp10_exec(PG_FUNCTION_ARGS)
 
 		MemoryContextSwitchTo(caller);
 		edata = CopyErrorData();
+		/* cancel, timeout, out of memory...: not the script's error */
+		if (VsErrorMustPropagate(edata->sqlerrcode))
+			PG_RE_THROW();
 		FlushErrorState();
 		/* the cause as Warp 10 words it, then where it struck */
 		cause = edata->message ? edata->message : "error";
