@@ -13,6 +13,8 @@ PKGS=(
 	# the fuzz harnesses (test/fuzz; a short run in make test): clang and
 	# its libFuzzer, ASan and UBSan runtimes
 	clang libclang-rt-dev
+	# make test runs plpgsql_check on every PL/pgSQL function of the extension
+	postgresql-15-plpgsql-check
 	# the end-to-end tests drive Ceilometer's own publishers (Ceilometer 19)
 	python3-ceilometer
 	# the SQL fuzzer (test/fuzz/sqlfuzz.py, in make test and make fuzz-sql)

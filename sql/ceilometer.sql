@@ -364,7 +364,7 @@ BEGIN
 				UPDATE vscope.sample_span k SET first_ts = found.ts
 				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
 			)
-			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*) FROM found)
+			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*)::integer FROM found)
 			  FROM unnest($1, $2) a(t, s)
 			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
 			$q$
@@ -391,7 +391,7 @@ BEGIN
 				UPDATE vscope.sample_span k SET last_ts = found.ts
 				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
 			)
-			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*) FROM found)
+			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*)::integer FROM found)
 			  FROM unnest($1, $2) a(t, s)
 			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
 			$q$
@@ -607,7 +607,7 @@ CREATE FUNCTION vscope._ceilo_renest(m jsonb) RETURNS jsonb
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
-	out jsonb := '{}';
+	out jsonb := '{}'::jsonb;
 	e record;
 	path text[];
 BEGIN
@@ -641,9 +641,12 @@ $$;
 COMMENT ON FUNCTION vscope._ceilo_ident() IS 'internal: the Ceilometer caller as vscoped sets it (admin, project, user, how authenticated); an admin when nothing is set, as in a SQL session';
 
 CREATE FUNCTION vscope._ceilo_fail(status text, message text) RETURNS void
-	LANGUAGE plpgsql IMMUTABLE
+	LANGUAGE plpgsql VOLATILE
 	AS $$
 BEGIN
+	-- VOLATILE, not the IMMUTABLE plpgsql_check suggests: an immutable call with
+	-- constant arguments is run by the planner, raising where no row asked for it
+	-- @plpgsql_check_options: performance_warnings = false
 	RAISE EXCEPTION USING ERRCODE = 'VS' || status, MESSAGE = message;
 END
 $$;
@@ -658,9 +661,9 @@ BEGIN
 	RETURN body::jsonb;
 EXCEPTION
 	WHEN invalid_text_representation OR untranslatable_character OR character_not_in_repertoire THEN
-		PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is not valid JSON');
+		RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'Invalid input: the body is not valid JSON';
 	WHEN statement_too_complex OR program_limit_exceeded THEN
-		PERFORM vscope._ceilo_fail('400', 'Invalid input: the body is nested too deeply');
+		RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'Invalid input: the body is nested too deeply';
 END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_json(text) IS 'internal: a Ceilometer request body as jsonb, or a 400';
@@ -673,7 +676,7 @@ COMMENT ON FUNCTION vscope._ceilo_max_rows() IS 'internal: the vscope.ceilometer
 
 -- limit: default 100, a positive integer
 CREATE FUNCTION vscope._ceilo_limit(v text) RETURNS integer
-	LANGUAGE plpgsql IMMUTABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
@@ -738,7 +741,8 @@ BEGIN
 	ELSE
 		NULL;
 	END CASE;
-	PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type %s.', v, typ));
+	RAISE EXCEPTION USING ERRCODE = 'VS400',
+		MESSAGE = format('Unable to convert the value %s to the expected data type %s.', v, typ);
 END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_convert(text, text, boolean) IS 'internal: a query or trait value in its canonical text for the type (integer, float, boolean, datetime, string), or a 400; exact keeps numbers as numeric';
@@ -804,8 +808,8 @@ DECLARE
 	typ text;
 	col text;
 	tv record;
-	conds text[] := '{}';
-	xconds text[] := '{}';
+	conds text[] := '{}'::text[];
+	xconds text[] := '{}'::text[];
 	has_project boolean := false;
 	start_strict boolean := false;
 	end_strict boolean := false;
@@ -1010,16 +1014,19 @@ DECLARE
 BEGIN
 	-- where the matching series have samples (vscope.sample_span), within
 	-- the query's range: nothing there, nothing to list
+	-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 	EXECUTE format(
 		'SELECT min(k.first_ts), max(k.last_ts)
 		   FROM vscope.sample_series s
 		   JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
 		  WHERE %s AND ($1 IS NULL OR s.counter_name = $1)', q.series_where)
 		INTO lo, hi USING meter;
+	PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
 	lo := greatest(lo, q.w_start);
 	hi := least(hi, q.w_end);
 	IF lo IS NULL OR lo > hi THEN
-		RETURN '[]';
+		RETURN '[]'::json;
 	END IF;
 	-- newest first: the last day of that range, then four times as much
 	-- back each round until the limit is met or the range is covered.
@@ -1029,6 +1036,8 @@ BEGIN
 	-- every row in it, so a round that fills the limit has the answer.
 	LOOP
 		from_ts := CASE WHEN width >= hi - lo THEN lo ELSE hi - width END;
+		-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 		EXECUTE format(
 			'SELECT coalesce(json_agg(vscope._ceilo_sample_json(s, x, $2) ORDER BY (x).ts DESC, (x).series_id, (x).seq), ''[]''),
 					count(*)
@@ -1042,6 +1051,7 @@ BEGIN
 			INTO r, n USING meter, old_style, from_ts, hi, q.x_lo, q.x_hi,
 							-- the reader keeps the newest lim (unless a seq is to be matched)
 							CASE WHEN q.x_seq IS NULL THEN lim END;
+		PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
 		EXIT WHEN n >= lim OR from_ts = lo;
 		width := width * 4;
 	END LOOP;
@@ -1115,6 +1125,8 @@ DECLARE
 	r json;
 BEGIN
 	IF uniq IN ('true', 't', 'yes', 'y', 'on', '1') THEN
+		-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 		EXECUTE format(
 			'SELECT coalesce(json_agg(json_build_object(''name'', counter_name, ''type'', counter_type,
 					''unit'', counter_unit, ''resource_id'', NULL, ''project_id'', NULL, ''user_id'', NULL,
@@ -1127,7 +1139,10 @@ BEGIN
 											WHERE k.tenant_id = s.tenant_id AND k.series_id = s.series_id)
 					  ORDER BY s.counter_name, s.series_id DESC LIMIT %s) m',
 			q.series_where, lim) INTO r;
+		PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
 	ELSE
+		-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 		EXECUTE format(
 			'SELECT coalesce(json_agg(json_build_object(''name'', counter_name, ''type'', counter_type,
 					''unit'', counter_unit, ''resource_id'', resource_id, ''project_id'', project_id,
@@ -1140,6 +1155,7 @@ BEGIN
 					  WHERE %s
 					  ORDER BY s.counter_name, s.resource_id, k.last_ts DESC, s.series_id DESC LIMIT %s) m',
 			q.series_where, lim) INTO r;
+		PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
 	END IF;
 	RETURN r;
 END
@@ -1266,14 +1282,14 @@ CREATE FUNCTION vscope._ceilo_statistics_args(meter text, args jsonb,
 DECLARE
 	q record := vscope._ceilo_query(coalesce(args, '{}'), 'samples');
 	ptxt text := trim(vscope._ceilo_arg(args, 'period'));
-	gb text[] := '{}';
+	gb text[] := '{}'::text[];
 	g text;
-	gexpr text[] := '{}';
+	gexpr text[] := '{}'::text[];
 	gjson text := 'NULL::json';
-	funcs text[] := '{}';
+	funcs text[] := '{}'::text[];
 	f text;
 	p text;
-	card text[] := '{}';
+	card text[] := '{}'::text[];
 BEGIN
 	period := 0;
 	-- period
@@ -1335,11 +1351,14 @@ BEGIN
 	-- where the meter's matching series have samples (vscope.sample_span):
 	-- none, no statistics; else the samples read are those within these
 	-- bounds and the query's
+	-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 	EXECUTE format('SELECT min(k.first_ts), max(k.last_ts)
 					  FROM vscope.sample_series s
 					  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
 					 WHERE %s AND s.counter_name = $1', q.series_where)
 		INTO lo, hi USING meter;
+	PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
 	IF lo IS NULL THEN
 		RETURN;
 	END IF;
@@ -1349,11 +1368,14 @@ BEGIN
 		IF origin IS NULL AND q.sample_where = 'true' THEN
 			origin := lo;
 		ELSIF origin IS NULL THEN
+			-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 			EXECUTE format('SELECT min(b.first_ts)
 							  FROM vscope._ceilo_sample_bounds(ARRAY(SELECT s.series_id FROM vscope.sample_series s
 																	  WHERE %s AND s.counter_name = $1), $2, $3) b',
 						   q.series_where)
 				INTO origin USING meter, greatest(lo, q.x_lo), least(hi, q.x_hi);
+			PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
 			IF origin IS NULL THEN
 				RETURN;
 			END IF;
@@ -1538,7 +1560,7 @@ BEGIN
 	WITH known AS MATERIALIZED (
 		SELECT s.tenant_id, s.skey FROM vscope.sample_series s
 		 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys))
-	SELECT array_agg(f.i ORDER BY f.i) INTO fresh
+	SELECT array_agg(f.i::integer ORDER BY f.i) INTO fresh
 	  FROM (SELECT DISTINCT ON (u.t, u.k) u.i
 			  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
 			 WHERE NOT EXISTS (SELECT FROM known s WHERE s.tenant_id = u.t AND s.skey = u.k)
@@ -1613,11 +1635,11 @@ DECLARE
 	c_ boolean[];
 	q_ integer[];
 	-- what was stored
-	done_t integer[] := '{}';
-	done_s integer[] := '{}';
-	done_ts timestamptz[] := '{}';
-	done_p integer[] := '{}';
-	done_q integer[] := '{}';
+	done_t integer[] := '{}'::integer[];
+	done_s integer[] := '{}'::integer[];
+	done_ts timestamptz[] := '{}'::timestamptz[];
+	done_p integer[] := '{}'::integer[];
+	done_q integer[] := '{}'::integer[];
 	st_t integer[];
 	st_s integer[];
 	st_ts timestamptz[];
@@ -2098,7 +2120,6 @@ DECLARE
 	n integer;
 	good integer;
 	rejected jsonb;
-	idx integer[];
 	projects text[];
 	tenants integer[];
 	meters text[];
@@ -2176,10 +2197,9 @@ BEGIN
 		SELECT c.*, coalesce(c.err, 'timestamp: ' || d.err) AS problem
 		  FROM checked c LEFT JOIN days d ON d.day = date_trunc('day', c.ts, 'UTC') AND c.err IS NULL
 	)
-	SELECT count(*) FILTER (WHERE f.problem IS NULL),
+	SELECT (count(*) FILTER (WHERE f.problem IS NULL))::integer,
 		   jsonb_agg(jsonb_build_object('index', f.i, 'id', CASE WHEN jsonb_typeof(f.e -> 'id') = 'string' THEN f.e -> 'id' END,
 										'error', f.problem) ORDER BY f.i) FILTER (WHERE f.problem IS NOT NULL),
-		   array_agg(f.i ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
 		   array_agg(f.project ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
 		   array_agg(f.e ->> 'name' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
 		   array_agg(f.e ->> 'type' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
@@ -2191,13 +2211,13 @@ BEGIN
 		   array_agg(f.ts ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
 		   array_agg(f.vol::float8 ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
 		   array_agg(f.e ->> 'id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL)
-	  INTO good, rejected, idx, projects, meters, types, units, resources, users, sources, metas, stamps, volumes, ids
+	  INTO good, rejected, projects, meters, types, units, resources, users, sources, metas, stamps, volumes, ids
 	  FROM final f;
 	stored := 0;
 	IF good > 0 THEN
 		tenants := vscope._ceilo_publish_tenants(projects, routing);
 		sids := vscope._ceilo_series_ids(tenants, meters, types, units, resources, projects, users, sources, metas);
-		SELECT count(*) INTO stored FROM vscope._ceilo_insert_samples(tenants, sids, stamps, volumes, ids);
+		SELECT count(*)::integer INTO stored FROM vscope._ceilo_insert_samples(tenants, sids, stamps, volumes, ids);
 	END IF;
 	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'sample');
 END
@@ -2341,7 +2361,7 @@ BEGIN
 			END AS problem
 		  FROM converted cv
 	)
-	SELECT count(*) FILTER (WHERE c.problem IS NULL),
+	SELECT (count(*) FILTER (WHERE c.problem IS NULL))::integer,
 		   jsonb_agg(jsonb_build_object('index', c.i, 'id', CASE WHEN jsonb_typeof(c.e -> 'message_id') = 'string' THEN c.e -> 'message_id' END,
 										'error', c.problem) ORDER BY c.i) FILTER (WHERE c.problem IS NOT NULL),
 		   array_agg(c.project ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
@@ -2363,7 +2383,7 @@ BEGIN
 			ON CONFLICT (tenant_id, message_id) DO NOTHING
 			RETURNING 1
 		)
-		SELECT count(*) INTO stored FROM ins;
+		SELECT count(*)::integer INTO stored FROM ins;
 	END IF;
 	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'event');
 END
@@ -2404,7 +2424,7 @@ DECLARE
 	t jsonb;
 	traits jsonb;
 	val text;
-	ids text[] := '{}';
+	ids text[] := '{}'::text[];
 	mid text;
 	gen timestamptz;
 BEGIN
@@ -2454,7 +2474,8 @@ BEGIN
 	END LOOP;
 	RETURN to_json(ids);
 EXCEPTION WHEN unique_violation THEN
-	PERFORM vscope._ceilo_fail('409', format('An event with message_id %s exists already', mid));
+	RAISE EXCEPTION USING ERRCODE = 'VS409',
+		MESSAGE = format('An event with message_id %s exists already', mid);
 END
 $$;
 COMMENT ON FUNCTION vscope.ceilometer_add_events(jsonb) IS 'loads Ceilometer events (a list of {event_type, generated, message_id, traits: [{name, type, value}], raw}); returns their message_ids';
@@ -2570,9 +2591,12 @@ CREATE FUNCTION vscope._ceilo_run_events(cond text, lim integer) RETURNS json
 DECLARE
 	r json;
 BEGIN
+	-- plpgsql_check: cond is made by ceilometer_list_events from whitelisted fields and %L literals; the function runs with its caller's rights
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 	EXECUTE format('SELECT coalesce(json_agg(vscope._ceilo_event_json(e) ORDER BY e.generated, e.message_id), ''[]'')
 					  FROM (SELECT * FROM vscope.events e WHERE %s ORDER BY e.generated, e.message_id LIMIT %s) e',
 				   cond, lim) INTO r;
+	PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
 	RETURN r;
 END
 $$;

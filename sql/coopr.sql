@@ -318,7 +318,6 @@ DECLARE
 	scale bigint;
 	period_ms bigint;
 	first_create bigint;
-	last_delete bigint;
 	ntasks bigint;
 	data json;
 BEGIN
@@ -345,9 +344,9 @@ BEGIN
 	unit_ms := CASE lower(coalesce(timeunit, 'seconds'))
 				   WHEN 'nanoseconds' THEN 1 WHEN 'microseconds' THEN 1
 				   WHEN 'milliseconds' THEN 1 WHEN 'seconds' THEN 1000 WHEN 'minutes' THEN 60000
-				   WHEN 'hours' THEN 3600000 WHEN 'days' THEN 86400000 END;
+				   WHEN 'hours' THEN 3600000 WHEN 'days' THEN 86400000 END::bigint;
 	scale := CASE lower(coalesce(timeunit, 'seconds')) WHEN 'nanoseconds' THEN 1000000
-				  WHEN 'microseconds' THEN 1000 ELSE 1 END;
+				  WHEN 'microseconds' THEN 1000 ELSE 1 END::bigint;
 	IF unit_ms IS NULL THEN
 		RAISE EXCEPTION 'invalid timeunit "%"', timeunit USING ERRCODE = 'VS400',
 			HINT = 'Use milliseconds, seconds, minutes, hours or days.';
@@ -369,9 +368,8 @@ BEGIN
 	END IF;
 
 	SELECT (date_part('epoch', min(k.completed_at) FILTER (WHERE k.action = 'CREATE')) * 1000)::bigint,
-		   (date_part('epoch', max(k.completed_at) FILTER (WHERE k.action = 'DELETE')) * 1000)::bigint,
 		   count(*)
-	  INTO first_create, last_delete, ntasks
+	  INTO first_create, ntasks
 	  FROM vscope.coopr_tasks k
 	 WHERE k.status = 'COMPLETE' AND (tid IS NULL OR k.tenant_id = tid)
 	   AND (coopr_node_usage.user_id IS NULL OR k.user_id = coopr_node_usage.user_id);

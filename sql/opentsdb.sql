@@ -196,7 +196,7 @@ COMMENT ON FUNCTION vscope.tsdb_last(jsonb) IS 'OpenTSDB /api/query/last: the la
 -- /api/search/lookup: the series of a metric (or * for any) whose tags match
 -- key/value pairs, * standing for any key or any value
 CREATE FUNCTION vscope.tsdb_lookup(request jsonb) RETURNS json
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
@@ -942,7 +942,7 @@ CREATE FUNCTION vscope._java_hash(s text) RETURNS bigint
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
-	h bigint := 0;
+	h bigint := 0::bigint;
 	c integer;
 BEGIN
 	FOREACH c IN ARRAY ARRAY(SELECT ascii(x) FROM regexp_split_to_table(s, '') AS x) LOOP
@@ -980,7 +980,7 @@ CREATE FUNCTION vscope.tsdb_uid_assign(method text, body text DEFAULT NULL, args
 DECLARE
 	tid integer := vscope.current_tenant();
 	req jsonb;
-	src jsonb := '{}';
+	src jsonb := '{}'::jsonb;
 	k text;
 	v text;
 	t text;
@@ -990,8 +990,8 @@ DECLARE
 	bad jsonb;
 	nbad integer := 0;
 	seq integer := 0;
-	parts text[] := '{}';
-	ords integer[] := '{}';
+	parts text[] := '{}'::text[];
+	ords integer[] := '{}'::integer[];
 	cap integer;
 BEGIN
 	IF method NOT IN ('GET', 'POST') THEN
@@ -1392,9 +1392,9 @@ BEGIN
 				IF v = 'retention' THEN
 					ret := vscope._tsdb_arg(args, v)::integer;
 				ELSIF v = 'max' THEN
-					mx := vscope._tsdb_arg(args, v)::real;
+					mx := vscope._tsdb_arg(args, v)::real::double precision;
 				ELSE
-					mn := vscope._tsdb_arg(args, v)::real;
+					mn := vscope._tsdb_arg(args, v)::real::double precision;
 				END IF;
 			EXCEPTION WHEN data_exception THEN
 				RAISE EXCEPTION 'Unable to parse ''%'' value', v USING ERRCODE = 'VS400';

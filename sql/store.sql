@@ -171,7 +171,7 @@ BEGIN
 		RETURN;
 	END IF;
 	lim := coalesce(t.max_series, coalesce(current_setting('vscope.max_series', true), '1000000')::bigint);
-	have := t.series_count;
+	have := t.series_count::bigint;
 	IF lim > 0 AND have + cardinality(missing) > lim THEN
 		-- the count is only an upper bound once series were deleted: count them
 		SELECT count(*) INTO have FROM vscope.series s WHERE s.tenant_id = tid;
@@ -187,7 +187,7 @@ BEGIN
 	-- past every id in use, even one inserted by hand (one probe of the
 	-- primary key); ids of deleted series are never given again, so points
 	-- left under them cannot join a new series
-	SELECT greatest(t.series_next, coalesce(max(s.series_id), 0) + 1) INTO first
+	SELECT greatest(t.series_next, coalesce(max(s.series_id), 0) + 1)::bigint INTO first
 	  FROM vscope.series s WHERE s.tenant_id = tid;
 	IF first + cardinality(missing) - 1 > 2147483647 THEN
 		RAISE EXCEPTION 'tenant "%" has used up its series ids', t.name
@@ -580,8 +580,8 @@ DECLARE
 	sday date;
 	sfailed date;
 	msg text;
-	compressed bigint := 0;
-	compressed_samples bigint := 0;
+	compressed bigint := 0::bigint;
+	compressed_samples bigint := 0::bigint;
 	keep interval := vscope.retention();
 	expiring boolean := false;
 BEGIN

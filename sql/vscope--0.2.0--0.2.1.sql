@@ -7104,3 +7104,1679 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope._compress_samples_candidate(date) IS 'internal: the oldest day (after the given one) due for compaction that still has Ceilometer samples in its partition, or NULL';
+
+-- ==== static checks: every PL/pgSQL function passes plpgsql_check (explicit
+-- casts, unused variables dropped, false positives suppressed with the reason),
+-- and volatility labels that hold (_ceilo_fail raises: VOLATILE; _ceilo_limit
+-- reads a setting: STABLE; tsdb_lookup reads the clock: VOLATILE) ====
+CREATE OR REPLACE FUNCTION vscope._create_series(keys text[], metrics text[], tags text[])
+	RETURNS TABLE (skey text, series_id integer)
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	t record;
+	found_keys text[];
+	found_ids integer[];
+	missing text[];
+	lim bigint;
+	have bigint;
+	first bigint;
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
+	END IF;
+	SELECT x.name, x.max_series, x.series_next, x.series_count INTO t
+	  FROM vscope.tenants x WHERE x.tenant_id = tid FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'tenant % does not exist', tid USING ERRCODE = 'VS404';
+	END IF;
+	-- which keys exist (another writer may have made them before we got the
+	-- lock) and which are missing, these in byte order as the C side sorts
+	-- them.  One probe of the (tenant_id, skey) index per key (OFFSET 0
+	-- keeps the subquery a probe): a join could hash, or a bitmap scan
+	-- filter, all the tenant's series, and there may be a million.
+	SELECT array_agg(u.k) FILTER (WHERE x.id IS NOT NULL),
+		   array_agg(x.id) FILTER (WHERE x.id IS NOT NULL),
+		   coalesce(array_agg(DISTINCT u.k COLLATE "C") FILTER (WHERE x.id IS NULL), '{}')
+	  INTO found_keys, found_ids, missing
+	  FROM unnest(keys) AS u(k)
+	  LEFT JOIN LATERAL (SELECT s.series_id AS id FROM vscope.series s
+						  WHERE s.tenant_id = tid AND s.skey = u.k OFFSET 0) x ON true;
+	RETURN QUERY SELECT f.k, f.id FROM unnest(found_keys, found_ids) AS f(k, id);
+	IF cardinality(missing) = 0 THEN
+		RETURN;
+	END IF;
+	lim := coalesce(t.max_series, coalesce(current_setting('vscope.max_series', true), '1000000')::bigint);
+	have := t.series_count::bigint;
+	IF lim > 0 AND have + cardinality(missing) > lim THEN
+		-- the count is only an upper bound once series were deleted: count them
+		SELECT count(*) INTO have FROM vscope.series s WHERE s.tenant_id = tid;
+		IF have + cardinality(missing) > lim THEN
+			RAISE EXCEPTION 'tenant "%" may have at most % series', t.name, lim
+				USING ERRCODE = 'program_limit_exceeded',
+					  DETAIL = format('It has %s; this write would create %s more, and nothing of it was stored.',
+									  have, cardinality(missing)),
+					  HINT = 'Write fewer distinct series (metric and tag combinations), or raise the '
+							 'limit: the vscope.max_series setting, or the tenant''s max_series in vscope.tenants.';
+		END IF;
+	END IF;
+	-- past every id in use, even one inserted by hand (one probe of the
+	-- primary key); ids of deleted series are never given again, so points
+	-- left under them cannot join a new series
+	SELECT greatest(t.series_next, coalesce(max(s.series_id), 0) + 1)::bigint INTO first
+	  FROM vscope.series s WHERE s.tenant_id = tid;
+	IF first + cardinality(missing) - 1 > 2147483647 THEN
+		RAISE EXCEPTION 'tenant "%" has used up its series ids', t.name
+			USING ERRCODE = 'program_limit_exceeded',
+				  DETAIL = format('The next id would be %s; series ids are 32-bit integers.',
+								  first + cardinality(missing) - 1);
+	END IF;
+	-- (a series inserted by hand since, under no lock, is skipped here and
+	-- found by the caller's next lookup)
+	RETURN QUERY
+		INSERT INTO vscope.series AS s (tenant_id, series_id, skey, metric, tags)
+		SELECT tid, (first + m.n - 1)::integer, m.k, u.m, u.t::jsonb
+		  FROM unnest(missing) WITH ORDINALITY AS m(k, n)
+		  JOIN unnest(keys, metrics, tags) AS u(k, m, t) ON u.k = m.k
+		ON CONFLICT DO NOTHING
+		RETURNING s.skey, s.series_id;
+	UPDATE vscope.tenants x SET series_next = (first + cardinality(missing))::integer,
+		   series_count = least(have + cardinality(missing), 2147483647)::integer
+	 WHERE x.tenant_id = tid;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope.maintain() RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	AS $$
+DECLARE
+	today integer := floor(extract(epoch FROM now()) / 86400)::integer;
+	ahead interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
+	back interval := coalesce(current_setting('vscope.max_past', true), '7d')::interval;
+	oldest integer;
+	missing integer[];
+	nmissing integer;
+	d integer;
+	created integer := 0;
+	dropped integer;
+	day date;
+	failed date;
+	sday date;
+	sfailed date;
+	msg text;
+	compressed bigint := 0::bigint;
+	compressed_samples bigint := 0::bigint;
+	keep interval := vscope.retention();
+	expiring boolean := false;
+BEGIN
+	-- the writable window: a partition for every day from vscope.max_past
+	-- ago (but none that expiry would drop) to vscope.max_future ahead, so
+	-- that writes to those days never need DDL; today and the days ahead
+	-- first, at most 16 days a call (more: "pending")
+	oldest := floor(extract(epoch FROM now() - back) / 86400)::integer;
+	IF keep IS NOT NULL THEN
+		oldest := greatest(oldest, floor(extract(epoch FROM now() - keep) / 86400)::integer);
+	END IF;
+	missing := ARRAY(SELECT w.d FROM generate_series(least(oldest, today),
+													 today + 1 + ceil(extract(epoch FROM ahead) / 86400)::integer) AS w(d)
+					  WHERE to_regclass('vscope.points_' || to_char(to_timestamp(w.d::bigint * 86400), 'YYYYMMDD')) IS NULL
+						 OR to_regclass('vscope.samples_' || to_char(to_timestamp(w.d::bigint * 86400), 'YYYYMMDD')) IS NULL
+					  ORDER BY w.d < today, abs(w.d - today));
+	nmissing := cardinality(missing);
+	FOREACH d IN ARRAY missing[1:16] LOOP
+		BEGIN
+			created := created + vscope._ensure_partitions(ARRAY[d]) + vscope._ensure_partitions(ARRAY[d], 'samples');
+		EXCEPTION WHEN lock_not_available THEN
+			-- (ANALYZE of the parent, or expire() in another session): the
+			-- next run makes it and the days after it, rather than this one
+			-- waiting again for each
+			RAISE WARNING 'vscope.maintain: the partitions of % waited too long for a lock, left for the next run',
+				to_char(to_timestamp(d::bigint * 86400), 'YYYY-MM-DD');
+			nmissing := 0;
+			EXIT;
+		END;
+	END LOOP;
+	-- expiry by vscope.retention, one day (partition) per call, so that a
+	-- backlog never takes one long transaction and all its locks
+	IF keep IS NOT NULL THEN
+		dropped := vscope.expire(keep, 1);
+		expiring := (dropped > 0 AND EXISTS (
+						SELECT FROM vscope.partitions('points') WHERE range_end <= now() - keep
+						UNION ALL
+						SELECT FROM vscope.partitions('samples') WHERE range_end <= now() - keep))
+					OR EXISTS (SELECT FROM vscope.events WHERE generated < now() - keep);
+	ELSE
+		dropped := 0;
+	END IF;
+	-- at most one day compacted per call, so each is a transaction of its
+	-- own; and none in a call that made or dropped a partition, so that the
+	-- parents' locks are held briefly: dropping holds vscope.points (and
+	-- samples) in ACCESS EXCLUSIVE mode until commit, and every read and
+	-- write would wait for the whole compaction (attaching holds them in
+	-- SHARE UPDATE EXCLUSIVE mode, which only DDL and ANALYZE wait for)
+	IF created = 0 AND dropped = 0 THEN
+		-- a day that cannot be compressed (say a damaged block) is warned
+		-- about and passed over, so that it does not hold up the others
+		day := vscope._compress_candidate();
+		WHILE day IS NOT NULL LOOP
+			BEGIN
+				compressed := vscope.compress(day);
+				EXIT;
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+				RAISE WARNING 'vscope.maintain: compressing % failed: %', to_char(day, 'YYYY-MM-DD'), msg;
+				failed := day;
+				day := vscope._compress_candidate(day);
+			END;
+		END LOOP;
+		-- then the days of Ceilometer samples, alike (ceilometer.sql's
+		-- vscope.compress_samples(), which PL/pgSQL finds when this runs),
+		-- in a call that compressed no day of points
+		IF day IS NULL THEN
+			sday := vscope._compress_samples_candidate();
+			WHILE sday IS NOT NULL LOOP
+				BEGIN
+					compressed_samples := vscope.compress_samples(sday);
+					EXIT;
+				EXCEPTION WHEN OTHERS THEN
+					GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+					RAISE WARNING 'vscope.maintain: compressing the samples of % failed: %', to_char(sday, 'YYYY-MM-DD'), msg;
+					sfailed := sday;
+					sday := vscope._compress_samples_candidate(sday);
+				END;
+			END LOOP;
+		END IF;
+	END IF;
+	RETURN jsonb_build_object('created', created, 'dropped', dropped,
+							  'compressed_day', day, 'compressed_points', compressed,
+							  'failed_day', failed,
+							  'compressed_samples_day', sday, 'compressed_samples', compressed_samples,
+							  'failed_samples_day', sfailed,
+							  'pending', nmissing > 16 OR expiring OR vscope._compress_candidate(failed) IS NOT NULL
+										 OR vscope._compress_samples_candidate(sfailed) IS NOT NULL);
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._java_hash(s text) RETURNS bigint
+	LANGUAGE plpgsql IMMUTABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	h bigint := 0::bigint;
+	c integer;
+BEGIN
+	FOREACH c IN ARRAY ARRAY(SELECT ascii(x) FROM regexp_split_to_table(s, '') AS x) LOOP
+		IF c > 65535 THEN
+			h := (h * 31 + 55232 + (c >> 10)) % 4294967296;	-- high surrogate
+			h := (h * 31 + 56320 + (c & 1023)) % 4294967296;	-- low surrogate
+		ELSE
+			h := (h * 31 + c) % 4294967296;
+		END IF;
+	END LOOP;
+	RETURN h;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope.tsdb_uid_assign(method text, body text DEFAULT NULL, args jsonb DEFAULT '{}',
+									   OUT status integer, OUT answer json)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	req jsonb;
+	src jsonb := '{}'::jsonb;
+	k text;
+	v text;
+	t text;
+	n text;
+	err text;
+	ok jsonb;
+	bad jsonb;
+	nbad integer := 0;
+	seq integer := 0;
+	parts text[] := '{}'::text[];
+	ords integer[] := '{}'::integer[];
+	cap integer;
+BEGIN
+	IF method NOT IN ('GET', 'POST') THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405',
+			DETAIL = format('The HTTP method [%s] is not permitted for this endpoint', method);
+	END IF;
+	IF method = 'POST' THEN
+		IF coalesce(body, '') = '' THEN
+			RAISE EXCEPTION 'Missing message content' USING ERRCODE = 'VS400',
+				DETAIL = 'Supply valid JSON formatted data in the body of your request';
+		END IF;
+		req := vscope._tsdb_body(body);
+		IF jsonb_typeof(req) <> 'object' OR EXISTS (
+				SELECT FROM jsonb_each(req) e
+				 WHERE jsonb_typeof(e.value) NOT IN ('array', 'null')
+					OR (jsonb_typeof(e.value) = 'array' AND EXISTS (
+						SELECT FROM jsonb_array_elements(e.value) x WHERE jsonb_typeof(x) NOT IN ('string', 'null')))) THEN
+			RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400',
+				DETAIL = 'Send {"metric": ["name", ...], "tagk": [...], "tagv": [...]}.';
+		END IF;
+		src := (SELECT coalesce(jsonb_object_agg(e.key, coalesce(nullif(e.value, 'null'), '[]')), '{}')
+				  FROM jsonb_each(req) e);
+	ELSE
+		-- comma-separated names, empty ones at the end dropped (Java's split)
+		FOREACH k IN ARRAY ARRAY['metric', 'tagk', 'tagv'] LOOP
+			v := args->k->>0;
+			IF coalesce(v, '') <> '' THEN
+				src := src || jsonb_build_object(k, to_jsonb(string_to_array(regexp_replace(v, ',+$', ''), ',')));
+			END IF;
+		END LOOP;
+	END IF;
+	IF src = '{}' THEN
+		RAISE EXCEPTION 'Missing values to assign UIDs' USING ERRCODE = 'VS400';
+	END IF;
+	-- the request's types in its map's order (a HashMap of 4 buckets for a
+	-- GET, of 16 for a POST's Jackson), each answered with its _errors after it
+	cap := CASE WHEN method = 'GET' THEN 4 ELSE 16 END;
+	FOR k IN SELECT e.key FROM jsonb_each(src) e
+			  ORDER BY vscope._java_bucket(e.key, cap), e.key COLLATE "C" LOOP
+		ok := '{}';
+		bad := '{}';
+		FOR n IN SELECT x #>> '{}' FROM jsonb_array_elements(src->k) AS x LOOP
+			err := vscope._tsdb_check_name(k, n);
+			t := CASE lower(k) WHEN 'metric' THEN 'metric' WHEN 'tagk' THEN 'tagk' WHEN 'tagv' THEN 'tagv' END;
+			IF err IS NULL AND t IS NULL THEN
+				err := 'Unknown type name';
+			END IF;
+			IF err IS NULL AND vscope._tsdb_uid_exists(t, n) THEN
+				err := 'Name already exists with UID: ' || vscope.tsdb_uid(n);
+			END IF;
+			IF err IS NULL THEN
+				INSERT INTO vscope.uid_meta AS x (tenant_id, type, name, assigned_at)
+				VALUES (tid, t, n, now())
+				ON CONFLICT (tenant_id, type, name) DO UPDATE SET assigned_at = excluded.assigned_at
+				 WHERE x.assigned_at IS NULL
+				RETURNING 'ok' INTO v;
+				IF NOT FOUND THEN	-- assigned meanwhile by another request
+					err := 'Name already exists with UID: ' || vscope.tsdb_uid(n);
+				END IF;
+			END IF;
+			IF err IS NULL THEN
+				ok := ok || jsonb_build_object(n, vscope.tsdb_uid(n));
+			ELSE
+				bad := bad || jsonb_build_object(n, err);
+				nbad := nbad + 1;
+			END IF;
+		END LOOP;
+		-- the answer's HashMap has 16 buckets; a bucket's keys go in the
+		-- order they were put: a type, then its errors
+		parts := parts || (to_json(k)::text || ':' || vscope._tsdb_custom_json(ok));
+		ords := ords || (vscope._java_bucket(k, 16) * 1000 + seq);
+		seq := seq + 1;
+		IF bad <> '{}' THEN
+			parts := parts || (to_json(k || '_errors')::text || ':' || vscope._tsdb_custom_json(bad));
+			ords := ords || (vscope._java_bucket(k || '_errors', 16) * 1000 + seq);
+			seq := seq + 1;
+		END IF;
+	END LOOP;
+	status := CASE WHEN nbad = 0 THEN 200 ELSE 400 END;
+	answer := ('{' || (SELECT string_agg(p, ',' ORDER BY o) FROM unnest(parts, ords) AS x(p, o)) || '}')::json;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope.coopr_node_usage(start_s text DEFAULT NULL, end_s text DEFAULT NULL,
+										user_id text DEFAULT NULL, tenant text DEFAULT NULL,
+										groupby text DEFAULT NULL, timeunit text DEFAULT NULL)
+	RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	super boolean := pg_has_role(current_user, 'vscope_superadmin', 'MEMBER');
+	tid integer;
+	s_ms bigint;
+	e_ms bigint;
+	now_ms bigint := (extract(epoch FROM now()) * 1000)::bigint;
+	unit_ms bigint;
+	scale bigint;
+	period_ms bigint;
+	first_create bigint;
+	ntasks bigint;
+	data json;
+BEGIN
+	-- the order of Coopr's (documented) checks: 403, then 405 for tenant, then 400
+	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'Only admins are allowed to get node usage.' USING ERRCODE = 'VS403';
+	END IF;
+	IF tenant IS NOT NULL AND NOT super THEN
+		RAISE EXCEPTION 'Getting information about tenant % not allowed for tenant %', tenant,
+			(SELECT name FROM vscope.tenants WHERE tenant_id = vscope.current_tenant())
+			USING ERRCODE = 'VS405';
+	END IF;
+	BEGIN
+		s_ms := start_s::bigint * 1000;
+		e_ms := end_s::bigint * 1000;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'start and end are Unix seconds: got start=%, end=%', coalesce(start_s, ''), coalesce(end_s, '')
+			USING ERRCODE = 'VS400';
+	END;
+	IF s_ms IS NOT NULL AND e_ms IS NOT NULL AND s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', start_s, end_s USING ERRCODE = 'VS400';
+	END IF;
+	-- milliseconds per unit; the sub-millisecond units multiply instead (scale)
+	unit_ms := CASE lower(coalesce(timeunit, 'seconds'))
+				   WHEN 'nanoseconds' THEN 1 WHEN 'microseconds' THEN 1
+				   WHEN 'milliseconds' THEN 1 WHEN 'seconds' THEN 1000 WHEN 'minutes' THEN 60000
+				   WHEN 'hours' THEN 3600000 WHEN 'days' THEN 86400000 END::bigint;
+	scale := CASE lower(coalesce(timeunit, 'seconds')) WHEN 'nanoseconds' THEN 1000000
+				  WHEN 'microseconds' THEN 1000 ELSE 1 END::bigint;
+	IF unit_ms IS NULL THEN
+		RAISE EXCEPTION 'invalid timeunit "%"', timeunit USING ERRCODE = 'VS400',
+			HINT = 'Use milliseconds, seconds, minutes, hours or days.';
+	END IF;
+	period_ms := CASE groupby WHEN 'hour' THEN 3600000 WHEN 'day' THEN 86400000
+					 WHEN 'week' THEN 604800000 WHEN 'month' THEN 2592000000
+					 WHEN 'year' THEN 31104000000 END;
+	IF groupby IS NOT NULL AND period_ms IS NULL THEN
+		RAISE EXCEPTION 'invalid groupby "%"', groupby USING ERRCODE = 'VS400',
+			HINT = 'Use hour, day, week, month or year.';
+	END IF;
+	IF tenant IS NOT NULL THEN
+		tid := vscope.tenant_id(tenant);
+		IF tid IS NULL THEN
+			tid := -1;		-- a tenant with no tasks: nothing counts
+		END IF;
+	ELSIF NOT super THEN
+		tid := vscope.current_tenant();
+	END IF;
+
+	SELECT (date_part('epoch', min(k.completed_at) FILTER (WHERE k.action = 'CREATE')) * 1000)::bigint,
+		   count(*)
+	  INTO first_create, ntasks
+	  FROM vscope.coopr_tasks k
+	 WHERE k.status = 'COMPLETE' AND (tid IS NULL OR k.tenant_id = tid)
+	   AND (coopr_node_usage.user_id IS NULL OR k.user_id = coopr_node_usage.user_id);
+
+	IF ntasks = 0 THEN
+		s_ms := coalesce(s_ms, 0);
+		e_ms := coalesce(e_ms, now_ms);
+		IF s_ms > e_ms THEN
+			RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+		END IF;
+		RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000,
+								 'data', json_build_array(json_build_object('time', s_ms / 1000, 'value', 0)));
+	END IF;
+	-- vscope's rule (Coopr's documentation): end defaults to now
+	s_ms := coalesce(s_ms, first_create, 0);
+	e_ms := coalesce(e_ms, now_ms);
+	IF s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+	END IF;
+	IF period_ms IS NOT NULL AND (e_ms - s_ms) / period_ms + 1 > vscope._max_buckets() THEN
+		RAISE EXCEPTION 'groupby % over this window makes % intervals, at most % are allowed',
+			groupby, (e_ms - s_ms) / period_ms + 1, vscope._max_buckets() USING ERRCODE = 'VS400';
+	END IF;
+
+	IF period_ms IS NULL THEN
+		SELECT json_build_array(json_build_object('time', s_ms / 1000, 'value',
+				   coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
+					   greatest(0, least(death, e_ms) - greatest(birth, s_ms)) * scale / unit_ms END), 0)))
+		  INTO data FROM vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms);
+	ELSE
+		-- intervals on epoch multiples of the period, the first from start; each
+		-- node counts the part of its life inside each interval (exactly: Coopr
+		-- itself over-counts a first interval that starts between boundaries)
+		WITH bounds AS (
+			SELECT b AS lo, least(b - b % period_ms + period_ms, e_ms) AS hi
+			  FROM (SELECT s_ms AS b
+					UNION ALL
+					SELECT g FROM generate_series(s_ms - s_ms % period_ms + period_ms, e_ms - 1, period_ms) g) x
+			 WHERE b < e_ms)
+		SELECT coalesce(json_agg(json_build_object('time', lo / 1000, 'value', v) ORDER BY lo), '[]')
+		  INTO data
+		  FROM (SELECT b.lo, coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
+					   greatest(0, least(n.death, b.hi) - greatest(n.birth, b.lo)) * scale / unit_ms END), 0) AS v
+				  FROM bounds b LEFT JOIN vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms) n
+					ON n.birth < b.hi AND n.death > b.lo
+				 GROUP BY b.lo) x;
+		IF json_array_length(data) = 0 THEN
+			data := json_build_array(json_build_object('time', s_ms / 1000, 'value', 0));
+		END IF;
+	END IF;
+	RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000, 'data', data);
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_span_dropped(lo timestamptz, hi timestamptz) RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	ft integer[];			-- the series that began that day and go on, still unsettled
+	fs integer[];
+	lt integer[];			-- those that ended that day, having begun before
+	ls integer[];
+	gt integer[];			-- those that began and ended that day
+	gs integer[];
+	p record;
+	changed integer := 0;
+	n integer;
+BEGIN
+	SELECT array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+		   array_agg(k.tenant_id) FILTER (WHERE k.first_ts < lo),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts < lo),
+		   array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi),
+		   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi)
+	  INTO ft, fs, lt, ls, gt, gs
+	  FROM (SELECT k.tenant_id, k.series_id, k.first_ts, k.last_ts FROM vscope.sample_span k
+			 WHERE (k.first_ts >= lo AND k.first_ts < hi) OR (k.last_ts >= lo AND k.last_ts < hi)
+			 ORDER BY k.tenant_id, k.series_id FOR UPDATE) k;
+	-- (listing the partitions costs: not when no series needs them)
+	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_start >= hi AND ft IS NOT NULL
+			  ORDER BY range_start LOOP
+		EXIT WHEN ft IS NULL;
+		EXECUTE $q$
+			WITH found AS (
+				SELECT a.t, a.s, f.ts
+				  FROM unnest($1, $2) a(t, s)
+				 CROSS JOIN LATERAL (SELECT least((SELECT x.ts FROM vscope.samples x
+												   WHERE x.tenant_id = a.t AND x.series_id = a.s
+													 AND x.ts >= $3 AND x.ts < $4
+												   ORDER BY x.ts LIMIT 1),
+												  (SELECT b.first_ts FROM vscope.sample_blocks b
+												   WHERE b.tenant_id = a.t AND b.series_id = a.s
+													 AND b.first_ts >= $3 AND b.first_ts < $4
+												   ORDER BY b.first_ts LIMIT 1)) AS ts) f
+				 WHERE f.ts IS NOT NULL
+			), moved AS (
+				UPDATE vscope.sample_span k SET first_ts = found.ts
+				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
+			)
+			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*)::integer FROM found)
+			  FROM unnest($1, $2) a(t, s)
+			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+			$q$
+			INTO ft, fs, n USING ft, fs, p.range_start, p.range_end;
+		changed := changed + n;
+	END LOOP;
+	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_end <= lo AND lt IS NOT NULL
+			  ORDER BY range_start DESC LOOP
+		EXIT WHEN lt IS NULL;
+		EXECUTE $q$
+			WITH found AS (
+				SELECT a.t, a.s, f.ts
+				  FROM unnest($1, $2) a(t, s)
+				 CROSS JOIN LATERAL (SELECT greatest((SELECT x.ts FROM vscope.samples x
+													  WHERE x.tenant_id = a.t AND x.series_id = a.s
+														AND x.ts >= $3 AND x.ts < $4
+													  ORDER BY x.ts DESC LIMIT 1),
+													 (SELECT b.last_ts FROM vscope.sample_blocks b
+													  WHERE b.tenant_id = a.t AND b.series_id = a.s
+														AND b.first_ts >= $3 AND b.first_ts < $4
+													  ORDER BY b.first_ts DESC LIMIT 1)) AS ts) f
+				 WHERE f.ts IS NOT NULL
+			), moved AS (
+				UPDATE vscope.sample_span k SET last_ts = found.ts
+				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
+			)
+			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*)::integer FROM found)
+			  FROM unnest($1, $2) a(t, s)
+			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+			$q$
+			INTO lt, ls, n USING lt, ls, p.range_start, p.range_end;
+		changed := changed + n;
+	END LOOP;
+	-- what was all in that day, or what no partition settled (which a span
+	-- kept right never leaves), has no samples left
+	DELETE FROM vscope.sample_span k
+	 USING (SELECT * FROM unnest(gt, gs) UNION ALL SELECT * FROM unnest(ft, fs)
+			UNION ALL SELECT * FROM unnest(lt, ls)) a(t, s)
+	 WHERE k.tenant_id = a.t AND k.series_id = a.s;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN changed + n;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_renest(m jsonb) RETURNS jsonb
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	out jsonb := '{}'::jsonb;
+	e record;
+	path text[];
+BEGIN
+	FOR e IN SELECT key, value FROM jsonb_each(m) ORDER BY key LOOP
+		path := string_to_array(e.key, '.');
+		FOR i IN 1 .. cardinality(path) - 1 LOOP
+			IF jsonb_typeof(out #> path[1:i]) IS DISTINCT FROM 'object' THEN
+				out := jsonb_set(out, path[1:i], '{}');
+			END IF;
+		END LOOP;
+		out := jsonb_set(out, path, e.value);
+	END LOOP;
+	RETURN out;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_query(args jsonb, kind text,
+	OUT series_where text, OUT sample_where text,
+	OUT q_start timestamptz, OUT q_end timestamptz,
+	OUT w_start timestamptz, OUT w_end timestamptz,
+	OUT x_lo timestamptz, OUT x_hi timestamptz, OUT x_seq integer)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	me record := vscope._ceilo_ident();
+	tid integer := vscope.current_tenant();
+	n integer := coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(args -> 'q.field') = 'array'
+												   THEN args -> 'q.field' END), 0);
+	f text;
+	op text;
+	v text;
+	typ text;
+	col text;
+	tv record;
+	conds text[] := '{}'::text[];
+	xconds text[] := '{}'::text[];
+	has_project boolean := false;
+	start_strict boolean := false;
+	end_strict boolean := false;
+	offset_min numeric;
+	valid text[] := CASE kind
+		WHEN 'samples' THEN ARRAY['message_id', 'meter', 'project', 'resource', 'search_offset',
+								  'source', 'timestamp', 'user']
+		WHEN 'resources' THEN ARRAY['project', 'resource', 'search_offset', 'source', 'timestamp', 'user']
+		ELSE ARRAY['project', 'resource', 'source', 'unique', 'user'] END;
+	mid record;
+BEGIN
+	IF n > 100 THEN
+		PERFORM vscope._ceilo_fail('400', format('A query may have at most 100 clauses, not %s', n));
+	END IF;
+	-- project segregation first
+	IF NOT me.admin THEN
+		IF me.project IS NULL THEN
+			PERFORM vscope._ceilo_fail('401', 'Not Authorized to access project None');
+		END IF;
+		FOR i IN 0 .. n - 1 LOOP
+			IF vscope._ceilo_arg(args, 'q.field', i) IN ('project', 'project_id') THEN
+				has_project := true;
+				IF vscope._ceilo_arg(args, 'q.value', i) <> me.project THEN
+					PERFORM vscope._ceilo_fail('401', format('Not Authorized to access project %s',
+															 vscope._ceilo_arg(args, 'q.value', i)));
+				END IF;
+			END IF;
+		END LOOP;
+		IF NOT has_project THEN
+			conds := conds || format('s.project_id = %L', me.project);
+		END IF;
+	END IF;
+	-- then timestamps
+	FOR i IN 0 .. n - 1 LOOP
+		f := vscope._ceilo_arg(args, 'q.field', i);
+		IF f NOT IN ('timestamp', 'search_offset') THEN
+			CONTINUE;
+		END IF;
+		IF kind = 'meters' THEN
+			PERFORM vscope._ceilo_fail('400', format('Unknown argument: "%s": not valid for this resource', f));
+		END IF;
+		IF f = 'search_offset' THEN
+			CONTINUE;
+		END IF;
+		op := coalesce(nullif(vscope._ceilo_arg(args, 'q.op', i), ''), 'eq');
+		v := vscope._ceilo_arg(args, 'q.value', i);
+		IF op NOT IN ('lt', 'le', 'gt', 'ge') THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. unimplemented operator for timestamp', op));
+		END IF;
+		IF vscope._ceilo_parse_ts(v) IS NULL THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute timestamp. Value: ''%s''. invalid timestamp format', v));
+		END IF;
+		IF op IN ('gt', 'ge') THEN
+			q_start := vscope._ceilo_parse_ts(v);
+			start_strict := op = 'gt';
+		ELSE
+			q_end := vscope._ceilo_parse_ts(v);
+			end_strict := op = 'lt';
+		END IF;
+	END LOOP;
+	-- then search_offset
+	FOR i IN 0 .. n - 1 LOOP
+		IF vscope._ceilo_arg(args, 'q.field', i) = 'search_offset' THEN
+			IF q_start IS NULL AND q_end IS NULL THEN
+				PERFORM vscope._ceilo_fail('400', 'Invalid input for field/attribute field. Value: ''search_offset''. search_offset cannot be used without timestamp');
+			END IF;
+			v := vscope._ceilo_arg(args, 'q.value', i);
+			IF v !~ '^\s*[-+]?\d{1,9}\s*$' THEN
+				PERFORM vscope._ceilo_fail('400', format('Unable to convert the value %s to the expected data type integer.', v));
+			END IF;
+			offset_min := v::numeric;
+		END IF;
+	END LOOP;
+	w_start := q_start - make_interval(mins => coalesce(offset_min, 0)::integer);
+	w_end := q_end + make_interval(mins => coalesce(offset_min, 0)::integer);
+	IF w_start IS NOT NULL THEN
+		xconds := xconds || format('x.ts %s %L::timestamptz', CASE WHEN start_strict THEN '>' ELSE '>=' END, w_start);
+		x_lo := w_start + CASE WHEN start_strict THEN interval '1 microsecond' ELSE interval '0' END;
+	END IF;
+	IF w_end IS NOT NULL THEN
+		xconds := xconds || format('x.ts %s %L::timestamptz', CASE WHEN end_strict THEN '<' ELSE '<=' END, w_end);
+		x_hi := w_end - CASE WHEN end_strict THEN interval '1 microsecond' ELSE interval '0' END;
+	END IF;
+	-- then every other clause: a known field, and eq only
+	FOR i IN 0 .. n - 1 LOOP
+		f := vscope._ceilo_arg(args, 'q.field', i);
+		IF f IN ('timestamp', 'search_offset') THEN
+			CONTINUE;
+		END IF;
+		op := coalesce(nullif(vscope._ceilo_arg(args, 'q.op', i), ''), 'eq');
+		v := vscope._ceilo_arg(args, 'q.value', i);
+		typ := vscope._ceilo_arg(args, 'q.type', i);
+		col := CASE WHEN f ~ '^(resource_)?metadata\..' THEN 'metadata'
+					WHEN f IN ('user', 'user_id') THEN 'user_id'
+					WHEN f IN ('project', 'project_id') THEN 'project_id'
+					WHEN f IN ('resource', 'resource_id') THEN 'resource_id'
+					WHEN f = 'meter' THEN 'counter_name'
+					ELSE f END;
+		IF col <> 'metadata' AND NOT (f = ANY (valid) OR col IN ('user_id', 'project_id', 'resource_id')) THEN
+			PERFORM vscope._ceilo_fail('400', format('Unknown argument: "%s": unrecognized field in query: [<Query %s %s %s>], valid keys: %s',
+				f, quote_literal(f), op, quote_literal(v),
+				'[' || (SELECT string_agg(quote_literal(k), ', ' ORDER BY k) FROM unnest(valid) k) || ']'));
+		END IF;
+		IF op <> 'eq' THEN
+			IF op NOT IN ('lt', 'le', 'ne', 'ge', 'gt') THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. Value should be one of: gt, lt, ge, ne, eq, le', op));
+			END IF;
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute op. Value: ''%s''. unimplemented operator for %s', op, f));
+		END IF;
+		IF typ NOT IN ('', 'integer', 'float', 'string', 'boolean', 'datetime') THEN
+			PERFORM vscope._ceilo_fail('400', format('The data type %s is not supported. The supported data type list is: [''integer'', ''float'', ''string'', ''boolean'', ''datetime'']', typ));
+		END IF;
+		IF col = 'metadata' THEN
+			tv := vscope._ceilo_typed(v, typ);
+			conds := conds || format(
+				CASE tv.kind WHEN 'number' THEN 'vscope._ceilo_num(s.resource_metadata #>> %L::text[]) = %s'
+							 WHEN 'boolean' THEN 'vscope._ceilo_bool(s.resource_metadata #>> %L::text[]) = %s'
+							 ELSE '(s.resource_metadata #>> %L::text[]) = %s' END,
+				string_to_array(substr(f, strpos(f, '.') + 1), '.')::text, tv.sqlval);
+		ELSIF col = 'unique' THEN
+			NULL;				-- a flag of /v2/meters, not a filter
+		ELSIF col = 'message_id' THEN
+			SELECT i.series_id, i.ts, i.seq INTO mid FROM vscope.sample_ids i
+			 WHERE i.tenant_id = tid AND i.message_id = v;
+			IF mid.series_id IS NULL THEN
+				SELECT * INTO mid FROM vscope._ceilo_parse_message_id(v);
+			END IF;
+			IF mid IS NULL THEN
+				conds := conds || 'false'::text;
+			ELSE
+				conds := conds || format('s.series_id = %s', mid.series_id);
+				xconds := xconds || format('x.ts = %L::timestamptz AND x.seq = %s', mid.ts, mid.seq);
+				x_lo := greatest(x_lo, mid.ts);
+				x_hi := least(x_hi, mid.ts);
+				IF x_seq IS DISTINCT FROM mid.seq AND x_seq IS NOT NULL THEN
+					x_lo := 'infinity';		-- two message ids: nothing is both
+				END IF;
+				x_seq := mid.seq;
+			END IF;
+		ELSIF v = 'None' AND col IN ('user_id', 'project_id') THEN
+			conds := conds || format('s.%I IS NULL', col);
+		ELSE
+			conds := conds || format('s.%I = %L', col, v);
+		END IF;
+	END LOOP;
+	series_where := coalesce(nullif(array_to_string(conds, ' AND '), ''), 'true');
+	sample_where := coalesce(nullif(array_to_string(xconds, ' AND '), ''), 'true');
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_statistics_args(meter text, args jsonb,
+	OUT series integer[], OUT groups integer[], OUT units text[], OUT groupbys text[],
+	OUT cards integer[], OUT lo timestamptz, OUT hi timestamptz, OUT origin timestamptz,
+	OUT period bigint, OUT q_start timestamptz, OUT q_end timestamptz, OUT selected text[],
+	OUT maxrows integer, OUT only_seq integer)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	-- (its queries are small: compiling them would cost more than it saves)
+	SET jit = off
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'samples');
+	ptxt text := trim(vscope._ceilo_arg(args, 'period'));
+	gb text[] := '{}'::text[];
+	g text;
+	gexpr text[] := '{}'::text[];
+	gjson text := 'NULL::json';
+	funcs text[] := '{}'::text[];
+	f text;
+	p text;
+	card text[] := '{}'::text[];
+BEGIN
+	period := 0;
+	-- period
+	IF ptxt <> '' THEN
+		IF ptxt !~ '^[-+]?\d{1,30}$' THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute period. Value: ''%s''. unable to convert to int', ptxt));
+		END IF;
+		IF ptxt::numeric < 0 THEN
+			PERFORM vscope._ceilo_fail('400', 'Period must be positive.');
+		END IF;
+		-- Python's datetime ends at year 9999: a longer period cannot be added to a date
+		IF ptxt::numeric > 250000000000 THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid period %s: date value out of range', ptxt));
+		END IF;
+		period := ptxt::bigint;
+	END IF;
+	-- group-by fields, de-duplicated in order
+	IF jsonb_typeof(args -> 'groupby') = 'array' THEN
+		FOR g IN SELECT e FROM jsonb_array_elements_text(args -> 'groupby') e LOOP
+			IF g NOT IN ('user_id', 'resource_id', 'project_id', 'source', 'resource_metadata.instance_type') THEN
+				PERFORM vscope._ceilo_fail('400', format('Unknown argument: "set([%s])": Invalid groupby fields', quote_literal(g)));
+			END IF;
+			IF NOT g = ANY (gb) THEN
+				gb := gb || g;
+			END IF;
+		END LOOP;
+	END IF;
+	FOR i IN 1 .. cardinality(gb) LOOP
+		gexpr := gexpr || CASE gb[i] WHEN 'resource_metadata.instance_type'
+								THEN '(s.resource_metadata #>> ''{instance_type}'')'
+								ELSE 's.' || gb[i] END;
+	END LOOP;
+	IF cardinality(gb) > 0 THEN
+		gjson := 'json_build_object(' || (SELECT string_agg(format('%L, g%s', gb[i], i), ', ')
+											 FROM generate_subscripts(gb, 1) i) || ')';
+	END IF;
+	-- selected aggregates, de-duplicated
+	IF jsonb_typeof(args -> 'aggregate.func') = 'array' THEN
+		FOR i IN 0 .. jsonb_array_length(args -> 'aggregate.func') - 1 LOOP
+			f := vscope._ceilo_arg(args, 'aggregate.func', i);
+			p := nullif(vscope._ceilo_arg(args, 'aggregate.param', i), '');
+			IF f NOT IN ('avg', 'sum', 'min', 'max', 'count', 'stddev', 'cardinality') THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid aggregation function: %s', f));
+			END IF;
+			IF f = 'cardinality' THEN
+				IF p IS NULL OR p NOT IN ('resource_id', 'user_id', 'project_id') THEN
+					PERFORM vscope._ceilo_fail('400', format('Bad aggregate: cardinality.%s', coalesce(p, 'None')));
+				END IF;
+				f := f || '/' || p;
+				IF NOT p = ANY (card) THEN
+					card := card || p;
+				END IF;
+			END IF;
+			IF NOT f = ANY (funcs) THEN
+				funcs := funcs || f;
+			END IF;
+		END LOOP;
+	END IF;
+	-- where the meter's matching series have samples (vscope.sample_span):
+	-- none, no statistics; else the samples read are those within these
+	-- bounds and the query's
+	-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+	EXECUTE format('SELECT min(k.first_ts), max(k.last_ts)
+					  FROM vscope.sample_series s
+					  JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+					 WHERE %s AND s.counter_name = $1', q.series_where)
+		INTO lo, hi USING meter;
+	PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
+	IF lo IS NULL THEN
+		RETURN;
+	END IF;
+	-- the grid's origin: the query's (widened) start, else the first sample
+	IF period > 0 THEN
+		origin := q.w_start;
+		IF origin IS NULL AND q.sample_where = 'true' THEN
+			origin := lo;
+		ELSIF origin IS NULL THEN
+			-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+			EXECUTE format('SELECT min(b.first_ts)
+							  FROM vscope._ceilo_sample_bounds(ARRAY(SELECT s.series_id FROM vscope.sample_series s
+																	  WHERE %s AND s.counter_name = $1), $2, $3) b',
+						   q.series_where)
+				INTO origin USING meter, greatest(lo, q.x_lo), least(hi, q.x_hi);
+			PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
+			IF origin IS NULL THEN
+				RETURN;
+			END IF;
+		END IF;
+	END IF;
+	-- the matching series, each with its group (ranked in the order of the
+	-- answer: group-by values, then unit) and its cardinality values
+	-- (ranked, NULL as 0); the groups' units and group-by objects
+	EXECUTE format($q$
+		WITH m AS (SELECT s.series_id, s.counter_unit AS unit %1$s %2$s
+					 FROM vscope.sample_series s
+					WHERE %3$s AND s.counter_name = $1),
+		r AS (SELECT m.*, dense_rank() OVER (ORDER BY %4$s unit)::integer AS grp %5$s FROM m),
+		g AS (SELECT DISTINCT ON (grp) grp, unit, (%6$s)::text AS gb FROM r ORDER BY grp)
+		SELECT (SELECT coalesce(array_agg(series_id ORDER BY series_id), '{}') FROM r),
+			   (SELECT coalesce(array_agg(grp ORDER BY series_id), '{}') FROM r),
+			   (SELECT coalesce(array_agg(unit ORDER BY grp), '{}') FROM g),
+			   (SELECT coalesce(array_agg(gb ORDER BY grp), '{}') FROM g),
+			   (SELECT coalesce(array_agg(c ORDER BY series_id, k), '{}')
+				  FROM r, unnest(%7$s::integer[]) WITH ORDINALITY u(c, k))
+		$q$,
+		(SELECT coalesce(string_agg(format(', %s AS g%s', gexpr[i], i), ''), '') FROM generate_subscripts(gexpr, 1) i),
+		(SELECT coalesce(string_agg(format(', s.%I AS c_%s', c, c), ''), '') FROM unnest(card) c),
+		q.series_where,
+		(SELECT coalesce(string_agg(format('g%s, ', i), ''), '') FROM generate_subscripts(gb, 1) i),
+		(SELECT coalesce(string_agg(format(', coalesce(CASE WHEN c_%1$s IS NOT NULL THEN dense_rank() OVER (ORDER BY c_%1$s) END, 0)::integer AS r_%1$s', c), ''), '')
+		   FROM unnest(card) c),
+		gjson,
+		CASE WHEN cardinality(card) = 0 THEN 'ARRAY[]'
+			 ELSE 'ARRAY[' || (SELECT string_agg(format('r_%s', c), ', ') FROM unnest(card) c) || ']' END)
+		INTO series, groups, units, groupbys, cards USING meter;
+	lo := greatest(lo, q.x_lo);
+	hi := least(hi, q.x_hi);
+	q_start := q.q_start;
+	q_end := q.q_end;
+	selected := CASE WHEN cardinality(funcs) > 0 THEN funcs END;
+	maxrows := vscope._ceilo_max_rows();
+	only_seq := q.x_seq;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_insert_samples(tenants integer[], series integer[], stamps timestamptz[],
+	volumes double precision[], ids text[] DEFAULT NULL)
+	RETURNS TABLE (pos integer, seq integer)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	lo timestamptz;
+	hi timestamptz;
+	-- the samples still to store: what they are, whether their id is ours
+	t_ integer[];
+	s_ integer[];
+	ts_ timestamptz[];
+	v_ double precision[];
+	id_ text[];
+	p_ integer[];
+	c_ boolean[];
+	q_ integer[];
+	-- what was stored
+	done_t integer[] := '{}'::integer[];
+	done_s integer[] := '{}'::integer[];
+	done_ts timestamptz[] := '{}'::timestamptz[];
+	done_p integer[] := '{}'::integer[];
+	done_q integer[] := '{}'::integer[];
+	st_t integer[];
+	st_s integer[];
+	st_ts timestamptz[];
+	st_p integer[];
+	st_q integer[];
+	left_p integer[];
+	rounds integer := 0;
+BEGIN
+	IF coalesce(cardinality(tenants), 0) = 0 THEN
+		RETURN;
+	END IF;
+	SELECT min(u), max(u) INTO lo, hi FROM unnest(stamps) u;
+	-- an id given twice: its first sample only
+	SELECT array_agg(x.t ORDER BY x.i), array_agg(x.s ORDER BY x.i), array_agg(x.ts ORDER BY x.i),
+		   array_agg(x.v ORDER BY x.i), array_agg(x.id ORDER BY x.i), array_agg(x.i::integer ORDER BY x.i),
+		   array_agg(false)
+	  INTO t_, s_, ts_, v_, id_, p_, c_
+	  FROM (SELECT u.*, row_number() OVER (PARTITION BY u.t, u.id ORDER BY u.i) AS nth
+			  FROM unnest(tenants, series, stamps, volumes, ids) WITH ORDINALITY u(t, s, ts, v, id, i)) x
+	 WHERE x.id IS NULL OR x.nth = 1;
+	LOOP
+		rounds := rounds + 1;
+		IF rounds > 100 THEN
+			RAISE EXCEPTION 'samples could not be given a free seq after 100 tries'
+				USING ERRCODE = 'serialization_failure',
+					  HINT = 'Other writers keep storing samples of the same series at the same times: retry.';
+		END IF;
+		-- seqs, and the ids claimed (or, in later rounds, moved to their new seq)
+		EXECUTE $q$
+			WITH v AS (
+				SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::double precision[],
+									 $5::text[], $6::integer[], $7::boolean[]) u(t, s, ts, vol, id, pos, claimed)
+			), alloc AS (
+				-- the next free seq at the sample's time, then the samples of
+				-- one time numbered in order
+				-- (above the blocks' too, when a day of these times is
+				-- compressed: the sample must not take the key of one there)
+				SELECT v.*, (coalesce(greatest((SELECT max(x.seq) FROM vscope.samples x
+												 WHERE x.tenant_id = v.t AND x.series_id = v.s AND x.ts = v.ts
+												   AND x.ts >= $8 AND x.ts <= $9),
+												CASE WHEN $10 THEN vscope._ceilo_block_max_seq(v.t, v.s, v.ts) END) + 1, 0)
+							 + row_number() OVER (PARTITION BY v.t, v.s, v.ts ORDER BY v.pos) - 1)::integer AS seq
+				  FROM v
+			), claim AS (
+				INSERT INTO vscope.sample_ids AS i (tenant_id, message_id, series_id, ts, seq)
+				SELECT a.t, a.id, a.s, a.ts, a.seq FROM alloc a
+				 WHERE a.id IS NOT NULL AND NOT a.claimed
+				 ORDER BY a.t, a.id
+				ON CONFLICT (tenant_id, message_id) DO NOTHING
+				RETURNING i.tenant_id, i.message_id
+			), moved AS (
+				UPDATE vscope.sample_ids i SET seq = a.seq
+				  FROM alloc a
+				 WHERE a.claimed AND i.tenant_id = a.t AND i.message_id = a.id
+			)
+			SELECT array_agg(a.t ORDER BY a.pos), array_agg(a.s ORDER BY a.pos), array_agg(a.ts ORDER BY a.pos),
+				   array_agg(a.vol ORDER BY a.pos), array_agg(a.id ORDER BY a.pos), array_agg(a.pos ORDER BY a.pos),
+				   array_agg(a.seq ORDER BY a.pos)
+			  FROM alloc a LEFT JOIN claim c ON c.tenant_id = a.t AND c.message_id = a.id
+			 WHERE a.id IS NULL OR a.claimed OR c.message_id IS NOT NULL
+			$q$
+			INTO t_, s_, ts_, v_, id_, p_, q_
+			USING t_, s_, ts_, v_, id_, p_, c_, lo, hi, vscope._ceilo_blocks_between(lo, hi);
+		EXIT WHEN p_ IS NULL;
+		-- the samples, in key order: writers storing at one time wait for
+		-- each other rather than deadlock
+		EXECUTE $q$
+			WITH w AS (
+				SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::double precision[],
+									 $5::integer[], $6::integer[]) u(t, s, ts, vol, pos, seq)
+			), stored AS (
+				INSERT INTO vscope.samples (tenant_id, series_id, ts, seq, volume)
+				SELECT w.t, w.s, w.ts, w.seq, w.vol FROM w ORDER BY w.t, w.s, w.ts, w.seq
+				ON CONFLICT DO NOTHING
+				RETURNING tenant_id, series_id, ts, seq
+			)
+			SELECT array_agg(w.t) FILTER (WHERE st.seq IS NOT NULL), array_agg(w.s) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.ts) FILTER (WHERE st.seq IS NOT NULL), array_agg(w.pos) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.seq) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.pos) FILTER (WHERE st.seq IS NULL)
+			  FROM w LEFT JOIN stored st ON st.tenant_id = w.t AND st.series_id = w.s AND st.ts = w.ts AND st.seq = w.seq
+			$q$
+			INTO st_t, st_s, st_ts, st_p, st_q, left_p
+			USING t_, s_, ts_, v_, p_, q_;
+		done_t := done_t || st_t;
+		done_s := done_s || st_s;
+		done_ts := done_ts || st_ts;
+		done_p := done_p || st_p;
+		done_q := done_q || st_q;
+		EXIT WHEN left_p IS NULL;
+		-- the samples that lost their seq, again (their ids are theirs already)
+		SELECT array_agg(u.t ORDER BY u.pos), array_agg(u.s ORDER BY u.pos), array_agg(u.ts ORDER BY u.pos),
+			   array_agg(u.vol ORDER BY u.pos), array_agg(u.id ORDER BY u.pos), array_agg(u.pos ORDER BY u.pos),
+			   array_agg(true)
+		  INTO t_, s_, ts_, v_, id_, p_, c_
+		  FROM unnest(t_, s_, ts_, v_, id_, p_) u(t, s, ts, vol, id, pos)
+		 WHERE u.pos = ANY (left_p);
+	END LOOP;
+	-- a compaction of a day that committed after the seqs were read may
+	-- have moved another writer's sample with one of those seqs into a
+	-- block (once a row is in, no compaction of its day can start before
+	-- this commits): the two would share a message_id, so this request is
+	-- refused, to be sent again (two posts to one series and instant during
+	-- its day's compaction)
+	IF vscope._ceilo_blocks_between(lo, hi) AND EXISTS (
+			SELECT FROM unnest(done_t, done_s, done_ts, done_q) u(t, s, ts, q)
+			 WHERE vscope._ceilo_block_max_seq(u.t, u.s, u.ts) >= u.q) THEN
+		RAISE EXCEPTION 'samples of these series and times were compressed while these were being stored'
+			USING ERRCODE = 'serialization_failure', HINT = 'Send the samples again.';
+	END IF;
+	PERFORM vscope._ceilo_span_widen(done_t, done_s, done_ts);
+	RETURN QUERY SELECT u.p, u.q FROM unnest(done_p, done_q) u(p, q);
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope.ceilometer_add_events(events jsonb) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	e jsonb;
+	t jsonb;
+	traits jsonb;
+	val text;
+	ids text[] := '{}'::text[];
+	mid text;
+	gen timestamptz;
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant is selected' USING ERRCODE = 'VS401';
+	END IF;
+	IF jsonb_typeof(events) = 'object' THEN
+		events := jsonb_build_array(events);
+	END IF;
+	IF jsonb_typeof(events) IS DISTINCT FROM 'array' OR jsonb_array_length(events) = 0 THEN
+		PERFORM vscope._ceilo_fail('400', 'Events should be included in request body: a JSON list of events');
+	END IF;
+	FOR e IN SELECT x FROM jsonb_array_elements(events) x LOOP
+		IF jsonb_typeof(e) <> 'object' OR jsonb_typeof(e -> 'event_type') IS DISTINCT FROM 'string'
+		   OR jsonb_typeof(e -> 'generated') IS DISTINCT FROM 'string' THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid event: each event needs an event_type and a generated time (strings)');
+		END IF;
+		IF jsonb_typeof(e -> 'message_id') NOT IN ('string', 'null')
+		   OR octet_length(e ->> 'message_id') NOT BETWEEN 1 AND 255
+		   OR octet_length(e ->> 'event_type') NOT BETWEEN 1 AND 255 THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid event: event_type and message_id must be strings of 1 to 255 bytes');
+		END IF;
+		gen := vscope._ceilo_parse_ts(e ->> 'generated');
+		IF gen IS NULL THEN
+			PERFORM vscope._ceilo_fail('400', format('Invalid input for field/attribute generated. Value: ''%s''. invalid timestamp format', e ->> 'generated'));
+		END IF;
+		IF jsonb_typeof(coalesce(e -> 'traits', '[]')) <> 'array' THEN
+			PERFORM vscope._ceilo_fail('400', 'Invalid event: traits must be a list');
+		END IF;
+		traits := '[]';
+		FOR t IN SELECT x FROM jsonb_array_elements(coalesce(e -> 'traits', '[]')) x LOOP
+			IF jsonb_typeof(t) <> 'object' OR jsonb_typeof(t -> 'name') IS DISTINCT FROM 'string'
+			   OR coalesce(t ->> 'type', 'string') NOT IN ('string', 'integer', 'float', 'datetime')
+			   OR jsonb_typeof(t -> 'value') IS NULL OR jsonb_typeof(t -> 'value') NOT IN ('string', 'number')
+			   OR octet_length(t ->> 'name') NOT BETWEEN 1 AND 255 THEN
+				PERFORM vscope._ceilo_fail('400', format('Invalid trait %s: it needs a name, a type (string, integer, float or datetime) and a value', t));
+			END IF;
+			val := vscope._ceilo_convert(t ->> 'value', coalesce(t ->> 'type', 'string'));
+			traits := traits || jsonb_build_object('name', t ->> 'name', 'type', coalesce(t ->> 'type', 'string'), 'value', val);
+		END LOOP;
+		mid := coalesce(e ->> 'message_id', gen_random_uuid()::text);
+		-- sorted first: Citus plans no subquery inside INSERT ... VALUES
+		traits := (SELECT coalesce(jsonb_agg(x ORDER BY x ->> 'name', x ->> 'value'), '[]') FROM jsonb_array_elements(traits) x);
+		INSERT INTO vscope.events (tenant_id, message_id, event_type, generated, traits, raw)
+			VALUES (tid, mid, e ->> 'event_type', gen, traits, coalesce(e -> 'raw', '{}'));
+		ids := ids || mid;
+	END LOOP;
+	RETURN to_json(ids);
+EXCEPTION WHEN unique_violation THEN
+	RAISE EXCEPTION USING ERRCODE = 'VS409',
+		MESSAGE = format('An event with message_id %s exists already', mid);
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope.ceilometer_list_samples(args jsonb DEFAULT '{}', meter text DEFAULT NULL,
+											   old_style boolean DEFAULT false)
+	RETURNS json LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'samples');
+	lim integer := vscope._ceilo_limit(vscope._ceilo_arg(args, 'limit'));
+	lo timestamptz;
+	hi timestamptz;
+	width interval := interval '86400 seconds';
+	from_ts timestamptz;
+	n bigint;
+	r json;
+BEGIN
+	-- where the matching series have samples (vscope.sample_span), within
+	-- the query's range: nothing there, nothing to list
+	-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+	EXECUTE format(
+		'SELECT min(k.first_ts), max(k.last_ts)
+		   FROM vscope.sample_series s
+		   JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+		  WHERE %s AND ($1 IS NULL OR s.counter_name = $1)', q.series_where)
+		INTO lo, hi USING meter;
+	PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
+	lo := greatest(lo, q.w_start);
+	hi := least(hi, q.w_end);
+	IF lo IS NULL OR lo > hi THEN
+		RETURN '[]'::json;
+	END IF;
+	-- newest first: the last day of that range, then four times as much
+	-- back each round until the limit is met or the range is covered.
+	-- The reader plans only the partitions of a round's days and reads
+	-- the newest rows by the (tenant_id, ts) index and the blocks that end
+	-- last, newest first.  Rows before a round's start are older than
+	-- every row in it, so a round that fills the limit has the answer.
+	LOOP
+		from_ts := CASE WHEN width >= hi - lo THEN lo ELSE hi - width END;
+		-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+		EXECUTE format(
+			'SELECT coalesce(json_agg(vscope._ceilo_sample_json(s, x, $2) ORDER BY (x).ts DESC, (x).series_id, (x).seq), ''[]''),
+					count(*)
+			   FROM (SELECT s, x FROM vscope.sample_series s
+					   JOIN vscope._ceilo_read_samples(ARRAY(SELECT s.series_id FROM vscope.sample_series s
+															  WHERE %1$s AND ($1 IS NULL OR s.counter_name = $1)),
+													   greatest($3, $5), least($4, $6), $7) x USING (tenant_id, series_id)
+					  WHERE %1$s AND %2$s AND x.ts >= $3 AND x.ts <= $4 AND ($1 IS NULL OR s.counter_name = $1)
+					  ORDER BY x.ts DESC, x.series_id, x.seq LIMIT %3$s) y(s, x)',
+			q.series_where, q.sample_where, lim)
+			INTO r, n USING meter, old_style, from_ts, hi, q.x_lo, q.x_hi,
+							-- the reader keeps the newest lim (unless a seq is to be matched)
+							CASE WHEN q.x_seq IS NULL THEN lim END;
+		PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
+		EXIT WHEN n >= lim OR from_ts = lo;
+		width := width * 4;
+	END LOOP;
+	RETURN r;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_series_ids(tenants integer[], meters text[], types text[], units text[],
+	resources text[], projects text[], users text[], sources text[], metadata jsonb[])
+	RETURNS integer[] LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	keys bytea[];
+	ids integer[];
+	fresh integer[];		-- the positions of the first samples of new series, in order
+	numbers bigint[];
+BEGIN
+	SELECT array_agg(sha256(convert_to(jsonb_build_array(u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md)::text, 'UTF8'))
+					 ORDER BY u.i)
+	  INTO keys
+	  FROM unnest(meters, types, units, resources, projects, users, sources, metadata)
+		   WITH ORDINALITY u(m, ty, un, r, p, us, src, md, i);
+	-- the series that exist are read first (MATERIALIZED: on Citus, from
+	-- the shards of these tenants), and matched to the samples after: Citus
+	-- takes no subquery correlated with unnest()
+	WITH known AS MATERIALIZED (
+		SELECT s.tenant_id, s.skey FROM vscope.sample_series s
+		 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys))
+	SELECT array_agg(f.i::integer ORDER BY f.i) INTO fresh
+	  FROM (SELECT DISTINCT ON (u.t, u.k) u.i
+			  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
+			 WHERE NOT EXISTS (SELECT FROM known s WHERE s.tenant_id = u.t AND s.skey = u.k)
+			 ORDER BY u.t, u.k, u.i) f;
+	IF fresh IS NOT NULL THEN
+		-- one number each, ascending in the order the series come
+		numbers := ARRAY(SELECT nextval(pg_get_serial_sequence('vscope.sample_series', 'series_id'))
+						   FROM generate_series(1, cardinality(fresh)));
+		INSERT INTO vscope.sample_series (tenant_id, series_id, counter_name, counter_type, counter_unit,
+										  resource_id, project_id, user_id, source, resource_metadata, skey)
+		SELECT u.t, f.n, u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md, u.k
+		  FROM unnest(tenants, meters, types, units, resources, projects, users, sources, metadata, keys)
+			   WITH ORDINALITY u(t, m, ty, un, r, p, us, src, md, k, i)
+		  JOIN unnest(fresh, numbers) f(i, n) ON f.i = u.i
+		 ORDER BY u.t, u.k
+		ON CONFLICT (tenant_id, skey) DO NOTHING;
+	END IF;
+	WITH known AS MATERIALIZED (
+		SELECT s.tenant_id, s.skey, s.series_id FROM vscope.sample_series s
+		 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys))
+	SELECT array_agg(s.series_id ORDER BY u.i) INTO ids
+	  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
+	  JOIN known s ON s.tenant_id = u.t AND s.skey = u.k;
+	IF coalesce(cardinality(ids), 0) <> coalesce(cardinality(tenants), 0) THEN
+		RAISE EXCEPTION 'a sample series could not be found or made'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'The samples name a tenant this session may not write to.';
+	END IF;
+	RETURN ids;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_samples(body text, routing text DEFAULT 'tenant') RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+	tid integer := vscope.current_tenant();
+	home_name text;
+	future interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
+	oldest timestamptz := now() - vscope.retention();
+	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
+	n integer;
+	good integer;
+	rejected jsonb;
+	projects text[];
+	tenants integer[];
+	meters text[];
+	types text[];
+	units text[];
+	resources text[];
+	users text[];
+	sources text[];
+	metas jsonb[];
+	stamps timestamptz[];
+	volumes float8[];
+	ids text[];
+	sids integer[];
+	stored integer;
+BEGIN
+	PERFORM vscope._ceilo_publish_routing(routing);
+	b := vscope._ceilo_publish_items(body, 'samples');
+	n := jsonb_array_length(b);
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = tid;
+	-- every item checked on its own: its first problem, or its fields
+	WITH items AS (
+		SELECT (a.i - 1)::integer AS i, a.e,
+			   CASE WHEN jsonb_typeof(a.e -> 'timestamp') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'timestamp') END AS ts,
+			   CASE jsonb_typeof(a.e -> 'volume')
+				   WHEN 'number' THEN (a.e ->> 'volume')::numeric
+				   WHEN 'string' THEN vscope._ceilo_num(a.e ->> 'volume') END AS vol,
+			   CASE WHEN jsonb_typeof(a.e -> 'project_id') = 'string' THEN a.e ->> 'project_id' END AS project
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	), checked AS (
+		SELECT it.*, CASE
+			WHEN jsonb_typeof(it.e) <> 'object' THEN
+				format('a sample is a JSON object, not %s', jsonb_typeof(it.e))
+			WHEN jsonb_typeof(it.e -> 'name') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'name') NOT BETWEEN 1 AND 255 THEN
+				'name: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'type') IS DISTINCT FROM 'string' OR it.e ->> 'type' NOT IN ('gauge', 'delta', 'cumulative') THEN
+				format('type: gauge, delta or cumulative, not %s', coalesce((it.e -> 'type')::text, 'nothing'))
+			WHEN jsonb_typeof(it.e -> 'unit') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'unit') > 255 THEN
+				'unit: a string of at most 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'volume') = 'object' AND it.e -> 'volume' ? 'vscope:nonfinite' THEN
+				format('volume: %s is not a finite number', it.e -> 'volume' ->> 'vscope:nonfinite')
+			WHEN it.vol IS NULL THEN
+				format('volume: a number is needed, not %s', coalesce((it.e -> 'volume')::text, 'nothing'))
+			WHEN NOT (it.vol = 0 OR abs(it.vol) BETWEEN 2.2250738585072014e-308 AND 1.7976931348623157e308) THEN
+				format('volume: %s is out of the range of a double precision number', it.e ->> 'volume')
+			WHEN jsonb_typeof(it.e -> 'resource_id') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'resource_id') NOT BETWEEN 1 AND 255 THEN
+				'resource_id: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'project_id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'project_id') > 255 THEN
+				'project_id: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'user_id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'user_id') > 255 THEN
+				'user_id: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'source') NOT IN ('string', 'null') OR octet_length(it.e ->> 'source') > 255 THEN
+				'source: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'id') NOT BETWEEN 1 AND 255 THEN
+				'id: a string of 1 to 255 bytes, or null, is needed'
+			WHEN it.ts IS NULL THEN
+				format('timestamp: %s is not an ISO 8601 time', coalesce((it.e -> 'timestamp')::text, 'nothing'))
+			WHEN jsonb_typeof(it.e -> 'resource_metadata') NOT IN ('object', 'null') THEN
+				format('resource_metadata: an object (or null) is needed, not %s', jsonb_typeof(it.e -> 'resource_metadata'))
+			WHEN pg_column_size(it.e -> 'resource_metadata') > 65536 THEN
+				'resource_metadata: larger than 64 kB'
+			WHEN nonfinite AND strpos(it.e::text, '{"vscope:nonfinite": ') > 0 THEN
+				'NaN or Infinity, which JSON does not have, in the sample'
+			WHEN it.ts > now() + future THEN
+				format('timestamp: %s is more than vscope.max_future (%s) ahead', it.e ->> 'timestamp', future)
+			WHEN it.ts < oldest THEN
+				format('timestamp: %s is older than vscope.retention (%s)', it.e ->> 'timestamp', vscope.retention())
+			ELSE vscope._ceilo_publish_project_problem(it.project, routing, home_name)
+			END AS err
+		  FROM items it
+	), days AS (
+		-- only to a day that has its partition: a request never makes one
+		SELECT d.day, vscope._day_not_writable(d.day, 'samples') AS err
+		  FROM (SELECT DISTINCT date_trunc('day', c.ts, 'UTC') AS day FROM checked c WHERE c.err IS NULL) d
+	), final AS (
+		SELECT c.*, coalesce(c.err, 'timestamp: ' || d.err) AS problem
+		  FROM checked c LEFT JOIN days d ON d.day = date_trunc('day', c.ts, 'UTC') AND c.err IS NULL
+	)
+	SELECT (count(*) FILTER (WHERE f.problem IS NULL))::integer,
+		   jsonb_agg(jsonb_build_object('index', f.i, 'id', CASE WHEN jsonb_typeof(f.e -> 'id') = 'string' THEN f.e -> 'id' END,
+										'error', f.problem) ORDER BY f.i) FILTER (WHERE f.problem IS NOT NULL),
+		   array_agg(f.project ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'name' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'type' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'unit' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'resource_id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'user_id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'source' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(coalesce(nullif(f.e -> 'resource_metadata', 'null'), '{}') ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.ts ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.vol::float8 ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL)
+	  INTO good, rejected, projects, meters, types, units, resources, users, sources, metas, stamps, volumes, ids
+	  FROM final f;
+	stored := 0;
+	IF good > 0 THEN
+		tenants := vscope._ceilo_publish_tenants(projects, routing);
+		sids := vscope._ceilo_series_ids(tenants, meters, types, units, resources, projects, users, sources, metas);
+		SELECT count(*)::integer INTO stored FROM vscope._ceilo_insert_samples(tenants, sids, stamps, volumes, ids);
+	END IF;
+	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'sample');
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_events(body text, routing text DEFAULT 'tenant') RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+	tid integer := vscope.current_tenant();
+	home_name text;
+	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
+	n integer;
+	good integer;
+	rejected jsonb;
+	projects text[];
+	tenants integer[];
+	mids text[];
+	types text[];
+	gens timestamptz[];
+	traits jsonb[];
+	raws jsonb[];
+	stored integer;
+BEGIN
+	PERFORM vscope._ceilo_publish_routing(routing);
+	b := vscope._ceilo_publish_items(body, 'events');
+	n := jsonb_array_length(b);
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = tid;
+	WITH items AS (
+		SELECT (a.i - 1)::integer AS i, a.e,
+			   CASE WHEN jsonb_typeof(a.e -> 'generated') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'generated') END AS gen
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	), converted AS (
+		SELECT it.*, tr.traits, tr.terr, tr.project
+		  FROM items it
+		  LEFT JOIN LATERAL (
+			SELECT coalesce(jsonb_agg(c.t ORDER BY c.t ->> 'name', c.t ->> 'value') FILTER (WHERE NOT c.t ? 'error'), '[]') AS traits,
+				   (array_agg(c.t ->> 'error' ORDER BY x.o) FILTER (WHERE c.t ? 'error'))[1] AS terr,
+				   min(c.t ->> 'value') FILTER (WHERE c.t ->> 'name' = 'project_id' AND c.t ->> 'type' = 'string') AS project
+			  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(it.e -> 'traits') = 'array' THEN it.e -> 'traits' ELSE '[]' END)
+				   WITH ORDINALITY x(t, o)
+			 CROSS JOIN LATERAL (SELECT vscope._ceilo_publish_trait(x.t) AS t) c
+			 WHERE c.t IS NOT NULL) tr ON true
+	), checked AS (
+		SELECT cv.*, CASE
+			WHEN jsonb_typeof(cv.e) <> 'object' THEN
+				format('an event is a JSON object, not %s', jsonb_typeof(cv.e))
+			WHEN jsonb_typeof(cv.e -> 'event_type') IS DISTINCT FROM 'string' OR octet_length(cv.e ->> 'event_type') NOT BETWEEN 1 AND 255 THEN
+				'event_type: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(cv.e -> 'message_id') NOT IN ('string', 'null') OR octet_length(cv.e ->> 'message_id') NOT BETWEEN 1 AND 255 THEN
+				'message_id: a string of 1 to 255 bytes, or null, is needed'
+			WHEN cv.gen IS NULL THEN
+				format('generated: %s is not an ISO 8601 time', coalesce((cv.e -> 'generated')::text, 'nothing'))
+			WHEN jsonb_typeof(cv.e -> 'traits') NOT IN ('array', 'null') THEN
+				'traits: a list of [name, dtype, value] is needed'
+			WHEN cv.terr IS NOT NULL THEN
+				'traits: ' || cv.terr
+			WHEN nonfinite AND strpos(cv.e::text, '{"vscope:nonfinite": ') > 0 THEN
+				'NaN or Infinity, which JSON does not have, in the event'
+			ELSE vscope._ceilo_publish_project_problem(cv.project, routing, home_name)
+			END AS problem
+		  FROM converted cv
+	)
+	SELECT (count(*) FILTER (WHERE c.problem IS NULL))::integer,
+		   jsonb_agg(jsonb_build_object('index', c.i, 'id', CASE WHEN jsonb_typeof(c.e -> 'message_id') = 'string' THEN c.e -> 'message_id' END,
+										'error', c.problem) ORDER BY c.i) FILTER (WHERE c.problem IS NOT NULL),
+		   array_agg(c.project ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(coalesce(c.e ->> 'message_id', gen_random_uuid()::text) ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.e ->> 'event_type' ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.gen ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.traits ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(coalesce(nullif(c.e -> 'raw', 'null'), '{}') ORDER BY c.i) FILTER (WHERE c.problem IS NULL)
+	  INTO good, rejected, projects, mids, types, gens, traits, raws
+	  FROM checked c;
+	stored := 0;
+	IF good > 0 THEN
+		tenants := vscope._ceilo_publish_tenants(projects, routing);
+		WITH ins AS (
+			INSERT INTO vscope.events (tenant_id, message_id, event_type, generated, traits, raw)
+			SELECT u.t, u.mid, u.ty, u.gen, u.tr, u.raw
+			  FROM unnest(tenants, mids, types, gens, traits, raws) u(t, mid, ty, gen, tr, raw)
+			 ORDER BY u.t, u.mid
+			ON CONFLICT (tenant_id, message_id) DO NOTHING
+			RETURNING 1
+		)
+		SELECT count(*)::integer INTO stored FROM ins;
+	END IF;
+	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'event');
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope.ceilometer_list_meters(args jsonb DEFAULT '{}') RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	q record := vscope._ceilo_query(coalesce(args, '{}'), 'meters');
+	lim integer := vscope._ceilo_limit(vscope._ceilo_arg(args, 'limit'));
+	uniq text := lower(vscope._ceilo_arg(args, 'unique'));
+	r json;
+BEGIN
+	IF uniq IN ('true', 't', 'yes', 'y', 'on', '1') THEN
+		-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+		EXECUTE format(
+			'SELECT coalesce(json_agg(json_build_object(''name'', counter_name, ''type'', counter_type,
+					''unit'', counter_unit, ''resource_id'', NULL, ''project_id'', NULL, ''user_id'', NULL,
+					''source'', NULL,
+					''meter_id'', vscope._ceilo_meter_id(NULL, counter_name))
+					ORDER BY counter_name), ''[]'')
+			   FROM (SELECT DISTINCT ON (s.counter_name) s.counter_name, s.counter_type, s.counter_unit
+					   FROM vscope.sample_series s
+					  WHERE %s AND EXISTS (SELECT FROM vscope.sample_span k
+											WHERE k.tenant_id = s.tenant_id AND k.series_id = s.series_id)
+					  ORDER BY s.counter_name, s.series_id DESC LIMIT %s) m',
+			q.series_where, lim) INTO r;
+		PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
+	ELSE
+		-- plpgsql_check: the WHERE fragments come from vscope._ceilo_query, which quotes every value (%L) and names only whitelisted columns (%I); lim is an integer
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+		EXECUTE format(
+			'SELECT coalesce(json_agg(json_build_object(''name'', counter_name, ''type'', counter_type,
+					''unit'', counter_unit, ''resource_id'', resource_id, ''project_id'', project_id,
+					''user_id'', user_id, ''source'', source,
+					''meter_id'', vscope._ceilo_meter_id(resource_id, counter_name))
+					ORDER BY counter_name, resource_id), ''[]'')
+			   FROM (SELECT DISTINCT ON (s.counter_name, s.resource_id) s.*
+					   FROM vscope.sample_series s
+					   JOIN vscope.sample_span k ON k.tenant_id = s.tenant_id AND k.series_id = s.series_id
+					  WHERE %s
+					  ORDER BY s.counter_name, s.resource_id, k.last_ts DESC, s.series_id DESC LIMIT %s) m',
+			q.series_where, lim) INTO r;
+		PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
+	END IF;
+	RETURN r;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_run_events(cond text, lim integer) RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	r json;
+BEGIN
+	-- plpgsql_check: cond is made by ceilometer_list_events from whitelisted fields and %L literals; the function runs with its caller's rights
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+	EXECUTE format('SELECT coalesce(json_agg(vscope._ceilo_event_json(e) ORDER BY e.generated, e.message_id), ''[]'')
+					  FROM (SELECT * FROM vscope.events e WHERE %s ORDER BY e.generated, e.message_id LIMIT %s) e',
+				   cond, lim) INTO r;
+	PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
+	RETURN r;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_fail(status text, message text) RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	AS $$
+BEGIN
+	-- VOLATILE, not the IMMUTABLE plpgsql_check suggests: an immutable call with
+	-- constant arguments is run by the planner, raising where no row asked for it
+	-- @plpgsql_check_options: performance_warnings = false
+	RAISE EXCEPTION USING ERRCODE = 'VS' || status, MESSAGE = message;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope.tsdb_tsmeta(method text, body text DEFAULT NULL, args jsonb DEFAULT '{}',
+								   OUT status integer, OUT answer json)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	req jsonb := vscope._tsdb_body(body);
+	sid integer;
+	p record;
+	missing text;
+	f jsonb;
+	key_ text;
+	lim integer;
+	v text;
+	ret integer;
+	mx double precision;
+	mn double precision;
+	chg boolean;
+BEGIN
+	IF method NOT IN ('GET', 'POST', 'PUT', 'DELETE') THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405',
+			DETAIL = format('The HTTP method [%s] is not permitted for this endpoint', method);
+	END IF;
+	IF req IS NOT NULL AND jsonb_typeof(req) <> 'object' THEN
+		RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400';
+	END IF;
+	IF method = 'GET' THEN
+		IF args ? 'tsuid' THEN
+			sid := vscope._tsdb_tsuid_id(vscope._tsdb_arg(args, 'tsuid'));
+			PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid;
+			IF sid IS NULL OR NOT FOUND THEN
+				RAISE EXCEPTION 'Could not find Timeseries meta data' USING ERRCODE = 'VS404';
+			END IF;
+			status := 200;
+			answer := (SELECT j.meta FROM vscope._tsdb_tsmeta_json(ARRAY[sid]) j)::json;
+			RETURN;
+		END IF;
+		SELECT * INTO p FROM vscope._tsdb_parse_series(vscope._tsdb_required_arg(args, 'm'));
+		missing := vscope._tsdb_missing_name(p.metric, p.tags);
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'Unable to find one of the UIDs' USING ERRCODE = 'VS404', DETAIL = missing;
+		END IF;
+		status := 200;
+		answer := ('[' || coalesce((SELECT string_agg(j.meta, ',' ORDER BY j.series_id)
+									  FROM vscope._tsdb_tsmeta_json(ARRAY(
+										   SELECT s.series_id FROM vscope.series s
+											WHERE s.tenant_id = tid AND s.metric = p.metric AND s.tags @> p.tags)) j), '')
+				   || ']')::json;
+		RETURN;
+	END IF;
+
+	-- the fields: the body's, or the query string's (OpenTSDB's names)
+	IF req IS NOT NULL THEN
+		f := req;
+		IF f ? 'custom' THEN
+			f := jsonb_set(f, '{custom}', coalesce(vscope._tsdb_custom(f->'custom'), 'null'));
+		END IF;
+		BEGIN
+			ret := trunc((f->>'retention')::numeric)::integer;
+			mx := (f->>'max')::double precision;
+			mn := (f->>'min')::double precision;
+		EXCEPTION WHEN data_exception THEN
+			RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400',
+				DETAIL = 'retention is a whole number, max and min are numbers.';
+		END;
+	ELSE
+		f := jsonb_strip_nulls(jsonb_build_object(
+			'tsuid', vscope._tsdb_arg(args, 'tsuid'),
+			'displayName', vscope._tsdb_arg(args, 'display_name'),
+			'description', vscope._tsdb_arg(args, 'description'),
+			'notes', vscope._tsdb_arg(args, 'notes'),
+			'units', vscope._tsdb_arg(args, 'units'),
+			'dataType', vscope._tsdb_arg(args, 'data_type')));
+		FOREACH v IN ARRAY ARRAY['retention', 'max', 'min'] LOOP
+			CONTINUE WHEN coalesce(vscope._tsdb_arg(args, v), '') = '';
+			BEGIN
+				IF v = 'retention' THEN
+					ret := vscope._tsdb_arg(args, v)::integer;
+				ELSIF v = 'max' THEN
+					mx := vscope._tsdb_arg(args, v)::real::double precision;
+				ELSE
+					mn := vscope._tsdb_arg(args, v)::real::double precision;
+				END IF;
+			EXCEPTION WHEN data_exception THEN
+				RAISE EXCEPTION 'Unable to parse ''%'' value', v USING ERRCODE = 'VS400';
+			END;
+		END LOOP;
+	END IF;
+
+	IF method = 'DELETE' THEN
+		IF coalesce(f->>'tsuid', '') = '' THEN
+			RAISE EXCEPTION 'Unable to delete TSMeta information' USING ERRCODE = 'VS400', DETAIL = 'Missing UID';
+		END IF;
+		DELETE FROM vscope.series_meta x WHERE x.tenant_id = tid AND x.series_id = vscope._tsdb_tsuid_id(f->>'tsuid');
+		status := 204;
+		RETURN;
+	END IF;
+
+	-- a field counts as set when it differs from its default, as OpenTSDB's
+	-- setters count it; a write that sets none changes nothing (its 304)
+	chg := coalesce(f->>'displayName', '') <> '' OR coalesce(f->>'description', '') <> ''
+		   OR coalesce(f->>'notes', '') <> '' OR coalesce(f->>'units', '') <> ''
+		   OR coalesce(f->>'dataType', '') <> '' OR coalesce(ret, 0) <> 0
+		   OR mx IS NOT NULL OR mn IS NOT NULL OR coalesce(jsonb_typeof(f->'custom') = 'object', false);
+	-- POST or PUT: by tsuid, or by m= (create=true makes the series)
+	IF coalesce(f->>'tsuid', '') = '' THEN
+		SELECT * INTO p FROM vscope._tsdb_parse_series(vscope._tsdb_required_arg(args, 'm'));
+		missing := vscope._tsdb_missing_name(p.metric, p.tags);
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'Unable to find one or more UIDs' USING ERRCODE = 'VS404', DETAIL = missing;
+		END IF;
+		-- the series' canonical key, as store/series.c writes it (its
+		-- delimiters and % percent-encoded inside the names)
+		key_ := vscope._tsdb_key_part(p.metric) || '{'
+				|| coalesce((SELECT string_agg(vscope._tsdb_key_part(e.key) || '=' || vscope._tsdb_key_part(e.value),
+											   ',' ORDER BY e.key COLLATE "C")
+							   FROM jsonb_each_text(p.tags) e), '') || '}';
+		SELECT s.series_id INTO sid FROM vscope.series s WHERE s.tenant_id = tid AND s.skey = key_;
+		IF sid IS NULL THEN
+			IF vscope._tsdb_arg(args, 'create') IS DISTINCT FROM 'true' THEN
+				RAISE EXCEPTION 'Could not find TSMeta, specify "create=true" to create a new one.' USING ERRCODE = 'VS400';
+			END IF;
+			lim := current_setting('vscope.max_tags')::integer;
+			IF (SELECT count(*) FROM jsonb_object_keys(p.tags)) > lim THEN
+				RAISE EXCEPTION 'Too many tags: % maximum allowed: %', (SELECT count(*) FROM jsonb_object_keys(p.tags)), lim
+					USING ERRCODE = 'VS400';
+			END IF;
+			-- a new series, numbered and counted as a write would make it
+			SELECT c.series_id INTO sid FROM vscope._create_series(ARRAY[key_], ARRAY[p.metric], ARRAY[p.tags::text]) c;
+		ELSIF NOT chg THEN
+			status := 304;
+			RETURN;
+		END IF;
+	ELSE
+		sid := vscope._tsdb_tsuid_id(f->>'tsuid');
+		IF NOT chg THEN
+			status := 304;
+			RETURN;
+		END IF;
+		PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'Requested TSMeta did not exist' USING ERRCODE = 'VS400';
+		END IF;
+	END IF;
+	INSERT INTO vscope.series_meta AS x (tenant_id, series_id, display_name, description, notes, custom,
+										 units, data_type, retention, max, min)
+	VALUES (tid, sid, coalesce(f->>'displayName', ''), coalesce(f->>'description', ''),
+			coalesce(f->>'notes', ''), nullif(f->'custom', 'null'), coalesce(f->>'units', ''),
+			coalesce(f->>'dataType', ''), coalesce(ret, 0), coalesce(mx, 'NaN'), coalesce(mn, 'NaN'))
+	ON CONFLICT (tenant_id, series_id) DO UPDATE SET
+		display_name = CASE WHEN method = 'PUT' OR coalesce(f->>'displayName', '') <> '' THEN excluded.display_name ELSE x.display_name END,
+		description = CASE WHEN method = 'PUT' OR coalesce(f->>'description', '') <> '' THEN excluded.description ELSE x.description END,
+		notes = CASE WHEN method = 'PUT' OR coalesce(f->>'notes', '') <> '' THEN excluded.notes ELSE x.notes END,
+		custom = CASE WHEN method = 'PUT' OR jsonb_typeof(f->'custom') = 'object' THEN excluded.custom ELSE x.custom END,
+		units = CASE WHEN method = 'PUT' OR coalesce(f->>'units', '') <> '' THEN excluded.units ELSE x.units END,
+		data_type = CASE WHEN method = 'PUT' OR coalesce(f->>'dataType', '') <> '' THEN excluded.data_type ELSE x.data_type END,
+		retention = CASE WHEN method = 'PUT' OR coalesce(ret, 0) <> 0 THEN excluded.retention ELSE x.retention END,
+		max = CASE WHEN method = 'PUT' OR mx IS NOT NULL THEN excluded.max ELSE x.max END,
+		min = CASE WHEN method = 'PUT' OR mn IS NOT NULL THEN excluded.min ELSE x.min END;
+	status := 200;
+	answer := (SELECT j.meta FROM vscope._tsdb_tsmeta_json(ARRAY[sid]) j)::json;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_json(body text) RETURNS jsonb
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	RETURN body::jsonb;
+EXCEPTION
+	WHEN invalid_text_representation OR untranslatable_character OR character_not_in_repertoire THEN
+		RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'Invalid input: the body is not valid JSON';
+	WHEN statement_too_complex OR program_limit_exceeded THEN
+		RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'Invalid input: the body is nested too deeply';
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_convert(v text, typ text, exact boolean DEFAULT false) RETURNS text
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n numeric := vscope._ceilo_num(v);
+BEGIN
+	CASE typ
+	WHEN 'string' THEN
+		RETURN v;
+	WHEN 'integer' THEN
+		IF exact AND v ~ '^\s*[-+]?\d{1,30}\s*$' THEN
+			RETURN v::numeric::text;
+		ELSIF v ~ '^\s*[-+]?\d{1,18}\s*$' THEN
+			RETURN v::bigint::text;
+		END IF;
+	WHEN 'float' THEN
+		IF exact AND n IS NOT NULL THEN
+			RETURN n::text;
+		-- what double precision holds: no overflow, no underflow to zero
+		ELSIF n = 0 OR abs(n) BETWEEN 2.2250738585072014e-308 AND 1.7976931348623157e308 THEN
+			RETURN n::float8::text;
+		END IF;
+	WHEN 'boolean' THEN
+		IF vscope._ceilo_bool(v) IS NOT NULL THEN
+			RETURN vscope._ceilo_bool(v)::text;
+		END IF;
+	WHEN 'datetime' THEN
+		IF vscope._ceilo_parse_ts(v) IS NOT NULL THEN
+			RETURN vscope._ceilo_ts(vscope._ceilo_parse_ts(v));
+		END IF;
+	ELSE
+		NULL;
+	END CASE;
+	RAISE EXCEPTION USING ERRCODE = 'VS400',
+		MESSAGE = format('Unable to convert the value %s to the expected data type %s.', v, typ);
+END
+$$;
+ALTER FUNCTION vscope._ceilo_limit(text) STABLE;
+ALTER FUNCTION vscope.tsdb_lookup(jsonb) VOLATILE;
