@@ -105,7 +105,7 @@ sql/vscope--$(EXTVERSION).sql: $(SQL_SOURCES) Makefile
 	  for f in $(SQL_SOURCES); do printf '\n-- ==== %s ====\n' "$$f"; cat "$$f"; done; } >$@.tmp
 	@mv $@.tmp $@
 
-.PHONY: deps daemon install-daemon run test test-citus bench fuzz fuzz-sql clean-daemon
+.PHONY: deps daemon install-daemon run test test-citus bench fuzz fuzz-sql clean-daemon check-build lint print-objs print-regress
 
 deps:
 	@scripts/deps.sh
@@ -153,6 +153,19 @@ fuzz-sql:
 # the pg_regress files, for scripts/test.sh
 print-regress:
 	@echo $(REGRESS)
+
+# the extension's objects, for scripts/lint.sh
+print-objs:
+	@echo $(OBJS)
+
+# Static checks (make test runs both): clang with -Werror over every C file
+# of the extension and vscoped (no objects made: gcc's -Werror build is the
+# one make test makes), and cppcheck
+check-build:
+	@scripts/lint.sh clang
+
+lint:
+	@scripts/lint.sh cppcheck
 
 # PGXS is there only once the Debian packages are; deps/run/test work without it.
 ifneq ($(wildcard $(shell command -v $(PG_CONFIG) 2>/dev/null)),)

@@ -129,6 +129,23 @@ if [ -z "$VSCOPE_TESTS" ] || [ -n "$(selected fuzz)" ]; then
 	failed=$((failed + f_bad))
 fi
 
+# ---- static checks of the C code (scripts/lint.sh): clang -Werror over
+# every file of the extension and vscoped (gcc's -Werror build is the one
+# above), and cppcheck; seconds of CPU each ----
+if [ -z "$VSCOPE_TESTS" ] || [ -n "$(selected lint)" ]; then
+	for check in clang cppcheck; do
+		say "lint: $check"
+		if "$VSCOPE_ROOT/scripts/lint.sh" "$check" >"$TEST_DIR/lint-$check.log" 2>&1; then
+			tail -1 "$TEST_DIR/lint-$check.log"
+			passed=$((passed + 1))
+		else
+			head -60 "$TEST_DIR/lint-$check.log"
+			say "lint: $check found problems (log: $TEST_DIR/lint-$check.log)"
+			failed=$((failed + 1))
+		fi
+	done
+fi
+
 # ---- end-to-end ----
 say "end-to-end"
 db_setup vscope

@@ -70,6 +70,8 @@ static const CqField fields[] = {
 	{"volume", "counter_volume", CQ_NUMBER},
 };
 
+static void BadFilter(const char *fmt, const char *arg) pg_attribute_noreturn();
+
 static void
 BadFilter(const char *fmt, const char *arg)
 {
@@ -458,6 +460,8 @@ vscope_ceilometer_filter_sql(PG_FUNCTION_ARGS)
 	Expr(&out, &j->root, 1);
 	PG_RETURN_TEXT_P(cstring_to_text(out.data));
 }
+
+static void BadOrder(const char *fmt, const char *arg) pg_attribute_noreturn();
 
 static void
 BadOrder(const char *fmt, const char *arg)

@@ -111,14 +111,19 @@ read_file_value(const char *path, char *err, size_t errlen)
 	{
 		if (len + n + 1 > cap)
 		{
+			char	   *grown;
+
 			cap = (len + n + 1) * 2;
-			data = realloc(data, cap);
-			if (data == NULL)
+			grown = realloc(data, cap);
+			if (grown == NULL)
 			{
+				/* the old buffer is still ours to free */
+				free(data);
 				fclose(f);
 				snprintf(err, errlen, "out of memory");
 				return NULL;
 			}
+			data = grown;
 		}
 		memcpy(data + len, chunk, n);
 		len += n;

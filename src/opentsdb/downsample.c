@@ -50,6 +50,8 @@ ts_append(TsSeries *s, TsPoint pt)
 	s->p[s->n++] = pt;
 }
 
+static void BadSpec(const char *spec) pg_attribute_noreturn();
+
 static void
 BadSpec(const char *spec)
 {

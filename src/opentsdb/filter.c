@@ -77,6 +77,8 @@ ts_filter_type_name(TsFilterType t)
 	return type_names[t];
 }
 
+static void BadFilter(const TsFilter *f, const char *why) pg_attribute_noreturn();
+
 static void
 BadFilter(const TsFilter *f, const char *why)
 {

@@ -134,6 +134,8 @@ hex_digit(char c)
 	return -1;
 }
 
+static void Bad(const char *msg) pg_attribute_noreturn();
+
 static void
 Bad(const char *msg)
 {

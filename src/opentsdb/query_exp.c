@@ -118,6 +118,8 @@ typedef struct ExpQuery
 
 /* ---- reading the request (Jackson's part) ---- */
 
+static void Unreadable(const char *detail) pg_attribute_noreturn();
+
 static void
 Unreadable(const char *detail)
 {
@@ -489,6 +491,8 @@ ReadRequest(Jsonb *req, ExpQuery *q)
 /* ---- checking it (Query.validate and the QueryExecutor) ---- */
 
 /* Invalid raises OpenTSDB's wrapping message with the cause as detail */
+static void Invalid(const char *msg, const char *cause) pg_attribute_noreturn();
+
 static void
 Invalid(const char *msg, const char *cause)
 {

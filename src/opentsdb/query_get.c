@@ -72,6 +72,8 @@ Flag(Jsonb *args, const char *key)
 	return n > 0 && (v[0] == NULL || pg_strcasecmp(v[0], "false") != 0);
 }
 
+static void BadM(const char *m, const char *why) pg_attribute_noreturn();
+
 static void
 BadM(const char *m, const char *why)
 {

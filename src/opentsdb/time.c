@@ -22,6 +22,8 @@
 #define UNIX_EPOCH_MS_OFFSET \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000)
 
+static void BadTime(const char *msg, const char *s) pg_attribute_noreturn();
+
 static void
 BadTime(const char *msg, const char *s)
 {

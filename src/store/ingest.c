@@ -253,7 +253,7 @@ UpdateLast(int32 tenant, VsPointIn *points, int n, int *nseries)
 		HeapTuple	tup = SPI_tuptable->vals[r];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		SeriesLast	key;
+		SeriesLast	key = {0};	/* bsearch's key: only series_id is compared */
 		SeriesLast *hit;
 		Datum		d;
 
@@ -656,6 +656,8 @@ ValueFromDatum(Datum d, Oid type, VsPointIn *pt)
 				 errmsg("a point value must be finite"),
 				 errdetail("NaN and infinity cannot be stored.")));
 }
+
+static void BadName(const char *what, const char *name, const char *err) pg_attribute_noreturn();
 
 static void
 BadName(const char *what, const char *name, const char *err)

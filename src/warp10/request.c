@@ -49,6 +49,8 @@ Arg(Jsonb *args, const char *name)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
+static void BadParam(const char *name) pg_attribute_noreturn();
+
 static void
 BadParam(const char *name)
 {

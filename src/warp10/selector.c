@@ -92,6 +92,7 @@ ParseLabels(W10Selector *sel, const char *text, int len, const char *whole, int 
 					 errmsg("invalid label selector \"%.*s\" in selector \"%s\"", toklen, tok, whole),
 					 errdetail("A label selector is name=value (exact) or name~regex.")));
 		/* split on every separator, keep the first two parts */
+		/* cppcheck-suppress legacyUninitvar ; set above, or ereport(ERROR) did not return */
 		s1 = memchr(tok, sep, toklen);
 		namelen = s1 - tok;
 		s1++;
