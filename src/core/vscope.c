@@ -28,6 +28,7 @@ int			vs_max_put_points = 500000;
 int			vs_max_buckets = 5000000;
 int			vs_compress_after_secs = 86400;
 int			vs_max_points = 50000000;
+int			vs_pct_max_values = 5000000;
 bool		vs_use_summaries = true;
 bool		vs_query_allow_delete = false;
 /* read by vscope._create_series() through current_setting() */
@@ -207,6 +208,16 @@ _PG_init(void)
 							   "How the Ceilometer caller was authenticated: token or keystone (empty: a SQL session).",
 							   NULL, &vs_ceilo_auth, "", PGC_USERSET, GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("vscope.percentile_max_values",
+							"The most values one vscope.percentile (or _r3, _r7) aggregate may rank.",
+							"A percentile keeps every value of its group until the end, about 40 bytes "
+							"each at its peak: 5 million take some 200 MB of the backend's memory. "
+							"A larger group is refused (SQLSTATE 54000) rather than grown past work_mem "
+							"by orders of magnitude.",
+							&vs_pct_max_values,
+							5000000, 1, 100000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("vscope.ceilometer_max_rows",
 							"The most rows one Ceilometer answer may have (limit, statistics).",
 							"Larger answers are refused with a 400; a JSON value must stay below 1 GB.",

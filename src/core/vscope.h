@@ -30,6 +30,7 @@ extern int	vs_max_put_points;
 extern int	vs_max_buckets;
 extern int	vs_compress_after_secs;
 extern int	vs_max_points;
+extern int	vs_pct_max_values;
 extern bool vs_use_summaries;
 extern bool vs_query_allow_delete;
 extern bool vs_enable_reader_aggregates;

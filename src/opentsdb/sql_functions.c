@@ -167,6 +167,25 @@ vscope_downsample(PG_FUNCTION_ARGS)
 
 /* ---- percentile aggregates ---- */
 
+/*
+ * PctCheckSize refuses a percentile state of more than
+ * vscope.percentile_max_values values: the state keeps every value (an exact
+ * percentile, as OpenTSDB computes it, needs them all), so it is bounded by
+ * a documented cap rather than left to grow to PostgreSQL's 1 GB limit.
+ */
+static void
+PctCheckSize(int64 nvalues)
+{
+	if (nvalues > vs_pct_max_values)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a percentile may rank at most %d values (vscope.percentile_max_values)",
+						vs_pct_max_values),
+				 errdetail("An exact percentile keeps every value of its group in memory, about 40 bytes each."),
+				 errhint("Downsample first (a pNN downsampler ranks each interval on its own), "
+						 "query a shorter time range or fewer series, or raise vscope.percentile_max_values.")));
+}
+
 VS_FUNCTION_INFO_V1(vscope_pct_accum);
 
 /*
@@ -219,6 +238,8 @@ vscope_pct_accum(PG_FUNCTION_ARGS)
 	}
 	eah = (ExpandedArrayHeader *) DatumGetEOHP(state);
 	idx = eah->ndims == 0 ? 1 : eah->lbound[0] + eah->dims[0];
+	/* element 1 is p: idx - 1 values once this one is in */
+	PctCheckSize((int64) idx - 1);
 	/* on a read-write expanded array this appends in place */
 	state = array_set_element(state, 1, &idx, PG_GETARG_DATUM(1), false,
 							  -1, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
@@ -263,6 +284,7 @@ vscope_pct_combine(PG_FUNCTION_ARGS)
 	a = PG_GETARG_ARRAYTYPE_P(0);
 	deconstruct_array(a, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &av, NULL, &na);
 	deconstruct_array(b, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &bv, NULL, &nb);
+	PctCheckSize((int64) Max(na - 1, 0) + Max(nb - 1, 0));
 	all = palloc(sizeof(Datum) * (na + nb));
 	memcpy(all, av, sizeof(Datum) * na);
 	if (nb > 1)

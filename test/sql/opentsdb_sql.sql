@@ -61,3 +61,12 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 DROP TABLE pct_big;
+
+-- a percentile keeps every value of its group: more than
+-- vscope.percentile_max_values is refused cleanly (54000, with a hint)
+SET vscope.percentile_max_values = 1000;
+SELECT vscope.percentile(x, 50), vscope.percentile_r7(x, 90) FROM generate_series(1, 1000) x;
+SELECT vscope.percentile(x, 50) FROM generate_series(1, 1001) x;
+SELECT vscope.percentile_r3(x, 50) FROM generate_series(1, 1001) x;
+RESET vscope.percentile_max_values;
+SELECT vscope.percentile(x, 50) FROM generate_series(1, 1001) x;
