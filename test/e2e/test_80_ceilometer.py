@@ -693,8 +693,8 @@ def test_keystone_identity_headers(ctx):
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
-        # (a sanitizer build reports on stderr; the daemon's output is ours to check)
-        assert "Sanitizer" not in out and "runtime error" not in out, out
+        # a clean shutdown: SIGTERM makes vscoped exit 0
+        assert proc.returncode == 0, out
     # identity headers are believed only from keystone-trusted-addresses
     proc = ctx.spawn_daemon(port, VSCOPE_IDENTITY_HEADERS="keystone", VSCOPE_KEYSTONE_TENANT=ks,
                             VSCOPE_KEYSTONE_TRUSTED_ADDRESSES="10.9.8.7")
@@ -704,8 +704,8 @@ def test_keystone_identity_headers(ctx):
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
-        # (a sanitizer build reports on stderr; the daemon's output is ours to check)
-        assert "Sanitizer" not in out and "runtime error" not in out, out
+        # a clean shutdown: SIGTERM makes vscoped exit 0
+        assert proc.returncode == 0, out
 
 
 def test_a_day_without_a_partition_is_refused_and_nothing_is_stored(ctx):

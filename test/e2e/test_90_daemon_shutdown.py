@@ -4,7 +4,7 @@ import signal
 import threading
 import time
 
-from faults import free_port
+from faults import free_port, wait_for
 from vstest import assert_status
 
 T = "e2e-drain"
@@ -32,7 +32,13 @@ def test_sigterm_finishes_the_write_under_way(ctx):
 
         t = threading.Thread(target=put)
         t.start()
-        time.sleep(0.4)          # the put is being processed
+        # the put is being processed: its statement runs in a backend (or,
+        # on a fast machine, it is already done and the drain is trivial)
+        wait_for(lambda: not t.is_alive() or ctx.psql(
+                     "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                     "AND backend_type = 'client backend' AND query ILIKE '%put%' "
+                     "AND pid <> pg_backend_pid()") != [["0"]],
+                 "the put to reach the database", timeout=60, step=0.01)
         proc.send_signal(signal.SIGTERM)
         t.join(60)
         assert_status(result["r"], 204)

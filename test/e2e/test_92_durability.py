@@ -128,6 +128,16 @@ class Writers:
             sock.close()
 
 
+def process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def test_acknowledged_points_survive_kills(ctx):
     tok = ctx.token(T)
     port = free_port(ctx.port + 6)
@@ -179,9 +189,10 @@ def test_acknowledged_points_survive_kills(ctx):
         progress()
 
         # 3. the postmaster: gone without a word, then started again
-        os.kill(postmaster_pid(ctx), signal.SIGKILL)
+        pm = postmaster_pid(ctx)
+        os.kill(pm, signal.SIGKILL)
         faults.append("postmaster SIGKILL")
-        time.sleep(0.5)
+        wait_for(lambda: not process_exists(pm), "the postmaster to be gone")
         cluster_start(ctx)
         wait_for(lambda: cluster_answers(ctx), "the cluster started again")
         progress()

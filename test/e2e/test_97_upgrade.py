@@ -108,8 +108,8 @@ def stop_daemons():
             except subprocess.TimeoutExpired:
                 d.proc.kill()
                 out, _ = d.proc.communicate()
+            outs.append((d.proc.returncode, out or ""))
             d.proc = None
-            outs.append(out or "")
     return outs
 
 
@@ -715,9 +715,10 @@ def test_the_catalog_comparison_sees_each_kind_of_change(ctx):
 def test_stop_the_daemons_and_drop_the_databases(ctx):
     try:
         outs = stop_daemons()
-        for out in outs:
-            # (a sanitizer build reports on stderr; the daemon's output is ours to check)
-            assert "Sanitizer" not in out and "runtime error" not in out, out
+        for rc, out in outs:
+            # a clean shutdown: SIGTERM makes vscoped exit 0 (a kill after the
+            # timeout, or a crash, does not)
+            assert rc == 0, out
     finally:
         _dbs.clear()
         drop_databases(ctx)
