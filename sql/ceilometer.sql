@@ -640,13 +640,13 @@ SELECT coalesce(nullif(current_setting('vscope.ceilometer_admin', true), ''), 'o
 $$;
 COMMENT ON FUNCTION vscope._ceilo_ident() IS 'internal: the Ceilometer caller as vscoped sets it (admin, project, user, how authenticated); an admin when nothing is set, as in a SQL session';
 
+-- VOLATILE, not the IMMUTABLE plpgsql_check suggests for a function without
+-- side effects: an immutable call with constant arguments is run by the
+-- planner, raising where no row takes that branch
 CREATE FUNCTION vscope._ceilo_fail(status text, message text) RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	AS $$
-BEGIN
-	-- VOLATILE, not the IMMUTABLE plpgsql_check suggests: an immutable call with
-	-- constant arguments is run by the planner, raising where no row asked for it
-	-- @plpgsql_check_options: performance_warnings = false
+BEGIN	-- @plpgsql_check_options: performance_warnings = false
 	RAISE EXCEPTION USING ERRCODE = 'VS' || status, MESSAGE = message;
 END
 $$;

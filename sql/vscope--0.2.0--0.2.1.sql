@@ -8556,10 +8556,7 @@ $$;
 CREATE OR REPLACE FUNCTION vscope._ceilo_fail(status text, message text) RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	AS $$
-BEGIN
-	-- VOLATILE, not the IMMUTABLE plpgsql_check suggests: an immutable call with
-	-- constant arguments is run by the planner, raising where no row asked for it
-	-- @plpgsql_check_options: performance_warnings = false
+BEGIN	-- @plpgsql_check_options: performance_warnings = false
 	RAISE EXCEPTION USING ERRCODE = 'VS' || status, MESSAGE = message;
 END
 $$;
