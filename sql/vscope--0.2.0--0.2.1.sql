@@ -6135,6 +6135,50 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.tsdb_tsmeta(text, text, jsonb) IS 'OpenTSDB /api/uid/tsmeta for the current tenant: GET {"tsuid"} or {"m": "metric{k=v}"}, POST/PUT a body {"tsuid","displayName","description","notes","custom","units","dataType","retention","max","min"} or the same as arguments (by m= with create=true for a new series), DELETE; answers (status, TSMeta or a list of them)';
+--------------------------------------------------------------------------------
+-- Defence in depth: vscoped's login role no longer holds a BYPASSRLS role.
+-- Its cross-tenant paths (Coopr's superadmin, Ceilometer publishers routing
+-- to their projects' tenants) run as vscope_cloud, which has no BYPASSRLS and
+-- goes through SECURITY DEFINER twins owned by vscope_superadmin.
+--------------------------------------------------------------------------------
+DO $roles$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'vscope_cloud') THEN
+		CREATE ROLE vscope_cloud NOLOGIN NOBYPASSRLS IN ROLE vscope_admin;
+	END IF;
+	GRANT vscope_cloud TO vscope_authenticator;
+	IF EXISTS (SELECT FROM pg_catalog.pg_auth_members
+				WHERE roleid = 'vscope_superadmin'::regrole AND member = 'vscope_authenticator'::regrole) THEN
+		REVOKE vscope_superadmin FROM vscope_authenticator;
+	END IF;
+END
+$roles$;
+
+-- whether the caller acts across tenants as vscope_cloud (through the
+-- SECURITY DEFINER twins of the functions it may call) rather than with
+-- vscope_superadmin's BYPASSRLS, which superusers have too
+CREATE FUNCTION vscope._cloud_caller() RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_has_role(current_user, 'vscope_cloud', 'MEMBER')
+	   AND NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER')
+$$;
+COMMENT ON FUNCTION vscope._cloud_caller() IS 'internal: whether the current role is vscope_cloud (cross-tenant through SECURITY DEFINER functions only) rather than one with BYPASSRLS';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_authenticate(tenant text, user_id text, apikey text)
+	RETURNS TABLE (tenant_id integer, db_role text)
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT t.tenant_id,
+		   CASE WHEN u.user_id = 'admin' AND t.name = 'superadmin' THEN 'vscope_cloud'
+				WHEN u.user_id = 'admin' THEN 'vscope_admin'
+				ELSE 'vscope_reader' END
+	  FROM vscope.tenants t JOIN vscope.coopr_users u USING (tenant_id)
+	 WHERE t.name = coopr_authenticate.tenant AND u.user_id = coopr_authenticate.user_id
+	   AND u.apikey_hash = sha256(convert_to(coalesce(apikey, ''), 'UTF8'))
+$$;
 
 CREATE OR REPLACE FUNCTION vscope.coopr_create_apikey(tenant text, user_id text) RETURNS json
 	LANGUAGE plpgsql VOLATILE
@@ -6147,6 +6191,11 @@ DECLARE
 	-- the time a value: Citus takes no now() in ON CONFLICT DO UPDATE
 	made timestamptz := now();
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_create_apikey(coopr_create_apikey.tenant, coopr_create_apikey.user_id);
+	END IF;
 	IF coalesce(user_id, '') = '' OR coalesce(tenant, '') = '' THEN
 		RAISE EXCEPTION 'tenant and user are required' USING ERRCODE = 'VS400';
 	END IF;
@@ -6167,6 +6216,21 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.coopr_create_apikey(text, text) IS 'Coopr: issues (or replaces) the API key of a tenant user; only its hash is kept';
+	ON CONFLICT (tenant_id, user_id) DO UPDATE SET apikey_hash = excluded.apikey_hash, created_at = now();
+	RETURN json_build_object('tenant', tenant, 'user', user_id, 'apikey', key);
+END
+$$;
+
+-- the cross-tenant twin of coopr_create_apikey() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_create_apikey(tenant text, user_id text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_create_apikey(tenant, user_id) $$;
+ALTER FUNCTION vscope._cloud_coopr_create_apikey(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_create_apikey(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_create_apikey(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_create_apikey(text, text) IS 'internal: vscope.coopr_create_apikey() with vscope_superadmin''s rights, for vscope_cloud only';
 
 CREATE OR REPLACE FUNCTION vscope.coopr_queue_metrics() RETURNS json
 	LANGUAGE plpgsql STABLE
@@ -6179,6 +6243,11 @@ DECLARE
 	home integer := vscope.current_tenant();
 	out json;
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_queue_metrics();
+	END IF;
 	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
 		RAISE EXCEPTION 'Forbidden to get queue metrics.' USING ERRCODE = 'VS403';
 	END IF;
@@ -6236,6 +6305,71 @@ BEGIN
 	 WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts;
 END
 $$;
+
+-- the cross-tenant twin of coopr_queue_metrics() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_queue_metrics() RETURNS json
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_queue_metrics() $$;
+ALTER FUNCTION vscope._cloud_coopr_queue_metrics() OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_queue_metrics() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_queue_metrics() TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_queue_metrics() IS 'internal: vscope.coopr_queue_metrics() with vscope_superadmin''s rights, for vscope_cloud only';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_queue_events(body text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	op jsonb;
+	tid integer;
+	n integer := 0;
+	request jsonb;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_queue_events(coopr_queue_events.body);
+	END IF;
+	IF NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') THEN
+		RAISE EXCEPTION 'only the superadmin reports queue events' USING ERRCODE = 'VS403';
+	END IF;
+	request := vscope._coopr_json(body);
+	IF jsonb_typeof(request->'ops') IS DISTINCT FROM 'array' THEN
+		RAISE EXCEPTION 'expected {"ops": [{"tenant", "op", "task"}, ...]}' USING ERRCODE = 'VS400';
+	END IF;
+	FOR op IN SELECT * FROM jsonb_array_elements(request->'ops') LOOP
+		IF coalesce(op->>'task', '') = '' OR coalesce(op->>'tenant', '') = '' THEN
+			RAISE EXCEPTION 'queue operation % needs a tenant and a task', n + 1 USING ERRCODE = 'VS400';
+		END IF;
+		tid := vscope.create_tenant(op->>'tenant');
+		CASE op->>'op'
+			WHEN 'add' THEN
+				-- adding an element already taken keeps it taken
+				INSERT INTO vscope.coopr_queue (tenant_id, task) VALUES (tid, op->>'task')
+				ON CONFLICT (tenant_id, task) DO NOTHING;
+			WHEN 'take' THEN
+				UPDATE vscope.coopr_queue SET in_progress = true
+				 WHERE tenant_id = tid AND task = op->>'task';
+				IF NOT FOUND THEN
+					RAISE EXCEPTION 'queue operation %: task "%" is not queued in tenant "%"',
+						n + 1, op->>'task', op->>'tenant' USING ERRCODE = 'VS400';
+				END IF;
+			WHEN 'finish' THEN
+				DELETE FROM vscope.coopr_queue WHERE tenant_id = tid AND task = op->>'task';
+			WHEN 'fail' THEN
+				UPDATE vscope.coopr_queue SET in_progress = false
+				 WHERE tenant_id = tid AND task = op->>'task';
+			ELSE
+				RAISE EXCEPTION 'queue operation %: op is add, take, finish or fail, not "%"',
+					n + 1, coalesce(op->>'op', '') USING ERRCODE = 'VS400';
+		END CASE;
+		n := n + 1;
+	END LOOP;
+	RETURN json_build_object('applied', n);
+END
+$$;
 COMMENT ON FUNCTION vscope._ceilo_span_widen(integer[], timestamptz[]) IS 'internal: widens the vscope.sample_span rows of these series of the current tenant to take in these sample times (made when missing)';
 
 CREATE OR REPLACE FUNCTION vscope._ceilo_find_samples(ids text[],
@@ -6257,6 +6391,204 @@ BEGIN
 	UNION
 	SELECT tid, m.series_id, m.ts, m.seq
 	  FROM unnest(ids) u(id), vscope._ceilo_parse_message_id(u.id) m;
+END
+$$;
+
+-- the cross-tenant twin of coopr_queue_events() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_queue_events(body text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_queue_events(body) $$;
+ALTER FUNCTION vscope._cloud_coopr_queue_events(text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_queue_events(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_queue_events(text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_queue_events(text) IS 'internal: vscope.coopr_queue_events() with vscope_superadmin''s rights, for vscope_cloud only';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_node_events(body text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n integer;
+	request jsonb;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_node_events(coopr_node_events.body);
+	END IF;
+	IF NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') THEN
+		RAISE EXCEPTION 'only the superadmin reports node events' USING ERRCODE = 'VS403';
+	END IF;
+	request := vscope._coopr_json(body);
+	IF jsonb_typeof(request) <> 'object' OR
+	   jsonb_typeof(coalesce(request->'events', '[]')) <> 'array' OR
+	   jsonb_typeof(coalesce(request->'tenants', '[]')) <> 'array' THEN
+		RAISE EXCEPTION 'expected {"tenants": [...], "events": [{"tenant", "user", "cluster", "node", "action", "status", "time"}]}'
+			USING ERRCODE = 'VS400';
+	END IF;
+	PERFORM vscope.create_tenant(t) FROM jsonb_array_elements_text(coalesce(request->'tenants', '[]')) t;
+	PERFORM vscope.create_tenant(e->>'tenant') FROM jsonb_array_elements(coalesce(request->'events', '[]')) e
+	  WHERE coalesce(e->>'tenant', '') <> '';
+	IF EXISTS (SELECT FROM jsonb_array_elements(coalesce(request->'events', '[]')) e
+			   WHERE jsonb_typeof(e->'time') IS DISTINCT FROM 'number'
+				  OR (e->'time')::numeric NOT BETWEEN 0 AND 99999999999) THEN
+		RAISE EXCEPTION 'invalid node event: time is Unix seconds, from 0 to 99999999999' USING ERRCODE = 'VS400';
+	END IF;
+	INSERT INTO vscope.coopr_tasks (tenant_id, user_id, cluster, node, action, status, completed_at)
+	SELECT vscope.tenant_id(x.tenant), x."user", x.cluster, x.node, x.action, x.status, to_timestamp(x.time)
+	  FROM jsonb_to_recordset(coalesce(request->'events', '[]'))
+		AS x(tenant text, "user" text, cluster text, node text, action text, status text, time double precision);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN json_build_object('recorded', n);
+EXCEPTION
+	WHEN not_null_violation OR check_violation OR invalid_text_representation
+		 OR numeric_value_out_of_range OR datatype_mismatch THEN
+		RAISE EXCEPTION 'invalid node event: %', SQLERRM USING ERRCODE = 'VS400',
+			HINT = 'Each event has tenant, user, cluster, node, action (CREATE or DELETE), status (COMPLETE or FAILED) and time (Unix seconds).';
+END
+$$;
+
+-- the cross-tenant twin of coopr_node_events() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_node_events(body text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_node_events(body) $$;
+ALTER FUNCTION vscope._cloud_coopr_node_events(text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_node_events(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_node_events(text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_node_events(text) IS 'internal: vscope.coopr_node_events() with vscope_superadmin''s rights, for vscope_cloud only';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_node_usage(start_s text DEFAULT NULL, end_s text DEFAULT NULL,
+										user_id text DEFAULT NULL, tenant text DEFAULT NULL,
+										groupby text DEFAULT NULL, timeunit text DEFAULT NULL)
+	RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	super boolean := pg_has_role(current_user, 'vscope_superadmin', 'MEMBER');
+	tid integer;
+	s_ms bigint;
+	e_ms bigint;
+	now_ms bigint := (extract(epoch FROM now()) * 1000)::bigint;
+	unit_ms bigint;
+	scale bigint;
+	period_ms bigint;
+	first_create bigint;
+	last_delete bigint;
+	ntasks bigint;
+	data json;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_node_usage(coopr_node_usage.start_s, coopr_node_usage.end_s, coopr_node_usage.user_id, coopr_node_usage.tenant, coopr_node_usage.groupby, coopr_node_usage.timeunit);
+	END IF;
+	-- the order of Coopr's (documented) checks: 403, then 405 for tenant, then 400
+	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'Only admins are allowed to get node usage.' USING ERRCODE = 'VS403';
+	END IF;
+	IF tenant IS NOT NULL AND NOT super THEN
+		RAISE EXCEPTION 'Getting information about tenant % not allowed for tenant %', tenant,
+			(SELECT name FROM vscope.tenants WHERE tenant_id = vscope.current_tenant())
+			USING ERRCODE = 'VS405';
+	END IF;
+	BEGIN
+		s_ms := start_s::bigint * 1000;
+		e_ms := end_s::bigint * 1000;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'start and end are Unix seconds: got start=%, end=%', coalesce(start_s, ''), coalesce(end_s, '')
+			USING ERRCODE = 'VS400';
+	END;
+	IF s_ms IS NOT NULL AND e_ms IS NOT NULL AND s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', start_s, end_s USING ERRCODE = 'VS400';
+	END IF;
+	-- milliseconds per unit; the sub-millisecond units multiply instead (scale)
+	unit_ms := CASE lower(coalesce(timeunit, 'seconds'))
+				   WHEN 'nanoseconds' THEN 1 WHEN 'microseconds' THEN 1
+				   WHEN 'milliseconds' THEN 1 WHEN 'seconds' THEN 1000 WHEN 'minutes' THEN 60000
+				   WHEN 'hours' THEN 3600000 WHEN 'days' THEN 86400000 END;
+	scale := CASE lower(coalesce(timeunit, 'seconds')) WHEN 'nanoseconds' THEN 1000000
+				  WHEN 'microseconds' THEN 1000 ELSE 1 END;
+	IF unit_ms IS NULL THEN
+		RAISE EXCEPTION 'invalid timeunit "%"', timeunit USING ERRCODE = 'VS400',
+			HINT = 'Use milliseconds, seconds, minutes, hours or days.';
+	END IF;
+	period_ms := CASE groupby WHEN 'hour' THEN 3600000 WHEN 'day' THEN 86400000
+					 WHEN 'week' THEN 604800000 WHEN 'month' THEN 2592000000
+					 WHEN 'year' THEN 31104000000 END;
+	IF groupby IS NOT NULL AND period_ms IS NULL THEN
+		RAISE EXCEPTION 'invalid groupby "%"', groupby USING ERRCODE = 'VS400',
+			HINT = 'Use hour, day, week, month or year.';
+	END IF;
+	IF tenant IS NOT NULL THEN
+		tid := vscope.tenant_id(tenant);
+		IF tid IS NULL THEN
+			tid := -1;		-- a tenant with no tasks: nothing counts
+		END IF;
+	ELSIF NOT super THEN
+		tid := vscope.current_tenant();
+	END IF;
+
+	SELECT (date_part('epoch', min(k.completed_at) FILTER (WHERE k.action = 'CREATE')) * 1000)::bigint,
+		   (date_part('epoch', max(k.completed_at) FILTER (WHERE k.action = 'DELETE')) * 1000)::bigint,
+		   count(*)
+	  INTO first_create, last_delete, ntasks
+	  FROM vscope.coopr_tasks k
+	 WHERE k.status = 'COMPLETE' AND (tid IS NULL OR k.tenant_id = tid)
+	   AND (coopr_node_usage.user_id IS NULL OR k.user_id = coopr_node_usage.user_id);
+
+	IF ntasks = 0 THEN
+		s_ms := coalesce(s_ms, 0);
+		e_ms := coalesce(e_ms, now_ms);
+		IF s_ms > e_ms THEN
+			RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+		END IF;
+		RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000,
+								 'data', json_build_array(json_build_object('time', s_ms / 1000, 'value', 0)));
+	END IF;
+	-- vscope's rule (Coopr's documentation): end defaults to now
+	s_ms := coalesce(s_ms, first_create, 0);
+	e_ms := coalesce(e_ms, now_ms);
+	IF s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+	END IF;
+	IF period_ms IS NOT NULL AND (e_ms - s_ms) / period_ms + 1 > vscope._max_buckets() THEN
+		RAISE EXCEPTION 'groupby % over this window makes % intervals, at most % are allowed',
+			groupby, (e_ms - s_ms) / period_ms + 1, vscope._max_buckets() USING ERRCODE = 'VS400';
+	END IF;
+
+	IF period_ms IS NULL THEN
+		SELECT json_build_array(json_build_object('time', s_ms / 1000, 'value',
+				   coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
+					   greatest(0, least(death, e_ms) - greatest(birth, s_ms)) * scale / unit_ms END), 0)))
+		  INTO data FROM vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms);
+	ELSE
+		-- intervals on epoch multiples of the period, the first from start; each
+		-- node counts the part of its life inside each interval (exactly: Coopr
+		-- itself over-counts a first interval that starts between boundaries)
+		WITH bounds AS (
+			SELECT b AS lo, least(b - b % period_ms + period_ms, e_ms) AS hi
+			  FROM (SELECT s_ms AS b
+					UNION ALL
+					SELECT g FROM generate_series(s_ms - s_ms % period_ms + period_ms, e_ms - 1, period_ms) g) x
+			 WHERE b < e_ms)
+		SELECT coalesce(json_agg(json_build_object('time', lo / 1000, 'value', v) ORDER BY lo), '[]')
+		  INTO data
+		  FROM (SELECT b.lo, coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
+					   greatest(0, least(n.death, b.hi) - greatest(n.birth, b.lo)) * scale / unit_ms END), 0) AS v
+				  FROM bounds b LEFT JOIN vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms) n
+					ON n.birth < b.hi AND n.death > b.lo
+				 GROUP BY b.lo) x;
+		IF json_array_length(data) = 0 THEN
+			data := json_build_array(json_build_object('time', s_ms / 1000, 'value', 0));
+		END IF;
+	END IF;
+	RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000, 'data', data);
 END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_find_samples(text[]) IS 'internal: where the samples of the current tenant named by these message ids are stored (tenant, series, time, seq): by the publisher''s id, or by the id made from that place';
@@ -6677,6 +7009,138 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_series_ids(integer[], text[], text[], text[], text[], text[], text[], text[], jsonb[]) IS 'internal: the sample series (by tenant, meter, type, unit, resource, project, user, source and metadata, given as arrays) of checked samples, made when new; their ids in the order given';
+	super boolean := pg_has_role(current_user, 'vscope_superadmin', 'MEMBER');
+	tid integer;
+	s_ms bigint;
+	e_ms bigint;
+	now_ms bigint := (extract(epoch FROM now()) * 1000)::bigint;
+	unit_ms bigint;
+	scale bigint;
+	period_ms bigint;
+	first_create bigint;
+	last_delete bigint;
+	ntasks bigint;
+	data json;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_node_usage(coopr_node_usage.start_s, coopr_node_usage.end_s, coopr_node_usage.user_id, coopr_node_usage.tenant, coopr_node_usage.groupby, coopr_node_usage.timeunit);
+	END IF;
+	-- the order of Coopr's (documented) checks: 403, then 405 for tenant, then 400
+	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'Only admins are allowed to get node usage.' USING ERRCODE = 'VS403';
+	END IF;
+	IF tenant IS NOT NULL AND NOT super THEN
+		RAISE EXCEPTION 'Getting information about tenant % not allowed for tenant %', tenant,
+			(SELECT name FROM vscope.tenants WHERE tenant_id = vscope.current_tenant())
+			USING ERRCODE = 'VS405';
+	END IF;
+	BEGIN
+		s_ms := start_s::bigint * 1000;
+		e_ms := end_s::bigint * 1000;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'start and end are Unix seconds: got start=%, end=%', coalesce(start_s, ''), coalesce(end_s, '')
+			USING ERRCODE = 'VS400';
+	END;
+	IF s_ms IS NOT NULL AND e_ms IS NOT NULL AND s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', start_s, end_s USING ERRCODE = 'VS400';
+	END IF;
+	-- milliseconds per unit; the sub-millisecond units multiply instead (scale)
+	unit_ms := CASE lower(coalesce(timeunit, 'seconds'))
+				   WHEN 'nanoseconds' THEN 1 WHEN 'microseconds' THEN 1
+				   WHEN 'milliseconds' THEN 1 WHEN 'seconds' THEN 1000 WHEN 'minutes' THEN 60000
+				   WHEN 'hours' THEN 3600000 WHEN 'days' THEN 86400000 END;
+	scale := CASE lower(coalesce(timeunit, 'seconds')) WHEN 'nanoseconds' THEN 1000000
+				  WHEN 'microseconds' THEN 1000 ELSE 1 END;
+	IF unit_ms IS NULL THEN
+		RAISE EXCEPTION 'invalid timeunit "%"', timeunit USING ERRCODE = 'VS400',
+			HINT = 'Use milliseconds, seconds, minutes, hours or days.';
+	END IF;
+	period_ms := CASE groupby WHEN 'hour' THEN 3600000 WHEN 'day' THEN 86400000
+					 WHEN 'week' THEN 604800000 WHEN 'month' THEN 2592000000
+					 WHEN 'year' THEN 31104000000 END;
+	IF groupby IS NOT NULL AND period_ms IS NULL THEN
+		RAISE EXCEPTION 'invalid groupby "%"', groupby USING ERRCODE = 'VS400',
+			HINT = 'Use hour, day, week, month or year.';
+	END IF;
+	IF tenant IS NOT NULL THEN
+		tid := vscope.tenant_id(tenant);
+		IF tid IS NULL THEN
+			tid := -1;		-- a tenant with no tasks: nothing counts
+		END IF;
+	ELSIF NOT super THEN
+		tid := vscope.current_tenant();
+	END IF;
+
+	SELECT (date_part('epoch', min(k.completed_at) FILTER (WHERE k.action = 'CREATE')) * 1000)::bigint,
+		   (date_part('epoch', max(k.completed_at) FILTER (WHERE k.action = 'DELETE')) * 1000)::bigint,
+		   count(*)
+	  INTO first_create, last_delete, ntasks
+	  FROM vscope.coopr_tasks k
+	 WHERE k.status = 'COMPLETE' AND (tid IS NULL OR k.tenant_id = tid)
+	   AND (coopr_node_usage.user_id IS NULL OR k.user_id = coopr_node_usage.user_id);
+
+	IF ntasks = 0 THEN
+		s_ms := coalesce(s_ms, 0);
+		e_ms := coalesce(e_ms, now_ms);
+		IF s_ms > e_ms THEN
+			RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+		END IF;
+		RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000,
+								 'data', json_build_array(json_build_object('time', s_ms / 1000, 'value', 0)));
+	END IF;
+	-- vscope's rule (Coopr's documentation): end defaults to now
+	s_ms := coalesce(s_ms, first_create, 0);
+	e_ms := coalesce(e_ms, now_ms);
+	IF s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+	END IF;
+	IF period_ms IS NOT NULL AND (e_ms - s_ms) / period_ms + 1 > vscope._max_buckets() THEN
+		RAISE EXCEPTION 'groupby % over this window makes % intervals, at most % are allowed',
+			groupby, (e_ms - s_ms) / period_ms + 1, vscope._max_buckets() USING ERRCODE = 'VS400';
+	END IF;
+
+	IF period_ms IS NULL THEN
+		SELECT json_build_array(json_build_object('time', s_ms / 1000, 'value',
+				   coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
+					   greatest(0, least(death, e_ms) - greatest(birth, s_ms)) * scale / unit_ms END), 0)))
+		  INTO data FROM vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms);
+	ELSE
+		-- intervals on epoch multiples of the period, the first from start; each
+		-- node counts the part of its life inside each interval (exactly: Coopr
+		-- itself over-counts a first interval that starts between boundaries)
+		WITH bounds AS (
+			SELECT b AS lo, least(b - b % period_ms + period_ms, e_ms) AS hi
+			  FROM (SELECT s_ms AS b
+					UNION ALL
+					SELECT g FROM generate_series(s_ms - s_ms % period_ms + period_ms, e_ms - 1, period_ms) g) x
+			 WHERE b < e_ms)
+		SELECT coalesce(json_agg(json_build_object('time', lo / 1000, 'value', v) ORDER BY lo), '[]')
+		  INTO data
+		  FROM (SELECT b.lo, coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
+					   greatest(0, least(n.death, b.hi) - greatest(n.birth, b.lo)) * scale / unit_ms END), 0) AS v
+				  FROM bounds b LEFT JOIN vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms) n
+					ON n.birth < b.hi AND n.death > b.lo
+				 GROUP BY b.lo) x;
+		IF json_array_length(data) = 0 THEN
+			data := json_build_array(json_build_object('time', s_ms / 1000, 'value', 0));
+		END IF;
+	END IF;
+	RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000, 'data', data);
+END
+$$;
+
+-- the cross-tenant twin of coopr_node_usage() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_node_usage(start_s text, end_s text, user_id text, tenant text, groupby text, timeunit text) RETURNS json
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_node_usage(start_s, end_s, user_id, tenant, groupby, timeunit) $$;
+ALTER FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) IS 'internal: vscope.coopr_node_usage() with vscope_superadmin''s rights, for vscope_cloud only';
 
 CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_samples(body text, routing text DEFAULT 'tenant') RETURNS json
 	LANGUAGE plpgsql VOLATILE
@@ -6708,6 +7172,11 @@ DECLARE
 	sids integer[];
 	stored integer;
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_ceilometer_publish_samples(ceilometer_publish_samples.body, ceilometer_publish_samples.routing);
+	END IF;
 	PERFORM vscope._ceilo_publish_routing(routing);
 	b := vscope._ceilo_publish_items(body, 'samples');
 	n := jsonb_array_length(b);
@@ -6798,6 +7267,17 @@ END
 $$;
 COMMENT ON FUNCTION vscope.ceilometer_publish_samples(text, text) IS 'Ceilometer''s http publisher''s samples (a JSON list of Sample.as_dict(), or one): each checked on its own, the good ones stored (a repeated id skipped), routed by routing (tenant: all in the current tenant; own: only its own project; project: each in the tenant of its project, made when new); returns {stored, duplicates, rejected}';
 
+-- the cross-tenant twin of ceilometer_publish_samples() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_ceilometer_publish_samples(body text, routing text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.ceilometer_publish_samples(body, routing) $$;
+ALTER FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) IS 'internal: vscope.ceilometer_publish_samples() with vscope_superadmin''s rights, for vscope_cloud only';
+
 CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_events(body text, routing text DEFAULT 'tenant') RETURNS json
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -6819,6 +7299,11 @@ DECLARE
 	raws jsonb[];
 	stored integer;
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_ceilometer_publish_events(ceilometer_publish_events.body, ceilometer_publish_events.routing);
+	END IF;
 	PERFORM vscope._ceilo_publish_routing(routing);
 	b := vscope._ceilo_publish_items(body, 'events');
 	n := jsonb_array_length(b);
@@ -6951,3 +7436,21 @@ EXCEPTION WHEN unique_violation THEN
 END
 $$;
 COMMENT ON FUNCTION vscope.ceilometer_add_events(jsonb) IS 'loads Ceilometer events (a list of {event_type, generated, message_id, traits: [{name, type, value}], raw}); returns their message_ids';
+
+-- the cross-tenant twin of ceilometer_publish_events() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_ceilometer_publish_events(body text, routing text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.ceilometer_publish_events(body, routing) $$;
+ALTER FUNCTION vscope._cloud_ceilometer_publish_events(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) IS 'internal: vscope.ceilometer_publish_events() with vscope_superadmin''s rights, for vscope_cloud only';
+
+-- vscope.partitions() shows every tenant's data volume: operators only;
+-- _ceilo_run_events() runs the SQL condition it is given: request roles only
+REVOKE ALL ON FUNCTION vscope.partitions(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.partitions(text) TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._ceilo_run_events(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._ceilo_run_events(text, integer) TO vscope_reader;
