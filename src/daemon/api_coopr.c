@@ -64,7 +64,7 @@ body_text(VsRequest *r)
 	size_t		len;
 	const char *body = req_body(r, &len);
 
-	if (len == 0 || memchr(body, '\0', len) != NULL)
+	if (len == 0 || !body_is_text(body, len))
 		return "";
 	return body;
 }
