@@ -834,8 +834,13 @@ http_start(const VsConfig *cfg)
 	struct sockaddr_in a4;
 	struct sockaddr_in6 a6;
 	struct sockaddr *addr;
+	/*
+	 * poll(), not select(): select() cannot watch a descriptor past
+	 * FD_SETSIZE (1024), so under load (a thousand connections, the pool,
+	 * the telnet clients) every connection past it was dropped at once
+	 */
 	unsigned	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-		MHD_USE_ITC | MHD_USE_ERROR_LOG;
+		MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
 	config = cfg;
 	{
