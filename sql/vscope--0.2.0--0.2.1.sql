@@ -7454,3 +7454,36 @@ REVOKE ALL ON FUNCTION vscope.partitions(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.partitions(text) TO vscope_superadmin;
 REVOKE ALL ON FUNCTION vscope._ceilo_run_events(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope._ceilo_run_events(text, integer) TO vscope_reader;
+
+-- vscope.metrics_token(): the previous token revoked and the new one stored in one statement
+CREATE OR REPLACE FUNCTION vscope.metrics_token(service text, user_id bigint, endpoint text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	label text := 'metricsToken user ' || user_id;
+	tok text;
+BEGIN
+	PERFORM FROM vscope.tenants t WHERE t.tenant_id = tid AND t.name = service;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'The requested object (serviceName = %) does not exist', service USING ERRCODE = 'VS404';
+	END IF;
+	IF user_id IS NULL OR user_id <= 0 THEN
+		RAISE EXCEPTION 'invalid userId' USING ERRCODE = 'VS400';
+	END IF;
+	-- one issuer at a time per user, so exactly one token stays active
+	PERFORM pg_advisory_xact_lock(hashtext('vscope metricsToken'), hashtext(tid || '/' || user_id));
+	tok := vscope._random_token();
+	-- one write: the user's previous token revoked and the new one stored,
+	-- already bound to the user, by the same statement
+	WITH revoked AS (
+		UPDATE vscope.tokens k SET revoked_at = now()
+		 WHERE k.tenant_id = tid AND k.metrics_user_id = metrics_token.user_id
+		   AND k.revoked_at IS NULL
+	)
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description, metrics_user_id)
+	VALUES (tid, sha256(convert_to(tok, 'UTF8')), '{read}', label, metrics_token.user_id);
+	RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
+END
+$$;
