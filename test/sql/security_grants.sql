@@ -28,7 +28,7 @@ SELECT p.oid::regprocedure AS function, p.prosecdef AS definer
  WHERE p.pronamespace = 'vscope'::regnamespace
    AND EXISTS (SELECT FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
 				WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
 \pset format aligned
 
 -- a role of no tenant may call neither vscope.partitions() (every
