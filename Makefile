@@ -82,7 +82,7 @@ DATA_built = sql/vscope--$(EXTVERSION).sql
 # pg_regress tests, in order (test/sql/*.sql against test/expected/*.out),
 # each named after the domain it covers (the sql/ or src/ folder of that name;
 # fuzz_sql: what the SQL fuzzer found, across domains)
-REGRESS = core_install core_static_checks tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show opentsdb_exp coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts warp10_fetch opentsdb_meta ceilometer_publish warp10_exec ceilometer_compaction fuzz_sql
+REGRESS = core_install core_static_checks tenancy tenancy_tokens ingest_point ingest_put store_partitions store_reader store_blocks store_summaries store_series tenancy_rls opentsdb_query opentsdb_features opentsdb_sql opentsdb_api opentsdb_show opentsdb_exp coopr ceilometer_blocks ceilometer ceilometer_span opentsdb_calendar ingest_conflicts warp10_fetch opentsdb_meta ceilometer_publish warp10_exec ceilometer_compaction fuzz_sql security_grants
 REGRESS_OUTDIR ?= $(VSCOPE_DATA)/regress
 REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTDIR) \
 	--dbname=vscope_regress

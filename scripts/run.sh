@@ -28,14 +28,18 @@ trap 'shutdown 0' INT TERM
 db_setup vscope
 
 DEMO_TENANT=pcc-37-187-228-180
-say "loading the demo data (tenant $DEMO_TENANT, the last 24 hours)"
-psql_q -d vscope -v tenant="$DEMO_TENANT" -f "$VSCOPE_ROOT/scripts/demo.sql" >/dev/null
-
 CEILO_PROJECT=cbfa8e3dfab64a27a87c8e24ecd5c60f
 CEILO_USER=b6e62aad26174382bc3781c12fe413c8
-say "loading the Ceilometer demo data (project $CEILO_PROJECT)"
-psql_q -d vscope -v project="$CEILO_PROJECT" -v user="$CEILO_USER" \
-	-f "$VSCOPE_ROOT/scripts/demo_ceilometer.sql" >/dev/null
+if [ "${VSCOPE_DEMO:-1}" = 0 ]; then
+	# the tenants and tokens only (a quick start: the tests of make run itself)
+	psql_q -d vscope -c "SELECT vscope.create_tenant('$DEMO_TENANT'), vscope.create_tenant('$CEILO_PROJECT')" >/dev/null
+else
+	say "loading the demo data (tenant $DEMO_TENANT, the last 24 hours)"
+	psql_q -d vscope -v tenant="$DEMO_TENANT" -f "$VSCOPE_ROOT/scripts/demo.sql" >/dev/null
+	say "loading the Ceilometer demo data (project $CEILO_PROJECT)"
+	psql_q -d vscope -v project="$CEILO_PROJECT" -v user="$CEILO_USER" \
+		-f "$VSCOPE_ROOT/scripts/demo_ceilometer.sql" >/dev/null
+fi
 
 # a login role confined to the demo tenant, for psql and BI tools
 psql_q -d vscope -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vscope_demo')

@@ -2135,6 +2135,11 @@ DECLARE
 	sids integer[];
 	stored integer;
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_ceilometer_publish_samples(ceilometer_publish_samples.body, ceilometer_publish_samples.routing);
+	END IF;
 	PERFORM vscope._ceilo_publish_routing(routing);
 	b := vscope._ceilo_publish_items(body, 'samples');
 	n := jsonb_array_length(b);
@@ -2222,6 +2227,17 @@ BEGIN
 	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'sample');
 END
 $$;
+
+-- the cross-tenant twin of ceilometer_publish_samples() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_ceilometer_publish_samples(body text, routing text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.ceilometer_publish_samples(body, routing) $$;
+ALTER FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) IS 'internal: vscope.ceilometer_publish_samples() with vscope_superadmin''s rights, for vscope_cloud only';
 COMMENT ON FUNCTION vscope.ceilometer_publish_samples(text, text) IS 'Ceilometer''s http publisher''s samples (a JSON list of Sample.as_dict(), or one): each checked on its own, the good ones stored (a repeated id skipped), routed by routing (tenant: all in the current tenant; own: only its own project; project: each in the tenant of its project, made when new); returns {stored, duplicates, rejected}';
 
 -- _ceilo_publish_trait: one trait of a published event, as Ceilometer
@@ -2322,6 +2338,11 @@ DECLARE
 	raws jsonb[];
 	stored integer;
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_ceilometer_publish_events(ceilometer_publish_events.body, ceilometer_publish_events.routing);
+	END IF;
 	PERFORM vscope._ceilo_publish_routing(routing);
 	b := vscope._ceilo_publish_items(body, 'events');
 	n := jsonb_array_length(b);
@@ -2388,6 +2409,17 @@ BEGIN
 	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'event');
 END
 $$;
+
+-- the cross-tenant twin of ceilometer_publish_events() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_ceilometer_publish_events(body text, routing text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.ceilometer_publish_events(body, routing) $$;
+ALTER FUNCTION vscope._cloud_ceilometer_publish_events(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) IS 'internal: vscope.ceilometer_publish_events() with vscope_superadmin''s rights, for vscope_cloud only';
 COMMENT ON FUNCTION vscope.ceilometer_publish_events(text, text) IS 'Ceilometer''s http publisher''s events (a JSON list of Event.serialize(), or one): each checked on its own, the good ones stored (a message_id already stored skipped), routed as vscope.ceilometer_publish_samples() routes samples, by the project_id trait; returns {stored, duplicates, rejected}';
 
 CREATE FUNCTION vscope.ceilometer_capabilities() RETURNS json
@@ -2601,6 +2633,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_run_events(text, integer) IS 'internal: the events (aliased e) meeting a condition, as a JSON list ordered by generated, at most lim of them';
+-- it runs the SQL condition it is given: only for the roles whose
+-- requests list events (with their own rights; row-level security holds)
+REVOKE ALL ON FUNCTION vscope._ceilo_run_events(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._ceilo_run_events(text, integer) TO vscope_reader;
 
 CREATE FUNCTION vscope.ceilometer_get_event(id text) RETURNS json
 	LANGUAGE plpgsql STABLE

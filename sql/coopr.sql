@@ -101,6 +101,11 @@ DECLARE
 	-- the time a value: Citus takes no now() in ON CONFLICT DO UPDATE
 	made timestamptz := now();
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_create_apikey(coopr_create_apikey.tenant, coopr_create_apikey.user_id);
+	END IF;
 	IF coalesce(user_id, '') = '' OR coalesce(tenant, '') = '' THEN
 		RAISE EXCEPTION 'tenant and user are required' USING ERRCODE = 'VS400';
 	END IF;
@@ -120,6 +125,17 @@ BEGIN
 	RETURN json_build_object('tenant', tenant, 'user', user_id, 'apikey', key);
 END
 $$;
+
+-- the cross-tenant twin of coopr_create_apikey() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_create_apikey(tenant text, user_id text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_create_apikey(tenant, user_id) $$;
+ALTER FUNCTION vscope._cloud_coopr_create_apikey(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_create_apikey(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_create_apikey(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_create_apikey(text, text) IS 'internal: vscope.coopr_create_apikey() with vscope_superadmin''s rights, for vscope_cloud only';
 COMMENT ON FUNCTION vscope.coopr_create_apikey(text, text) IS 'Coopr: issues (or replaces) the API key of a tenant user; only its hash is kept';
 REVOKE ALL ON FUNCTION vscope.coopr_create_apikey(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.coopr_create_apikey(text, text) TO vscope_admin;
@@ -132,7 +148,7 @@ CREATE FUNCTION vscope.coopr_authenticate(tenant text, user_id text, apikey text
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT t.tenant_id,
-		   CASE WHEN u.user_id = 'admin' AND t.name = 'superadmin' THEN 'vscope_superadmin'
+		   CASE WHEN u.user_id = 'admin' AND t.name = 'superadmin' THEN 'vscope_cloud'
 				WHEN u.user_id = 'admin' THEN 'vscope_admin'
 				ELSE 'vscope_reader' END
 	  FROM vscope.tenants t JOIN vscope.coopr_users u USING (tenant_id)
@@ -155,6 +171,11 @@ DECLARE
 	home integer := vscope.current_tenant();
 	out json;
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_queue_metrics();
+	END IF;
 	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
 		RAISE EXCEPTION 'Forbidden to get queue metrics.' USING ERRCODE = 'VS403';
 	END IF;
@@ -171,6 +192,17 @@ BEGIN
 	RETURN out;
 END
 $$;
+
+-- the cross-tenant twin of coopr_queue_metrics() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_queue_metrics() RETURNS json
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_queue_metrics() $$;
+ALTER FUNCTION vscope._cloud_coopr_queue_metrics() OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_queue_metrics() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_queue_metrics() TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_queue_metrics() IS 'internal: vscope.coopr_queue_metrics() with vscope_superadmin''s rights, for vscope_cloud only';
 COMMENT ON FUNCTION vscope.coopr_queue_metrics() IS 'Coopr: queued, inProgress and total of each visible tenant''s task queue (admins: their tenant; superadmins: all); never stale';
 
 -- POST /v2/queues/events: queue operations applied in order
@@ -184,6 +216,11 @@ DECLARE
 	n integer := 0;
 	request jsonb;
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_queue_events(coopr_queue_events.body);
+	END IF;
 	IF NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') THEN
 		RAISE EXCEPTION 'only the superadmin reports queue events' USING ERRCODE = 'VS403';
 	END IF;
@@ -222,6 +259,17 @@ BEGIN
 	RETURN json_build_object('applied', n);
 END
 $$;
+
+-- the cross-tenant twin of coopr_queue_events() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_queue_events(body text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_queue_events(body) $$;
+ALTER FUNCTION vscope._cloud_coopr_queue_events(text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_queue_events(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_queue_events(text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_queue_events(text) IS 'internal: vscope.coopr_queue_events() with vscope_superadmin''s rights, for vscope_cloud only';
 COMMENT ON FUNCTION vscope.coopr_queue_events(text) IS 'Coopr: applies {"ops": [{"tenant", "op": add|take|finish|fail, "task"}]} in order (superadmin)';
 
 -- POST /v2/nodes/events: finished provisioner tasks
@@ -233,6 +281,11 @@ DECLARE
 	n integer;
 	request jsonb;
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_node_events(coopr_node_events.body);
+	END IF;
 	IF NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') THEN
 		RAISE EXCEPTION 'only the superadmin reports node events' USING ERRCODE = 'VS403';
 	END IF;
@@ -264,6 +317,17 @@ EXCEPTION
 			HINT = 'Each event has tenant, user, cluster, node, action (CREATE or DELETE), status (COMPLETE or FAILED) and time (Unix seconds).';
 END
 $$;
+
+-- the cross-tenant twin of coopr_node_events() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_node_events(body text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_node_events(body) $$;
+ALTER FUNCTION vscope._cloud_coopr_node_events(text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_node_events(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_node_events(text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_node_events(text) IS 'internal: vscope.coopr_node_events() with vscope_superadmin''s rights, for vscope_cloud only';
 COMMENT ON FUNCTION vscope.coopr_node_events(text) IS 'Coopr: records finished provisioner tasks (superadmin); tenants are made if absent';
 
 -- each counted node's life, in ms: a COMPLETE CREATE to the earliest COMPLETE
@@ -321,6 +385,11 @@ DECLARE
 	ntasks bigint;
 	data json;
 BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_node_usage(coopr_node_usage.start_s, coopr_node_usage.end_s, coopr_node_usage.user_id, coopr_node_usage.tenant, coopr_node_usage.groupby, coopr_node_usage.timeunit);
+	END IF;
 	-- the order of Coopr's (documented) checks: 403, then 405 for tenant, then 400
 	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
 		RAISE EXCEPTION 'Only admins are allowed to get node usage.' USING ERRCODE = 'VS403';
@@ -423,4 +492,15 @@ BEGIN
 	RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000, 'data', data);
 END
 $$;
+
+-- the cross-tenant twin of coopr_node_usage() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_node_usage(start_s text, end_s text, user_id text, tenant text, groupby text, timeunit text) RETURNS json
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_node_usage(start_s, end_s, user_id, tenant, groupby, timeunit) $$;
+ALTER FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) IS 'internal: vscope.coopr_node_usage() with vscope_superadmin''s rights, for vscope_cloud only';
 COMMENT ON FUNCTION vscope.coopr_node_usage(text, text, text, text, text, text) IS 'Coopr node-seconds: the life of every node (COMPLETE CREATE to the first COMPLETE DELETE of its cluster and node) inside [start, end] (end defaults to now, start to the first CREATE), summed, optionally per interval; admins see their tenant, superadmins all or the tenant they name';

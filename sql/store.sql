@@ -378,6 +378,9 @@ CREATE FUNCTION vscope.partitions(parent text DEFAULT 'points')
 	 ORDER BY 2
 $$;
 COMMENT ON FUNCTION vscope.partitions(text) IS 'the daily partitions of vscope.points (or vscope.samples), oldest first, with their size on disk';
+-- the sizes are every tenant's data volume: operators only
+REVOKE ALL ON FUNCTION vscope.partitions(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.partitions(text) TO vscope_superadmin;
 
 CREATE FUNCTION vscope.expire(older_than interval, max_partitions integer DEFAULT NULL)
 	RETURNS integer

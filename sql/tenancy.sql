@@ -299,3 +299,15 @@ END
 $$;
 COMMENT ON FUNCTION vscope.grant_tenant_access(name, text, text) IS 'confines a login role to one tenant and lets it read (or write) that tenant''s data from psql or a BI tool';
 REVOKE ALL ON FUNCTION vscope.grant_tenant_access(name, text, text) FROM PUBLIC;
+
+-- whether the caller acts across tenants as vscope_cloud (through the
+-- SECURITY DEFINER twins of the functions it may call) rather than with
+-- vscope_superadmin's BYPASSRLS, which superusers have too
+CREATE FUNCTION vscope._cloud_caller() RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_has_role(current_user, 'vscope_cloud', 'MEMBER')
+	   AND NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER')
+$$;
+COMMENT ON FUNCTION vscope._cloud_caller() IS 'internal: whether the current role is vscope_cloud (cross-tenant through SECURITY DEFINER functions only) rather than one with BYPASSRLS';

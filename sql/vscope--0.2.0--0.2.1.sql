@@ -8777,3 +8777,1064 @@ END
 $$;
 ALTER FUNCTION vscope._ceilo_limit(text) STABLE;
 ALTER FUNCTION vscope.tsdb_lookup(jsonb) VOLATILE;
+
+--------------------------------------------------------------------------------
+-- Defence in depth: vscoped's login role no longer holds a BYPASSRLS role.
+-- Its cross-tenant paths (Coopr's superadmin, Ceilometer publishers routing
+-- to their projects' tenants) run as vscope_cloud, which has no BYPASSRLS and
+-- goes through SECURITY DEFINER twins owned by vscope_superadmin.
+--------------------------------------------------------------------------------
+DO $roles$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'vscope_cloud') THEN
+		CREATE ROLE vscope_cloud NOLOGIN NOBYPASSRLS IN ROLE vscope_admin;
+	END IF;
+	GRANT vscope_cloud TO vscope_authenticator;
+	IF EXISTS (SELECT FROM pg_catalog.pg_auth_members
+				WHERE roleid = 'vscope_superadmin'::regrole AND member = 'vscope_authenticator'::regrole) THEN
+		REVOKE vscope_superadmin FROM vscope_authenticator;
+	END IF;
+END
+$roles$;
+
+-- whether the caller acts across tenants as vscope_cloud (through the
+-- SECURITY DEFINER twins of the functions it may call) rather than with
+-- vscope_superadmin's BYPASSRLS, which superusers have too
+CREATE FUNCTION vscope._cloud_caller() RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_has_role(current_user, 'vscope_cloud', 'MEMBER')
+	   AND NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER')
+$$;
+COMMENT ON FUNCTION vscope._cloud_caller() IS 'internal: whether the current role is vscope_cloud (cross-tenant through SECURITY DEFINER functions only) rather than one with BYPASSRLS';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_authenticate(tenant text, user_id text, apikey text)
+	RETURNS TABLE (tenant_id integer, db_role text)
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT t.tenant_id,
+		   CASE WHEN u.user_id = 'admin' AND t.name = 'superadmin' THEN 'vscope_cloud'
+				WHEN u.user_id = 'admin' THEN 'vscope_admin'
+				ELSE 'vscope_reader' END
+	  FROM vscope.tenants t JOIN vscope.coopr_users u USING (tenant_id)
+	 WHERE t.name = coopr_authenticate.tenant AND u.user_id = coopr_authenticate.user_id
+	   AND u.apikey_hash = sha256(convert_to(coalesce(apikey, ''), 'UTF8'))
+$$;
+
+CREATE OR REPLACE FUNCTION vscope.coopr_create_apikey(tenant text, user_id text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	tid integer;
+	key text;
+	-- the time a value: Citus takes no now() in ON CONFLICT DO UPDATE
+	made timestamptz := now();
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_create_apikey(coopr_create_apikey.tenant, coopr_create_apikey.user_id);
+	END IF;
+	IF coalesce(user_id, '') = '' OR coalesce(tenant, '') = '' THEN
+		RAISE EXCEPTION 'tenant and user are required' USING ERRCODE = 'VS400';
+	END IF;
+	IF pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') OR
+	   (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+		tid := vscope.create_tenant(tenant);
+	ELSE
+		tid := vscope.tenant_id(tenant);
+		IF tid IS NULL OR tid IS DISTINCT FROM vscope.current_tenant() THEN
+			RAISE EXCEPTION 'an admin issues API keys of its own tenant only' USING ERRCODE = 'VS403';
+		END IF;
+	END IF;
+	key := vscope._random_token();
+	INSERT INTO vscope.coopr_users AS u (tenant_id, user_id, apikey_hash)
+	VALUES (tid, coopr_create_apikey.user_id, sha256(convert_to(key, 'UTF8')))
+	ON CONFLICT (tenant_id, user_id) DO UPDATE SET apikey_hash = excluded.apikey_hash, created_at = made;
+	RETURN json_build_object('tenant', tenant, 'user', user_id, 'apikey', key);
+END
+$$;
+
+-- the cross-tenant twin of coopr_create_apikey() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_create_apikey(tenant text, user_id text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_create_apikey(tenant, user_id) $$;
+ALTER FUNCTION vscope._cloud_coopr_create_apikey(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_create_apikey(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_create_apikey(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_create_apikey(text, text) IS 'internal: vscope.coopr_create_apikey() with vscope_superadmin''s rights, for vscope_cloud only';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_queue_metrics() RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	-- read once, compared as values: on Citus an admin's query goes to its
+	-- tenant's shard
+	super boolean := pg_has_role(current_user, 'vscope_superadmin', 'MEMBER');
+	home integer := vscope.current_tenant();
+	out json;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_queue_metrics();
+	END IF;
+	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'Forbidden to get queue metrics.' USING ERRCODE = 'VS403';
+	END IF;
+	-- a superadmin sees every tenant (row-level security lets it); an admin its own
+	SELECT coalesce(json_object_agg(t.name, json_build_object(
+			   'queued', coalesce(q.queued, 0), 'inProgress', coalesce(q.in_progress, 0),
+			   'total', coalesce(q.queued, 0) + coalesce(q.in_progress, 0)) ORDER BY t.name), '{}')
+	  INTO out
+	  FROM vscope.tenants t
+	  LEFT JOIN (SELECT c.tenant_id, count(*) FILTER (WHERE NOT c.in_progress) AS queued,
+						count(*) FILTER (WHERE c.in_progress) AS in_progress
+				   FROM vscope.coopr_queue c WHERE super OR c.tenant_id = home GROUP BY c.tenant_id) q USING (tenant_id)
+	 WHERE super OR t.tenant_id = home;
+	RETURN out;
+END
+$$;
+
+-- the cross-tenant twin of coopr_queue_metrics() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_queue_metrics() RETURNS json
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_queue_metrics() $$;
+ALTER FUNCTION vscope._cloud_coopr_queue_metrics() OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_queue_metrics() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_queue_metrics() TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_queue_metrics() IS 'internal: vscope.coopr_queue_metrics() with vscope_superadmin''s rights, for vscope_cloud only';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_queue_events(body text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	op jsonb;
+	tid integer;
+	n integer := 0;
+	request jsonb;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_queue_events(coopr_queue_events.body);
+	END IF;
+	IF NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') THEN
+		RAISE EXCEPTION 'only the superadmin reports queue events' USING ERRCODE = 'VS403';
+	END IF;
+	request := vscope._coopr_json(body);
+	IF jsonb_typeof(request->'ops') IS DISTINCT FROM 'array' THEN
+		RAISE EXCEPTION 'expected {"ops": [{"tenant", "op", "task"}, ...]}' USING ERRCODE = 'VS400';
+	END IF;
+	FOR op IN SELECT * FROM jsonb_array_elements(request->'ops') LOOP
+		IF coalesce(op->>'task', '') = '' OR coalesce(op->>'tenant', '') = '' THEN
+			RAISE EXCEPTION 'queue operation % needs a tenant and a task', n + 1 USING ERRCODE = 'VS400';
+		END IF;
+		tid := vscope.create_tenant(op->>'tenant');
+		CASE op->>'op'
+			WHEN 'add' THEN
+				-- adding an element already taken keeps it taken
+				INSERT INTO vscope.coopr_queue (tenant_id, task) VALUES (tid, op->>'task')
+				ON CONFLICT (tenant_id, task) DO NOTHING;
+			WHEN 'take' THEN
+				UPDATE vscope.coopr_queue SET in_progress = true
+				 WHERE tenant_id = tid AND task = op->>'task';
+				IF NOT FOUND THEN
+					RAISE EXCEPTION 'queue operation %: task "%" is not queued in tenant "%"',
+						n + 1, op->>'task', op->>'tenant' USING ERRCODE = 'VS400';
+				END IF;
+			WHEN 'finish' THEN
+				DELETE FROM vscope.coopr_queue WHERE tenant_id = tid AND task = op->>'task';
+			WHEN 'fail' THEN
+				UPDATE vscope.coopr_queue SET in_progress = false
+				 WHERE tenant_id = tid AND task = op->>'task';
+			ELSE
+				RAISE EXCEPTION 'queue operation %: op is add, take, finish or fail, not "%"',
+					n + 1, coalesce(op->>'op', '') USING ERRCODE = 'VS400';
+		END CASE;
+		n := n + 1;
+	END LOOP;
+	RETURN json_build_object('applied', n);
+END
+$$;
+
+-- the cross-tenant twin of coopr_queue_events() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_queue_events(body text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_queue_events(body) $$;
+ALTER FUNCTION vscope._cloud_coopr_queue_events(text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_queue_events(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_queue_events(text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_queue_events(text) IS 'internal: vscope.coopr_queue_events() with vscope_superadmin''s rights, for vscope_cloud only';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_node_events(body text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n integer;
+	request jsonb;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_node_events(coopr_node_events.body);
+	END IF;
+	IF NOT pg_has_role(current_user, 'vscope_superadmin', 'MEMBER') THEN
+		RAISE EXCEPTION 'only the superadmin reports node events' USING ERRCODE = 'VS403';
+	END IF;
+	request := vscope._coopr_json(body);
+	IF jsonb_typeof(request) <> 'object' OR
+	   jsonb_typeof(coalesce(request->'events', '[]')) <> 'array' OR
+	   jsonb_typeof(coalesce(request->'tenants', '[]')) <> 'array' THEN
+		RAISE EXCEPTION 'expected {"tenants": [...], "events": [{"tenant", "user", "cluster", "node", "action", "status", "time"}]}'
+			USING ERRCODE = 'VS400';
+	END IF;
+	PERFORM vscope.create_tenant(t) FROM jsonb_array_elements_text(coalesce(request->'tenants', '[]')) t;
+	PERFORM vscope.create_tenant(e->>'tenant') FROM jsonb_array_elements(coalesce(request->'events', '[]')) e
+	  WHERE coalesce(e->>'tenant', '') <> '';
+	IF EXISTS (SELECT FROM jsonb_array_elements(coalesce(request->'events', '[]')) e
+			   WHERE jsonb_typeof(e->'time') IS DISTINCT FROM 'number'
+				  OR (e->'time')::numeric NOT BETWEEN 0 AND 99999999999) THEN
+		RAISE EXCEPTION 'invalid node event: time is Unix seconds, from 0 to 99999999999' USING ERRCODE = 'VS400';
+	END IF;
+	INSERT INTO vscope.coopr_tasks (tenant_id, user_id, cluster, node, action, status, completed_at)
+	SELECT vscope.tenant_id(x.tenant), x."user", x.cluster, x.node, x.action, x.status, to_timestamp(x.time)
+	  FROM jsonb_to_recordset(coalesce(request->'events', '[]'))
+		AS x(tenant text, "user" text, cluster text, node text, action text, status text, time double precision);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN json_build_object('recorded', n);
+EXCEPTION
+	WHEN not_null_violation OR check_violation OR invalid_text_representation
+		 OR numeric_value_out_of_range OR datatype_mismatch THEN
+		RAISE EXCEPTION 'invalid node event: %', SQLERRM USING ERRCODE = 'VS400',
+			HINT = 'Each event has tenant, user, cluster, node, action (CREATE or DELETE), status (COMPLETE or FAILED) and time (Unix seconds).';
+END
+$$;
+
+-- the cross-tenant twin of coopr_node_events() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_node_events(body text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_node_events(body) $$;
+ALTER FUNCTION vscope._cloud_coopr_node_events(text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_node_events(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_node_events(text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_node_events(text) IS 'internal: vscope.coopr_node_events() with vscope_superadmin''s rights, for vscope_cloud only';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_node_usage(start_s text DEFAULT NULL, end_s text DEFAULT NULL,
+										user_id text DEFAULT NULL, tenant text DEFAULT NULL,
+										groupby text DEFAULT NULL, timeunit text DEFAULT NULL)
+	RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	super boolean := pg_has_role(current_user, 'vscope_superadmin', 'MEMBER');
+	tid integer;
+	s_ms bigint;
+	e_ms bigint;
+	now_ms bigint := (extract(epoch FROM now()) * 1000)::bigint;
+	unit_ms bigint;
+	scale bigint;
+	period_ms bigint;
+	first_create bigint;
+	last_delete bigint;
+	ntasks bigint;
+	data json;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_node_usage(coopr_node_usage.start_s, coopr_node_usage.end_s, coopr_node_usage.user_id, coopr_node_usage.tenant, coopr_node_usage.groupby, coopr_node_usage.timeunit);
+	END IF;
+	-- the order of Coopr's (documented) checks: 403, then 405 for tenant, then 400
+	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'Only admins are allowed to get node usage.' USING ERRCODE = 'VS403';
+	END IF;
+	IF tenant IS NOT NULL AND NOT super THEN
+		RAISE EXCEPTION 'Getting information about tenant % not allowed for tenant %', tenant,
+			(SELECT name FROM vscope.tenants WHERE tenant_id = vscope.current_tenant())
+			USING ERRCODE = 'VS405';
+	END IF;
+	BEGIN
+		s_ms := start_s::bigint * 1000;
+		e_ms := end_s::bigint * 1000;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'start and end are Unix seconds: got start=%, end=%', coalesce(start_s, ''), coalesce(end_s, '')
+			USING ERRCODE = 'VS400';
+	END;
+	IF s_ms IS NOT NULL AND e_ms IS NOT NULL AND s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', start_s, end_s USING ERRCODE = 'VS400';
+	END IF;
+	-- milliseconds per unit; the sub-millisecond units multiply instead (scale)
+	unit_ms := CASE lower(coalesce(timeunit, 'seconds'))
+				   WHEN 'nanoseconds' THEN 1 WHEN 'microseconds' THEN 1
+				   WHEN 'milliseconds' THEN 1 WHEN 'seconds' THEN 1000 WHEN 'minutes' THEN 60000
+				   WHEN 'hours' THEN 3600000 WHEN 'days' THEN 86400000 END;
+	scale := CASE lower(coalesce(timeunit, 'seconds')) WHEN 'nanoseconds' THEN 1000000
+				  WHEN 'microseconds' THEN 1000 ELSE 1 END;
+	IF unit_ms IS NULL THEN
+		RAISE EXCEPTION 'invalid timeunit "%"', timeunit USING ERRCODE = 'VS400',
+			HINT = 'Use milliseconds, seconds, minutes, hours or days.';
+	END IF;
+	period_ms := CASE groupby WHEN 'hour' THEN 3600000 WHEN 'day' THEN 86400000
+					 WHEN 'week' THEN 604800000 WHEN 'month' THEN 2592000000
+					 WHEN 'year' THEN 31104000000 END;
+	IF groupby IS NOT NULL AND period_ms IS NULL THEN
+		RAISE EXCEPTION 'invalid groupby "%"', groupby USING ERRCODE = 'VS400',
+			HINT = 'Use hour, day, week, month or year.';
+	END IF;
+	IF tenant IS NOT NULL THEN
+		tid := vscope.tenant_id(tenant);
+		IF tid IS NULL THEN
+			tid := -1;		-- a tenant with no tasks: nothing counts
+		END IF;
+	ELSIF NOT super THEN
+		tid := vscope.current_tenant();
+	END IF;
+
+	SELECT (date_part('epoch', min(k.completed_at) FILTER (WHERE k.action = 'CREATE')) * 1000)::bigint,
+		   (date_part('epoch', max(k.completed_at) FILTER (WHERE k.action = 'DELETE')) * 1000)::bigint,
+		   count(*)
+	  INTO first_create, last_delete, ntasks
+	  FROM vscope.coopr_tasks k
+	 WHERE k.status = 'COMPLETE' AND (tid IS NULL OR k.tenant_id = tid)
+	   AND (coopr_node_usage.user_id IS NULL OR k.user_id = coopr_node_usage.user_id);
+
+	IF ntasks = 0 THEN
+		s_ms := coalesce(s_ms, 0);
+		e_ms := coalesce(e_ms, now_ms);
+		IF s_ms > e_ms THEN
+			RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+		END IF;
+		RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000,
+								 'data', json_build_array(json_build_object('time', s_ms / 1000, 'value', 0)));
+	END IF;
+	-- vscope's rule (Coopr's documentation): end defaults to now
+	s_ms := coalesce(s_ms, first_create, 0);
+	e_ms := coalesce(e_ms, now_ms);
+	IF s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+	END IF;
+	IF period_ms IS NOT NULL AND (e_ms - s_ms) / period_ms + 1 > vscope._max_buckets() THEN
+		RAISE EXCEPTION 'groupby % over this window makes % intervals, at most % are allowed',
+			groupby, (e_ms - s_ms) / period_ms + 1, vscope._max_buckets() USING ERRCODE = 'VS400';
+	END IF;
+
+	IF period_ms IS NULL THEN
+		SELECT json_build_array(json_build_object('time', s_ms / 1000, 'value',
+				   coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
+					   greatest(0, least(death, e_ms) - greatest(birth, s_ms)) * scale / unit_ms END), 0)))
+		  INTO data FROM vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms);
+	ELSE
+		-- intervals on epoch multiples of the period, the first from start; each
+		-- node counts the part of its life inside each interval (exactly: Coopr
+		-- itself over-counts a first interval that starts between boundaries)
+		WITH bounds AS (
+			SELECT b AS lo, least(b - b % period_ms + period_ms, e_ms) AS hi
+			  FROM (SELECT s_ms AS b
+					UNION ALL
+					SELECT g FROM generate_series(s_ms - s_ms % period_ms + period_ms, e_ms - 1, period_ms) g) x
+			 WHERE b < e_ms)
+		SELECT coalesce(json_agg(json_build_object('time', lo / 1000, 'value', v) ORDER BY lo), '[]')
+		  INTO data
+		  FROM (SELECT b.lo, coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
+					   greatest(0, least(n.death, b.hi) - greatest(n.birth, b.lo)) * scale / unit_ms END), 0) AS v
+				  FROM bounds b LEFT JOIN vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms) n
+					ON n.birth < b.hi AND n.death > b.lo
+				 GROUP BY b.lo) x;
+		IF json_array_length(data) = 0 THEN
+			data := json_build_array(json_build_object('time', s_ms / 1000, 'value', 0));
+		END IF;
+	END IF;
+	RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000, 'data', data);
+END
+$$;
+
+-- the cross-tenant twin of coopr_node_usage() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_node_usage(start_s text, end_s text, user_id text, tenant text, groupby text, timeunit text) RETURNS json
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_node_usage(start_s, end_s, user_id, tenant, groupby, timeunit) $$;
+ALTER FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) IS 'internal: vscope.coopr_node_usage() with vscope_superadmin''s rights, for vscope_cloud only';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_samples(body text, routing text DEFAULT 'tenant') RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+	tid integer := vscope.current_tenant();
+	home_name text;
+	future interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
+	oldest timestamptz := now() - vscope.retention();
+	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
+	n integer;
+	good integer;
+	rejected jsonb;
+	idx integer[];
+	projects text[];
+	tenants integer[];
+	meters text[];
+	types text[];
+	units text[];
+	resources text[];
+	users text[];
+	sources text[];
+	metas jsonb[];
+	stamps timestamptz[];
+	volumes float8[];
+	ids text[];
+	sids integer[];
+	stored integer;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_ceilometer_publish_samples(ceilometer_publish_samples.body, ceilometer_publish_samples.routing);
+	END IF;
+	PERFORM vscope._ceilo_publish_routing(routing);
+	b := vscope._ceilo_publish_items(body, 'samples');
+	n := jsonb_array_length(b);
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = tid;
+	-- every item checked on its own: its first problem, or its fields
+	WITH items AS (
+		SELECT (a.i - 1)::integer AS i, a.e,
+			   CASE WHEN jsonb_typeof(a.e -> 'timestamp') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'timestamp') END AS ts,
+			   CASE jsonb_typeof(a.e -> 'volume')
+				   WHEN 'number' THEN (a.e ->> 'volume')::numeric
+				   WHEN 'string' THEN vscope._ceilo_num(a.e ->> 'volume') END AS vol,
+			   CASE WHEN jsonb_typeof(a.e -> 'project_id') = 'string' THEN a.e ->> 'project_id' END AS project
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	), checked AS (
+		SELECT it.*, CASE
+			WHEN jsonb_typeof(it.e) <> 'object' THEN
+				format('a sample is a JSON object, not %s', jsonb_typeof(it.e))
+			WHEN jsonb_typeof(it.e -> 'name') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'name') NOT BETWEEN 1 AND 255 THEN
+				'name: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'type') IS DISTINCT FROM 'string' OR it.e ->> 'type' NOT IN ('gauge', 'delta', 'cumulative') THEN
+				format('type: gauge, delta or cumulative, not %s', coalesce((it.e -> 'type')::text, 'nothing'))
+			WHEN jsonb_typeof(it.e -> 'unit') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'unit') > 255 THEN
+				'unit: a string of at most 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'volume') = 'object' AND it.e -> 'volume' ? 'vscope:nonfinite' THEN
+				format('volume: %s is not a finite number', it.e -> 'volume' ->> 'vscope:nonfinite')
+			WHEN it.vol IS NULL THEN
+				format('volume: a number is needed, not %s', coalesce((it.e -> 'volume')::text, 'nothing'))
+			WHEN NOT (it.vol = 0 OR abs(it.vol) BETWEEN 2.2250738585072014e-308 AND 1.7976931348623157e308) THEN
+				format('volume: %s is out of the range of a double precision number', it.e ->> 'volume')
+			WHEN jsonb_typeof(it.e -> 'resource_id') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'resource_id') NOT BETWEEN 1 AND 255 THEN
+				'resource_id: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'project_id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'project_id') > 255 THEN
+				'project_id: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'user_id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'user_id') > 255 THEN
+				'user_id: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'source') NOT IN ('string', 'null') OR octet_length(it.e ->> 'source') > 255 THEN
+				'source: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'id') NOT BETWEEN 1 AND 255 THEN
+				'id: a string of 1 to 255 bytes, or null, is needed'
+			WHEN it.ts IS NULL THEN
+				format('timestamp: %s is not an ISO 8601 time', coalesce((it.e -> 'timestamp')::text, 'nothing'))
+			WHEN jsonb_typeof(it.e -> 'resource_metadata') NOT IN ('object', 'null') THEN
+				format('resource_metadata: an object (or null) is needed, not %s', jsonb_typeof(it.e -> 'resource_metadata'))
+			WHEN pg_column_size(it.e -> 'resource_metadata') > 65536 THEN
+				'resource_metadata: larger than 64 kB'
+			WHEN nonfinite AND strpos(it.e::text, '{"vscope:nonfinite": ') > 0 THEN
+				'NaN or Infinity, which JSON does not have, in the sample'
+			WHEN it.ts > now() + future THEN
+				format('timestamp: %s is more than vscope.max_future (%s) ahead', it.e ->> 'timestamp', future)
+			WHEN it.ts < oldest THEN
+				format('timestamp: %s is older than vscope.retention (%s)', it.e ->> 'timestamp', vscope.retention())
+			ELSE vscope._ceilo_publish_project_problem(it.project, routing, home_name)
+			END AS err
+		  FROM items it
+	), days AS (
+		-- only to a day that has its partition: a request never makes one
+		SELECT d.day, vscope._day_not_writable(d.day, 'samples') AS err
+		  FROM (SELECT DISTINCT date_trunc('day', c.ts, 'UTC') AS day FROM checked c WHERE c.err IS NULL) d
+	), final AS (
+		SELECT c.*, coalesce(c.err, 'timestamp: ' || d.err) AS problem
+		  FROM checked c LEFT JOIN days d ON d.day = date_trunc('day', c.ts, 'UTC') AND c.err IS NULL
+	)
+	SELECT count(*) FILTER (WHERE f.problem IS NULL),
+		   jsonb_agg(jsonb_build_object('index', f.i, 'id', CASE WHEN jsonb_typeof(f.e -> 'id') = 'string' THEN f.e -> 'id' END,
+										'error', f.problem) ORDER BY f.i) FILTER (WHERE f.problem IS NOT NULL),
+		   array_agg(f.i ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.project ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'name' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'type' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'unit' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'resource_id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'user_id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'source' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(coalesce(nullif(f.e -> 'resource_metadata', 'null'), '{}') ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.ts ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.vol::float8 ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL)
+	  INTO good, rejected, idx, projects, meters, types, units, resources, users, sources, metas, stamps, volumes, ids
+	  FROM final f;
+	stored := 0;
+	IF good > 0 THEN
+		tenants := vscope._ceilo_publish_tenants(projects, routing);
+		sids := vscope._ceilo_series_ids(tenants, meters, types, units, resources, projects, users, sources, metas);
+		SELECT count(*) INTO stored FROM vscope._ceilo_insert_samples(tenants, sids, stamps, volumes, ids);
+	END IF;
+	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'sample');
+END
+$$;
+
+-- the cross-tenant twin of ceilometer_publish_samples() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_ceilometer_publish_samples(body text, routing text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.ceilometer_publish_samples(body, routing) $$;
+ALTER FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) IS 'internal: vscope.ceilometer_publish_samples() with vscope_superadmin''s rights, for vscope_cloud only';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_events(body text, routing text DEFAULT 'tenant') RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+	tid integer := vscope.current_tenant();
+	home_name text;
+	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
+	n integer;
+	good integer;
+	rejected jsonb;
+	projects text[];
+	tenants integer[];
+	mids text[];
+	types text[];
+	gens timestamptz[];
+	traits jsonb[];
+	raws jsonb[];
+	stored integer;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_ceilometer_publish_events(ceilometer_publish_events.body, ceilometer_publish_events.routing);
+	END IF;
+	PERFORM vscope._ceilo_publish_routing(routing);
+	b := vscope._ceilo_publish_items(body, 'events');
+	n := jsonb_array_length(b);
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = tid;
+	WITH items AS (
+		SELECT (a.i - 1)::integer AS i, a.e,
+			   CASE WHEN jsonb_typeof(a.e -> 'generated') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'generated') END AS gen
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	), converted AS (
+		SELECT it.*, tr.traits, tr.terr, tr.project
+		  FROM items it
+		  LEFT JOIN LATERAL (
+			SELECT coalesce(jsonb_agg(c.t ORDER BY c.t ->> 'name', c.t ->> 'value') FILTER (WHERE NOT c.t ? 'error'), '[]') AS traits,
+				   (array_agg(c.t ->> 'error' ORDER BY x.o) FILTER (WHERE c.t ? 'error'))[1] AS terr,
+				   min(c.t ->> 'value') FILTER (WHERE c.t ->> 'name' = 'project_id' AND c.t ->> 'type' = 'string') AS project
+			  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(it.e -> 'traits') = 'array' THEN it.e -> 'traits' ELSE '[]' END)
+				   WITH ORDINALITY x(t, o)
+			 CROSS JOIN LATERAL (SELECT vscope._ceilo_publish_trait(x.t) AS t) c
+			 WHERE c.t IS NOT NULL) tr ON true
+	), checked AS (
+		SELECT cv.*, CASE
+			WHEN jsonb_typeof(cv.e) <> 'object' THEN
+				format('an event is a JSON object, not %s', jsonb_typeof(cv.e))
+			WHEN jsonb_typeof(cv.e -> 'event_type') IS DISTINCT FROM 'string' OR octet_length(cv.e ->> 'event_type') NOT BETWEEN 1 AND 255 THEN
+				'event_type: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(cv.e -> 'message_id') NOT IN ('string', 'null') OR octet_length(cv.e ->> 'message_id') NOT BETWEEN 1 AND 255 THEN
+				'message_id: a string of 1 to 255 bytes, or null, is needed'
+			WHEN cv.gen IS NULL THEN
+				format('generated: %s is not an ISO 8601 time', coalesce((cv.e -> 'generated')::text, 'nothing'))
+			WHEN jsonb_typeof(cv.e -> 'traits') NOT IN ('array', 'null') THEN
+				'traits: a list of [name, dtype, value] is needed'
+			WHEN cv.terr IS NOT NULL THEN
+				'traits: ' || cv.terr
+			WHEN nonfinite AND strpos(cv.e::text, '{"vscope:nonfinite": ') > 0 THEN
+				'NaN or Infinity, which JSON does not have, in the event'
+			ELSE vscope._ceilo_publish_project_problem(cv.project, routing, home_name)
+			END AS problem
+		  FROM converted cv
+	)
+	SELECT count(*) FILTER (WHERE c.problem IS NULL),
+		   jsonb_agg(jsonb_build_object('index', c.i, 'id', CASE WHEN jsonb_typeof(c.e -> 'message_id') = 'string' THEN c.e -> 'message_id' END,
+										'error', c.problem) ORDER BY c.i) FILTER (WHERE c.problem IS NOT NULL),
+		   array_agg(c.project ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(coalesce(c.e ->> 'message_id', gen_random_uuid()::text) ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.e ->> 'event_type' ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.gen ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.traits ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(coalesce(nullif(c.e -> 'raw', 'null'), '{}') ORDER BY c.i) FILTER (WHERE c.problem IS NULL)
+	  INTO good, rejected, projects, mids, types, gens, traits, raws
+	  FROM checked c;
+	stored := 0;
+	IF good > 0 THEN
+		tenants := vscope._ceilo_publish_tenants(projects, routing);
+		WITH ins AS (
+			INSERT INTO vscope.events (tenant_id, message_id, event_type, generated, traits, raw)
+			SELECT u.t, u.mid, u.ty, u.gen, u.tr, u.raw
+			  FROM unnest(tenants, mids, types, gens, traits, raws) u(t, mid, ty, gen, tr, raw)
+			 ORDER BY u.t, u.mid
+			ON CONFLICT (tenant_id, message_id) DO NOTHING
+			RETURNING 1
+		)
+		SELECT count(*) INTO stored FROM ins;
+	END IF;
+	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'event');
+END
+$$;
+
+-- the cross-tenant twin of ceilometer_publish_events() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_ceilometer_publish_events(body text, routing text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.ceilometer_publish_events(body, routing) $$;
+ALTER FUNCTION vscope._cloud_ceilometer_publish_events(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) IS 'internal: vscope.ceilometer_publish_events() with vscope_superadmin''s rights, for vscope_cloud only';
+
+-- vscope.partitions() shows every tenant's data volume: operators only;
+-- _ceilo_run_events() runs the SQL condition it is given: request roles only
+REVOKE ALL ON FUNCTION vscope.partitions(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.partitions(text) TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._ceilo_run_events(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._ceilo_run_events(text, integer) TO vscope_reader;
+
+-- vscope.metrics_token(): the previous token revoked and the new one stored in one statement
+CREATE OR REPLACE FUNCTION vscope.metrics_token(service text, user_id bigint, endpoint text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	label text := 'metricsToken user ' || user_id;
+	tok text;
+BEGIN
+	PERFORM FROM vscope.tenants t WHERE t.tenant_id = tid AND t.name = service;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'The requested object (serviceName = %) does not exist', service USING ERRCODE = 'VS404';
+	END IF;
+	IF user_id IS NULL OR user_id <= 0 THEN
+		RAISE EXCEPTION 'invalid userId' USING ERRCODE = 'VS400';
+	END IF;
+	-- one issuer at a time per user, so exactly one token stays active
+	PERFORM pg_advisory_xact_lock(hashtext('vscope metricsToken'), hashtext(tid || '/' || user_id));
+	tok := vscope._random_token();
+	-- one write: the user's previous token revoked and the new one stored,
+	-- already bound to the user, by the same statement
+	WITH revoked AS (
+		UPDATE vscope.tokens k SET revoked_at = now()
+		 WHERE k.tenant_id = tid AND k.metrics_user_id = metrics_token.user_id
+		   AND k.revoked_at IS NULL
+	)
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description, metrics_user_id)
+	VALUES (tid, sha256(convert_to(tok, 'UTF8')), '{read}', label, metrics_token.user_id);
+	RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
+END
+$$;
+
+-- the functions changed both by the static checks (or Citus) and by the
+-- defence-in-depth hand-over, as the domain files have them after both
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_samples(body text, routing text DEFAULT 'tenant') RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+	tid integer := vscope.current_tenant();
+	home_name text;
+	future interval := coalesce(current_setting('vscope.max_future', true), '7d')::interval;
+	oldest timestamptz := now() - vscope.retention();
+	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
+	n integer;
+	good integer;
+	rejected jsonb;
+	projects text[];
+	tenants integer[];
+	meters text[];
+	types text[];
+	units text[];
+	resources text[];
+	users text[];
+	sources text[];
+	metas jsonb[];
+	stamps timestamptz[];
+	volumes float8[];
+	ids text[];
+	sids integer[];
+	stored integer;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_ceilometer_publish_samples(ceilometer_publish_samples.body, ceilometer_publish_samples.routing);
+	END IF;
+	PERFORM vscope._ceilo_publish_routing(routing);
+	b := vscope._ceilo_publish_items(body, 'samples');
+	n := jsonb_array_length(b);
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = tid;
+	-- every item checked on its own: its first problem, or its fields
+	WITH items AS (
+		SELECT (a.i - 1)::integer AS i, a.e,
+			   CASE WHEN jsonb_typeof(a.e -> 'timestamp') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'timestamp') END AS ts,
+			   CASE jsonb_typeof(a.e -> 'volume')
+				   WHEN 'number' THEN (a.e ->> 'volume')::numeric
+				   WHEN 'string' THEN vscope._ceilo_num(a.e ->> 'volume') END AS vol,
+			   CASE WHEN jsonb_typeof(a.e -> 'project_id') = 'string' THEN a.e ->> 'project_id' END AS project
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	), checked AS (
+		SELECT it.*, CASE
+			WHEN jsonb_typeof(it.e) <> 'object' THEN
+				format('a sample is a JSON object, not %s', jsonb_typeof(it.e))
+			WHEN jsonb_typeof(it.e -> 'name') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'name') NOT BETWEEN 1 AND 255 THEN
+				'name: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'type') IS DISTINCT FROM 'string' OR it.e ->> 'type' NOT IN ('gauge', 'delta', 'cumulative') THEN
+				format('type: gauge, delta or cumulative, not %s', coalesce((it.e -> 'type')::text, 'nothing'))
+			WHEN jsonb_typeof(it.e -> 'unit') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'unit') > 255 THEN
+				'unit: a string of at most 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'volume') = 'object' AND it.e -> 'volume' ? 'vscope:nonfinite' THEN
+				format('volume: %s is not a finite number', it.e -> 'volume' ->> 'vscope:nonfinite')
+			WHEN it.vol IS NULL THEN
+				format('volume: a number is needed, not %s', coalesce((it.e -> 'volume')::text, 'nothing'))
+			WHEN NOT (it.vol = 0 OR abs(it.vol) BETWEEN 2.2250738585072014e-308 AND 1.7976931348623157e308) THEN
+				format('volume: %s is out of the range of a double precision number', it.e ->> 'volume')
+			WHEN jsonb_typeof(it.e -> 'resource_id') IS DISTINCT FROM 'string' OR octet_length(it.e ->> 'resource_id') NOT BETWEEN 1 AND 255 THEN
+				'resource_id: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(it.e -> 'project_id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'project_id') > 255 THEN
+				'project_id: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'user_id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'user_id') > 255 THEN
+				'user_id: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'source') NOT IN ('string', 'null') OR octet_length(it.e ->> 'source') > 255 THEN
+				'source: a string of at most 255 bytes, or null, is needed'
+			WHEN jsonb_typeof(it.e -> 'id') NOT IN ('string', 'null') OR octet_length(it.e ->> 'id') NOT BETWEEN 1 AND 255 THEN
+				'id: a string of 1 to 255 bytes, or null, is needed'
+			WHEN it.ts IS NULL THEN
+				format('timestamp: %s is not an ISO 8601 time', coalesce((it.e -> 'timestamp')::text, 'nothing'))
+			WHEN jsonb_typeof(it.e -> 'resource_metadata') NOT IN ('object', 'null') THEN
+				format('resource_metadata: an object (or null) is needed, not %s', jsonb_typeof(it.e -> 'resource_metadata'))
+			WHEN pg_column_size(it.e -> 'resource_metadata') > 65536 THEN
+				'resource_metadata: larger than 64 kB'
+			WHEN nonfinite AND strpos(it.e::text, '{"vscope:nonfinite": ') > 0 THEN
+				'NaN or Infinity, which JSON does not have, in the sample'
+			WHEN it.ts > now() + future THEN
+				format('timestamp: %s is more than vscope.max_future (%s) ahead', it.e ->> 'timestamp', future)
+			WHEN it.ts < oldest THEN
+				format('timestamp: %s is older than vscope.retention (%s)', it.e ->> 'timestamp', vscope.retention())
+			ELSE vscope._ceilo_publish_project_problem(it.project, routing, home_name)
+			END AS err
+		  FROM items it
+	), days AS (
+		-- only to a day that has its partition: a request never makes one
+		SELECT d.day, vscope._day_not_writable(d.day, 'samples') AS err
+		  FROM (SELECT DISTINCT date_trunc('day', c.ts, 'UTC') AS day FROM checked c WHERE c.err IS NULL) d
+	), final AS (
+		SELECT c.*, coalesce(c.err, 'timestamp: ' || d.err) AS problem
+		  FROM checked c LEFT JOIN days d ON d.day = date_trunc('day', c.ts, 'UTC') AND c.err IS NULL
+	)
+	SELECT (count(*) FILTER (WHERE f.problem IS NULL))::integer,
+		   jsonb_agg(jsonb_build_object('index', f.i, 'id', CASE WHEN jsonb_typeof(f.e -> 'id') = 'string' THEN f.e -> 'id' END,
+										'error', f.problem) ORDER BY f.i) FILTER (WHERE f.problem IS NOT NULL),
+		   array_agg(f.project ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'name' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'type' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'unit' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'resource_id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'user_id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'source' ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(coalesce(nullif(f.e -> 'resource_metadata', 'null'), '{}') ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.ts ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.vol::float8 ORDER BY f.i) FILTER (WHERE f.problem IS NULL),
+		   array_agg(f.e ->> 'id' ORDER BY f.i) FILTER (WHERE f.problem IS NULL)
+	  INTO good, rejected, projects, meters, types, units, resources, users, sources, metas, stamps, volumes, ids
+	  FROM final f;
+	stored := 0;
+	IF good > 0 THEN
+		tenants := vscope._ceilo_publish_tenants(projects, routing);
+		sids := vscope._ceilo_series_ids(tenants, meters, types, units, resources, projects, users, sources, metas);
+		SELECT count(*)::integer INTO stored FROM vscope._ceilo_insert_samples(tenants, sids, stamps, volumes, ids);
+	END IF;
+	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'sample');
+END
+$$;
+
+-- the cross-tenant twin of ceilometer_publish_samples() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_ceilometer_publish_samples(body text, routing text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.ceilometer_publish_samples(body, routing) $$;
+ALTER FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) IS 'internal: vscope.ceilometer_publish_samples() with vscope_superadmin''s rights, for vscope_cloud only';
+COMMENT ON FUNCTION vscope.ceilometer_publish_samples(text, text) IS 'Ceilometer''s http publisher''s samples (a JSON list of Sample.as_dict(), or one): each checked on its own, the good ones stored (a repeated id skipped), routed by routing (tenant: all in the current tenant; own: only its own project; project: each in the tenant of its project, made when new); returns {stored, duplicates, rejected}';
+
+CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_events(body text, routing text DEFAULT 'tenant') RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	b jsonb;
+	tid integer := vscope.current_tenant();
+	home_name text;
+	nonfinite boolean := strpos(body, 'NaN') > 0 OR strpos(body, 'Infinity') > 0;
+	n integer;
+	good integer;
+	rejected jsonb;
+	projects text[];
+	tenants integer[];
+	mids text[];
+	types text[];
+	gens timestamptz[];
+	traits jsonb[];
+	raws jsonb[];
+	stored integer;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_ceilometer_publish_events(ceilometer_publish_events.body, ceilometer_publish_events.routing);
+	END IF;
+	PERFORM vscope._ceilo_publish_routing(routing);
+	b := vscope._ceilo_publish_items(body, 'events');
+	n := jsonb_array_length(b);
+	SELECT t.name INTO home_name FROM vscope.tenants t WHERE t.tenant_id = tid;
+	WITH items AS (
+		SELECT (a.i - 1)::integer AS i, a.e,
+			   CASE WHEN jsonb_typeof(a.e -> 'generated') = 'string' THEN vscope._ceilo_parse_ts(a.e ->> 'generated') END AS gen
+		  FROM jsonb_array_elements(b) WITH ORDINALITY a(e, i)
+	), converted AS (
+		SELECT it.*, tr.traits, tr.terr, tr.project
+		  FROM items it
+		  LEFT JOIN LATERAL (
+			SELECT coalesce(jsonb_agg(c.t ORDER BY c.t ->> 'name', c.t ->> 'value') FILTER (WHERE NOT c.t ? 'error'), '[]') AS traits,
+				   (array_agg(c.t ->> 'error' ORDER BY x.o) FILTER (WHERE c.t ? 'error'))[1] AS terr,
+				   min(c.t ->> 'value') FILTER (WHERE c.t ->> 'name' = 'project_id' AND c.t ->> 'type' = 'string') AS project
+			  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(it.e -> 'traits') = 'array' THEN it.e -> 'traits' ELSE '[]' END)
+				   WITH ORDINALITY x(t, o)
+			 CROSS JOIN LATERAL (SELECT vscope._ceilo_publish_trait(x.t) AS t) c
+			 WHERE c.t IS NOT NULL) tr ON true
+	), checked AS (
+		SELECT cv.*, CASE
+			WHEN jsonb_typeof(cv.e) <> 'object' THEN
+				format('an event is a JSON object, not %s', jsonb_typeof(cv.e))
+			WHEN jsonb_typeof(cv.e -> 'event_type') IS DISTINCT FROM 'string' OR octet_length(cv.e ->> 'event_type') NOT BETWEEN 1 AND 255 THEN
+				'event_type: a string of 1 to 255 bytes is needed'
+			WHEN jsonb_typeof(cv.e -> 'message_id') NOT IN ('string', 'null') OR octet_length(cv.e ->> 'message_id') NOT BETWEEN 1 AND 255 THEN
+				'message_id: a string of 1 to 255 bytes, or null, is needed'
+			WHEN cv.gen IS NULL THEN
+				format('generated: %s is not an ISO 8601 time', coalesce((cv.e -> 'generated')::text, 'nothing'))
+			WHEN jsonb_typeof(cv.e -> 'traits') NOT IN ('array', 'null') THEN
+				'traits: a list of [name, dtype, value] is needed'
+			WHEN cv.terr IS NOT NULL THEN
+				'traits: ' || cv.terr
+			WHEN nonfinite AND strpos(cv.e::text, '{"vscope:nonfinite": ') > 0 THEN
+				'NaN or Infinity, which JSON does not have, in the event'
+			ELSE vscope._ceilo_publish_project_problem(cv.project, routing, home_name)
+			END AS problem
+		  FROM converted cv
+	)
+	SELECT (count(*) FILTER (WHERE c.problem IS NULL))::integer,
+		   jsonb_agg(jsonb_build_object('index', c.i, 'id', CASE WHEN jsonb_typeof(c.e -> 'message_id') = 'string' THEN c.e -> 'message_id' END,
+										'error', c.problem) ORDER BY c.i) FILTER (WHERE c.problem IS NOT NULL),
+		   array_agg(c.project ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(coalesce(c.e ->> 'message_id', gen_random_uuid()::text) ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.e ->> 'event_type' ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.gen ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(c.traits ORDER BY c.i) FILTER (WHERE c.problem IS NULL),
+		   array_agg(coalesce(nullif(c.e -> 'raw', 'null'), '{}') ORDER BY c.i) FILTER (WHERE c.problem IS NULL)
+	  INTO good, rejected, projects, mids, types, gens, traits, raws
+	  FROM checked c;
+	stored := 0;
+	IF good > 0 THEN
+		tenants := vscope._ceilo_publish_tenants(projects, routing);
+		WITH ins AS (
+			INSERT INTO vscope.events (tenant_id, message_id, event_type, generated, traits, raw)
+			SELECT u.t, u.mid, u.ty, u.gen, u.tr, u.raw
+			  FROM unnest(tenants, mids, types, gens, traits, raws) u(t, mid, ty, gen, tr, raw)
+			 ORDER BY u.t, u.mid
+			ON CONFLICT (tenant_id, message_id) DO NOTHING
+			RETURNING 1
+		)
+		SELECT count(*)::integer INTO stored FROM ins;
+	END IF;
+	RETURN vscope._ceilo_publish_answer(n, good, stored, rejected, 'event');
+END
+$$;
+
+-- the cross-tenant twin of ceilometer_publish_events() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_ceilometer_publish_events(body text, routing text) RETURNS json
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.ceilometer_publish_events(body, routing) $$;
+ALTER FUNCTION vscope._cloud_ceilometer_publish_events(text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) IS 'internal: vscope.ceilometer_publish_events() with vscope_superadmin''s rights, for vscope_cloud only';
+COMMENT ON FUNCTION vscope.ceilometer_publish_events(text, text) IS 'Ceilometer''s http publisher''s events (a JSON list of Event.serialize(), or one): each checked on its own, the good ones stored (a message_id already stored skipped), routed as vscope.ceilometer_publish_samples() routes samples, by the project_id trait; returns {stored, duplicates, rejected}';
+
+CREATE OR REPLACE FUNCTION vscope.coopr_node_usage(start_s text DEFAULT NULL, end_s text DEFAULT NULL,
+										user_id text DEFAULT NULL, tenant text DEFAULT NULL,
+										groupby text DEFAULT NULL, timeunit text DEFAULT NULL)
+	RETURNS json
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	super boolean := pg_has_role(current_user, 'vscope_superadmin', 'MEMBER');
+	tid integer;
+	s_ms bigint;
+	e_ms bigint;
+	now_ms bigint := (extract(epoch FROM now()) * 1000)::bigint;
+	unit_ms bigint;
+	scale bigint;
+	period_ms bigint;
+	first_create bigint;
+	ntasks bigint;
+	data json;
+BEGIN
+	-- vscope_cloud, which vscoped's cross-tenant paths run as, holds no
+	-- BYPASSRLS: it goes through the SECURITY DEFINER twin
+	IF vscope._cloud_caller() THEN
+		RETURN vscope._cloud_coopr_node_usage(coopr_node_usage.start_s, coopr_node_usage.end_s, coopr_node_usage.user_id, coopr_node_usage.tenant, coopr_node_usage.groupby, coopr_node_usage.timeunit);
+	END IF;
+	-- the order of Coopr's (documented) checks: 403, then 405 for tenant, then 400
+	IF NOT pg_has_role(current_user, 'vscope_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'Only admins are allowed to get node usage.' USING ERRCODE = 'VS403';
+	END IF;
+	IF tenant IS NOT NULL AND NOT super THEN
+		RAISE EXCEPTION 'Getting information about tenant % not allowed for tenant %', tenant,
+			(SELECT name FROM vscope.tenants WHERE tenant_id = vscope.current_tenant())
+			USING ERRCODE = 'VS405';
+	END IF;
+	BEGIN
+		s_ms := start_s::bigint * 1000;
+		e_ms := end_s::bigint * 1000;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		RAISE EXCEPTION 'start and end are Unix seconds: got start=%, end=%', coalesce(start_s, ''), coalesce(end_s, '')
+			USING ERRCODE = 'VS400';
+	END;
+	IF s_ms IS NOT NULL AND e_ms IS NOT NULL AND s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', start_s, end_s USING ERRCODE = 'VS400';
+	END IF;
+	-- milliseconds per unit; the sub-millisecond units multiply instead (scale)
+	unit_ms := CASE lower(coalesce(timeunit, 'seconds'))
+				   WHEN 'nanoseconds' THEN 1 WHEN 'microseconds' THEN 1
+				   WHEN 'milliseconds' THEN 1 WHEN 'seconds' THEN 1000 WHEN 'minutes' THEN 60000
+				   WHEN 'hours' THEN 3600000 WHEN 'days' THEN 86400000 END::bigint;
+	scale := CASE lower(coalesce(timeunit, 'seconds')) WHEN 'nanoseconds' THEN 1000000
+				  WHEN 'microseconds' THEN 1000 ELSE 1 END::bigint;
+	IF unit_ms IS NULL THEN
+		RAISE EXCEPTION 'invalid timeunit "%"', timeunit USING ERRCODE = 'VS400',
+			HINT = 'Use milliseconds, seconds, minutes, hours or days.';
+	END IF;
+	period_ms := CASE groupby WHEN 'hour' THEN 3600000 WHEN 'day' THEN 86400000
+					 WHEN 'week' THEN 604800000 WHEN 'month' THEN 2592000000
+					 WHEN 'year' THEN 31104000000 END;
+	IF groupby IS NOT NULL AND period_ms IS NULL THEN
+		RAISE EXCEPTION 'invalid groupby "%"', groupby USING ERRCODE = 'VS400',
+			HINT = 'Use hour, day, week, month or year.';
+	END IF;
+	IF tenant IS NOT NULL THEN
+		tid := vscope.tenant_id(tenant);
+		IF tid IS NULL THEN
+			tid := -1;		-- a tenant with no tasks: nothing counts
+		END IF;
+	ELSIF NOT super THEN
+		tid := vscope.current_tenant();
+	END IF;
+
+	SELECT (date_part('epoch', min(k.completed_at) FILTER (WHERE k.action = 'CREATE')) * 1000)::bigint,
+		   count(*)
+	  INTO first_create, ntasks
+	  FROM vscope.coopr_tasks k
+	 WHERE k.status = 'COMPLETE' AND (tid IS NULL OR k.tenant_id = tid)
+	   AND (coopr_node_usage.user_id IS NULL OR k.user_id = coopr_node_usage.user_id);
+
+	IF ntasks = 0 THEN
+		s_ms := coalesce(s_ms, 0);
+		e_ms := coalesce(e_ms, now_ms);
+		IF s_ms > e_ms THEN
+			RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+		END IF;
+		RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000,
+								 'data', json_build_array(json_build_object('time', s_ms / 1000, 'value', 0)));
+	END IF;
+	-- vscope's rule (Coopr's documentation): end defaults to now
+	s_ms := coalesce(s_ms, first_create, 0);
+	e_ms := coalesce(e_ms, now_ms);
+	IF s_ms > e_ms THEN
+		RAISE EXCEPTION 'start (%) is after end (%)', s_ms / 1000, e_ms / 1000 USING ERRCODE = 'VS400';
+	END IF;
+	IF period_ms IS NOT NULL AND (e_ms - s_ms) / period_ms + 1 > vscope._max_buckets() THEN
+		RAISE EXCEPTION 'groupby % over this window makes % intervals, at most % are allowed',
+			groupby, (e_ms - s_ms) / period_ms + 1, vscope._max_buckets() USING ERRCODE = 'VS400';
+	END IF;
+
+	IF period_ms IS NULL THEN
+		SELECT json_build_array(json_build_object('time', s_ms / 1000, 'value',
+				   coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
+					   greatest(0, least(death, e_ms) - greatest(birth, s_ms)) * scale / unit_ms END), 0)))
+		  INTO data FROM vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms);
+	ELSE
+		-- intervals on epoch multiples of the period, the first from start; each
+		-- node counts the part of its life inside each interval (exactly: Coopr
+		-- itself over-counts a first interval that starts between boundaries)
+		WITH bounds AS (
+			SELECT b AS lo, least(b - b % period_ms + period_ms, e_ms) AS hi
+			  FROM (SELECT s_ms AS b
+					UNION ALL
+					SELECT g FROM generate_series(s_ms - s_ms % period_ms + period_ms, e_ms - 1, period_ms) g) x
+			 WHERE b < e_ms)
+		SELECT coalesce(json_agg(json_build_object('time', lo / 1000, 'value', v) ORDER BY lo), '[]')
+		  INTO data
+		  FROM (SELECT b.lo, coalesce(sum(CASE WHEN unit_ms = 0 THEN 0 ELSE
+					   greatest(0, least(n.death, b.hi) - greatest(n.birth, b.lo)) * scale / unit_ms END), 0) AS v
+				  FROM bounds b LEFT JOIN vscope._coopr_lives(tid, coopr_node_usage.user_id, now_ms) n
+					ON n.birth < b.hi AND n.death > b.lo
+				 GROUP BY b.lo) x;
+		IF json_array_length(data) = 0 THEN
+			data := json_build_array(json_build_object('time', s_ms / 1000, 'value', 0));
+		END IF;
+	END IF;
+	RETURN json_build_object('start', s_ms / 1000, 'end', e_ms / 1000, 'data', data);
+END
+$$;
+
+-- the cross-tenant twin of coopr_node_usage() for vscope_cloud (owned by
+-- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
+CREATE FUNCTION vscope._cloud_coopr_node_usage(start_s text, end_s text, user_id text, tenant text, groupby text, timeunit text) RETURNS json
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vscope.coopr_node_usage(start_s, end_s, user_id, tenant, groupby, timeunit) $$;
+ALTER FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) OWNER TO vscope_superadmin;
+REVOKE ALL ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) TO vscope_cloud;
+COMMENT ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) IS 'internal: vscope.coopr_node_usage() with vscope_superadmin''s rights, for vscope_cloud only';
+COMMENT ON FUNCTION vscope.coopr_node_usage(text, text, text, text, text, text) IS 'Coopr node-seconds: the life of every node (COMPLETE CREATE to the first COMPLETE DELETE of its cluster and node) inside [start, end] (end defaults to now, start to the first CREATE), summed, optionally per interval; admins see their tenant, superadmins all or the tenant they name';

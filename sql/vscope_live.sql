@@ -418,12 +418,16 @@ BEGIN
 	END IF;
 	-- one issuer at a time per user, so exactly one token stays active
 	PERFORM pg_advisory_xact_lock(hashtext('vscope metricsToken'), hashtext(tid || '/' || user_id));
-	UPDATE vscope.tokens k SET revoked_at = now()
-	 WHERE k.tenant_id = tid AND k.metrics_user_id = metrics_token.user_id
-	   AND k.revoked_at IS NULL;
-	tok := vscope.create_token(service, '{read}', label);
-	UPDATE vscope.tokens k SET metrics_user_id = metrics_token.user_id
-	 WHERE k.token_hash = sha256(convert_to(tok, 'UTF8'));
+	tok := vscope._random_token();
+	-- one write: the user's previous token revoked and the new one stored,
+	-- already bound to the user, by the same statement
+	WITH revoked AS (
+		UPDATE vscope.tokens k SET revoked_at = now()
+		 WHERE k.tenant_id = tid AND k.metrics_user_id = metrics_token.user_id
+		   AND k.revoked_at IS NULL
+	)
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description, metrics_user_id)
+	VALUES (tid, sha256(convert_to(tok, 'UTF8')), '{read}', label, metrics_token.user_id);
 	RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
 END
 $$;

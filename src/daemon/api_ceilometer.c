@@ -171,7 +171,7 @@ api_ceilometer(VsRequest *r)
 	VsBuf		base = {0};
 	PGresult   *res;
 
-	if (post && memchr(body, '\0', len) != NULL)
+	if (post && !body_is_text(body, len))
 	{
 		ceilometer_error(r, 400, "Invalid input: the body contains a NUL byte", NULL);
 		return;
@@ -346,7 +346,7 @@ api_publish(VsRequest *r)
 	PGresult   *res;
 
 	req_client_addr(r, from, sizeof(from));
-	if (memchr(body, '\0', len) != NULL)
+	if (!body_is_text(body, len))
 	{
 		publish_error(r, 400, "Invalid input: the body contains a NUL byte", NULL);
 		return;

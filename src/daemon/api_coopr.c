@@ -9,7 +9,9 @@
  *	    POST /v2/queues/events         queue operations (superadmin)
  *	  Who may do what is decided in the database by the role the headers
  *	  map to (user admin: vscope_admin; admin of tenant superadmin:
- *	  vscope_superadmin; anyone else: vscope_reader).
+ *	  vscope_cloud, which reaches other tenants only through the
+ *	  SECURITY DEFINER twins of the Coopr functions; anyone else:
+ *	  vscope_reader).
  */
 #include "api.h"
 
@@ -62,7 +64,7 @@ body_text(VsRequest *r)
 	size_t		len;
 	const char *body = req_body(r, &len);
 
-	if (len == 0 || memchr(body, '\0', len) != NULL)
+	if (len == 0 || !body_is_text(body, len))
 		return "";
 	return body;
 }

@@ -102,7 +102,7 @@ api_put(VsRequest *r)
 		tsdb_error(r, 400, "Missing request content", "The put needs a JSON body of data points.");
 		return;
 	}
-	if (memchr(body, '\0', len) != NULL)
+	if (!body_is_text(body, len))
 	{
 		tsdb_error(r, 400, "Malformed put payload", "The body contains a NUL byte.");
 		return;
@@ -215,7 +215,7 @@ api_query(VsRequest *r)
 
 	/* /api/stats/query lists it: the POST body, or the GET arguments */
 	req_client_addr(r, remote, sizeof(remote));
-	if (strcmp(req_method(r), "POST") != 0 || len == 0 || memchr(body, '\0', len) != NULL)
+	if (strcmp(req_method(r), "POST") != 0 || len == 0 || !body_is_text(body, len))
 		body = args = query_args_json(r);
 	id = stats_query_begin("", remote, body);
 	api_query_run(r);
@@ -296,7 +296,7 @@ api_query_run(VsRequest *r)
 			tsdb_error(r, 400, "Missing request content", "POST a JSON query body, or use GET with query-string parameters.");
 			return;
 		}
-		if (memchr(body, '\0', len) != NULL)
+		if (!body_is_text(body, len))
 		{
 			tsdb_error(r, 400, "Malformed query", "The body contains a NUL byte.");
 			return;
@@ -367,7 +367,7 @@ api_query_exp(VsRequest *r)
 		return;
 	}
 	req_client_addr(r, remote, sizeof(remote));
-	id = stats_query_begin("", remote, memchr(body, '\0', len) ? "" : body);
+	id = stats_query_begin("", remote, !body_is_text(body, len) ? "" : body);
 	api_query_exp_run(r, body, len);
 	stats_query_end(id, req_tenant(r), req_status(r));
 }
@@ -379,7 +379,7 @@ api_query_exp_run(VsRequest *r, const char *body, size_t len)
 	struct json_object *obj;
 	const char *params[1] = {body};
 
-	if (memchr(body, '\0', len) != NULL)
+	if (!body_is_text(body, len))
 	{
 		if (stats_token(r))
 			tsdb_error(r, 500, "Unable to parse the given JSON", "The body contains a NUL byte.");
@@ -540,7 +540,7 @@ api_json_or_args(VsRequest *r, const char *post_sql, const char *get_sql)
 		const char *body = req_body(r, &len);
 		const char *params[1] = {body};
 
-		if (len == 0 || memchr(body, '\0', len) != NULL)
+		if (len == 0 || !body_is_text(body, len))
 		{
 			tsdb_error(r, 400, "Missing request content", "POST a JSON body, or use GET with query-string parameters.");
 			return;
@@ -625,7 +625,7 @@ api_annotation_run(VsRequest *r, const char *fn)
 	if (method == NULL)
 		return;
 	get = strcmp(method, "GET") == 0;
-	if (len > 0 && memchr(body, '\0', len) != NULL)
+	if (!body_is_text(body, len))
 	{
 		tsdb_error(r, 400, "Unable to parse the annotation", "The body contains a NUL byte.");
 		return;
@@ -746,7 +746,7 @@ api_uid(VsRequest *r)
 		tsdb_error(r, 501, "Other UID endpoints have not been implemented yet", NULL);
 		return;
 	}
-	if (len > 0 && memchr(body, '\0', len) != NULL)
+	if (!body_is_text(body, len))
 	{
 		tsdb_error(r, 400, "Unable to parse the given JSON", "The body contains a NUL byte.");
 		return;

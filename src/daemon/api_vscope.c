@@ -63,6 +63,13 @@ is_long(const char *s)
 	return true;
 }
 
+/*
+ * api_vscope checks the credentials before anything else: without a valid
+ * admin token every path, method and object id gets the same 401, so a
+ * caller without one learns nothing about what exists.  Only then are the
+ * path, the method and the ids checked, and the one SQL call made in the
+ * transaction the credentials opened.
+ */
 void
 api_vscope(VsRequest *r)
 {
@@ -70,7 +77,19 @@ api_vscope(VsRequest *r)
 	char	   *seg[8];
 	int			n = 0;
 	char	   *save = NULL;
-	bool		get = strcmp(req_method(r), "GET") == 0;
+	const char *method = req_method(r);
+	bool		get = strcmp(method, "GET") == 0;
+	bool		post = strcmp(method, "POST") == 0;
+	int			bad = 0;		/* the status of a refusal, once authenticated */
+	const char *bad_msg = NULL;
+	const char *bad_detail = NULL;
+	const char *allow = NULL;
+	const char *sql = NULL;
+	const char *params[4];
+	int			nparams = 0;
+	bool		read_only = true;
+	char	   *url = NULL;
+	VsTxn		t;
 
 	for (char *tok = strtok_r(path, "/", &save); tok != NULL && n < 8; tok = strtok_r(NULL, "/", &save))
 		seg[n++] = tok;
@@ -81,37 +100,35 @@ api_vscope(VsRequest *r)
 		(strcmp(seg[3], "filer") == 0 || strcmp(seg[3], "host") == 0 || strcmp(seg[3], "vm") == 0))
 	{
 		if (!get)
-			ovh_error(r, 405, "Method not allowed", "Live data is read with GET");
+			bad = 405, bad_msg = "Method not allowed", bad_detail = "Live data is read with GET", allow = "GET";
 		else if (!is_long(seg[2]) || (n == 5 && !is_long(seg[4])))
-			ovh_error(r, 400, "Invalid parameter", "datacenterId and the object id are numbers");
+			bad = 400, bad_msg = "Invalid parameter", bad_detail = "datacenterId and the object id are numbers";
 		else if (n == 4)
 		{
-			const char *params[3] = {seg[0], seg[2], seg[3]};
-
-			run_json_as(r, SCOPE_ADMIN, true, "SELECT vscope.live_ids($1, $2::bigint, $3)",
-						3, params, ovh_txn_error);
+			params[0] = seg[0];
+			params[1] = seg[2];
+			params[2] = seg[3];
+			nparams = 3;
+			sql = "SELECT vscope.live_ids($1, $2::bigint, $3)";
 		}
 		else
 		{
-			const char *params[4] = {seg[0], seg[2], seg[3], seg[4]};
-
-			run_json_as(r, SCOPE_ADMIN, true,
-						"SELECT vscope.live_object($1, $2::bigint, $3, $4::bigint)",
-						4, params, ovh_txn_error);
+			params[0] = seg[0];
+			params[1] = seg[2];
+			params[2] = seg[3];
+			params[3] = seg[4];
+			nparams = 4;
+			sql = "SELECT vscope.live_object($1, $2::bigint, $3, $4::bigint)";
 		}
 	}
 	else if (n == 4 && strcmp(seg[1], "user") == 0 && strcmp(seg[3], "metricsToken") == 0)
 	{
-		char	   *url = NULL;
-
-		if (get)
-			ovh_error(r, 405, "Method not allowed", "metricsToken is POSTed");
+		if (!post)
+			bad = 405, bad_msg = "Method not allowed", bad_detail = "metricsToken is POSTed", allow = "POST";
 		else if (!is_long(seg[2]))
-			ovh_error(r, 400, "Invalid parameter", "userId is a number");
+			bad = 400, bad_msg = "Invalid parameter", bad_detail = "userId is a number";
 		else
 		{
-			const char *params[3];
-
 			if (vs_config->public_url[0] != '\0')
 				url = strdup(vs_config->public_url);
 			else if (asprintf(&url, "http://%s:%d", vs_config->server_host, vs_config->server_port) < 0)
@@ -119,26 +136,47 @@ api_vscope(VsRequest *r)
 			params[0] = seg[0];
 			params[1] = seg[2];
 			params[2] = url ? url : "";
-			run_json_as(r, SCOPE_ADMIN, false, "SELECT vscope.metrics_token($1, $2::bigint, $3)",
-						3, params, ovh_txn_error);
+			nparams = 3;
+			read_only = false;
+			sql = "SELECT vscope.metrics_token($1, $2::bigint, $3)";
 		}
-		free(url);
 	}
 	else if (n == 2 && strcmp(seg[1], "inventory") == 0)
 	{
 		size_t		len;
-		const char *body = req_body(r, &len);
-		const char *params[1] = {body};
+		const char *body;
 
-		if (get)
-			ovh_error(r, 405, "Method not allowed", "The inventory is POSTed");
-		else if (len == 0 || memchr(body, '\0', len) != NULL)
-			ovh_error(r, 400, "Missing request content", "POST {\"datacenters\": [...], \"filers\": [...], \"hosts\": [...], \"vms\": [...]}");
+		if (!post)
+			bad = 405, bad_msg = "Method not allowed", bad_detail = "The inventory is POSTed", allow = "POST";
+		else if ((body = req_text_body(r, &len)) == NULL || len == 0)
+			bad = 400, bad_msg = "Missing request content",
+				bad_detail = "POST {\"datacenters\": [...], \"filers\": [...], \"hosts\": [...], \"vms\": [...]}";
 		else
-			run_json_as(r, SCOPE_ADMIN, false, "SELECT vscope.register_inventory($1::jsonb)::text",
-						1, params, ovh_txn_error);
+		{
+			params[0] = body;
+			nparams = 1;
+			read_only = false;
+			sql = "SELECT vscope.register_inventory($1::jsonb)::text";
+		}
 	}
 	else
-		ovh_error(r, 404, "Got an invalid (or empty) URL", NULL);
+		bad = 404, bad_msg = "Got an invalid (or empty) URL";
+
+	if (!txn_begin(r, &t, SCOPE_ADMIN, read_only))
+	{
+		ovh_txn_error(r, &t);
+		txn_free(&t);
+	}
+	else if (bad != 0)
+	{
+		txn_end(&t);
+		txn_free(&t);
+		if (allow != NULL)
+			req_add_header(r, "Allow", allow);
+		ovh_error(r, bad, bad_msg, bad_detail);
+	}
+	else
+		txn_answer_json(r, &t, 200, sql, nparams, params, ovh_txn_error);
+	free(url);
 	free(path);
 }

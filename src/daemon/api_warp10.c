@@ -390,7 +390,7 @@ api_warp10_update(VsRequest *r)
 		}
 		body = inflated;
 	}
-	if (memchr(body, '\0', len) != NULL)
+	if (!body_is_text(body, len))
 	{
 		warp10_error(r, 400, "Error when updating data: the body contains a NUL byte", NULL);
 		free(inflated);

@@ -215,7 +215,7 @@ api_warp10_exec(VsRequest *r)
 		}
 		body = inflated;
 	}
-	if (memchr(body, '\0', len) != NULL)
+	if (!body_is_text(body, len))
 	{
 		exec_fail(r, &start, 500, 0, "The script contains a NUL character.", "0", "0");
 		free(inflated);

@@ -565,7 +565,8 @@ txn_begin_token(VsRequest *r, VsTxn *t, const char *token, VsScope need, bool re
  * any other gets 403.  With keystone_tenant (identity-headers = keystone)
  * everything goes to that tenant, as vscope_writer, for a cloud-wide token
  * or one of that tenant ("tenant").  Otherwise a cloud-wide token runs as
- * vscope_superadmin in its own tenant, each item then routed to its
+ * vscope_cloud in its own tenant (no BYPASSRLS: the publishing
+ * functions' SECURITY DEFINER twins do the cross-tenant writes), each item then routed to its
  * project's tenant ("project"), and a tenant's token in its tenant, as its
  * role, with items of its own project only ("own").  *routing is that
  * word, for vscope.ceilometer_publish_samples().  On false, t->status and
@@ -629,7 +630,7 @@ txn_begin_publisher(VsRequest *r, VsTxn *t, const char *keystone_tenant, const c
 		return ok;
 	}
 	*routing = cloud ? "project" : "own";
-	ok = set_identity(t, cloud ? "vscope_superadmin" : PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 0));
+	ok = set_identity(t, cloud ? "vscope_cloud" : PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return ok;
 }

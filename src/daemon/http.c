@@ -268,6 +268,26 @@ req_body(VsRequest *r, size_t *len)
 	return r->body.data ? r->body.data : "";
 }
 
+/*
+ * body_is_text: whether len bytes can go to SQL as text, that is hold no
+ * NUL byte (an empty body is text).  Every handler's check of a body, or of
+ * one it inflated, is this one.
+ */
+bool
+body_is_text(const char *body, size_t len)
+{
+	return len == 0 || memchr(body, '\0', len) == NULL;
+}
+
+/* req_text_body is the body when it is text (possibly empty), else NULL */
+const char *
+req_text_body(VsRequest *r, size_t *len)
+{
+	const char *body = req_body(r, len);
+
+	return body_is_text(body, *len) ? body : NULL;
+}
+
 /* req_set_as_tenant names the tenant a superadmin token acts for (from the path) */
 void
 req_set_as_tenant(VsRequest *r, const char *tenant)
@@ -814,8 +834,13 @@ http_start(const VsConfig *cfg)
 	struct sockaddr_in a4;
 	struct sockaddr_in6 a6;
 	struct sockaddr *addr;
+	/*
+	 * poll(), not select(): select() cannot watch a descriptor past
+	 * FD_SETSIZE (1024), so under load (a thousand connections, the pool,
+	 * the telnet clients) every connection past it was dropped at once
+	 */
 	unsigned	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-		MHD_USE_ITC | MHD_USE_ERROR_LOG;
+		MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
 	config = cfg;
 	{

@@ -34,6 +34,8 @@ extern const char *req_header(VsRequest *r, const char *name);
 extern const char *req_arg(VsRequest *r, const char *name);
 extern bool req_has_arg(VsRequest *r, const char *name);
 extern const char *req_body(VsRequest *r, size_t *len);
+extern bool body_is_text(const char *body, size_t len);
+extern const char *req_text_body(VsRequest *r, size_t *len);
 extern void req_set_tenant(VsRequest *r, const char *tenant);
 extern const char *req_tenant(VsRequest *r);
 extern int	req_status(VsRequest *r);

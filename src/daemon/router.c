@@ -38,7 +38,8 @@ static const VsRoute routes[] = {
 	{"/api/search/", VS_M_ALL, api_not_implemented, "GET, POST, PUT, DELETE", false, true, tsdb_error},
 	{"/api/rollup", VS_M_ALL, api_not_implemented, "GET, POST, PUT, DELETE", false, false, tsdb_error},
 	{"/api/histogram", VS_M_ALL, api_not_implemented, "GET, POST, PUT, DELETE", false, false, tsdb_error},
-	{"/dedicatedCloud/", VS_M_GET | VS_M_POST, api_vscope, "GET, POST", true, true, ovh_error},
+	/* every method reaches the handler, which checks credentials before methods */
+	{"/dedicatedCloud/", VS_M_ALL, api_vscope, "GET, POST", true, true, ovh_error},
 	{"/v2/metrics/queues", VS_M_GET, api_coopr, "GET", false, false, coopr_error},
 	{"/v2/metrics/nodes/usage", VS_M_GET, api_coopr, "GET", false, false, coopr_error},
 	{"/v2/apikeys", VS_M_POST, api_coopr, "POST", false, false, coopr_error},

@@ -1018,7 +1018,7 @@ udp_start(const VsConfig *cfg)
 		return 0;
 	}
 	L.tenant = keystone ? cfg->keystone_tenant : cfg->udp_tenant;
-	L.role = keystone ? "vscope_writer" : "vscope_superadmin";
+	L.role = keystone ? "vscope_writer" : "vscope_cloud";
 	L.routing = keystone ? "tenant" : "project";
 	L.secret = cfg->udp_secret;
 	memset(&a4, 0, sizeof(a4));

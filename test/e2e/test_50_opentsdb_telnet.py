@@ -106,3 +106,24 @@ def test_a_line_of_bad_utf8_fails_alone(ctx):
     t.sync()
     assert [r[1] for r in values(ctx, "tn.utf")] == ["1", "3"]
     t.close()
+
+
+def test_a_day_outside_the_writable_window_makes_no_partition(ctx):
+    """The listener takes no credentials: a put for a day that nobody made
+    writable (before vscope.max_past, or never) is refused on its line and
+    creates no partition, whatever day it names."""
+    parts = "SELECT count(*) FROM vscope.partitions()"
+    before = ctx.scalar(parts)
+    t = Telnet()
+    for ts in (86400, 315532800, 946684800, int(time.time()) - 400 * 86400):
+        t.send(f"put tn.old {ts} 1 host=a\n")
+        line = t.line()
+        assert line.startswith("put: ") and "not writable" in line, line
+    # a day past vscope.max_future alike (refused by the future bound first)
+    t.send(f"put tn.old {int(time.time()) + 400 * 86400} 1 host=a\n")
+    line = t.line()
+    assert line.startswith("put: ") and "in the future" in line, line
+    t.sync()
+    assert ctx.scalar(parts) == before
+    assert values(ctx, "tn.old") == []
+    t.close()

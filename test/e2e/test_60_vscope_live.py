@@ -84,6 +84,35 @@ def test_live_data_needs_an_admin_of_the_service(ctx):
     assert ctx.get(f"{BASE}/datacenter/869/host", token=ctx.superadmin()).json() == [1001, 1002, 1003]
 
 
+def test_without_a_valid_token_every_path_id_and_method_answers_the_same(ctx):
+    """A caller without credentials, or with a bad token, learns nothing: an
+    object that exists, one that does not, a malformed id, an unknown path
+    and a wrong method all get the same 401 and the same body."""
+    demo(ctx)
+    probes = [("GET", f"{BASE}/datacenter/869/vm/5001"),      # exists
+              ("GET", f"{BASE}/datacenter/869/vm/999999"),    # does not
+              ("GET", f"{BASE}/datacenter/abc/vm/x"),         # malformed ids
+              ("GET", "/dedicatedCloud/no-such-service/datacenter/869/host"),
+              ("GET", f"{BASE}/nothing/here"),                # no such endpoint
+              ("DELETE", f"{BASE}/datacenter/869/vm/5001"),   # wrong methods
+              ("PUT", f"{BASE}/user/1/metricsToken"),
+              ("GET", f"{BASE}/user/x/metricsToken"),
+              ("GET", f"{BASE}/inventory")]
+    for creds in ({}, {"token": "not-a-token"}, {"basic": ("read", "not-a-token")}):
+        answers = set()
+        for method, path in probes:
+            r = ctx.request(method, path, **creds)
+            answers.add((r.status, r.body))
+        assert len(answers) == 1, (creds, answers)
+        status, _ = answers.pop()
+        assert status == 401, (creds, status)
+    # with a valid admin token the same probes are told apart
+    tok = admin(ctx)
+    assert_status(ctx.request("DELETE", f"{BASE}/datacenter/869/vm/5001", token=tok), 405)
+    assert_status(ctx.get(f"{BASE}/datacenter/abc/vm/x", token=tok), 400)
+    assert_status(ctx.get(f"{BASE}/datacenter/869/vm/999999", token=tok), 404)
+
+
 def test_metrics_token_reads_its_service_at_once(ctx):
     tok = admin(ctx)
     r = ctx.post(f"{BASE}/user/42/metricsToken", token=tok)

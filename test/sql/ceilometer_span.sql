@@ -211,7 +211,7 @@ CREATE TEMP TABLE lock_counts (n integer, days bigint, locks bigint);
 GRANT INSERT ON lock_counts TO PUBLIC;
 SET ROLE vscope_reader;
 \set ECHO none
-SELECT format('INSERT INTO lock_counts SELECT %s, (SELECT count(*) FROM vscope.partitions(''samples'')), pg_temp.locks_of(%L)', n, call)
+SELECT format('INSERT INTO lock_counts SELECT %s, (SELECT count(*) FROM pg_inherits WHERE inhparent = ''vscope.samples''::regclass), pg_temp.locks_of(%L)', n, call)
   FROM listings ORDER BY n \gexec
 \set ECHO all
 RESET ROLE;
@@ -220,7 +220,7 @@ SELECT vscope._ensure_partitions(ARRAY(SELECT d FROM generate_series(16455, 1665
 RESET vscope.max_new_partitions;
 SET ROLE vscope_reader;
 \set ECHO none
-SELECT format('INSERT INTO lock_counts SELECT %s, (SELECT count(*) FROM vscope.partitions(''samples'')), pg_temp.locks_of(%L)', n, call)
+SELECT format('INSERT INTO lock_counts SELECT %s, (SELECT count(*) FROM pg_inherits WHERE inhparent = ''vscope.samples''::regclass), pg_temp.locks_of(%L)', n, call)
   FROM listings ORDER BY n \gexec
 \set ECHO all
 RESET ROLE;

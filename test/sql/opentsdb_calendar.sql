@@ -217,7 +217,7 @@ CREATE FUNCTION pg_temp.rows_read() RETURNS bigint LANGUAGE sql AS $$
   SELECT coalesce(sum(coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0)), 0)::bigint
     FROM pg_stat_xact_user_tables
    WHERE schemaname = 'vscope'
-     AND (relname = 'blocks' OR relid IN (SELECT partition FROM vscope.partitions())) $$;
+     AND (relname = 'blocks' OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'vscope.points'::regclass)) $$;
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 CREATE TEMP TABLE reads (what text, n bigint);
