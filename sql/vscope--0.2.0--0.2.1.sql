@@ -9583,14 +9583,6 @@ $$;
 
 -- the cross-tenant twin of ceilometer_publish_samples() for vscope_cloud (owned by
 -- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
-CREATE FUNCTION vscope._cloud_ceilometer_publish_samples(body text, routing text) RETURNS json
-	LANGUAGE sql VOLATILE SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-	AS $$ SELECT vscope.ceilometer_publish_samples(body, routing) $$;
-ALTER FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) OWNER TO vscope_superadmin;
-REVOKE ALL ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) TO vscope_cloud;
-COMMENT ON FUNCTION vscope._cloud_ceilometer_publish_samples(text, text) IS 'internal: vscope.ceilometer_publish_samples() with vscope_superadmin''s rights, for vscope_cloud only';
 COMMENT ON FUNCTION vscope.ceilometer_publish_samples(text, text) IS 'Ceilometer''s http publisher''s samples (a JSON list of Sample.as_dict(), or one): each checked on its own, the good ones stored (a repeated id skipped), routed by routing (tenant: all in the current tenant; own: only its own project; project: each in the tenant of its project, made when new); returns {stored, duplicates, rejected}';
 
 CREATE OR REPLACE FUNCTION vscope.ceilometer_publish_events(body text, routing text DEFAULT 'tenant') RETURNS json
@@ -9688,14 +9680,6 @@ $$;
 
 -- the cross-tenant twin of ceilometer_publish_events() for vscope_cloud (owned by
 -- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
-CREATE FUNCTION vscope._cloud_ceilometer_publish_events(body text, routing text) RETURNS json
-	LANGUAGE sql VOLATILE SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-	AS $$ SELECT vscope.ceilometer_publish_events(body, routing) $$;
-ALTER FUNCTION vscope._cloud_ceilometer_publish_events(text, text) OWNER TO vscope_superadmin;
-REVOKE ALL ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) TO vscope_cloud;
-COMMENT ON FUNCTION vscope._cloud_ceilometer_publish_events(text, text) IS 'internal: vscope.ceilometer_publish_events() with vscope_superadmin''s rights, for vscope_cloud only';
 COMMENT ON FUNCTION vscope.ceilometer_publish_events(text, text) IS 'Ceilometer''s http publisher''s events (a JSON list of Event.serialize(), or one): each checked on its own, the good ones stored (a message_id already stored skipped), routed as vscope.ceilometer_publish_samples() routes samples, by the project_id trait; returns {stored, duplicates, rejected}';
 
 CREATE OR REPLACE FUNCTION vscope.coopr_node_usage(start_s text DEFAULT NULL, end_s text DEFAULT NULL,
@@ -9829,12 +9813,4 @@ $$;
 
 -- the cross-tenant twin of coopr_node_usage() for vscope_cloud (owned by
 -- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
-CREATE FUNCTION vscope._cloud_coopr_node_usage(start_s text, end_s text, user_id text, tenant text, groupby text, timeunit text) RETURNS json
-	LANGUAGE sql STABLE SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-	AS $$ SELECT vscope.coopr_node_usage(start_s, end_s, user_id, tenant, groupby, timeunit) $$;
-ALTER FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) OWNER TO vscope_superadmin;
-REVOKE ALL ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) TO vscope_cloud;
-COMMENT ON FUNCTION vscope._cloud_coopr_node_usage(text, text, text, text, text, text) IS 'internal: vscope.coopr_node_usage() with vscope_superadmin''s rights, for vscope_cloud only';
 COMMENT ON FUNCTION vscope.coopr_node_usage(text, text, text, text, text, text) IS 'Coopr node-seconds: the life of every node (COMPLETE CREATE to the first COMPLETE DELETE of its cluster and node) inside [start, end] (end defaults to now, start to the first CREATE), summed, optionally per interval; admins see their tenant, superadmins all or the tenant they name';
