@@ -3,9 +3,10 @@
  *	  vScope live's paths (src/daemon/api_vscope.c: api_vscope splits
  *	  /dedicatedCloud/<service>/... into segments and checks the ids): the
  *	  input is a method, a NUL, then the path after /dedicatedCloud/.  The
- *	  request and the SQL call are replaced: every path is either refused
- *	  in OVH's error body (a JSON object with a message) or makes one SQL
- *	  call whose numeric parameters are whole numbers.
+ *	  request, the transaction (credentials are checked first, and taken
+ *	  as good here) and the SQL call are replaced: every path is either
+ *	  refused in OVH's error body (a JSON object with a message) or makes
+ *	  one SQL call whose numeric parameters are whole numbers.
  */
 #define req_path fuzz_req_path
 #define req_method fuzz_req_method
@@ -13,7 +14,11 @@
 #define req_set_as_tenant fuzz_req_set_as_tenant
 #define req_add_header fuzz_req_add_header
 #define req_respond fuzz_req_respond
-#define run_json_as fuzz_run_json_as
+#define req_text_body fuzz_req_text_body
+#define txn_begin fuzz_txn_begin
+#define txn_end fuzz_txn_end
+#define txn_free fuzz_txn_free
+#define txn_answer_json fuzz_txn_answer_json
 #include "../../src/daemon/api_vscope.c"
 
 #include <assert.h>
@@ -66,9 +71,33 @@ fuzz_req_respond(VsRequest *r, int status, const char *content_type, const char 
 	fz_answers++;
 }
 
+const char *
+fuzz_req_text_body(VsRequest *r, size_t *len)
+{
+	*len = 2;
+	return "{}";
+}
+
+bool
+fuzz_txn_begin(VsRequest *r, VsTxn *t, VsScope need, bool read_only)
+{
+	memset(t, 0, sizeof(*t));
+	return true;
+}
+
 void
-fuzz_run_json_as(VsRequest *r, VsScope need, bool read_only, const char *sql,
-				 int nparams, const char *const *params, VsFailFn fail)
+fuzz_txn_end(VsTxn *t)
+{
+}
+
+void
+fuzz_txn_free(VsTxn *t)
+{
+}
+
+void
+fuzz_txn_answer_json(VsRequest *r, VsTxn *t, int ok_status, const char *sql,
+					 int nparams, const char *const *params, VsFailFn fail)
 {
 	/* the ids bound as ::bigint are digits only, 18 at most */
 	for (int i = 0; i < nparams; i++)
