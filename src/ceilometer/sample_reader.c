@@ -223,7 +223,7 @@ ReaderOpen(int32 tenant, const int32 *series, int nseries, TimestampTz start, Ti
 								 "WHERE tenant_id = $1 AND series_id = s.id "
 								 "AND first_ts < $4 AND first_ts > $5 "
 								 "AND last_ts >= $3 ORDER BY first_ts) b",
-								 5, types, CURSOR_OPT_GENERIC_PLAN);
+								 5, types, VsDistributedReadOptions(CURSOR_OPT_GENERIC_PLAN));
 	}
 	MemoryContextSwitchTo(old);
 	if (with_head && nids > 0 && start < end &&

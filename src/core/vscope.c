@@ -11,6 +11,7 @@
 #include "warp10/warpscript.h"
 
 #include "executor/spi.h"
+#include "commands/extension.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "access/xact.h"
@@ -342,6 +343,12 @@ VsKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	SPI_keepplan(p);
 	return p;
+}
+
+int
+VsDistributedReadOptions(int single_node)
+{
+	return OidIsValid(get_extension_oid("citus", true)) ? CURSOR_OPT_CUSTOM_PLAN : single_node;
 }
 
 VS_FUNCTION_INFO_V1(vscope_compress_after);

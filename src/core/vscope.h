@@ -46,6 +46,14 @@ extern struct _SPI_plan *VsKeepPlan(const char *sql, int nargs, Oid *types, int 
  */
 #define VS_WRITE_PLAN_OPTIONS CURSOR_OPT_CUSTOM_PLAN
 
+/*
+ * The cursor options of a kept read whose generic plan Citus cannot
+ * distribute (a LATERAL join of an unnest() of parameters with a
+ * distributed table): a custom plan where the Citus extension is in the
+ * database, else single_node (vscope.c).  The answer is the same.
+ */
+extern int	VsDistributedReadOptions(int single_node);
+
 /* tenancy.c: the tenant this session acts as */
 extern int32 VsCurrentTenant(bool *isnull);
 extern int32 VsRequireTenant(void);

@@ -188,7 +188,8 @@ SeriesLastCmp(const void *a, const void *b)
  *
  * The stored time is read by the RETURNING subquery, which sees the row as
  * the statement's snapshot has it: that is the version this statement
- * updated only when its xmax is this transaction's id.  When it is not (a
+ * updated only when its xmax is the id of the transaction that wrote the
+ * new version (l.xmin: this one, on whichever node holds the row).  When it is not (a
  * writer committed in between, or the row is new), the time is unknown and
  * all the series' points are written with ON CONFLICT.  A series the
  * statement does not return has a newer point stored: its points may
@@ -207,7 +208,7 @@ UpdateLast(int32 tenant, VsPointIn *points, int n, int *nseries)
 	bool	   *is_int = palloc(sizeof(bool) * n);
 	SeriesLast *last = palloc(sizeof(SeriesLast) * n);
 	int			m = 0;
-	Datum		args[6];
+	Datum		args[5];
 	int			ret;
 
 	for (int i = 0; i < n; i++)
@@ -226,24 +227,28 @@ UpdateLast(int32 tenant, VsPointIn *points, int n, int *nseries)
 	}
 	if (plan == NULL)
 	{
-		Oid			types[6] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
-		FLOAT8ARRAYOID, INT8ARRAYOID, XIDOID};
+		Oid			types[5] = {INT4OID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
+		FLOAT8ARRAYOID, INT8ARRAYOID};
 
+		/*
+		 * The parameters typed in the text and none in RETURNING: Citus
+		 * sends the RETURNING to the shard with the parameters it uses,
+		 * where untyped ones cannot be resolved.
+		 */
 		plan = VsKeepPlan("INSERT INTO vscope.series_last AS l (tenant_id, series_id, ts, value, ivalue) "
-						  "SELECT $1, unnest($2), unnest($3), unnest($4), unnest($5) "
+						  "SELECT $1::integer, unnest($2::integer[]), unnest($3::timestamptz[]), "
+						  "unnest($4::double precision[]), unnest($5::bigint[]) "
 						  "ON CONFLICT (tenant_id, series_id) DO UPDATE "
 						  "SET ts = excluded.ts, value = excluded.value, ivalue = excluded.ivalue "
 						  "WHERE excluded.ts >= l.ts "
 						  "RETURNING l.series_id, "
 						  "(SELECT o.ts FROM vscope.series_last o "
-						  "WHERE o.tenant_id = l.tenant_id AND o.series_id = l.series_id AND o.xmax = $6)",
-						  6, types, VS_WRITE_PLAN_OPTIONS);
+						  "WHERE o.tenant_id = l.tenant_id AND o.series_id = l.series_id AND o.xmax = l.xmin)",
+						  5, types, VS_WRITE_PLAN_OPTIONS);
 	}
 	args[0] = Int32GetDatum(tenant);
 	args[1] = PointerGetDatum(construct_array(series, m, INT4OID, 4, true, TYPALIGN_INT));
 	VsValueArrayArgs(m, ts, fv, iv, is_int, args + 2);
-	/* the id the statement's updates will carry as their rows' xmax */
-	args[5] = TransactionIdGetDatum(GetCurrentTransactionId());
 	ret = SPI_execute_plan(plan, args, NULL, false, 0);
 	if (ret != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "keeping the latest points failed: %s", SPI_result_code_string(ret));

@@ -280,7 +280,7 @@ vs_reader_open(int32 tenant, const int32 *series, int nseries,
 										  "AND first_ts < $4 AND first_ts > $5 "
 										  "AND last_ts >= $3 ORDER BY first_ts) b",
 										  BlocksHaveFlags() ? "b.flags" : "0::smallint"),
-								 5, types, CURSOR_OPT_GENERIC_PLAN);
+								 5, types, VsDistributedReadOptions(CURSOR_OPT_GENERIC_PLAN));
 	}
 	MemoryContextSwitchTo(old);
 	{
