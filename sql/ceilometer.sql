@@ -291,17 +291,19 @@ REVOKE ALL ON FUNCTION vscope.ceilometer_refresh_spans() FROM PUBLIC;
 -- moves the spans), each probed on (tenant_id, series_id, ts), so that the
 -- cost follows the ids deleted and the series kept, not every id kept.
 CREATE FUNCTION vscope._ceilo_ids_dropped(lo timestamptz, hi timestamptz) RETURNS bigint
-	LANGUAGE sql VOLATILE
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-WITH gone AS (
+DECLARE
+	n bigint;
+BEGIN
 	DELETE FROM vscope.sample_ids i
 	 USING vscope.sample_span k
 	 WHERE k.first_ts < hi AND k.last_ts >= lo
-	   AND i.tenant_id = k.tenant_id AND i.series_id = k.series_id AND i.ts >= lo AND i.ts < hi
-	RETURNING 1
-)
-SELECT count(*) FROM gone
+	   AND i.tenant_id = k.tenant_id AND i.series_id = k.series_id AND i.ts >= lo AND i.ts < hi;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_ids_dropped(timestamptz, timestamptz) IS 'internal: after vscope.expire() dropped the samples of [lo, hi), deletes their publisher ids (vscope.sample_ids); returns how many';
 
@@ -1634,6 +1636,8 @@ DECLARE
 	p_ integer[];
 	c_ boolean[];
 	q_ integer[];
+	m_ integer[];
+	r record;
 	-- what was stored
 	done_t integer[] := '{}'::integer[];
 	done_s integer[] := '{}'::integer[];
@@ -1667,19 +1671,30 @@ BEGIN
 				USING ERRCODE = 'serialization_failure',
 					  HINT = 'Other writers keep storing samples of the same series at the same times: retry.';
 		END IF;
+		-- the highest seq stored at each sample's time (a join, not a
+		-- correlated subquery: Citus plans it)
+		m_ := array_fill(NULL::integer, ARRAY[cardinality(t_)]);
+		FOR r IN EXECUTE $q$
+			SELECT u.i::integer AS i, max(x.seq) AS mx
+			  FROM unnest($1::integer[], $2::integer[], $3::timestamptz[]) WITH ORDINALITY u(t, s, ts, i)
+			  JOIN vscope.samples x ON x.tenant_id = u.t AND x.series_id = u.s AND x.ts = u.ts
+			 WHERE x.ts >= $4 AND x.ts <= $5
+			 GROUP BY u.i
+			$q$ USING t_, s_, ts_, lo, hi LOOP
+			m_[r.i] := r.mx;
+		END LOOP;
 		-- seqs, and the ids claimed (or, in later rounds, moved to their new seq)
 		EXECUTE $q$
 			WITH v AS (
 				SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::double precision[],
-									 $5::text[], $6::integer[], $7::boolean[]) u(t, s, ts, vol, id, pos, claimed)
+									 $5::text[], $6::integer[], $7::boolean[], $11::integer[])
+							 u(t, s, ts, vol, id, pos, claimed, stored_max)
 			), alloc AS (
 				-- the next free seq at the sample's time, then the samples of
 				-- one time numbered in order
 				-- (above the blocks' too, when a day of these times is
 				-- compressed: the sample must not take the key of one there)
-				SELECT v.*, (coalesce(greatest((SELECT max(x.seq) FROM vscope.samples x
-												 WHERE x.tenant_id = v.t AND x.series_id = v.s AND x.ts = v.ts
-												   AND x.ts >= $8 AND x.ts <= $9),
+				SELECT v.*, (coalesce(greatest(v.stored_max,
 												CASE WHEN $10 THEN vscope._ceilo_block_max_seq(v.t, v.s, v.ts) END) + 1, 0)
 							 + row_number() OVER (PARTITION BY v.t, v.s, v.ts ORDER BY v.pos) - 1)::integer AS seq
 				  FROM v
@@ -1702,7 +1717,7 @@ BEGIN
 			 WHERE a.id IS NULL OR a.claimed OR c.message_id IS NOT NULL
 			$q$
 			INTO t_, s_, ts_, v_, id_, p_, q_
-			USING t_, s_, ts_, v_, id_, p_, c_, lo, hi, vscope._ceilo_blocks_between(lo, hi);
+			USING t_, s_, ts_, v_, id_, p_, c_, lo, hi, vscope._ceilo_blocks_between(lo, hi), m_;
 		EXIT WHEN p_ IS NULL;
 		-- the samples, in key order: writers storing at one time wait for
 		-- each other rather than deadlock

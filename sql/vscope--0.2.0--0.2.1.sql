@@ -9814,3 +9814,173 @@ $$;
 -- the cross-tenant twin of coopr_node_usage() for vscope_cloud (owned by
 -- vscope_superadmin, whose rights it runs with; only vscope_cloud may call it)
 COMMENT ON FUNCTION vscope.coopr_node_usage(text, text, text, text, text, text) IS 'Coopr node-seconds: the life of every node (COMPLETE CREATE to the first COMPLETE DELETE of its cluster and node) inside [start, end] (end defaults to now, start to the first CREATE), summed, optionally per interval; admins see their tenant, superadmins all or the tenant they name';
+
+-- Citus: _ceilo_ids_dropped in PL/pgSQL (Citus cannot plan the SQL function's
+-- parameters); _ceilo_insert_samples reads the stored seqs by a join first
+-- (Citus refuses the correlated subquery); the same answers on one node
+CREATE OR REPLACE FUNCTION vscope._ceilo_ids_dropped(lo timestamptz, hi timestamptz) RETURNS bigint
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n bigint;
+BEGIN
+	DELETE FROM vscope.sample_ids i
+	 USING vscope.sample_span k
+	 WHERE k.first_ts < hi AND k.last_ts >= lo
+	   AND i.tenant_id = k.tenant_id AND i.series_id = k.series_id AND i.ts >= lo AND i.ts < hi;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+CREATE OR REPLACE FUNCTION vscope._ceilo_insert_samples(tenants integer[], series integer[], stamps timestamptz[],
+	volumes double precision[], ids text[] DEFAULT NULL)
+	RETURNS TABLE (pos integer, seq integer)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	lo timestamptz;
+	hi timestamptz;
+	-- the samples still to store: what they are, whether their id is ours
+	t_ integer[];
+	s_ integer[];
+	ts_ timestamptz[];
+	v_ double precision[];
+	id_ text[];
+	p_ integer[];
+	c_ boolean[];
+	q_ integer[];
+	m_ integer[];
+	r record;
+	-- what was stored
+	done_t integer[] := '{}'::integer[];
+	done_s integer[] := '{}'::integer[];
+	done_ts timestamptz[] := '{}'::timestamptz[];
+	done_p integer[] := '{}'::integer[];
+	done_q integer[] := '{}'::integer[];
+	st_t integer[];
+	st_s integer[];
+	st_ts timestamptz[];
+	st_p integer[];
+	st_q integer[];
+	left_p integer[];
+	rounds integer := 0;
+BEGIN
+	IF coalesce(cardinality(tenants), 0) = 0 THEN
+		RETURN;
+	END IF;
+	SELECT min(u), max(u) INTO lo, hi FROM unnest(stamps) u;
+	-- an id given twice: its first sample only
+	SELECT array_agg(x.t ORDER BY x.i), array_agg(x.s ORDER BY x.i), array_agg(x.ts ORDER BY x.i),
+		   array_agg(x.v ORDER BY x.i), array_agg(x.id ORDER BY x.i), array_agg(x.i::integer ORDER BY x.i),
+		   array_agg(false)
+	  INTO t_, s_, ts_, v_, id_, p_, c_
+	  FROM (SELECT u.*, row_number() OVER (PARTITION BY u.t, u.id ORDER BY u.i) AS nth
+			  FROM unnest(tenants, series, stamps, volumes, ids) WITH ORDINALITY u(t, s, ts, v, id, i)) x
+	 WHERE x.id IS NULL OR x.nth = 1;
+	LOOP
+		rounds := rounds + 1;
+		IF rounds > 100 THEN
+			RAISE EXCEPTION 'samples could not be given a free seq after 100 tries'
+				USING ERRCODE = 'serialization_failure',
+					  HINT = 'Other writers keep storing samples of the same series at the same times: retry.';
+		END IF;
+		-- the highest seq stored at each sample's time (a join, not a
+		-- correlated subquery: Citus plans it)
+		m_ := array_fill(NULL::integer, ARRAY[cardinality(t_)]);
+		FOR r IN EXECUTE $q$
+			SELECT u.i::integer AS i, max(x.seq) AS mx
+			  FROM unnest($1::integer[], $2::integer[], $3::timestamptz[]) WITH ORDINALITY u(t, s, ts, i)
+			  JOIN vscope.samples x ON x.tenant_id = u.t AND x.series_id = u.s AND x.ts = u.ts
+			 WHERE x.ts >= $4 AND x.ts <= $5
+			 GROUP BY u.i
+			$q$ USING t_, s_, ts_, lo, hi LOOP
+			m_[r.i] := r.mx;
+		END LOOP;
+		-- seqs, and the ids claimed (or, in later rounds, moved to their new seq)
+		EXECUTE $q$
+			WITH v AS (
+				SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::double precision[],
+									 $5::text[], $6::integer[], $7::boolean[], $11::integer[])
+							 u(t, s, ts, vol, id, pos, claimed, stored_max)
+			), alloc AS (
+				-- the next free seq at the sample's time, then the samples of
+				-- one time numbered in order
+				-- (above the blocks' too, when a day of these times is
+				-- compressed: the sample must not take the key of one there)
+				SELECT v.*, (coalesce(greatest(v.stored_max,
+												CASE WHEN $10 THEN vscope._ceilo_block_max_seq(v.t, v.s, v.ts) END) + 1, 0)
+							 + row_number() OVER (PARTITION BY v.t, v.s, v.ts ORDER BY v.pos) - 1)::integer AS seq
+				  FROM v
+			), claim AS (
+				INSERT INTO vscope.sample_ids AS i (tenant_id, message_id, series_id, ts, seq)
+				SELECT a.t, a.id, a.s, a.ts, a.seq FROM alloc a
+				 WHERE a.id IS NOT NULL AND NOT a.claimed
+				 ORDER BY a.t, a.id
+				ON CONFLICT (tenant_id, message_id) DO NOTHING
+				RETURNING i.tenant_id, i.message_id
+			), moved AS (
+				UPDATE vscope.sample_ids i SET seq = a.seq
+				  FROM alloc a
+				 WHERE a.claimed AND i.tenant_id = a.t AND i.message_id = a.id
+			)
+			SELECT array_agg(a.t ORDER BY a.pos), array_agg(a.s ORDER BY a.pos), array_agg(a.ts ORDER BY a.pos),
+				   array_agg(a.vol ORDER BY a.pos), array_agg(a.id ORDER BY a.pos), array_agg(a.pos ORDER BY a.pos),
+				   array_agg(a.seq ORDER BY a.pos)
+			  FROM alloc a LEFT JOIN claim c ON c.tenant_id = a.t AND c.message_id = a.id
+			 WHERE a.id IS NULL OR a.claimed OR c.message_id IS NOT NULL
+			$q$
+			INTO t_, s_, ts_, v_, id_, p_, q_
+			USING t_, s_, ts_, v_, id_, p_, c_, lo, hi, vscope._ceilo_blocks_between(lo, hi), m_;
+		EXIT WHEN p_ IS NULL;
+		-- the samples, in key order: writers storing at one time wait for
+		-- each other rather than deadlock
+		EXECUTE $q$
+			WITH w AS (
+				SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::double precision[],
+									 $5::integer[], $6::integer[]) u(t, s, ts, vol, pos, seq)
+			), stored AS (
+				INSERT INTO vscope.samples (tenant_id, series_id, ts, seq, volume)
+				SELECT w.t, w.s, w.ts, w.seq, w.vol FROM w ORDER BY w.t, w.s, w.ts, w.seq
+				ON CONFLICT DO NOTHING
+				RETURNING tenant_id, series_id, ts, seq
+			)
+			SELECT array_agg(w.t) FILTER (WHERE st.seq IS NOT NULL), array_agg(w.s) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.ts) FILTER (WHERE st.seq IS NOT NULL), array_agg(w.pos) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.seq) FILTER (WHERE st.seq IS NOT NULL),
+				   array_agg(w.pos) FILTER (WHERE st.seq IS NULL)
+			  FROM w LEFT JOIN stored st ON st.tenant_id = w.t AND st.series_id = w.s AND st.ts = w.ts AND st.seq = w.seq
+			$q$
+			INTO st_t, st_s, st_ts, st_p, st_q, left_p
+			USING t_, s_, ts_, v_, p_, q_;
+		done_t := done_t || st_t;
+		done_s := done_s || st_s;
+		done_ts := done_ts || st_ts;
+		done_p := done_p || st_p;
+		done_q := done_q || st_q;
+		EXIT WHEN left_p IS NULL;
+		-- the samples that lost their seq, again (their ids are theirs already)
+		SELECT array_agg(u.t ORDER BY u.pos), array_agg(u.s ORDER BY u.pos), array_agg(u.ts ORDER BY u.pos),
+			   array_agg(u.vol ORDER BY u.pos), array_agg(u.id ORDER BY u.pos), array_agg(u.pos ORDER BY u.pos),
+			   array_agg(true)
+		  INTO t_, s_, ts_, v_, id_, p_, c_
+		  FROM unnest(t_, s_, ts_, v_, id_, p_) u(t, s, ts, vol, id, pos)
+		 WHERE u.pos = ANY (left_p);
+	END LOOP;
+	-- a compaction of a day that committed after the seqs were read may
+	-- have moved another writer's sample with one of those seqs into a
+	-- block (once a row is in, no compaction of its day can start before
+	-- this commits): the two would share a message_id, so this request is
+	-- refused, to be sent again (two posts to one series and instant during
+	-- its day's compaction)
+	IF vscope._ceilo_blocks_between(lo, hi) AND EXISTS (
+			SELECT FROM unnest(done_t, done_s, done_ts, done_q) u(t, s, ts, q)
+			 WHERE vscope._ceilo_block_max_seq(u.t, u.s, u.ts) >= u.q) THEN
+		RAISE EXCEPTION 'samples of these series and times were compressed while these were being stored'
+			USING ERRCODE = 'serialization_failure', HINT = 'Send the samples again.';
+	END IF;
+	PERFORM vscope._ceilo_span_widen(done_t, done_s, done_ts);
+	RETURN QUERY SELECT u.p, u.q FROM unnest(done_p, done_q) u(p, q);
+END
+$$;
