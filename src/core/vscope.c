@@ -345,10 +345,16 @@ VsKeepPlan(const char *sql, int nargs, Oid *types, int cursor_options)
 	return p;
 }
 
+bool
+VsCitusInstalled(void)
+{
+	return OidIsValid(get_extension_oid("citus", true));
+}
+
 int
 VsDistributedReadOptions(int single_node)
 {
-	return OidIsValid(get_extension_oid("citus", true)) ? CURSOR_OPT_CUSTOM_PLAN : single_node;
+	return VsCitusInstalled() ? CURSOR_OPT_CUSTOM_PLAN : single_node;
 }
 
 VS_FUNCTION_INFO_V1(vscope_compress_after);

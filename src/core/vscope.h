@@ -53,6 +53,8 @@ extern struct _SPI_plan *VsKeepPlan(const char *sql, int nargs, Oid *types, int 
  * database, else single_node (vscope.c).  The answer is the same.
  */
 extern int	VsDistributedReadOptions(int single_node);
+/* whether the Citus extension is in this database (vscope.c) */
+extern bool VsCitusInstalled(void);
 
 /* tenancy.c: the tenant this session acts as */
 extern int32 VsCurrentTenant(bool *isnull);
