@@ -232,15 +232,17 @@ COMMENT ON FUNCTION vscope._ceilo_span_widen(integer[], timestamptz[]) IS 'inter
 -- the same for samples of several tenants (a publisher's samples go to the
 -- tenants of their projects): rows taken in (tenant, series) order
 CREATE FUNCTION vscope._ceilo_span_widen(tenants integer[], series integer[], stamps timestamptz[]) RETURNS void
-	LANGUAGE sql VOLATILE
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
-SELECT u.tid, u.sid, min(u.ts), max(u.ts)
-  FROM unnest(tenants, series, stamps) u(tid, sid, ts) GROUP BY u.tid, u.sid ORDER BY u.tid, u.sid
-ON CONFLICT (tenant_id, series_id) DO UPDATE
-   SET first_ts = least(k.first_ts, excluded.first_ts), last_ts = greatest(k.last_ts, excluded.last_ts)
- WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts
+BEGIN
+	INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
+	SELECT u.tid, u.sid, min(u.ts), max(u.ts)
+	  FROM unnest(tenants, series, stamps) u(tid, sid, ts) GROUP BY u.tid, u.sid ORDER BY u.tid, u.sid
+	ON CONFLICT (tenant_id, series_id) DO UPDATE
+	   SET first_ts = least(k.first_ts, excluded.first_ts), last_ts = greatest(k.last_ts, excluded.last_ts)
+	 WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts;
+END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_span_widen(integer[], integer[], timestamptz[]) IS 'internal: widens the vscope.sample_span rows of these (tenant, series) to take in these sample times (made when missing)';
 

@@ -9984,3 +9984,19 @@ BEGIN
 	RETURN QUERY SELECT u.p, u.q FROM unnest(done_p, done_q) u(p, q);
 END
 $$;
+
+-- Citus: the several-tenant _ceilo_span_widen in PL/pgSQL (Citus cannot plan
+-- the SQL function's parameters)
+CREATE OR REPLACE FUNCTION vscope._ceilo_span_widen(tenants integer[], series integer[], stamps timestamptz[]) RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	INSERT INTO vscope.sample_span AS k (tenant_id, series_id, first_ts, last_ts)
+	SELECT u.tid, u.sid, min(u.ts), max(u.ts)
+	  FROM unnest(tenants, series, stamps) u(tid, sid, ts) GROUP BY u.tid, u.sid ORDER BY u.tid, u.sid
+	ON CONFLICT (tenant_id, series_id) DO UPDATE
+	   SET first_ts = least(k.first_ts, excluded.first_ts), last_ts = greatest(k.last_ts, excluded.last_ts)
+	 WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts;
+END
+$$;
