@@ -284,7 +284,7 @@ UpdateLast(int32 tenant, VsPointIn *points, int n, int *nseries)
 			HeapTuple	tup = SPI_tuptable->vals[r];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
 			bool		isnull;
-			SeriesLast	key;
+			SeriesLast	key = {0};
 			SeriesLast *hit;
 
 			key.series_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
