@@ -15,7 +15,11 @@ say "starting PostgreSQL on port $VSCOPE_PGPORT"
 cluster_start
 DAEMON_PID=
 shutdown() {
-	trap - INT TERM
+	# a second signal must not cut the shutdown short: service managers,
+	# timeout(1) and container stops signal the whole process group as well
+	# as make, so run.sh gets TERM twice (reset to the default, the second
+	# killed it between the two stops and left PostgreSQL running)
+	trap '' INT TERM
 	echo
 	say "stopping vscoped and PostgreSQL"
 	stop_daemon
