@@ -97,36 +97,34 @@ if [ -z "$VSCOPE_TESTS" ] || [ -n "${compressed_list// /}" ]; then
 		REGRESS="core_install$compressed_list"
 fi
 
+# run_counted NAME DIR TARGET WHAT: make -C DIR TARGET, a test program that
+# ends its log with "NAME: N passed, M failed", counted here (one failure
+# when that line is missing: WHAT did not build or finish)
+run_counted() {
+	local name=$1 dir=$2 target=$3 what=$4 ok bad
+	make -s -C "$dir" "$target" >"$TEST_DIR/$name.log" 2>&1
+	grep -vE '^clang ' "$TEST_DIR/$name.log" | tail -20
+	ok=$(sed -n "s/^$name: \([0-9]*\) passed, \([0-9]*\) failed\$/\1/p" "$TEST_DIR/$name.log")
+	bad=$(sed -n "s/^$name: \([0-9]*\) passed, \([0-9]*\) failed\$/\2/p" "$TEST_DIR/$name.log")
+	if [ -z "$ok" ]; then
+		say "$what did not finish (log: $TEST_DIR/$name.log)"
+		ok=0
+		bad=1
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+}
+
 # ---- the block codec's own tests (plain C, ASan and UBSan) ----
 if [ -z "$VSCOPE_TESTS" ] || [ -n "$(selected codec)" ]; then
 	say "codec"
-	make -s -C "$VSCOPE_ROOT/test/codec" run >"$TEST_DIR/codec.log" 2>&1
-	tail -20 "$TEST_DIR/codec.log"
-	c_ok=$(sed -n 's/^codec: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TEST_DIR/codec.log")
-	c_bad=$(sed -n 's/^codec: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TEST_DIR/codec.log")
-	if [ -z "$c_ok" ]; then
-		say "the codec tests did not finish (log: $TEST_DIR/codec.log)"
-		c_ok=0
-		c_bad=1
-	fi
-	passed=$((passed + c_ok))
-	failed=$((failed + c_bad))
+	run_counted codec "$VSCOPE_ROOT/test/codec" run "the codec tests"
 fi
 
 # ---- vscoped's parsers under libFuzzer (ASan + UBSan), a short round ----
 if [ -z "$VSCOPE_TESTS" ] || [ -n "$(selected fuzz)" ]; then
 	say "fuzz (vscoped's parsers, ${FUZZ_CHECK_SECONDS:-2} s each)"
-	make -s -C "$VSCOPE_ROOT/test/fuzz" check >"$TEST_DIR/fuzz.log" 2>&1
-	grep -vE '^clang ' "$TEST_DIR/fuzz.log" | tail -20
-	f_ok=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TEST_DIR/fuzz.log")
-	f_bad=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TEST_DIR/fuzz.log")
-	if [ -z "$f_ok" ]; then
-		say "the fuzz harnesses did not build or run (log: $TEST_DIR/fuzz.log)"
-		f_ok=0
-		f_bad=1
-	fi
-	passed=$((passed + f_ok))
-	failed=$((failed + f_bad))
+	run_counted fuzz "$VSCOPE_ROOT/test/fuzz" check "the fuzz harnesses"
 fi
 
 # ---- static checks of the C code (scripts/lint.sh): clang -Werror over
