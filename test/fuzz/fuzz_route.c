@@ -35,8 +35,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(route->prefix ? strncmp(route->path, path, strlen(route->path)) == 0
 			   : strcmp(route->path, path) == 0);
 		assert(route->fn != NULL && route->error != NULL && route->allow != NULL);
-		/* every method a route takes is named in its Allow header */
-		if (bit != 0 && (route->methods & bit) != 0 && bit != VS_M_HEAD)
+		/*
+		 * every method a route takes is named in its Allow header, but for
+		 * a route taking them all: its handler answers 405 itself, after
+		 * the credentials (vScope's, so that a caller without a token
+		 * learns nothing)
+		 */
+		if (bit != 0 && (route->methods & bit) != 0 && bit != VS_M_HEAD &&
+			route->methods != VS_M_ALL)
 			assert(strstr(route->allow, method) != NULL);
 	}
 	free(path);
