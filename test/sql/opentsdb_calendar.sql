@@ -78,7 +78,8 @@ SELECT array_agg(series_id) AS dst FROM vscope.series WHERE metric = 'cal.dst' \
 SELECT array_agg(series_id) AS mon FROM vscope.series WHERE metric = 'cal.mon' \gset
 -- the rows-read checks below count index fetches, so the reader's plans are
 -- index scans: set before its first read, as it keeps its block plan for the
--- session (and only then, the checks in plain SQL run faster without)
+-- session (and only then, the checks in plain SQL run faster without; the
+-- checks make the plan again under these settings, see there)
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 CREATE TEMP TABLE raw AS
@@ -220,6 +221,13 @@ CREATE FUNCTION pg_temp.rows_read() RETURNS bigint LANGUAGE sql AS $$
      AND (relname = 'blocks' OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'vscope.points'::regclass)) $$;
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
+-- the reader's block plan is remade, under the settings of that moment, when
+-- vscope.blocks' statistics change: after an ANALYZE by autovacuum between the
+-- first reads above and here, it was a scan of the whole table (1hc then read as
+-- much as all points).  DISCARD PLANS has it made again under the settings above,
+-- whatever autovacuum did (and does: a plan remade during the reads below is
+-- made under them too)
+DISCARD PLANS;
 CREATE TEMP TABLE reads (what text, n bigint);
 CREATE FUNCTION pg_temp.count_reads(what text, query text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
