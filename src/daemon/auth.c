@@ -257,6 +257,17 @@ set_failure_from_result(VsTxn *t, PGresult *res)
 	 * request's id: what PostgreSQL says of its own failures (names,
 	 * values, paths) is for the operator, not the client.
 	 */
+	if (status == 504 && http_client_gone())
+	{
+		/*
+		 * cancelled because the client went away (http.c's watcher): no
+		 * failure of the server's; 499 (nginx's "client closed request")
+		 * in the access log, and no one to answer
+		 */
+		vs_log(LOG_INFO, "request %s: its client went away and its query was cancelled", http_request_id());
+		set_failure(t, 499, "Client closed the request", NULL, NULL);
+		return;
+	}
 	if (status >= 500 && (st == NULL || strncmp(st, "VS", 2) != 0))
 	{
 		const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);

@@ -380,6 +380,24 @@ http_db_attach(PGconn *conn)
 	pthread_mutex_unlock(&watch_mu);
 }
 
+/*
+ * http_client_gone tells whether the watcher cancelled this thread's query
+ * because its client went away (so a query_canceled error is that, not a
+ * statement timeout)
+ */
+bool
+http_client_gone(void)
+{
+	bool		gone;
+
+	if (cur_watch == NULL)
+		return false;
+	pthread_mutex_lock(&watch_mu);
+	gone = cur_watch->cancelled;
+	pthread_mutex_unlock(&watch_mu);
+	return gone;
+}
+
 void
 http_db_detach(void)
 {
