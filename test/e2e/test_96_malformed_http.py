@@ -8,8 +8,12 @@ query strings (percent-escapes, NUL, invalid UTF-8, repeated and empty
 keys).  Each is sent on a connection of its own, raw, to a vscoped of the
 test's own.  Every answer must be a 4xx in the error body of the API the
 path belongs to (never a 5xx: the database is up and the pool is not
-exhausted); what libmicrohttpd refuses before vscoped sees it (a request
-line or header it cannot parse) must be a 4xx too.  vscoped must stay up
+exhausted).  libmicrohttpd 0.9.75 answers only two kinds itself, which
+no callback of it lets vscoped answer: a chunked body whose framing it
+cannot read (its own 400 page) and a request line or header larger than
+connection-memory (its 414 or 431 page); and it closes without any answer
+a request line with no method (one that begins with a space).  Everything
+else must reach vscoped and get the API's own error.  vscoped must stay up
 and its memory flat: its RSS after the corpus is within a bound of its RSS
 after a first pass over part of it.  The outcome by status is printed (the
 README's "Reliability" quotes it)."""
@@ -33,6 +37,7 @@ SEED = 20261202
 CORPUS = 1600                  # requests in the corpus (the issue asks for 1,000 at least)
 WORKERS = 4
 RSS_GROWTH_MB = 24             # allowed growth from the warm-up to the end
+CONNECTION_MEMORY = 196608     # vscoped's default connection-memory
 
 # ---- the endpoints: method, path, a valid body (or None), its content type ----
 PUT = [{"metric": "e2e.fuzz.m", "timestamp": 1700000000, "value": 1.5, "tags": {"host": "a"}}]
@@ -483,28 +488,35 @@ def test_malformed_corpus(ctx):
     by_status = collections.Counter()
     documented = collections.Counter()
     bad = []
-    mhd = open(os.path.join(ctx.test_dir, "malformed_mhd.txt"), "w")
+    # what libmicrohttpd answered itself, or did not answer, for a look by hand
+    mhd = open(os.path.join(ctx.test_dir, "malformed_libmicrohttpd.txt"), "w")
     for (family, method, path, headers, body, what), (status, hdrs, rbody) in zip(corpus, results):
         by_status[status] += 1
         line = f"{status} for {what}: {method} {path[:120]!r} {body[:120]!r} -> {rbody[:200]!r}"
-        if status is None or re.search(rb"<title>Request (malformed|too big)</title>", rbody) or (what == "framing" and status == 404) or status == 414:
-            mhd.write(f"{status} {what} len(path)={len(path)} nargs={path.count('&')} hdrs={[(k[:20], len(v)) for k, v in headers]} "
-                      f"{method!r} {path[:200]!r} -> {rbody[:120]!r}\n")
+        mhd_page = status is not None and re.search(rb"<title>Request (malformed|too big)</title>", rbody)
+        if status is None or mhd_page:
+            mhd.write(f"{status} {what}: {method!r} {path[:200]!r} headers {[(k[:20], len(v)) for k, v in headers]} "
+                      f"body {body[:40]!r} -> {rbody[:120]!r}\n")
+        head_size = len(path) + sum(len(k) + len(v) for k, v in headers)
         if status is None:
-            # libmicrohttpd closes, without an answer, a connection whose
-            # request line it cannot parse or whose query string has more
-            # parameters than its per-connection memory holds; vscoped
-            # never sees those
-            if what == "framing" or (what == "query" and path.count("&") > 400):
+            # a request line with no method (it begins with a space):
+            # libmicrohttpd 0.9.75 fails it before any callback and shuts
+            # the connection down, so no answer is possible
+            if what == "framing" and method == "":
                 documented["closed by libmicrohttpd"] += 1
             else:
                 bad.append((0, line))
         elif 400 <= status < 500:
-            if re.search(rb"<title>Request (malformed|too big)</title>", rbody):
-                # libmicrohttpd's own page, for framing it cannot read or a
-                # request line or header over its per-connection memory:
-                # vscoped never sees those
-                documented["libmicrohttpd's page"] += 1
+            if mhd_page:
+                # libmicrohttpd's own page, with no callback to vscoped:
+                # a chunk size it cannot read, or a request line or header
+                # past connection-memory
+                if what == "framing" and (b"Transfer-Encoding", b"chunked") in headers and status == 400:
+                    documented["libmicrohttpd's page: chunked framing"] += 1
+                elif status in (414, 431) and head_size > CONNECTION_MEMORY // 2:
+                    documented["libmicrohttpd's page: past connection-memory"] += 1
+                else:
+                    bad.append((0, "libmicrohttpd's page: " + line))
             elif what == "framing" and error_body_ok("GET", "/", status, hdrs, rbody):
                 # a request line that makes no path: OpenTSDB's 404
                 documented["no route"] += 1
