@@ -15,6 +15,11 @@
  *	  dribbling a header or a body, idle keep-alive connections), so a few
  *	  of them cannot hold every one of max-connections.  The time a request
  *	  is served is not counted (request-timeout bounds its SQL).
+ *
+ *	  libmicrohttpd reads each request's head into connection-memory; a
+ *	  query string with more parameters than fit there is cut off in its
+ *	  URI callback (on_uri) and answered 414 here in the API's own form,
+ *	  where libmicrohttpd would close the connection without an answer.
  */
 #include "http.h"
 
@@ -509,9 +514,14 @@ refuse(VsRequest *r)
 	{
 		char		msg[192];
 
-		snprintf(msg, sizeof(msg),
-				 "The query string has %zu parameters; at most %zu fit in connection-memory (%ld bytes)",
-				 r->query_params, r->query_cap, config->connection_memory);
+		if (r->query_cap == 0)
+			snprintf(msg, sizeof(msg),
+					 "The request line is too long for its query string to be read within connection-memory (%ld bytes)",
+					 config->connection_memory);
+		else
+			snprintf(msg, sizeof(msg),
+					 "The query string has %zu parameters; at most %zu fit in connection-memory (%ld bytes)",
+					 r->query_params, r->query_cap, config->connection_memory);
 		route->error(r, 414, "Request-URI too large", msg);
 		return true;
 	}
@@ -733,23 +743,24 @@ normalize_path(const char *url)
  * 0.9.75 reads the request line into a buffer of half of the connection's
  * memory (grown by steps of an eighth of what is left for a longer line)
  * and keeps a record of 64 bytes per query parameter in the rest; past it,
- * it closes the connection without any answer.  QUERY_RESERVE is left for
- * the header lines' records and the answer's header.
+ * it closes the connection without any answer.  An eighth of the memory,
+ * up to 16 kB, is left for the header lines' records and the answer's
+ * header.
  */
 #define QUERY_PARAM_BYTES 64
-#define QUERY_RESERVE (16 * 1024)
 
 static size_t
 query_param_cap(size_t uri_len)
 {
 	size_t		pool = (size_t) config->connection_memory;
 	size_t		line = pool / 2;
+	size_t		reserve = pool / 8 < 16384 ? pool / 8 : 16384;
 
 	if (uri_len + 64 + pool / 16 > line)
 		line = uri_len + 64 + pool / 16;
-	if (line + QUERY_RESERVE >= pool)
+	if (line + reserve >= pool)
 		return 0;
-	return (pool - line - QUERY_RESERVE) / QUERY_PARAM_BYTES;
+	return (pool - line - reserve) / QUERY_PARAM_BYTES;
 }
 
 /*

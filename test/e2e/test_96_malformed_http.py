@@ -584,14 +584,17 @@ def test_query_and_header_limits_of_connection_memory(ctx):
         assert "3001 parameters" in json.loads(body)["error"]["details"], body
         status, hdrs, body = get("/v2/meters?" + "&".join(["q.field=a"] * 3000))
         assert status == 414 and "faultstring" in json.loads(body)["error_message"], (status, body[:200])
-        # a header of half the memory reaches vscoped (a bad token: its 401)
-        status, hdrs, body = get("/api/suggest?type=metrics", [(b"X-Auth-Token", b"t" * (memory // 2 - 2048))])
+        # a header of nearly all the memory reaches vscoped (a bad token: its 401)
+        status, hdrs, body = get("/api/suggest?type=metrics", [(b"X-Auth-Token", b"t" * (memory - 4096))])
         assert status == 401 and json.loads(body)["error"]["code"] == 401, (status, body[:200])
         # past the memory: libmicrohttpd's own pages (no callback in 0.9.75 lets vscoped answer)
         status, hdrs, body = get("/api/suggest?type=metrics", [(b"X-Junk", b"j" * (2 * memory))])
         assert status == 431 and mhd_page(body), (status, body[:200])
         status, hdrs, body = get("/api/suggest?type=metrics&x=" + "u" * (2 * memory))
         assert status == 414 and mhd_page(body), (status, body[:200])
+        # a request line that fits, but leaves no room for its parameters: the API's 414
+        status, hdrs, body = get("/api/suggest?type=metrics&x=" + "u" * (memory - 8192))
+        assert status == 414 and "too long for its query string" in json.loads(body)["error"]["details"], (status, body[:200])
         # the sweep: every request answered, in the API's form unless libmicrohttpd's 414/431
         unanswered = []
         for n in range(0, 1200, 23):
