@@ -151,7 +151,6 @@ share_enter(const char *tenant, bool wait)
 {
 	struct timespec deadline;
 	int			slot = -1;
-	bool		first = true;
 	bool		polling = false;	/* this waiter is its tenant's poller */
 
 	if (tenant_use == NULL)
@@ -185,14 +184,15 @@ share_enter(const char *tenant, bool wait)
 			tenant_use[slot].polling = false;
 		}
 		u = &tenant_use[slot];
-		/* the pool is looked at on arrival, then by the poller alone */
-		if (!wait || u->n < tenant_limit ||
-			((first || polling) && !pool_contended()))
+		/*
+		 * (the pool is looked at on arrival, by a waiter woken by the
+		 * tenant's release, and every 50 ms by the poller)
+		 */
+		if (!wait || u->n < tenant_limit || !pool_contended())
 		{
 			u->n++;
 			break;
 		}
-		first = false;
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (now.tv_sec > deadline.tv_sec ||
 			(now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
