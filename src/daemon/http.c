@@ -726,11 +726,34 @@ watcher(void *arg)
 	return NULL;
 }
 
+/*
+ * origin_form is where the path of url begins: after the scheme and host
+ * of the absolute form ("http://host/path", which RFC 9112 has servers
+ * accept), else url itself; "" for an absolute URL without a path.
+ */
+static const char *
+origin_form(const char *url)
+{
+	size_t		skip = strncasecmp(url, "http://", 7) == 0 ? 7 :
+		strncasecmp(url, "https://", 8) == 0 ? 8 : 0;
+
+	if (skip == 0)
+		return url;
+	url += skip;
+	return url + strcspn(url, "/?");
+}
+
 static char *
 normalize_path(const char *url)
 {
-	size_t		n = strcspn(url, "?");
-	char	   *p = strndup(url, n);
+	const char *o = origin_form(url);
+	size_t		n;
+	char	   *p;
+
+	if (o != url && (*o == '\0' || *o == '?'))
+		return strdup("/");
+	n = strcspn(o, "?");
+	p = strndup(o, n);
 
 	while (n > 1 && p[n - 1] == '/')
 		p[--n] = '\0';

@@ -387,6 +387,7 @@ def error_body_ok(method, path, status, hdrs, body):
     if method == "HEAD":
         return True
     p = path.split("?", 1)[0].strip()        # libmicrohttpd trims the URL
+    p = re.sub(r"^https?://[^/]*", "", p, flags=re.I) or "/"    # the absolute form names the path after its host
     while len(p) > 1 and p.endswith("/"):
         p = p[:-1]
     text = body.decode("utf-8", "replace")
@@ -611,3 +612,13 @@ def test_query_and_header_limits_of_connection_memory(ctx):
         assert proc.poll() is None
     finally:
         stop(proc)
+
+
+def test_absolute_form_names_its_path(ctx):
+    """A request line in the absolute form (http://host/path, which RFC
+    9112 has servers accept) is routed by its path, and answered in that
+    path's API's form."""
+    status, hdrs, body = send(ctx.port, raw_request("GET", "http://127.0.0.1/api/version", [], b""))
+    assert status == 200 and "version" in json.loads(body), (status, body[:200])
+    status, hdrs, body = send(ctx.port, raw_request("GET", "HTTPS://example/v2/nothing?x=1", [], b""))
+    assert status in (401, 404) and "faultstring" in json.loads(body)["error_message"], (status, body[:200])
