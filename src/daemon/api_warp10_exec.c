@@ -261,8 +261,16 @@ api_warp10_exec(VsRequest *r)
 		{
 			/* not the script's fault: the database's (503) or vscoped's */
 			status = st == NULL ? 503 : http_status_for_sqlstate(st);
-			vs_log(LOG_ERROR, "request %s: exec: database error %s: %s", http_request_id(),
-				   st ? st : "?", msg ? msg : PQresultErrorMessage(res));
+			if (status == 504 && http_client_gone())
+			{
+				/* its client went away (auth.c says why 499) */
+				vs_log(LOG_INFO, "request %s: its client went away and its query was cancelled",
+					   http_request_id());
+				status = 499;
+			}
+			else
+				vs_log(LOG_ERROR, "request %s: exec: database error %s: %s", http_request_id(),
+					   st ? st : "?", msg ? msg : PQresultErrorMessage(res));
 			/*
 			 * the server's own failures: PostgreSQL's words are for the log
 			 * (auth.c says why); a limit the script hit (class 54, say)
@@ -276,7 +284,7 @@ api_warp10_exec(VsRequest *r)
 						 http_request_id());
 				msg = generic;
 			}
-			else
+			else if (status != 499)
 				status = 500;
 		}
 		exec_fail(r, &start, status, line, msg ? msg : "Database unavailable", ops, fetched);

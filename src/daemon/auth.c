@@ -60,10 +60,12 @@ typedef struct TenantUse
 {
 	char		tenant[160];
 	int			n;
+	int			waiting;		/* its requests waiting past its share */
+	pthread_cond_t freed;		/* one of its connections was given back */
+	bool		polling;		/* one of its waiters looks at the pool */
 } TenantUse;
 
 static pthread_mutex_t share_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t share_freed = PTHREAD_COND_INITIALIZER;
 static TenantUse *tenant_use;
 static int	tenant_slots;
 static int	tenant_limit;
@@ -75,6 +77,10 @@ auth_init(int pool_size, int share_percent, int wait_secs)
 {
 	tenant_slots = pool_size * 2 + 8;	/* a holder has a connection: pool_size do */
 	tenant_use = calloc(tenant_slots, sizeof(TenantUse));
+	if (tenant_use == NULL)
+		abort();
+	for (int i = 0; i < tenant_slots; i++)
+		pthread_cond_init(&tenant_use[i].freed, NULL);
 	tenant_limit = pool_size * share_percent / 100;
 	if (tenant_limit < 1)
 		tenant_limit = 1;
@@ -133,12 +139,19 @@ cred_remember(const unsigned char *key, const char *tenant)
  * only what nobody else wants, so a single tenant still has the whole
  * pool.  Returns the slot + 1 to give to share_leave, 0 when the wait
  * timed out.
+ *
+ * A tenant's waiters sleep on its own condition, and a connection it gives
+ * back wakes one of them; only one of them at a time (the "poller") also
+ * looks at the pool every 50 ms.  (Every waiter polling, and every release
+ * waking them all, cost a core in futex calls with a thousand clients
+ * waiting: bench/load.sh.)
  */
 static int
 share_enter(const char *tenant, bool wait)
 {
 	struct timespec deadline;
 	int			slot = -1;
+	bool		polling = false;	/* this waiter is its tenant's poller */
 
 	if (tenant_use == NULL)
 		return -1;				/* (no HTTP server: telnet tests, say) */
@@ -149,16 +162,18 @@ share_enter(const char *tenant, bool wait)
 	{
 		int			free_slot = -1;
 		struct timespec now;
-		struct timespec slice;
+		TenantUse  *u;
 
+		/* a slot is the tenant's while it holds connections or waits for one */
 		slot = -1;
 		for (int i = 0; i < tenant_slots; i++)
-			if (tenant_use[i].n > 0 && strcmp(tenant_use[i].tenant, tenant) == 0)
+			if ((tenant_use[i].n > 0 || tenant_use[i].waiting > 0) &&
+				strcmp(tenant_use[i].tenant, tenant) == 0)
 			{
 				slot = i;
 				break;
 			}
-			else if (tenant_use[i].n == 0 && free_slot < 0)
+			else if (tenant_use[i].n == 0 && tenant_use[i].waiting == 0 && free_slot < 0)
 				free_slot = i;
 		if (slot < 0)
 		{
@@ -166,28 +181,56 @@ share_enter(const char *tenant, bool wait)
 			if (slot < 0)
 				break;			/* more holders than slots: cannot be, but count none */
 			snprintf(tenant_use[slot].tenant, sizeof(tenant_use[slot].tenant), "%s", tenant);
+			tenant_use[slot].polling = false;
 		}
-		if (!wait || tenant_use[slot].n < tenant_limit || !pool_contended())
+		u = &tenant_use[slot];
+		/*
+		 * (the pool is looked at on arrival, by a waiter woken by the
+		 * tenant's release, and every 50 ms by the poller)
+		 */
+		if (!wait || u->n < tenant_limit || !pool_contended())
 		{
-			tenant_use[slot].n++;
+			u->n++;
 			break;
 		}
-		/* woken by one of the tenant's own finishing, else look again soon */
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (now.tv_sec > deadline.tv_sec ||
 			(now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
 		{
+			if (polling)
+			{
+				/* another waiter takes over the polling */
+				u->polling = false;
+				pthread_cond_signal(&u->freed);
+			}
 			pthread_mutex_unlock(&share_mu);
 			return 0;
 		}
-		slice = now;
-		slice.tv_nsec += 50 * 1000 * 1000;
-		if (slice.tv_nsec >= 1000000000L)
+		if (!u->polling)
+			polling = u->polling = true;
+		u->waiting++;
+		if (polling)
 		{
-			slice.tv_sec++;
-			slice.tv_nsec -= 1000000000L;
+			/* woken by one of the tenant's own finishing, else look again soon */
+			struct timespec slice = now;
+
+			slice.tv_nsec += 50 * 1000 * 1000;
+			if (slice.tv_nsec >= 1000000000L)
+			{
+				slice.tv_sec++;
+				slice.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&u->freed, &share_mu, &slice);
 		}
-		pthread_cond_timedwait(&share_freed, &share_mu, &slice);
+		else
+			pthread_cond_timedwait(&u->freed, &share_mu, &deadline);
+		u->waiting--;
+	}
+	if (polling && slot >= 0)
+	{
+		/* another waiter takes over the polling */
+		tenant_use[slot].polling = false;
+		pthread_cond_signal(&tenant_use[slot].freed);
 	}
 	pthread_mutex_unlock(&share_mu);
 	return slot + 1;
@@ -200,7 +243,7 @@ share_leave(int slot)
 		return;
 	pthread_mutex_lock(&share_mu);
 	tenant_use[slot - 1].n--;
-	pthread_cond_broadcast(&share_freed);
+	pthread_cond_signal(&tenant_use[slot - 1].freed);
 	pthread_mutex_unlock(&share_mu);
 }
 
@@ -257,6 +300,17 @@ set_failure_from_result(VsTxn *t, PGresult *res)
 	 * request's id: what PostgreSQL says of its own failures (names,
 	 * values, paths) is for the operator, not the client.
 	 */
+	if (status == 504 && http_client_gone())
+	{
+		/*
+		 * cancelled because the client went away (http.c's watcher): no
+		 * failure of the server's; 499 (nginx's "client closed request")
+		 * in the access log, and no one to answer
+		 */
+		vs_log(LOG_INFO, "request %s: its client went away and its query was cancelled", http_request_id());
+		set_failure(t, 499, "Client closed the request", NULL, NULL);
+		return;
+	}
 	if (status >= 500 && (st == NULL || strncmp(st, "VS", 2) != 0))
 	{
 		const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);

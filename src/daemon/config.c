@@ -44,6 +44,7 @@ static const KeyDef keys[] = {
 	{"max-body-size", T_SIZE, "16777216", "largest request body in bytes; larger gets a 413", OFF(max_body_size), 1024, 1L << 30},
 	{"max-connections", T_INT, "256", "simultaneous HTTP connections", OFF(max_connections), 1, 65536},
 	{"max-connections-per-client", T_INT, "64", "simultaneous HTTP connections from one client address; more are refused at once (0: no limit)", OFF(max_connections_per_client), 0, 65536},
+	{"connection-memory", T_SIZE, "196608", "bytes each HTTP connection reads its request line and headers into (about 64 more per query parameter) and writes its answer's header from; a keep-alive connection keeps all of it once it has served a request. A query with more parameters than fit gets the API's own 414, a request line or headers longer than all of it libmicrohttpd's 414 or 431", OFF(connection_memory), 32768, 16L << 20},
 	{"max-bytes-in-flight", T_SIZE, "268435456", "request bodies being received at once, in bytes, over all connections; a request past it gets a 503 with Retry-After", OFF(max_bytes_in_flight), 1024, 1L << 40},
 	{"db-pool-tenant-share", T_INT, "50", "percent of db-pool one tenant may hold while other requests wait for a connection (at least one connection); past it its requests wait, then get a 503 with Retry-After", OFF(db_pool_tenant_share), 1, 100},
 	{"request-timeout", T_INT, "60", "seconds one request's SQL may run (statement_timeout)", OFF(request_timeout), 1, 86400},

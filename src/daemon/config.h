@@ -23,6 +23,7 @@ typedef struct VsConfig
 	long		max_body_size;	/* bytes */
 	int			max_connections;
 	int			max_connections_per_client;	/* per source address; 0 = no limit */
+	long		connection_memory;	/* libmicrohttpd's memory per connection, bytes */
 	long		max_bytes_in_flight;	/* request bodies buffered at once, bytes */
 	int			db_pool_tenant_share;	/* percent of db-pool one tenant may hold */
 	int			request_timeout;	/* seconds, per SQL statement */

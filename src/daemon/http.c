@@ -15,6 +15,11 @@
  *	  dribbling a header or a body, idle keep-alive connections), so a few
  *	  of them cannot hold every one of max-connections.  The time a request
  *	  is served is not counted (request-timeout bounds its SQL).
+ *
+ *	  libmicrohttpd reads each request's head into connection-memory; a
+ *	  query string with more parameters than fit there is cut off in its
+ *	  URI callback (on_uri) and answered 414 here in the API's own form,
+ *	  where libmicrohttpd would close the connection without an answer.
  */
 #include "http.h"
 
@@ -44,7 +49,10 @@ struct VsRequest
 	const char *method;
 	char	   *path;			/* without query string or trailing '/' */
 	VsBuf		body;
+	bool		started;		/* presented to on_request (else libmicrohttpd answers it) */
 	bool		too_big;
+	size_t		query_params;	/* parameters of a query string cut off (0: none) */
+	size_t		query_cap;		/* the most that fit connection-memory */
 	bool		overloaded;		/* past max-bytes-in-flight: 503 once the body is in */
 	size_t		reserved;		/* bytes of max-bytes-in-flight this body holds */
 	char		id[24];			/* request id, in logs and 5xx answers */
@@ -377,6 +385,24 @@ http_db_attach(PGconn *conn)
 	pthread_mutex_unlock(&watch_mu);
 }
 
+/*
+ * http_client_gone tells whether the watcher cancelled this thread's query
+ * because its client went away (so a query_canceled error is that, not a
+ * statement timeout)
+ */
+bool
+http_client_gone(void)
+{
+	bool		gone;
+
+	if (cur_watch == NULL)
+		return false;
+	pthread_mutex_lock(&watch_mu);
+	gone = cur_watch->cancelled;
+	pthread_mutex_unlock(&watch_mu);
+	return gone;
+}
+
 void
 http_db_detach(void)
 {
@@ -482,6 +508,21 @@ refuse(VsRequest *r)
 	{
 		req_add_header(r, "Allow", route->allow);
 		route->error(r, 405, "Method not allowed", "The HTTP method is not allowed for this endpoint");
+		return true;
+	}
+	if (r->query_params > 0)
+	{
+		char		msg[192];
+
+		if (r->query_cap == 0)
+			snprintf(msg, sizeof(msg),
+					 "The request line is too long for its query string to be read within connection-memory (%ld bytes)",
+					 config->connection_memory);
+		else
+			snprintf(msg, sizeof(msg),
+					 "The query string has %zu parameters; at most %zu fit in connection-memory (%ld bytes)",
+					 r->query_params, r->query_cap, config->connection_memory);
+		route->error(r, 414, "Request-URI too large", msg);
 		return true;
 	}
 	if (r->too_big)
@@ -685,15 +726,101 @@ watcher(void *arg)
 	return NULL;
 }
 
+/*
+ * origin_form is where the path of url begins: after the scheme and host
+ * of the absolute form ("http://host/path", which RFC 9112 has servers
+ * accept), else url itself; "" for an absolute URL without a path.
+ */
+static const char *
+origin_form(const char *url)
+{
+	size_t		skip = strncasecmp(url, "http://", 7) == 0 ? 7 :
+		strncasecmp(url, "https://", 8) == 0 ? 8 : 0;
+
+	if (skip == 0)
+		return url;
+	url += skip;
+	return url + strcspn(url, "/?");
+}
+
 static char *
 normalize_path(const char *url)
 {
-	size_t		n = strcspn(url, "?");
-	char	   *p = strndup(url, n);
+	const char *o = origin_form(url);
+	size_t		n;
+	char	   *p;
+
+	if (o != url && (*o == '\0' || *o == '?'))
+		return strdup("/");
+	n = strcspn(o, "?");
+	p = strndup(o, n);
 
 	while (n > 1 && p[n - 1] == '/')
 		p[--n] = '\0';
 	return p;
+}
+
+/*
+ * query_param_cap is how many query parameters libmicrohttpd can keep for a
+ * request line of uri_len bytes within connection-memory.  libmicrohttpd
+ * 0.9.75 reads the request line into a buffer of half of the connection's
+ * memory (grown by steps of an eighth of what is left for a longer line)
+ * and keeps a record of 64 bytes per query parameter in the rest; past it,
+ * it closes the connection without any answer.  An eighth of the memory,
+ * up to 16 kB, is left for the header lines' records and the answer's
+ * header.
+ */
+#define QUERY_PARAM_BYTES 64
+
+static size_t
+query_param_cap(size_t uri_len)
+{
+	size_t		pool = (size_t) config->connection_memory;
+	size_t		line = pool / 2;
+	size_t		reserve = pool / 8 < 16384 ? pool / 8 : 16384;
+
+	if (uri_len + 64 + pool / 16 > line)
+		line = uri_len + 64 + pool / 16;
+	if (line + reserve >= pool)
+		return 0;
+	return (pool - line - reserve) / QUERY_PARAM_BYTES;
+}
+
+/*
+ * on_uri is libmicrohttpd's URI log callback: called once its request line
+ * is read, before it parses the query string.  Its VsRequest becomes the
+ * request's context (on_request starts it).  A query string with more
+ * parameters than libmicrohttpd can keep is cut off here, at its '?', so
+ * that libmicrohttpd keeps none and the request reaches on_request, which
+ * answers a 414 in the API's own form (libmicrohttpd would close the
+ * connection without an answer).  The URI is libmicrohttpd's own buffer,
+ * which it documents as open to processing before it parses it.
+ */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	VsRequest  *r = calloc(1, sizeof(VsRequest));
+	char	   *query;
+
+	if (r == NULL || uri == NULL)
+		return r;
+	r->path = normalize_path(uri);
+	query = strchr(uri, '?');
+	if (query != NULL && query[1] != '\0')
+	{
+		size_t		n = 1;
+		size_t		cap = query_param_cap(strlen(uri));
+
+		for (const char *c = query + 1; *c; c++)
+			n += *c == '&';
+		if (n > cap)
+		{
+			r->query_params = n;
+			r->query_cap = cap;
+			query[1] = '\0';
+		}
+	}
+	return r;
 }
 
 static enum MHD_Result
@@ -703,17 +830,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	VsRequest  *r = *con_cls;
 
-	if (r == NULL)
+	if (r == NULL || !r->started)
 	{
 		const char *cl;
 		const union MHD_ConnectionInfo *ci;
 		unsigned long seq;
 
-		r = calloc(1, sizeof(VsRequest));
+		if (r == NULL)
+			r = calloc(1, sizeof(VsRequest));
 		if (r == NULL)
 			return MHD_NO;
+		r->started = true;
 		r->conn = conn;
 		r->method = method;
+		free(r->path);
 		r->path = normalize_path(url);
 		clock_gettime(CLOCK_MONOTONIC, &r->start);
 		*con_cls = r;
@@ -778,12 +908,37 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	VsRequest  *r = *con_cls;
 	struct timespec end;
 	char		addr[INET6_ADDRSTRLEN];
+	const union MHD_ConnectionInfo *st;
 
 	if (r == NULL)
 		return;
+	/* libmicrohttpd's own answer, if it gave one (what vscoped did not answer) */
+	st = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+	if (!r->started)
+	{
+		/* refused by libmicrohttpd after its request line (on_uri) */
+		char	   *path = log_safe(r->path ? r->path : "");
+		const union MHD_ConnectionInfo *ca =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		sockaddr_text(ca != NULL ? ca->client_addr : NULL, addr, sizeof(addr));
+		vs_log(LOG_INFO, "%s - \"- %s\" %u 0 answered by libmicrohttpd (a header it cannot read or too big for connection-memory, a bad HTTP version or Content-Length)",
+			   addr, path, st != NULL ? st->http_status : 0);
+		free(path);
+		free(r->path);
+		free(r);
+		*con_cls = NULL;
+		return;
+	}
 	inflight_release(r);
 	cur_request = NULL;
 	watch_set(conn, true);		/* the next request's time starts now */
+	if (!r->responded && st != NULL)
+	{
+		/* libmicrohttpd answered it itself (a chunked body it cannot read) */
+		r->status = (int) st->http_status;
+		r->responded = true;
+	}
 	stats_request(r->route ? r->route->path : NULL, r->responded ? r->status : 0);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	req_client_addr(r, addr, sizeof(addr));
@@ -874,6 +1029,8 @@ http_start(const VsConfig *cfg)
 									 MHD_OPTION_SOCK_ADDR, addr,
 									 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 									 MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+									 MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+									 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) cfg->connection_memory,
 									 MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
 									 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) cfg->max_connections_per_client,
 									 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,

@@ -56,6 +56,7 @@ extern void req_add_header(VsRequest *r, const char *name, const char *value);
 extern const char *http_request_id(void);
 extern void http_db_attach(PGconn *conn);
 extern void http_db_detach(void);
+extern bool http_client_gone(void);
 
 /* the server */
 extern int	http_start(const VsConfig *cfg);

@@ -317,6 +317,7 @@ extern WsValue ws_list_value(WsList *l);
 extern WsValue ws_map_value(WsMap *m);
 extern WsValue ws_gts_value(WsGts *g);
 extern WsList *ws_list_new(int cap);
+extern void ws_list_reserve(WsState *st, WsList *l, int more);
 extern void ws_list_append(WsState *st, WsList *l, WsValue v);
 extern WsMap *ws_map_new(int cap);
 extern void ws_map_put(WsState *st, WsMap *m, WsValue k, WsValue v);

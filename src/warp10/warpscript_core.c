@@ -484,10 +484,12 @@ FnAppend(WsState *st, const WsFuncDef *def)
 
 	if (under.type == WS_LIST && top.type == WS_LIST)
 	{
+		/* room made once, then one copy (top may be under itself) */
 		int			n = top.u.list->n;
 
-		for (int i = 0; i < n; i++)
-			ws_list_append(st, under.u.list, top.u.list->items[i]);
+		ws_list_reserve(st, under.u.list, n);
+		memcpy(under.u.list->items + under.u.list->n, top.u.list->items, sizeof(WsValue) * n);
+		under.u.list->n += n;
 		ws_push(st, under);
 	}
 	else if (under.type == WS_MAP && top.type == WS_MAP)

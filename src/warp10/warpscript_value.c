@@ -197,12 +197,19 @@ ws_list_new(int cap)
 	return l;
 }
 
+/*
+ * ws_list_reserve makes room in l for more items (doubling its capacity,
+ * or more if that is not enough), the new array checked against the run's
+ * memory limit first (st may be NULL: not counted).
+ */
 void
-ws_list_append(WsState *st, WsList *l, WsValue v)
+ws_list_reserve(WsState *st, WsList *l, int more)
 {
-	if (l->n >= l->cap)
+	Size		need = (Size) l->n + (Size) more;
+
+	if (need > (Size) l->cap)
 	{
-		Size		newcap = (Size) l->cap * 2;
+		Size		newcap = Max((Size) l->cap * 2, need);
 
 		if (st != NULL)
 			ws_check_alloc(st, newcap * sizeof(WsValue));
@@ -210,8 +217,15 @@ ws_list_append(WsState *st, WsList *l, WsValue v)
 			ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 							errmsg("WarpScript list too long")));
 		l->items = repalloc(l->items, sizeof(WsValue) * newcap);
-		l->cap = newcap;
+		l->cap = (int) newcap;
 	}
+}
+
+void
+ws_list_append(WsState *st, WsList *l, WsValue v)
+{
+	if (l->n >= l->cap)
+		ws_list_reserve(st, l, 1);
 	l->items[l->n++] = v;
 }
 

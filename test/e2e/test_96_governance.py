@@ -5,6 +5,7 @@ tenant's share of the database pool, and 5xx answers that keep PostgreSQL's
 words for the log."""
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -206,6 +207,11 @@ def test_query_cancelled_when_client_goes(ctx):
         s.close()
         wait_for(lambda: waiting_backends(ctx) == 0, "the put's query cancelled", 30)
         wait_for(lambda: "its query is cancelled" in log_text(ctx), "the cancel logged", 30)
+        # no failure of the server's: a 499 in the access log, not a 504 and an error
+        wait_for(lambda: re.search(r'"POST /api/put" 499 .*id=(\w+)', log_text(ctx)), "the 499 logged", 30)
+        rid = re.search(r'"POST /api/put" 499 .*id=(\w+)', log_text(ctx)).group(1)
+        assert f"request {rid}: its client went away and its query was cancelled" in log_text(ctx)
+        assert f"request {rid}: database error" not in log_text(ctx)
     finally:
         unlock_points(ctx, holder)
         stop(proc)

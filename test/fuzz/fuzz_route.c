@@ -4,7 +4,11 @@
  *	  method, a NUL, then a URL as libmicrohttpd hands it over (path and
  *	  query string).  The path is normalized as on_request does, then
  *	  routed as refuse() does; a route must match the path it was found
- *	  for, and a normalized path holds no '?' and no trailing '/'.
+ *	  for, and a normalized path holds no '?' and no trailing '/'.  The URL
+ *	  also goes through on_uri, libmicrohttpd's URI callback, with a
+ *	  connection-memory taken from the input: a query it cuts had more
+ *	  parameters than fit and is cut at its '?'; any other URL is left as
+ *	  it was.
  */
 #include "../../src/daemon/http.c"
 
@@ -22,11 +26,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		n;
 
 	fz_split(data, size, &method, &url);
+	{
+		static VsConfig cfg;
+		VsRequest  *r;
+		char	   *copy = strdup(url);
+
+		/* 32 kB to 1 MB, from the input's first byte */
+		cfg.connection_memory = 32768L << (size > 0 ? data[0] % 6 : 0);
+		config = &cfg;
+		r = on_uri(NULL, copy, NULL);
+		assert(r != NULL && r->path != NULL && !r->started);
+		if (r->query_params > 0)
+		{
+			assert(r->query_params > r->query_cap);
+			assert(strchr(copy, '?') != NULL && strchr(copy, '?')[1] == '\0');
+			assert(strncmp(copy, url, strlen(copy)) == 0);
+		}
+		else
+			assert(strcmp(copy, url) == 0);
+		free(r->path);
+		free(r);
+		free(copy);
+	}
 	path = normalize_path(url);
 	n = strlen(path);
 	assert(strchr(path, '?') == NULL);
 	assert(n <= 1 || path[n - 1] != '/');
-	assert(strncmp(path, url, n) == 0);
+	/* the path is the URL's, after the scheme and host of an absolute URL */
+	assert(strncmp(path, origin_form(url), n) == 0 || strcmp(path, "/") == 0);
 	route = router_find(path);
 	if (route != NULL)
 	{
