@@ -408,6 +408,8 @@ Statistics(const Datum *args, const bool *nulls)
 	double	   *cardvals;
 	VsCeiloRowLayout layout;
 	char	  **heads;
+	int		   *headlens;
+	int		   *groupbylens;
 
 	for (int i = 0; i <= 8; i++)
 		if (nulls[i] && i != 7)
@@ -623,16 +625,34 @@ Statistics(const Datum *args, const bool *nulls)
 				 errmsg("The statistics would have more than %d rows (vscope.ceilometer_max_rows): "
 						"use a longer period, fewer group-by fields or a shorter time range", maxrows)));
 
-	/* the text, header first, sized for the rows (a row is about 450 bytes) */
-	initStringInfo(&out);
-	enlargeStringInfo(&out, (int) Min((int64) e.nrows * 480 + 64, (int64) (MaxAllocSize / 2)));
+	/*
+	 * The text, header first, sized for the longest rows these could be (a
+	 * row takes about half of that: the pages never written are never
+	 * touched), so that it is never copied to grow.
+	 */
+	VsCeiloRowLayoutInit(&layout, (const char *const *) sel, nsel, e.ncard);
+	heads = palloc(sizeof(char *) * Max(nunits, 1));
+	headlens = palloc(sizeof(int) * Max(nunits, 1));
+	groupbylens = palloc(sizeof(int) * Max(nunits, 1));
+	for (int g = 0; g < nunits; g++)
+	{
+		heads[g] = VsCeiloRowHead(units[g], period_s);
+		headlens[g] = strlen(heads[g]);
+		groupbylens[g] = groupbys[g] == NULL ? 4 : strlen(groupbys[g]);
+	}
+	{
+		int64		size;
+		int			most = 0;
+
+		for (int g = 0; g < nunits; g++)
+			most = Max(most, headlens[g] + groupbylens[g]);
+		size = VARHDRSZ + 2 + 1 + (int64) e.nrows * (2 + most + layout.row_max);
+		initStringInfo(&out);
+		enlargeStringInfo(&out, (int) Min(size, (int64) MaxAllocSize - 1));
+	}
 	HugePages(out.data, out.maxlen);
 	appendBinaryStringInfo(&out, "\0\0\0\0", VARHDRSZ);
 	appendStringInfoChar(&out, '[');
-	VsCeiloRowLayoutInit(&layout, (const char *const *) sel, nsel, e.ncard);
-	heads = palloc(sizeof(char *) * Max(nunits, 1));
-	for (int g = 0; g < nunits; g++)
-		heads[g] = VsCeiloRowHead(units[g], period_s);
 	for (int i = 0; i < e.nrows; i++)
 	{
 		GroupRow   *row = e.rows[i];
@@ -644,6 +664,11 @@ Statistics(const Datum *args, const bool *nulls)
 		bool		has_st = vs_stats_final(row->st, fin);
 		int			g = row->key.group - 1;
 
+		/* the rows are in grid order, not where they were made: fetched ahead */
+#ifdef __GNUC__
+		if (i + 8 < e.nrows)
+			__builtin_prefetch(e.rows[i + 8]);
+#endif
 		CHECK_FOR_INTERRUPTS();
 		if (e.period > 0)
 		{
@@ -656,10 +681,11 @@ Statistics(const Datum *args, const bool *nulls)
 		else
 			pe = row->t1;
 		if (i > 0)
-			appendStringInfoString(&out, ", ");
-		VsCeiloStatsRowL(&out, &layout, heads[g], &ps, &pe,
+			appendBinaryStringInfo(&out, ", ", 2);
+		VsCeiloStatsRowL(&out, &layout, heads[g], headlens[g], &ps, &pe,
 						 ds <= de ? &ds : NULL, ds <= de ? &de : NULL,
-						 groupbys[g], has_st ? fin : NULL, cardvals + (int64) row->index * e.ncard);
+						 groupbys[g], groupbylens[g], has_st ? fin : NULL,
+						 cardvals + (int64) row->index * e.ncard);
 	}
 	appendStringInfoChar(&out, ']');
 	SET_VARSIZE(out.data, out.len);
