@@ -410,6 +410,7 @@ Statistics(const Datum *args, const bool *nulls)
 	char	  **heads;
 	int		   *headlens;
 	int		   *groupbylens;
+	bool		need_st = false;
 
 	for (int i = 0; i <= 8; i++)
 		if (nulls[i] && i != 7)
@@ -510,6 +511,11 @@ Statistics(const Datum *args, const bool *nulls)
 	e.capmarks = 1024;
 	e.marks = palloc(sizeof(CardMark) * e.capmarks);
 
+	/* the answer's keys; without count, sum, min, max, avg or stddev no state is kept */
+	VsCeiloRowLayoutInit(&layout, (const char *const *) sel, nsel, e.ncard);
+	for (int i = 0; i < layout.nkeys; i++)
+		need_st |= layout.keys[i].which >= 0;
+
 	/* read: every sample once, or whole blocks as their summaries */
 	memset(&sb, 0, sizeof(sb));
 	SPI_connect();
@@ -548,12 +554,17 @@ Statistics(const Datum *args, const bool *nulls)
 				sb.t1 = sum->last_ts;
 				continue;
 			}
-			for (int i = 0; i < run.n; i++)
+			for (int i = 0; i < run.n;)
 			{
 				TimestampTz ts = run.ts[i];
+				TimestampTz limit;
+				int			j = i + 1;
 
 				if (has_seq && run.seq[i] != only_seq)
+				{
+					i++;
 					continue;
+				}
 				if (!sb.open || ts >= sb.pe || ts < sb.ps)
 				{
 					CloseBucket(&e, &sb, series_groups[k], sin[k].idx);
@@ -567,8 +578,21 @@ Statistics(const Datum *args, const bool *nulls)
 					sb.cell_start = DayStartOf(ts);
 					sb.cell_end = sb.cell_start + USECS_PER_DAY;
 				}
-				vs_stats_add(sb.cell, run.volume[i]);
-				sb.t1 = ts;
+
+				/*
+				 * The samples from i on that fall in this bucket and cell (a
+				 * run is in time order) are taken in one loop, in order.
+				 */
+				if (!has_seq)
+				{
+					limit = Min(sb.pe, sb.cell_end);
+					while (j < run.n && run.ts[j] < limit)
+						j++;
+				}
+				if (need_st)
+					vs_stats_add_many(sb.cell, run.volume + i, j - i);
+				sb.t1 = run.ts[j - 1];
+				i = j;
 			}
 		}
 		if (cur_idx >= 0)
@@ -630,7 +654,6 @@ Statistics(const Datum *args, const bool *nulls)
 	 * row takes about half of that: the pages never written are never
 	 * touched), so that it is never copied to grow.
 	 */
-	VsCeiloRowLayoutInit(&layout, (const char *const *) sel, nsel, e.ncard);
 	heads = palloc(sizeof(char *) * Max(nunits, 1));
 	headlens = palloc(sizeof(int) * Max(nunits, 1));
 	groupbylens = palloc(sizeof(int) * Max(nunits, 1));
