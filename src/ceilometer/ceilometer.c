@@ -129,8 +129,9 @@ VsCeiloParseTs(const char *s, TimestampTz *out)
 /*
  * FormatTs writes ts as Ceilometer does into buf (at least 27 bytes),
  * returning its length: YYYY-MM-DDTHH:MM:SS, and .ffffff when there are
- * microseconds.  Digit by digit (it runs for every timestamp of every
- * statistics row): the same as timestamp2tm in UTC and a printf would give.
+ * microseconds, not terminated.  Digit by digit (it runs for every
+ * timestamp of every statistics row): the same as timestamp2tm in UTC and
+ * a printf would give.
  */
 static int64 cached_day = PG_INT64_MIN;
 static char cached_date[11];
@@ -180,28 +181,42 @@ FormatTs(char *buf, TimestampTz ts)
 	}
 	memcpy(p, cached_date, 11);
 	p += 11;
-	hh = (int) (t / USECS_PER_HOUR);
-	t -= (int64) hh * USECS_PER_HOUR;
-	mi = (int) (t / USECS_PER_MINUTE);
-	t -= (int64) mi * USECS_PER_MINUTE;
-	ss = (int) (t / USECS_PER_SEC);
-	us = (int) (t - (int64) ss * USECS_PER_SEC);
-	*p++ = '0' + hh / 10;
-	*p++ = '0' + hh % 10;
-	*p++ = ':';
-	*p++ = '0' + mi / 10;
-	*p++ = '0' + mi % 10;
-	*p++ = ':';
-	*p++ = '0' + ss / 10;
-	*p++ = '0' + ss % 10;
+	/* seconds of the day in 32 bits: the divisions by constants are cheap */
+	{
+		int32		secs = (int32) (t / USECS_PER_SEC);
+
+		us = (int) (t - (int64) secs * USECS_PER_SEC);
+		hh = secs / 3600;
+		secs -= hh * 3600;
+		mi = secs / 60;
+		ss = secs - mi * 60;
+	}
+	p[0] = '0' + hh / 10;
+	p[1] = '0' + hh % 10;
+	p[2] = ':';
+	p[3] = '0' + mi / 10;
+	p[4] = '0' + mi % 10;
+	p[5] = ':';
+	p[6] = '0' + ss / 10;
+	p[7] = '0' + ss % 10;
+	p += 8;
 	if (us != 0)
 	{
 		*p++ = '.';
 		for (int div = 100000; div > 0; div /= 10)
 			*p++ = '0' + us / div % 10;
 	}
-	*p = '\0';
 	return (int) (p - buf);
+}
+
+/* PutTs writes ts as a JSON string at p (at least 29 bytes), returning its end */
+static inline char *
+PutTs(char *p, TimestampTz ts)
+{
+	*p++ = '"';
+	p += FormatTs(p, ts);
+	*p++ = '"';
+	return p;
 }
 
 /* VsCeiloFormatTs writes ts as Ceilometer does (years 1 to 9999) */
@@ -210,7 +225,7 @@ VsCeiloFormatTs(TimestampTz ts)
 {
 	char		buf[32];
 
-	FormatTs(buf, ts);
+	buf[FormatTs(buf, ts)] = '\0';
 	return pstrdup(buf);
 }
 
@@ -342,32 +357,128 @@ vscope_ceilometer_message_id_ok(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(VsCeiloParseMessageId(text_to_cstring(PG_GETARG_TEXT_PP(0)), &series, &ts, &seq));
 }
 
+/* two digits at a time */
+static const char digit_pairs[] =
+"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+"8081828384858687888990919293949596979899";
+
+/* PutUInt writes n in decimal at p (at least 20 bytes), returning its length */
+static inline int
+PutUInt(char *p, uint64 n)
+{
+	int			nd = 1;
+	char	   *e;
+
+	for (uint64 t = 10; nd < 20 && n >= t; t *= 10)
+		nd++;
+	e = p + nd;
+	while (n >= 100)
+	{
+		uint64		q = n / 100;
+		uint32		r = (uint32) (n - q * 100);
+
+		e -= 2;
+		e[0] = digit_pairs[2 * r];
+		e[1] = digit_pairs[2 * r + 1];
+		n = q;
+	}
+	if (n >= 10)
+	{
+		e[-2] = digit_pairs[2 * n];
+		e[-1] = digit_pairs[2 * n + 1];
+	}
+	else
+		e[-1] = '0' + (char) n;
+	return nd;
+}
+
+/*
+ * FormatDecimal4 writes v when it is the double nearest to a decimal with
+ * at most four digits after the point and at most fifteen in all (sample
+ * volumes often are: 50.23, 540.0), as float8out writes it, and returns
+ * its length; -1 when v is not such a value (or is 0: float8out keeps the
+ * sign of -0).  Such a decimal is float8out's answer: no other decimal of
+ * fifteen digits or fewer reads back as the same double (DBL_DIG), so the
+ * shortest that round-trips is this one, which it writes without an
+ * exponent from 1e-4 on, as here.  The test is exact: v * 10^4 rounded to
+ * an integer k, then k / 10^4 (correctly rounded, both exact doubles) is v
+ * only when v is the double nearest that decimal.  A few operations instead
+ * of the shortest-digits search; any other v goes to float8out's code.
+ */
+static inline int
+FormatDecimal4(char *buf, double v)
+{
+	double		av = fabs(v);
+	double		k;
+	uint64		ip;
+	uint32		fp;
+	char	   *p = buf;
+
+	if (!(av >= 1e-4 && av < 1e11))
+		return -1;
+	k = rint(av * 10000.0);
+	if (k / 10000.0 != av)
+		return -1;
+	ip = (uint64) k / 10000;
+	fp = (uint32) ((uint64) k - ip * 10000);
+	if (v < 0)
+		*p++ = '-';
+	p += PutUInt(p, ip);
+	*p++ = '.';
+	if (fp == 0)
+		*p++ = '0';
+	else
+	{
+		int			nd = 4;
+
+		/* four digits, less the trailing zeros */
+		p[0] = '0' + fp / 1000;
+		p[1] = '0' + fp / 100 % 10;
+		p[2] = '0' + fp / 10 % 10;
+		p[3] = '0' + fp % 10;
+		while (p[nd - 1] == '0')
+			nd--;
+		p += nd;
+	}
+	return (int) (p - buf);
+}
+
 /*
  * FormatNumber writes a double as Ceilometer (Python) writes a float into
- * buf (at least 40 bytes): the digits float8out gives (the shortest that
- * round-trip, unless extra_float_digits asks for fewer), always with a '.'
- * or an exponent (10.0, not 10); null when it is not finite.  Into a
- * buffer: it runs several times for every statistics row.
+ * buf (at least VS_CEILO_NUMBER_MAX bytes), not terminated, and returns its
+ * length: the digits float8out gives (the shortest that round-trip, unless
+ * extra_float_digits asks for fewer), always with a '.' or an exponent
+ * (10.0, not 10); null when it is not finite.  Into a buffer: it runs
+ * several times for every statistics row.
  */
-static int
+#define VS_CEILO_NUMBER_MAX 40
+
+static inline int
 FormatNumber(char *buf, double v)
 {
 	int			len;
+	bool		integral = true;
 
-	if (isnan(v) || isinf(v))
+	if (!isfinite(v))
 	{
-		strcpy(buf, "null");
+		memcpy(buf, "null", 4);
 		return 4;
 	}
 	if (extra_float_digits > 0)
-		len = double_to_shortest_decimal_buf(v, buf);
+	{
+		if ((len = FormatDecimal4(buf, v)) >= 0)
+			return len;
+		len = double_to_shortest_decimal_bufn(v, buf);
+	}
 	else
 		len = pg_strfromd(buf, 32, DBL_DIG + extra_float_digits, v);
-	if ((int) strspn(buf, "-0123456789") == len)
+	for (int i = 0; i < len && integral; i++)
+		integral = (buf[i] >= '0' && buf[i] <= '9') || buf[i] == '-';
+	if (integral)
 	{
 		buf[len++] = '.';
 		buf[len++] = '0';
-		buf[len] = '\0';
 	}
 	return len;
 }
@@ -401,17 +512,22 @@ vscope_ceilometer_float(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(b.data, b.len));
 }
 
-/* AppendTsField appends , "key": and the time, or null */
-static void
-AppendTsField(StringInfo b, const char *key, const TimestampTz *ts)
+/* the most a row's period takes after its head */
+#define VS_CEILO_PREFIX_MAX ((int) (2 * (sizeof(", \"period_start\": ") + 2 + 32)))
+
+/* PUT copies a string literal to p and moves p past it */
+#define PUT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
+
+/* PutTsOrNull writes the time as a JSON string, or null */
+static inline char *
+PutTsOrNull(char *p, const TimestampTz *ts)
 {
-	appendStringInfoString(b, ", \"");
-	appendStringInfoString(b, key);
-	appendStringInfoString(b, "\": ");
 	if (ts == NULL)
-		appendStringInfoString(b, "null");
-	else
-		VsCeiloAppendTs(b, *ts);
+	{
+		PUT(p, "null");
+		return p;
+	}
+	return PutTs(p, *ts);
 }
 
 /*
@@ -430,6 +546,7 @@ VsCeiloRowLayoutInit(VsCeiloRowLayout *l, const char *const *sel, int nsel, int 
 	int			n = sel ? nsel : 5;
 
 	memset(l, 0, sizeof(*l));
+	l->cxt = CurrentMemoryContext;
 	l->has_aggregate = sel != NULL;
 	l->keys = palloc(sizeof(VsCeiloRowKey) * Max(2 * n, 1));
 	for (int pass = 0; pass < 2; pass++)
@@ -474,12 +591,26 @@ VsCeiloRowLayoutInit(VsCeiloRowLayout *l, const char *const *sel, int nsel, int 
 			first = false;
 			escape_json(&kb, name);
 			appendStringInfoString(&kb, ": ");
+			/* zeros after it, so that 16 bytes can be copied whatever its length */
+			enlargeStringInfo(&kb, 16);
+			memset(kb.data + kb.len, 0, 16);
 			key->text = kb.data;
 			key->len = kb.len;
 		}
 	}
 	if (sel == NULL)
 		l->ntop = l->nkeys;
+
+	/*
+	 * The most a row can take besides its head and group-by: the four times,
+	 * the duration, the keys with a number each, and the punctuation around
+	 * "aggregate" and at the end.
+	 */
+	l->row_max = 4 * (sizeof(", \"duration_start\": ") + 2 + 32) +
+		sizeof(", \"duration\": ") + VS_CEILO_NUMBER_MAX +
+		sizeof(", \"groupby\": ") + sizeof(", \"aggregate\": {") + 2 + 1;
+	for (int i = 0; i < l->nkeys; i++)
+		l->row_max += l->keys[i].len + VS_CEILO_NUMBER_MAX;
 }
 
 /*
@@ -502,66 +633,135 @@ VsCeiloRowHead(const char *unit, int64 period)
 }
 
 /*
- * VsCeiloStatsRowL appends one row of GET .../statistics to b: its head,
- * period_start/_end, duration_start/_end (NULL pointers: null), the
- * group-by object as JSON text (NULL: null), and the layout's aggregates
- * from st, [count, sum, min, max, avg, stddev] (NULL: every one null), and
- * the cardinalities.  Each number is formatted once.
+ * VsCeiloStatsRowL appends one row of GET .../statistics to b: its head
+ * (headlen bytes), period_start/_end, duration_start/_end (NULL pointers:
+ * null), the group-by object as JSON text of groupbylen bytes (NULL:
+ * null), and the layout's aggregates from st, [count, sum, min, max, avg,
+ * stddev] (NULL: every one null), and the cardinalities.  The room for the
+ * longest such row is made once, then the row is written straight into b;
+ * each number is formatted once (a second use copies the first).  It runs
+ * for every row of an answer that can have hundreds of thousands.
  */
 void
-VsCeiloStatsRowL(StringInfo b, const VsCeiloRowLayout *l, const char *head,
+VsCeiloStatsRowL(StringInfo b, VsCeiloRowLayout *l, const char *head, int headlen,
 				 const TimestampTz *ps, const TimestampTz *pe, const TimestampTz *ds,
-				 const TimestampTz *de, const char *groupby, const double *st, const double *card)
+				 const TimestampTz *de, const char *groupby, int groupbylen,
+				 const double *st, const double *card)
 {
-	char		num[6][40];
-	int			numlen[6] = {-1, -1, -1, -1, -1, -1};
+	char	   *num[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+	int			numlen[6];
+	char	   *p;
 
-	appendStringInfoString(b, head);
-	AppendTsField(b, "period_start", ps);
-	AppendTsField(b, "period_end", pe);
-	AppendTsField(b, "duration_start", ds);
-	AppendTsField(b, "duration_end", de);
-	appendStringInfoString(b, ", \"duration\": ");
-	if (ds == NULL || de == NULL)
-		appendStringInfoString(b, "null");
+	enlargeStringInfo(b, headlen + (groupby == NULL ? 4 : groupbylen) + l->row_max);
+	p = b->data + b->len;
+	if (ps != NULL && pe != NULL)
+	{
+		/*
+		 * The head and the period are the same for the rows of a period
+		 * (and a unit): written once, then copied.
+		 */
+		if (!l->prefix_valid || *ps != l->prefix_ps || *pe != l->prefix_pe ||
+			headlen != l->prefix_headlen || memcmp(head, l->prefix, headlen) != 0)
+		{
+			char	   *q;
+
+			if (l->prefix_cap < headlen + VS_CEILO_PREFIX_MAX)
+			{
+				l->prefix_cap = headlen + VS_CEILO_PREFIX_MAX;
+				l->prefix = l->prefix == NULL ? MemoryContextAlloc(l->cxt, l->prefix_cap) :
+					repalloc(l->prefix, l->prefix_cap);
+			}
+			q = l->prefix;
+			memcpy(q, head, headlen);
+			q += headlen;
+			PUT(q, ", \"period_start\": ");
+			q = PutTs(q, *ps);
+			PUT(q, ", \"period_end\": ");
+			q = PutTs(q, *pe);
+			l->prefix_len = q - l->prefix;
+			l->prefix_headlen = headlen;
+			l->prefix_ps = *ps;
+			l->prefix_pe = *pe;
+			l->prefix_valid = true;
+		}
+		memcpy(p, l->prefix, l->prefix_len);
+		p += l->prefix_len;
+	}
 	else
-		AppendNumber(b, (double) (*de - *ds) / USECS_PER_SEC);
-	appendStringInfoString(b, ", \"groupby\": ");
-	appendStringInfoString(b, groupby == NULL ? "null" : groupby);
+	{
+		memcpy(p, head, headlen);
+		p += headlen;
+		PUT(p, ", \"period_start\": ");
+		p = PutTsOrNull(p, ps);
+		PUT(p, ", \"period_end\": ");
+		p = PutTsOrNull(p, pe);
+	}
+	PUT(p, ", \"duration_start\": ");
+	p = PutTsOrNull(p, ds);
+	PUT(p, ", \"duration_end\": ");
+	p = PutTsOrNull(p, de);
+	PUT(p, ", \"duration\": ");
+	if (ds == NULL || de == NULL)
+		PUT(p, "null");
+	else
+		p += FormatNumber(p, (double) (*de - *ds) / USECS_PER_SEC);
+	PUT(p, ", \"groupby\": ");
+	if (groupby == NULL)
+		PUT(p, "null");
+	else
+	{
+		memcpy(p, groupby, groupbylen);
+		p += groupbylen;
+	}
 	for (int i = 0; i < l->nkeys; i++)
 	{
 		const VsCeiloRowKey *key = &l->keys[i];
 		int			which = key->which;
 
 		if (i == l->ntop)
-			appendStringInfoString(b, ", \"aggregate\": {");
-		appendBinaryStringInfo(b, key->text, key->len);
+			PUT(p, ", \"aggregate\": {");
+		/* the keys' texts have room for 16 bytes, and so has the row after one */
+		if (key->len <= 16)
+			memcpy(p, key->text, 16);
+		else
+			memcpy(p, key->text, key->len);
+		p += key->len;
 		if (which < 0)
-			AppendNumber(b, card[key->card]);
+			p += FormatNumber(p, card[key->card]);
 		else if (st == NULL)
-			appendStringInfoString(b, "null");
+			PUT(p, "null");
+		else if (num[which] != NULL)
+		{
+			/* written before in this row: copied */
+			memcpy(p, num[which], numlen[which]);
+			p += numlen[which];
+		}
 		else
 		{
-			if (numlen[which] < 0 && which == 0)
+			num[which] = p;
+			if (which == 0)
 			{
 				if (!(st[0] >= 0 && st[0] <= 9.0e15))	/* NaN too */
 					ereport(ERROR,
 							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 							 errmsg("statistics row: count %g is not a count", st[0])));
-				numlen[0] = pg_lltoa((int64) st[0], num[0]);
+				numlen[0] = PutUInt(p, (uint64) st[0]);
 			}
-			else if (numlen[which] < 0)
-				numlen[which] = FormatNumber(num[which], st[which]);
-			appendBinaryStringInfo(b, num[which], numlen[which]);
+			else
+				numlen[which] = FormatNumber(p, st[which]);
+			p += numlen[which];
 		}
 	}
 	if (l->has_aggregate)
 	{
 		if (l->ntop == l->nkeys)
-			appendStringInfoString(b, ", \"aggregate\": {");
-		appendStringInfoChar(b, '}');
+			PUT(p, ", \"aggregate\": {");
+		*p++ = '}';
 	}
-	appendStringInfoChar(b, '}');
+	*p++ = '}';
+	b->len = p - b->data;
+	Assert(b->len < b->maxlen);
+	b->data[b->len] = '\0';
 }
 
 /* VsCeiloStatsRow: one row as VsCeiloStatsRowL writes it, its layout made for it */
@@ -573,8 +773,12 @@ VsCeiloStatsRow(StringInfo b, const char *unit, int64 period, const TimestampTz 
 {
 	VsCeiloRowLayout l;
 
+	char	   *head;
+
 	VsCeiloRowLayoutInit(&l, sel, nsel, ncard);
-	VsCeiloStatsRowL(b, &l, VsCeiloRowHead(unit, period), ps, pe, ds, de, groupby, st, card);
+	head = VsCeiloRowHead(unit, period);
+	VsCeiloStatsRowL(b, &l, head, strlen(head), ps, pe, ds, de,
+					 groupby, groupby == NULL ? 0 : strlen(groupby), st, card);
 }
 
 VS_FUNCTION_INFO_V1(vscope_ceilometer_stats_row);

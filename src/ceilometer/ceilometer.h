@@ -38,14 +38,24 @@ typedef struct VsCeiloRowLayout
 	int			nkeys;
 	int			ntop;			/* keys[0..ntop) at the top, the rest in "aggregate" */
 	bool		has_aggregate;
+	int			row_max;		/* the most bytes of a row besides its head and group-by */
+	/* the last head and period written, kept for the next row (ceilometer.c) */
+	MemoryContext cxt;
+	char	   *prefix;
+	int			prefix_len;
+	int			prefix_cap;
+	int			prefix_headlen;
+	bool		prefix_valid;
+	TimestampTz prefix_ps;
+	TimestampTz prefix_pe;
 } VsCeiloRowLayout;
 
 extern void VsCeiloRowLayoutInit(VsCeiloRowLayout *l, const char *const *sel, int nsel, int ncard);
 extern char *VsCeiloRowHead(const char *unit, int64 period);
-extern void VsCeiloStatsRowL(StringInfo b, const VsCeiloRowLayout *l, const char *head,
-							 const TimestampTz *ps, const TimestampTz *pe, const TimestampTz *ds,
-							 const TimestampTz *de, const char *groupby, const double *st,
-							 const double *card);
+extern void VsCeiloStatsRowL(StringInfo b, VsCeiloRowLayout *l, const char *head,
+							 int headlen, const TimestampTz *ps, const TimestampTz *pe,
+							 const TimestampTz *ds, const TimestampTz *de, const char *groupby,
+							 int groupbylen, const double *st, const double *card);
 
 /* one row of the statistics as JSON (NULL pointers: null) */
 extern void VsCeiloStatsRow(StringInfo b, const char *unit, int64 period, const TimestampTz *ps,

@@ -408,6 +408,9 @@ Statistics(const Datum *args, const bool *nulls)
 	double	   *cardvals;
 	VsCeiloRowLayout layout;
 	char	  **heads;
+	int		   *headlens;
+	int		   *groupbylens;
+	bool		need_st = false;
 
 	for (int i = 0; i <= 8; i++)
 		if (nulls[i] && i != 7)
@@ -508,6 +511,11 @@ Statistics(const Datum *args, const bool *nulls)
 	e.capmarks = 1024;
 	e.marks = palloc(sizeof(CardMark) * e.capmarks);
 
+	/* the answer's keys; without count, sum, min, max, avg or stddev no state is kept */
+	VsCeiloRowLayoutInit(&layout, (const char *const *) sel, nsel, e.ncard);
+	for (int i = 0; i < layout.nkeys; i++)
+		need_st |= layout.keys[i].which >= 0;
+
 	/* read: every sample once, or whole blocks as their summaries */
 	memset(&sb, 0, sizeof(sb));
 	SPI_connect();
@@ -546,12 +554,17 @@ Statistics(const Datum *args, const bool *nulls)
 				sb.t1 = sum->last_ts;
 				continue;
 			}
-			for (int i = 0; i < run.n; i++)
+			for (int i = 0; i < run.n;)
 			{
 				TimestampTz ts = run.ts[i];
+				TimestampTz limit;
+				int			j = i + 1;
 
 				if (has_seq && run.seq[i] != only_seq)
+				{
+					i++;
 					continue;
+				}
 				if (!sb.open || ts >= sb.pe || ts < sb.ps)
 				{
 					CloseBucket(&e, &sb, series_groups[k], sin[k].idx);
@@ -565,8 +578,21 @@ Statistics(const Datum *args, const bool *nulls)
 					sb.cell_start = DayStartOf(ts);
 					sb.cell_end = sb.cell_start + USECS_PER_DAY;
 				}
-				vs_stats_add(sb.cell, run.volume[i]);
-				sb.t1 = ts;
+
+				/*
+				 * The samples from i on that fall in this bucket and cell (a
+				 * run is in time order) are taken in one loop, in order.
+				 */
+				if (!has_seq)
+				{
+					limit = Min(sb.pe, sb.cell_end);
+					while (j < run.n && run.ts[j] < limit)
+						j++;
+				}
+				if (need_st)
+					vs_stats_add_many(sb.cell, run.volume + i, j - i);
+				sb.t1 = run.ts[j - 1];
+				i = j;
 			}
 		}
 		if (cur_idx >= 0)
@@ -623,16 +649,33 @@ Statistics(const Datum *args, const bool *nulls)
 				 errmsg("The statistics would have more than %d rows (vscope.ceilometer_max_rows): "
 						"use a longer period, fewer group-by fields or a shorter time range", maxrows)));
 
-	/* the text, header first, sized for the rows (a row is about 450 bytes) */
-	initStringInfo(&out);
-	enlargeStringInfo(&out, (int) Min((int64) e.nrows * 480 + 64, (int64) (MaxAllocSize / 2)));
+	/*
+	 * The text, header first, sized for the longest rows these could be (a
+	 * row takes about half of that: the pages never written are never
+	 * touched), so that it is never copied to grow.
+	 */
+	heads = palloc(sizeof(char *) * Max(nunits, 1));
+	headlens = palloc(sizeof(int) * Max(nunits, 1));
+	groupbylens = palloc(sizeof(int) * Max(nunits, 1));
+	for (int g = 0; g < nunits; g++)
+	{
+		heads[g] = VsCeiloRowHead(units[g], period_s);
+		headlens[g] = strlen(heads[g]);
+		groupbylens[g] = groupbys[g] == NULL ? 4 : strlen(groupbys[g]);
+	}
+	{
+		int64		size;
+		int			most = 0;
+
+		for (int g = 0; g < nunits; g++)
+			most = Max(most, headlens[g] + groupbylens[g]);
+		size = VARHDRSZ + 2 + 1 + (int64) e.nrows * (2 + most + layout.row_max);
+		initStringInfo(&out);
+		enlargeStringInfo(&out, (int) Min(size, (int64) MaxAllocSize - 1));
+	}
 	HugePages(out.data, out.maxlen);
 	appendBinaryStringInfo(&out, "\0\0\0\0", VARHDRSZ);
 	appendStringInfoChar(&out, '[');
-	VsCeiloRowLayoutInit(&layout, (const char *const *) sel, nsel, e.ncard);
-	heads = palloc(sizeof(char *) * Max(nunits, 1));
-	for (int g = 0; g < nunits; g++)
-		heads[g] = VsCeiloRowHead(units[g], period_s);
 	for (int i = 0; i < e.nrows; i++)
 	{
 		GroupRow   *row = e.rows[i];
@@ -644,6 +687,11 @@ Statistics(const Datum *args, const bool *nulls)
 		bool		has_st = vs_stats_final(row->st, fin);
 		int			g = row->key.group - 1;
 
+		/* the rows are in grid order, not where they were made: fetched ahead */
+#ifdef __GNUC__
+		if (i + 8 < e.nrows)
+			__builtin_prefetch(e.rows[i + 8]);
+#endif
 		CHECK_FOR_INTERRUPTS();
 		if (e.period > 0)
 		{
@@ -656,10 +704,11 @@ Statistics(const Datum *args, const bool *nulls)
 		else
 			pe = row->t1;
 		if (i > 0)
-			appendStringInfoString(&out, ", ");
-		VsCeiloStatsRowL(&out, &layout, heads[g], &ps, &pe,
+			appendBinaryStringInfo(&out, ", ", 2);
+		VsCeiloStatsRowL(&out, &layout, heads[g], headlens[g], &ps, &pe,
 						 ds <= de ? &ds : NULL, ds <= de ? &de : NULL,
-						 groupbys[g], has_st ? fin : NULL, cardvals + (int64) row->index * e.ncard);
+						 groupbys[g], groupbylens[g], has_st ? fin : NULL,
+						 cardvals + (int64) row->index * e.ncard);
 	}
 	appendStringInfoChar(&out, ']');
 	SET_VARSIZE(out.data, out.len);

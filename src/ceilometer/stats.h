@@ -47,6 +47,45 @@ vs_stats_add(double *s, double x)
 }
 
 /*
+ * vs_stats_add_many takes n values in, in order: the very operations of n
+ * calls of vs_stats_add, on a state kept in registers meanwhile.
+ */
+static inline void
+vs_stats_add_many(double *s, const double *x, int n)
+{
+	double		c = s[0];
+	double		sum = s[1];
+	double		mn = s[2];
+	double		mx = s[3];
+	double		mean = s[4];
+	double		m2 = s[5];
+
+	for (int i = 0; i < n; i++)
+	{
+		double		v = x[i];
+		double		nn;
+		double		delta;
+
+		if (isnan(v))
+			continue;
+		nn = c + 1;
+		delta = v - mean;
+		c = nn;
+		sum += v;
+		mn = nn == 1 ? v : Min(mn, v);
+		mx = nn == 1 ? v : Max(mx, v);
+		mean += delta / nn;
+		m2 += delta * (v - mean);
+	}
+	s[0] = c;
+	s[1] = sum;
+	s[2] = mn;
+	s[3] = mx;
+	s[4] = mean;
+	s[5] = m2;
+}
+
+/*
  * vs_stats_combine merges b into a (a first, then b: the order matters to
  * the last bit).  Merging into an empty state copies b.
  */
