@@ -16,7 +16,8 @@
  *		the workers (the group roles may log in only from the coordinator,
  *		with the password only pg_dist_authinfo holds; see README);
  *	  - on a Citus worker, for a session the coordinator opened for a
- *		superuser whose tenant setting is empty: the tenant that
+ *		superuser (or, with vscope.citus_session_tenant_for_roles on, for
+ *		one of the group roles) whose tenant setting is empty: the tenant that
  *		vscope.use_tenant() recorded for that coordinator session (its
  *		global process id, which Citus names in application_name) in the
  *		worker's vscope.session_tenants (Citus does not send session-level
@@ -62,6 +63,7 @@ static bool cache_trust_guc;
 static bool cache_bound_isnull;
 static int32 cache_bound;
 static bool cache_superuser;
+static bool cache_use_session_tenant;	/* may read vscope.session_tenants */
 /* the session tenant of a Citus worker session: looked up once a transaction */
 static bool cache_session_known;
 static bool cache_session_isnull;
@@ -92,10 +94,14 @@ VsCurrentTenant(bool *isnull)
 	{
 		Oid			session_user = GetSessionUserId();
 
+		bool		group_role = IsCitusSessionOfGroupRole(session_user);
+
 		cache_superuser = superuser_arg(session_user);
 		cache_trust_guc = cache_superuser ||
 			session_user == get_role_oid(VS_AUTHENTICATOR_ROLE, true) ||
-			IsCitusSessionOfGroupRole(session_user);
+			group_role;
+		cache_use_session_tenant = cache_superuser ||
+			(group_role && vs_citus_session_tenant_for_roles);
 		cache_session_known = false;
 		if (!cache_trust_guc)
 			cache_bound = LookupBoundTenant(session_user, &cache_bound_isnull);
@@ -117,7 +123,7 @@ VsCurrentTenant(bool *isnull)
 	if (tenant_setting_state == TENANT_SETTING_EMPTY)
 	{
 		/* a superuser's session opened by a Citus coordinator */
-		if (cache_superuser)
+		if (cache_use_session_tenant)
 		{
 			if (!cache_session_known)
 			{
@@ -203,7 +209,11 @@ CitusSessionGpid(int64 *gpid)
  * LookupSessionTenant reads the tenant that vscope.use_tenant() recorded on
  * this node for the coordinator session this one works for (see
  * CitusSessionGpid), from vscope.session_tenants: a plain local table on
- * each node, scanned directly (superusers' sessions only call this).
+ * each node, scanned directly (superusers' sessions call this, and the
+ * group roles' with vscope.citus_session_tenant_for_roles on).  A row is
+ * left behind when its session ends (the next use_tenant() on that node
+ * drops it): a later session with the same process id would find it,
+ * which is why group roles, as which vscoped works, do not look by default.
  */
 static int32
 LookupSessionTenant(bool *isnull)
