@@ -104,3 +104,71 @@ END
 $$;
 COMMENT ON FUNCTION vscope.distribute() IS 'on a Citus coordinator, once: makes the small catalogs (tenants, tenant_roles, tokens, coopr_users) reference tables and every other table distributed by tenant_id, colocated with vscope.series; answers what it did (superusers; see README, "vscope on Citus")';
 REVOKE ALL ON FUNCTION vscope.distribute() FROM PUBLIC;
+
+-- vscope.use_tenant() on Citus.  The tenant setting of a session stays on
+-- the node it was set on, and Citus sends a session's SET commands to the
+-- workers only as SET LOCAL inside a transaction block: the sessions Citus
+-- opens on the workers for a psql session that called use_tenant() would
+-- have no tenant.  So use_tenant(), called by a superuser where vscope is
+-- distributed, also writes the tenant into this table on every worker,
+-- under the session's Citus global process id (gpid, which Citus names in
+-- application_name "citus_internal gpid=..." of every session it opens for
+-- it); a worker's vscope.current_tenant() reads it there for such a session
+-- of a superuser that has no tenant setting of its own (a SET LOCAL that
+-- reached the worker comes first).  Each node's own copy: never distributed
+-- (no tenant_id column), readable by superusers only (row-level security
+-- forced, no policy).
+CREATE TABLE vscope.session_tenants (
+	gpid		bigint PRIMARY KEY,
+	tenant		integer NOT NULL,
+	set_at		timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE vscope.session_tenants IS 'on a Citus worker: the tenant that vscope.use_tenant() chose for a coordinator''s superuser session, by its Citus global process id (superusers only)';
+ALTER TABLE vscope.session_tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.session_tenants FORCE ROW LEVEL SECURITY;
+
+CREATE FUNCTION vscope._citus_session_tenant(tenant integer) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	-- Citus's global process id: node id * 10^10 + process id
+	me bigint;
+	node bigint;
+	live bigint[];
+	failed text;
+	distributed boolean;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')
+	   OR NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+		RETURN false;
+	END IF;
+	-- Citus's catalogs and functions through EXECUTE: they exist only there
+	EXECUTE 'SELECT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = ''vscope.tenants''::regclass)'
+		INTO distributed;
+	IF NOT distributed THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT citus_backend_gpid()' INTO me;
+	node := me / 10000000000;
+	-- this node's sessions that are gone leave their rows: dropped here
+	EXECUTE 'SELECT ARRAY(SELECT citus_calculate_gpid($1, a.pid) FROM pg_stat_activity a)'
+		INTO live USING node::integer;
+	EXECUTE 'SELECT string_agg(format(''%s:%s: %s'', w.nodename, w.nodeport, w.result), ''; '')
+			   FROM run_command_on_workers($1) w WHERE NOT w.success'
+		INTO failed
+		USING format('WITH gone AS (DELETE FROM vscope.session_tenants WHERE gpid / 10000000000 = %s AND gpid <> ALL (%L::bigint[])) '
+					 'INSERT INTO vscope.session_tenants (gpid, tenant) VALUES (%s, %s) '
+					 'ON CONFLICT (gpid) DO UPDATE SET tenant = excluded.tenant, set_at = excluded.set_at',
+					 node, live, me, tenant);
+	IF failed IS NOT NULL THEN
+		RAISE EXCEPTION 'could not set the session''s tenant on the workers'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = failed,
+				  HINT = 'Every worker needs the vscope extension at the coordinator''s version.';
+	END IF;
+	RETURN true;
+END
+$$;
+COMMENT ON FUNCTION vscope._citus_session_tenant(integer) IS 'internal: where vscope is distributed on Citus and the caller is a superuser, records the session''s tenant (vscope.use_tenant()) on every worker for the sessions Citus opens there for it; false when it has nothing to do';
+REVOKE ALL ON FUNCTION vscope._citus_session_tenant(integer) FROM PUBLIC;

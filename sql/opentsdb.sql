@@ -1256,53 +1256,70 @@ CREATE FUNCTION vscope._tsdb_tsmeta_json(sids integer[]) RETURNS TABLE (series_i
 #variable_conflict use_column
 DECLARE
 	tid integer := vscope.current_tenant();
+	types text[];
+	names text[];
+	firsts bigint[];
+	r record;
+	e record;
+	tags_json text;
+	total bigint;
 BEGIN
-	-- the series with their meta data and latest point are read first
-	-- (MATERIALIZED: on Citus, one query to the tenant's shard), and the
-	-- functions that read more run over those rows, on the coordinator
-	RETURN QUERY
-	WITH s AS MATERIALIZED (
-			SELECT x.series_id, x.metric, x.tags, x.created_at,
-				   m.description, m.notes, m.custom, m.units, m.retention, m.max, m.min,
-				   m.display_name, m.data_type, l.ts AS last_ts
-			  FROM vscope.series x
-			  LEFT JOIN vscope.series_meta m ON m.tenant_id = tid AND m.series_id = x.series_id
-			  LEFT JOIN vscope.series_last l ON l.tenant_id = tid AND l.series_id = x.series_id
-			 WHERE x.tenant_id = tid AND x.series_id = ANY (sids)),
-	names AS (SELECT 'metric' AS type, s.metric AS name FROM s
-			  UNION SELECT 'tagk', e.key FROM s, jsonb_each_text(s.tags) e
-			  UNION SELECT 'tagv', e.value FROM s, jsonb_each_text(s.tags) e),
-	created AS (SELECT * FROM vscope._tsdb_uid_created((SELECT array_agg(type) FROM names),
-													   (SELECT array_agg(name) FROM names)))
-	SELECT s.series_id,
-		   '{"tsuid":' || to_json(upper(lpad(to_hex(s.series_id), 8, '0')))::text
-		   || ',"metric":' || vscope._tsdb_uidmeta_json('metric', s.metric,
-								(SELECT c.created FROM created c WHERE c.type = 'metric' AND c.name = s.metric))
-		   || ',"tags":[' || coalesce((SELECT string_agg(vscope._tsdb_uidmeta_json('tagk', e.key, ck.created) || ','
-														 || vscope._tsdb_uidmeta_json('tagv', e.value, cv.created),
-														 ',' ORDER BY e.key COLLATE "C")
-										 FROM jsonb_each_text(s.tags) e
-										 LEFT JOIN created ck ON ck.type = 'tagk' AND ck.name = e.key
-										 LEFT JOIN created cv ON cv.type = 'tagv' AND cv.name = e.value), '') || ']'
-		   || ',"description":' || to_json(coalesce(m.description, ''))::text
-		   || ',"notes":' || to_json(coalesce(m.notes, ''))::text
-		   || ',"created":' || floor(extract(epoch FROM s.created_at))::bigint
-		   || CASE WHEN m.custom IS NULL THEN '' ELSE ',"custom":' || vscope._tsdb_custom_json(m.custom) END
-		   || ',"units":' || to_json(coalesce(m.units, ''))::text
-		   || ',"retention":' || coalesce(m.retention, 0)
-		   || ',"max":' || CASE WHEN m.max IS NULL OR m.max = 'NaN' THEN '"NaN"'
-							   WHEN m.max IN ('Infinity', '-Infinity') THEN to_json(vscope._java_double(m.max))::text
-							   ELSE vscope._java_double(m.max) END
-		   || ',"min":' || CASE WHEN m.min IS NULL OR m.min = 'NaN' THEN '"NaN"'
-							   WHEN m.min IN ('Infinity', '-Infinity') THEN to_json(vscope._java_double(m.min))::text
-							   ELSE vscope._java_double(m.min) END
-		   || ',"displayName":' || to_json(coalesce(m.display_name, ''))::text
-		   || ',"dataType":' || to_json(coalesce(m.data_type, ''))::text
-		   || ',"lastReceived":' || coalesce(floor(extract(epoch FROM m.last_ts))::bigint, 0)
-		   || ',"totalDatapoints":' || (SELECT count(*) FROM vscope.read_points(ARRAY[s.series_id], '-infinity', 'infinity'))
-		   || '}'
-	  FROM s, LATERAL (SELECT s.description, s.notes, s.custom, s.units, s.retention, s.max, s.min,
-							  s.display_name, s.data_type, s.last_ts) AS m;
+	-- every function that reads tenant tables runs in a statement of its
+	-- own (Citus runs a query that calls one on a worker, where the nested
+	-- distributed query is refused): the names of these series first, when
+	-- each was first seen, then each series with its meta data and latest
+	-- point, its names' UIDMeta and its count
+	SELECT array_agg(n.type), array_agg(n.name) INTO types, names
+	  FROM (SELECT 'metric' AS type, x.metric AS name
+			  FROM vscope.series x WHERE x.tenant_id = tid AND x.series_id = ANY (sids)
+			UNION SELECT 'tagk', t.key
+			  FROM vscope.series x, jsonb_each_text(x.tags) t WHERE x.tenant_id = tid AND x.series_id = ANY (sids)
+			UNION SELECT 'tagv', t.value
+			  FROM vscope.series x, jsonb_each_text(x.tags) t WHERE x.tenant_id = tid AND x.series_id = ANY (sids)) n;
+	SELECT array_agg(c.type), array_agg(c.name), array_agg(c.created) INTO types, names, firsts
+	  FROM vscope._tsdb_uid_created(types, names) c;
+	FOR r IN
+		SELECT x.series_id AS sid, x.metric, x.tags, x.created_at,
+			   m.description, m.notes, m.custom, m.units, m.retention, m.max, m.min,
+			   m.display_name, m.data_type, l.ts AS last_ts
+		  FROM vscope.series x
+		  LEFT JOIN vscope.series_meta m ON m.tenant_id = tid AND m.series_id = x.series_id
+		  LEFT JOIN vscope.series_last l ON l.tenant_id = tid AND l.series_id = x.series_id
+		 WHERE x.tenant_id = tid AND x.series_id = ANY (sids)
+	LOOP
+		tags_json := NULL;
+		FOR e IN SELECT t.key, t.value FROM jsonb_each_text(r.tags) t ORDER BY t.key COLLATE "C" LOOP
+			tags_json := coalesce(tags_json || ',', '')
+				|| vscope._tsdb_uidmeta_json('tagk', e.key,
+					(SELECT u.f FROM unnest(types, names, firsts) u(t, n, f) WHERE u.t = 'tagk' AND u.n = e.key))
+				|| ',' || vscope._tsdb_uidmeta_json('tagv', e.value,
+					(SELECT u.f FROM unnest(types, names, firsts) u(t, n, f) WHERE u.t = 'tagv' AND u.n = e.value));
+		END LOOP;
+		SELECT count(*) INTO total FROM vscope.read_points(ARRAY[r.sid], '-infinity', 'infinity');
+		series_id := r.sid;
+		meta := '{"tsuid":' || to_json(upper(lpad(to_hex(r.sid), 8, '0')))::text
+		   || ',"metric":' || vscope._tsdb_uidmeta_json('metric', r.metric,
+								(SELECT u.f FROM unnest(types, names, firsts) u(t, n, f) WHERE u.t = 'metric' AND u.n = r.metric))
+		   || ',"tags":[' || coalesce(tags_json, '') || ']'
+		   || ',"description":' || to_json(coalesce(r.description, ''))::text
+		   || ',"notes":' || to_json(coalesce(r.notes, ''))::text
+		   || ',"created":' || floor(extract(epoch FROM r.created_at))::bigint
+		   || CASE WHEN r.custom IS NULL THEN '' ELSE ',"custom":' || vscope._tsdb_custom_json(r.custom) END
+		   || ',"units":' || to_json(coalesce(r.units, ''))::text
+		   || ',"retention":' || coalesce(r.retention, 0)
+		   || ',"max":' || CASE WHEN r.max IS NULL OR r.max = 'NaN' THEN '"NaN"'
+							   WHEN r.max IN ('Infinity', '-Infinity') THEN to_json(vscope._java_double(r.max))::text
+							   ELSE vscope._java_double(r.max) END
+		   || ',"min":' || CASE WHEN r.min IS NULL OR r.min = 'NaN' THEN '"NaN"'
+							   WHEN r.min IN ('Infinity', '-Infinity') THEN to_json(vscope._java_double(r.min))::text
+							   ELSE vscope._java_double(r.min) END
+		   || ',"displayName":' || to_json(coalesce(r.display_name, ''))::text
+		   || ',"dataType":' || to_json(coalesce(r.data_type, ''))::text
+		   || ',"lastReceived":' || coalesce(floor(extract(epoch FROM r.last_ts))::bigint, 0)
+		   || ',"totalDatapoints":' || total
+		   || '}';
+		RETURN NEXT;
+	END LOOP;
 END
 $$;
 COMMENT ON FUNCTION vscope._tsdb_tsmeta_json(integer[]) IS 'internal: the TSMeta of each of these series of the current tenant as OpenTSDB answers it (the stored user fields or their defaults; created, lastReceived and totalDatapoints from the store)';
@@ -1321,6 +1338,7 @@ DECLARE
 	tid integer := vscope.current_tenant();
 	req jsonb := vscope._tsdb_body(body);
 	sid integer;
+	sids integer[];
 	p record;
 	missing text;
 	f jsonb;
@@ -1356,10 +1374,11 @@ BEGIN
 			RAISE EXCEPTION 'Unable to find one of the UIDs' USING ERRCODE = 'VS404', DETAIL = missing;
 		END IF;
 		status := 200;
+		-- the series first, in a query of their own (Citus)
+		sids := ARRAY(SELECT s.series_id FROM vscope.series s
+					   WHERE s.tenant_id = tid AND s.metric = p.metric AND s.tags @> p.tags);
 		answer := ('[' || coalesce((SELECT string_agg(j.meta, ',' ORDER BY j.series_id)
-									  FROM vscope._tsdb_tsmeta_json(ARRAY(
-										   SELECT s.series_id FROM vscope.series s
-											WHERE s.tenant_id = tid AND s.metric = p.metric AND s.tags @> p.tags)) j), '')
+									  FROM vscope._tsdb_tsmeta_json(sids) j), '')
 				   || ']')::json;
 		RETURN;
 	END IF;

@@ -137,10 +137,15 @@ BEGIN
 			USING ERRCODE = 'VS404', HINT = 'Create it with vscope.create_tenant().';
 	END IF;
 	PERFORM set_config('vscope.tenant', id::text, false);
+	-- on Citus, the workers' sessions for this one learn it too (citus.sql)
+	IF EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')
+	   AND (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+		PERFORM vscope._citus_session_tenant(id);
+	END IF;
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION vscope.use_tenant(text) IS 'makes this session act as the tenant (honoured for superusers; other roles are bound with vscope.grant_tenant_access)';
+COMMENT ON FUNCTION vscope.use_tenant(text) IS 'makes this session act as the tenant (honoured for superusers; other roles are bound with vscope.grant_tenant_access); on Citus, a superuser''s choice reaches the workers too';
 
 CREATE FUNCTION vscope._random_token() RETURNS text
 	AS 'MODULE_PATHNAME', 'vscope_random_token'

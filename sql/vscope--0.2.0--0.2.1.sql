@@ -10000,3 +10000,340 @@ BEGIN
 	 WHERE excluded.first_ts < k.first_ts OR excluded.last_ts > k.last_ts;
 END
 $$;
+
+-- ==== Citus (issue 16, helper B): vscope.use_tenant() reaches the workers;
+-- _tsdb_tsmeta_json reads in statements of its own (sql/citus.sql,
+-- sql/tenancy.sql, sql/opentsdb.sql) ====
+-- vscope.use_tenant() on Citus.  The tenant setting of a session stays on
+-- the node it was set on, and Citus sends a session's SET commands to the
+-- workers only as SET LOCAL inside a transaction block: the sessions Citus
+-- opens on the workers for a psql session that called use_tenant() would
+-- have no tenant.  So use_tenant(), called by a superuser where vscope is
+-- distributed, also writes the tenant into this table on every worker,
+-- under the session's Citus global process id (gpid, which Citus names in
+-- application_name "citus_internal gpid=..." of every session it opens for
+-- it); a worker's vscope.current_tenant() reads it there for such a session
+-- of a superuser that has no tenant setting of its own (a SET LOCAL that
+-- reached the worker comes first).  Each node's own copy: never distributed
+-- (no tenant_id column), readable by superusers only (row-level security
+-- forced, no policy).
+CREATE TABLE vscope.session_tenants (
+	gpid		bigint PRIMARY KEY,
+	tenant		integer NOT NULL,
+	set_at		timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE vscope.session_tenants IS 'on a Citus worker: the tenant that vscope.use_tenant() chose for a coordinator''s superuser session, by its Citus global process id (superusers only)';
+ALTER TABLE vscope.session_tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vscope.session_tenants FORCE ROW LEVEL SECURITY;
+
+CREATE FUNCTION vscope._citus_session_tenant(tenant integer) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	-- Citus's global process id: node id * 10^10 + process id
+	me bigint;
+	node bigint;
+	live bigint[];
+	failed text;
+	distributed boolean;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')
+	   OR NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+		RETURN false;
+	END IF;
+	-- Citus's catalogs and functions through EXECUTE: they exist only there
+	EXECUTE 'SELECT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = ''vscope.tenants''::regclass)'
+		INTO distributed;
+	IF NOT distributed THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT citus_backend_gpid()' INTO me;
+	node := me / 10000000000;
+	-- this node's sessions that are gone leave their rows: dropped here
+	EXECUTE 'SELECT ARRAY(SELECT citus_calculate_gpid($1, a.pid) FROM pg_stat_activity a)'
+		INTO live USING node::integer;
+	EXECUTE 'SELECT string_agg(format(''%s:%s: %s'', w.nodename, w.nodeport, w.result), ''; '')
+			   FROM run_command_on_workers($1) w WHERE NOT w.success'
+		INTO failed
+		USING format('WITH gone AS (DELETE FROM vscope.session_tenants WHERE gpid / 10000000000 = %s AND gpid <> ALL (%L::bigint[])) '
+					 'INSERT INTO vscope.session_tenants (gpid, tenant) VALUES (%s, %s) '
+					 'ON CONFLICT (gpid) DO UPDATE SET tenant = excluded.tenant, set_at = excluded.set_at',
+					 node, live, me, tenant);
+	IF failed IS NOT NULL THEN
+		RAISE EXCEPTION 'could not set the session''s tenant on the workers'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = failed,
+				  HINT = 'Every worker needs the vscope extension at the coordinator''s version.';
+	END IF;
+	RETURN true;
+END
+$$;
+COMMENT ON FUNCTION vscope._citus_session_tenant(integer) IS 'internal: where vscope is distributed on Citus and the caller is a superuser, records the session''s tenant (vscope.use_tenant()) on every worker for the sessions Citus opens there for it; false when it has nothing to do';
+REVOKE ALL ON FUNCTION vscope._citus_session_tenant(integer) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION vscope.use_tenant(tenant text) RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	id integer;
+BEGIN
+	SELECT t.tenant_id INTO id FROM vscope.tenants t WHERE t.name = tenant;
+	IF id IS NULL THEN
+		RAISE EXCEPTION 'tenant "%" does not exist', tenant
+			USING ERRCODE = 'VS404', HINT = 'Create it with vscope.create_tenant().';
+	END IF;
+	PERFORM set_config('vscope.tenant', id::text, false);
+	-- on Citus, the workers' sessions for this one learn it too (citus.sql)
+	IF EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')
+	   AND (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+		PERFORM vscope._citus_session_tenant(id);
+	END IF;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION vscope.use_tenant(text) IS 'makes this session act as the tenant (honoured for superusers; other roles are bound with vscope.grant_tenant_access); on Citus, a superuser''s choice reaches the workers too';
+
+CREATE OR REPLACE FUNCTION vscope._tsdb_tsmeta_json(sids integer[]) RETURNS TABLE (series_id integer, meta text)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	tid integer := vscope.current_tenant();
+	types text[];
+	names text[];
+	firsts bigint[];
+	r record;
+	e record;
+	tags_json text;
+	total bigint;
+BEGIN
+	-- every function that reads tenant tables runs in a statement of its
+	-- own (Citus runs a query that calls one on a worker, where the nested
+	-- distributed query is refused): the names of these series first, when
+	-- each was first seen, then each series with its meta data and latest
+	-- point, its names' UIDMeta and its count
+	SELECT array_agg(n.type), array_agg(n.name) INTO types, names
+	  FROM (SELECT 'metric' AS type, x.metric AS name
+			  FROM vscope.series x WHERE x.tenant_id = tid AND x.series_id = ANY (sids)
+			UNION SELECT 'tagk', t.key
+			  FROM vscope.series x, jsonb_each_text(x.tags) t WHERE x.tenant_id = tid AND x.series_id = ANY (sids)
+			UNION SELECT 'tagv', t.value
+			  FROM vscope.series x, jsonb_each_text(x.tags) t WHERE x.tenant_id = tid AND x.series_id = ANY (sids)) n;
+	SELECT array_agg(c.type), array_agg(c.name), array_agg(c.created) INTO types, names, firsts
+	  FROM vscope._tsdb_uid_created(types, names) c;
+	FOR r IN
+		SELECT x.series_id AS sid, x.metric, x.tags, x.created_at,
+			   m.description, m.notes, m.custom, m.units, m.retention, m.max, m.min,
+			   m.display_name, m.data_type, l.ts AS last_ts
+		  FROM vscope.series x
+		  LEFT JOIN vscope.series_meta m ON m.tenant_id = tid AND m.series_id = x.series_id
+		  LEFT JOIN vscope.series_last l ON l.tenant_id = tid AND l.series_id = x.series_id
+		 WHERE x.tenant_id = tid AND x.series_id = ANY (sids)
+	LOOP
+		tags_json := NULL;
+		FOR e IN SELECT t.key, t.value FROM jsonb_each_text(r.tags) t ORDER BY t.key COLLATE "C" LOOP
+			tags_json := coalesce(tags_json || ',', '')
+				|| vscope._tsdb_uidmeta_json('tagk', e.key,
+					(SELECT u.f FROM unnest(types, names, firsts) u(t, n, f) WHERE u.t = 'tagk' AND u.n = e.key))
+				|| ',' || vscope._tsdb_uidmeta_json('tagv', e.value,
+					(SELECT u.f FROM unnest(types, names, firsts) u(t, n, f) WHERE u.t = 'tagv' AND u.n = e.value));
+		END LOOP;
+		SELECT count(*) INTO total FROM vscope.read_points(ARRAY[r.sid], '-infinity', 'infinity');
+		series_id := r.sid;
+		meta := '{"tsuid":' || to_json(upper(lpad(to_hex(r.sid), 8, '0')))::text
+		   || ',"metric":' || vscope._tsdb_uidmeta_json('metric', r.metric,
+								(SELECT u.f FROM unnest(types, names, firsts) u(t, n, f) WHERE u.t = 'metric' AND u.n = r.metric))
+		   || ',"tags":[' || coalesce(tags_json, '') || ']'
+		   || ',"description":' || to_json(coalesce(r.description, ''))::text
+		   || ',"notes":' || to_json(coalesce(r.notes, ''))::text
+		   || ',"created":' || floor(extract(epoch FROM r.created_at))::bigint
+		   || CASE WHEN r.custom IS NULL THEN '' ELSE ',"custom":' || vscope._tsdb_custom_json(r.custom) END
+		   || ',"units":' || to_json(coalesce(r.units, ''))::text
+		   || ',"retention":' || coalesce(r.retention, 0)
+		   || ',"max":' || CASE WHEN r.max IS NULL OR r.max = 'NaN' THEN '"NaN"'
+							   WHEN r.max IN ('Infinity', '-Infinity') THEN to_json(vscope._java_double(r.max))::text
+							   ELSE vscope._java_double(r.max) END
+		   || ',"min":' || CASE WHEN r.min IS NULL OR r.min = 'NaN' THEN '"NaN"'
+							   WHEN r.min IN ('Infinity', '-Infinity') THEN to_json(vscope._java_double(r.min))::text
+							   ELSE vscope._java_double(r.min) END
+		   || ',"displayName":' || to_json(coalesce(r.display_name, ''))::text
+		   || ',"dataType":' || to_json(coalesce(r.data_type, ''))::text
+		   || ',"lastReceived":' || coalesce(floor(extract(epoch FROM r.last_ts))::bigint, 0)
+		   || ',"totalDatapoints":' || total
+		   || '}';
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION vscope._tsdb_tsmeta_json(integer[]) IS 'internal: the TSMeta of each of these series of the current tenant as OpenTSDB answers it (the stored user fields or their defaults; created, lastReceived and totalDatapoints from the store)';
+
+CREATE OR REPLACE FUNCTION vscope.tsdb_tsmeta(method text, body text DEFAULT NULL, args jsonb DEFAULT '{}',
+								   OUT status integer, OUT answer json)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	req jsonb := vscope._tsdb_body(body);
+	sid integer;
+	sids integer[];
+	p record;
+	missing text;
+	f jsonb;
+	key_ text;
+	lim integer;
+	v text;
+	ret integer;
+	mx double precision;
+	mn double precision;
+	chg boolean;
+BEGIN
+	IF method NOT IN ('GET', 'POST', 'PUT', 'DELETE') THEN
+		RAISE EXCEPTION 'Method not allowed' USING ERRCODE = 'VS405',
+			DETAIL = format('The HTTP method [%s] is not permitted for this endpoint', method);
+	END IF;
+	IF req IS NOT NULL AND jsonb_typeof(req) <> 'object' THEN
+		RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400';
+	END IF;
+	IF method = 'GET' THEN
+		IF args ? 'tsuid' THEN
+			sid := vscope._tsdb_tsuid_id(vscope._tsdb_arg(args, 'tsuid'));
+			PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid;
+			IF sid IS NULL OR NOT FOUND THEN
+				RAISE EXCEPTION 'Could not find Timeseries meta data' USING ERRCODE = 'VS404';
+			END IF;
+			status := 200;
+			answer := (SELECT j.meta FROM vscope._tsdb_tsmeta_json(ARRAY[sid]) j)::json;
+			RETURN;
+		END IF;
+		SELECT * INTO p FROM vscope._tsdb_parse_series(vscope._tsdb_required_arg(args, 'm'));
+		missing := vscope._tsdb_missing_name(p.metric, p.tags);
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'Unable to find one of the UIDs' USING ERRCODE = 'VS404', DETAIL = missing;
+		END IF;
+		status := 200;
+		-- the series first, in a query of their own (Citus)
+		sids := ARRAY(SELECT s.series_id FROM vscope.series s
+					   WHERE s.tenant_id = tid AND s.metric = p.metric AND s.tags @> p.tags);
+		answer := ('[' || coalesce((SELECT string_agg(j.meta, ',' ORDER BY j.series_id)
+									  FROM vscope._tsdb_tsmeta_json(sids) j), '')
+				   || ']')::json;
+		RETURN;
+	END IF;
+
+	-- the fields: the body's, or the query string's (OpenTSDB's names)
+	IF req IS NOT NULL THEN
+		f := req;
+		IF f ? 'custom' THEN
+			f := jsonb_set(f, '{custom}', coalesce(vscope._tsdb_custom(f->'custom'), 'null'));
+		END IF;
+		BEGIN
+			ret := trunc((f->>'retention')::numeric)::integer;
+			mx := (f->>'max')::double precision;
+			mn := (f->>'min')::double precision;
+		EXCEPTION WHEN data_exception THEN
+			RAISE EXCEPTION 'Unable to parse the given JSON' USING ERRCODE = 'VS400',
+				DETAIL = 'retention is a whole number, max and min are numbers.';
+		END;
+	ELSE
+		f := jsonb_strip_nulls(jsonb_build_object(
+			'tsuid', vscope._tsdb_arg(args, 'tsuid'),
+			'displayName', vscope._tsdb_arg(args, 'display_name'),
+			'description', vscope._tsdb_arg(args, 'description'),
+			'notes', vscope._tsdb_arg(args, 'notes'),
+			'units', vscope._tsdb_arg(args, 'units'),
+			'dataType', vscope._tsdb_arg(args, 'data_type')));
+		FOREACH v IN ARRAY ARRAY['retention', 'max', 'min'] LOOP
+			CONTINUE WHEN coalesce(vscope._tsdb_arg(args, v), '') = '';
+			BEGIN
+				IF v = 'retention' THEN
+					ret := vscope._tsdb_arg(args, v)::integer;
+				ELSIF v = 'max' THEN
+					mx := vscope._tsdb_arg(args, v)::real::double precision;
+				ELSE
+					mn := vscope._tsdb_arg(args, v)::real::double precision;
+				END IF;
+			EXCEPTION WHEN data_exception THEN
+				RAISE EXCEPTION 'Unable to parse ''%'' value', v USING ERRCODE = 'VS400';
+			END;
+		END LOOP;
+	END IF;
+
+	IF method = 'DELETE' THEN
+		IF coalesce(f->>'tsuid', '') = '' THEN
+			RAISE EXCEPTION 'Unable to delete TSMeta information' USING ERRCODE = 'VS400', DETAIL = 'Missing UID';
+		END IF;
+		DELETE FROM vscope.series_meta x WHERE x.tenant_id = tid AND x.series_id = vscope._tsdb_tsuid_id(f->>'tsuid');
+		status := 204;
+		RETURN;
+	END IF;
+
+	-- a field counts as set when it differs from its default, as OpenTSDB's
+	-- setters count it; a write that sets none changes nothing (its 304)
+	chg := coalesce(f->>'displayName', '') <> '' OR coalesce(f->>'description', '') <> ''
+		   OR coalesce(f->>'notes', '') <> '' OR coalesce(f->>'units', '') <> ''
+		   OR coalesce(f->>'dataType', '') <> '' OR coalesce(ret, 0) <> 0
+		   OR mx IS NOT NULL OR mn IS NOT NULL OR coalesce(jsonb_typeof(f->'custom') = 'object', false);
+	-- POST or PUT: by tsuid, or by m= (create=true makes the series)
+	IF coalesce(f->>'tsuid', '') = '' THEN
+		SELECT * INTO p FROM vscope._tsdb_parse_series(vscope._tsdb_required_arg(args, 'm'));
+		missing := vscope._tsdb_missing_name(p.metric, p.tags);
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'Unable to find one or more UIDs' USING ERRCODE = 'VS404', DETAIL = missing;
+		END IF;
+		-- the series' canonical key, as store/series.c writes it (its
+		-- delimiters and % percent-encoded inside the names)
+		key_ := vscope._tsdb_key_part(p.metric) || '{'
+				|| coalesce((SELECT string_agg(vscope._tsdb_key_part(e.key) || '=' || vscope._tsdb_key_part(e.value),
+											   ',' ORDER BY e.key COLLATE "C")
+							   FROM jsonb_each_text(p.tags) e), '') || '}';
+		SELECT s.series_id INTO sid FROM vscope.series s WHERE s.tenant_id = tid AND s.skey = key_;
+		IF sid IS NULL THEN
+			IF vscope._tsdb_arg(args, 'create') IS DISTINCT FROM 'true' THEN
+				RAISE EXCEPTION 'Could not find TSMeta, specify "create=true" to create a new one.' USING ERRCODE = 'VS400';
+			END IF;
+			lim := current_setting('vscope.max_tags')::integer;
+			IF (SELECT count(*) FROM jsonb_object_keys(p.tags)) > lim THEN
+				RAISE EXCEPTION 'Too many tags: % maximum allowed: %', (SELECT count(*) FROM jsonb_object_keys(p.tags)), lim
+					USING ERRCODE = 'VS400';
+			END IF;
+			-- a new series, numbered and counted as a write would make it
+			SELECT c.series_id INTO sid FROM vscope._create_series(ARRAY[key_], ARRAY[p.metric], ARRAY[p.tags::text]) c;
+		ELSIF NOT chg THEN
+			status := 304;
+			RETURN;
+		END IF;
+	ELSE
+		sid := vscope._tsdb_tsuid_id(f->>'tsuid');
+		IF NOT chg THEN
+			status := 304;
+			RETURN;
+		END IF;
+		PERFORM FROM vscope.series s WHERE s.tenant_id = tid AND s.series_id = sid;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'Requested TSMeta did not exist' USING ERRCODE = 'VS400';
+		END IF;
+	END IF;
+	INSERT INTO vscope.series_meta AS x (tenant_id, series_id, display_name, description, notes, custom,
+										 units, data_type, retention, max, min)
+	VALUES (tid, sid, coalesce(f->>'displayName', ''), coalesce(f->>'description', ''),
+			coalesce(f->>'notes', ''), nullif(f->'custom', 'null'), coalesce(f->>'units', ''),
+			coalesce(f->>'dataType', ''), coalesce(ret, 0), coalesce(mx, 'NaN'), coalesce(mn, 'NaN'))
+	ON CONFLICT (tenant_id, series_id) DO UPDATE SET
+		display_name = CASE WHEN method = 'PUT' OR coalesce(f->>'displayName', '') <> '' THEN excluded.display_name ELSE x.display_name END,
+		description = CASE WHEN method = 'PUT' OR coalesce(f->>'description', '') <> '' THEN excluded.description ELSE x.description END,
+		notes = CASE WHEN method = 'PUT' OR coalesce(f->>'notes', '') <> '' THEN excluded.notes ELSE x.notes END,
+		custom = CASE WHEN method = 'PUT' OR jsonb_typeof(f->'custom') = 'object' THEN excluded.custom ELSE x.custom END,
+		units = CASE WHEN method = 'PUT' OR coalesce(f->>'units', '') <> '' THEN excluded.units ELSE x.units END,
+		data_type = CASE WHEN method = 'PUT' OR coalesce(f->>'dataType', '') <> '' THEN excluded.data_type ELSE x.data_type END,
+		retention = CASE WHEN method = 'PUT' OR coalesce(ret, 0) <> 0 THEN excluded.retention ELSE x.retention END,
+		max = CASE WHEN method = 'PUT' OR mx IS NOT NULL THEN excluded.max ELSE x.max END,
+		min = CASE WHEN method = 'PUT' OR mn IS NOT NULL THEN excluded.min ELSE x.min END;
+	status := 200;
+	answer := (SELECT j.meta FROM vscope._tsdb_tsmeta_json(ARRAY[sid]) j)::json;
+END
+$$;
+COMMENT ON FUNCTION vscope.tsdb_tsmeta(text, text, jsonb) IS 'OpenTSDB /api/uid/tsmeta for the current tenant: GET {"tsuid"} or {"m": "metric{k=v}"}, POST/PUT a body {"tsuid","displayName","description","notes","custom","units","dataType","retention","max","min"} or the same as arguments (by m= with create=true for a new series), DELETE; answers (status, TSMeta or a list of them)';

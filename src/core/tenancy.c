@@ -15,6 +15,14 @@
  *		What keeps anyone else from opening such a session is pg_hba.conf on
  *		the workers (the group roles may log in only from the coordinator,
  *		with the password only pg_dist_authinfo holds; see README);
+ *	  - on a Citus worker, for a session the coordinator opened for a
+ *		superuser (or, with vscope.citus_session_tenant_for_roles on, for
+ *		one of the group roles) whose tenant setting is empty: the tenant that
+ *		vscope.use_tenant() recorded for that coordinator session (its
+ *		global process id, which Citus names in application_name) in the
+ *		worker's vscope.session_tenants (Citus does not send session-level
+ *		settings to the workers, and psql runs statements outside
+ *		transaction blocks, where no SET LOCAL reaches them either);
  *	  - otherwise the binding of the session user in vscope.tenant_roles, so a
  *		login role given to a BI tool can never choose another tenant.
  *	  Row-level security compares every row's tenant_id with this value.  It
@@ -47,11 +55,19 @@
 #define VS_CITUS_INTERNAL_PREFIX "citus_internal gpid="
 
 static bool IsCitusSessionOfGroupRole(Oid session_user);
+static bool CitusSessionGpid(int64 *gpid);
+static int32 LookupSessionTenant(bool *isnull);
 
 static LocalTransactionId cache_lxid = InvalidLocalTransactionId;
 static bool cache_trust_guc;
 static bool cache_bound_isnull;
 static int32 cache_bound;
+static bool cache_superuser;
+static bool cache_use_session_tenant;	/* may read vscope.session_tenants */
+/* the session tenant of a Citus worker session: looked up once a transaction */
+static bool cache_session_known;
+static bool cache_session_isnull;
+static int32 cache_session;
 
 /* vscope.tenant, parsed when set (VsAssignTenantSetting) */
 typedef enum
@@ -78,9 +94,15 @@ VsCurrentTenant(bool *isnull)
 	{
 		Oid			session_user = GetSessionUserId();
 
-		cache_trust_guc = superuser_arg(session_user) ||
+		bool		group_role = IsCitusSessionOfGroupRole(session_user);
+
+		cache_superuser = superuser_arg(session_user);
+		cache_trust_guc = cache_superuser ||
 			session_user == get_role_oid(VS_AUTHENTICATOR_ROLE, true) ||
-			IsCitusSessionOfGroupRole(session_user);
+			group_role;
+		cache_use_session_tenant = cache_superuser ||
+			(group_role && vs_citus_session_tenant_for_roles);
+		cache_session_known = false;
 		if (!cache_trust_guc)
 			cache_bound = LookupBoundTenant(session_user, &cache_bound_isnull);
 		cache_lxid = MyProc->lxid;
@@ -100,6 +122,17 @@ VsCurrentTenant(bool *isnull)
 	}
 	if (tenant_setting_state == TENANT_SETTING_EMPTY)
 	{
+		/* a superuser's session opened by a Citus coordinator */
+		if (cache_use_session_tenant)
+		{
+			if (!cache_session_known)
+			{
+				cache_session = LookupSessionTenant(&cache_session_isnull);
+				cache_session_known = true;
+			}
+			*isnull = cache_session_isnull;
+			return cache_session;
+		}
 		*isnull = true;
 		return 0;
 	}
@@ -141,6 +174,89 @@ IsCitusSessionOfGroupRole(Oid session_user)
 			group_role = true;
 	}
 	return group_role && OidIsValid(get_extension_oid("citus", true));
+}
+
+/*
+ * CitusSessionGpid says whether this session is one a Citus coordinator
+ * opened ("citus_internal gpid=N" in application_name, Citus loaded), and
+ * sets *gpid to the global process id of the session it works for.
+ */
+static bool
+CitusSessionGpid(int64 *gpid)
+{
+	const char *appname = GetConfigOption("application_name", true, false);
+	const char *digits;
+	char	   *end;
+	long long	v;
+
+	if (appname == NULL ||
+		strncmp(appname, VS_CITUS_INTERNAL_PREFIX, strlen(VS_CITUS_INTERNAL_PREFIX)) != 0)
+		return false;
+	digits = appname + strlen(VS_CITUS_INTERNAL_PREFIX);
+	if (*digits < '0' || *digits > '9')
+		return false;
+	errno = 0;
+	v = strtoll(digits, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0)
+		return false;
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	*gpid = (int64) v;
+	return true;
+}
+
+/*
+ * LookupSessionTenant reads the tenant that vscope.use_tenant() recorded on
+ * this node for the coordinator session this one works for (see
+ * CitusSessionGpid), from vscope.session_tenants: a plain local table on
+ * each node, scanned directly (superusers' sessions call this, and the
+ * group roles' with vscope.citus_session_tenant_for_roles on).  A row is
+ * left behind when its session ends (the next use_tenant() on that node
+ * drops it): a later session with the same process id would find it,
+ * which is why group roles, as which vscoped works, do not look by default.
+ */
+static int32
+LookupSessionTenant(bool *isnull)
+{
+	Oid			nsp;
+	Oid			relid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snap;
+	int64		gpid;
+	int32		result = 0;
+
+	*isnull = true;
+	if (!CitusSessionGpid(&gpid))
+		return 0;
+	nsp = get_namespace_oid("vscope", true);
+	if (!OidIsValid(nsp))
+		return 0;
+	relid = get_relname_relid("session_tenants", nsp);
+	if (!OidIsValid(relid))
+		return 0;
+
+	snap = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	rel = table_open(relid, AccessShareLock);
+	scan = table_beginscan(rel, snap, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		n1,
+					n2;
+		Datum		g = heap_getattr(tup, 1, RelationGetDescr(rel), &n1);
+		Datum		tenant = heap_getattr(tup, 2, RelationGetDescr(rel), &n2);
+
+		if (!n1 && !n2 && DatumGetInt64(g) == gpid)
+		{
+			result = DatumGetInt32(tenant);
+			*isnull = false;
+			break;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
 }
 
 /*

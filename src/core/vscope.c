@@ -32,6 +32,7 @@ int			vs_max_points = 50000000;
 int			vs_pct_max_values = 5000000;
 bool		vs_use_summaries = true;
 bool		vs_query_allow_delete = false;
+bool		vs_citus_session_tenant_for_roles = false;
 /* read by vscope._create_series() through current_setting() */
 static int	vs_max_series = 1000000;
 static char *vs_tenant_guc = NULL;
@@ -154,6 +155,17 @@ _PG_init(void)
 							 "OpenTSDB's tsd.http.query.allow_delete; off refuses such queries with OpenTSDB's 400. "
 							 "Even on, only a write or admin token (the vscope_writer role) may delete.",
 							 &vs_query_allow_delete,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("vscope.citus_session_tenant_for_roles",
+							 "On a Citus worker, lets the sessions the coordinator opens for vscope's group roles use the tenant vscope.use_tenant() recorded there.",
+							 "For a superuser's session on the coordinator that chose a tenant and then SET ROLE to a group role (as the test files do); "
+							 "superusers' own sessions use it always.  Leave off where vscoped or other clients use the database: a recorded tenant "
+							 "of a session that ended without another vscope.use_tenant() cleaning it up would apply to a later session with the same process id.",
+							 &vs_citus_session_tenant_for_roles,
 							 false,
 							 PGC_SUSET,
 							 0,

@@ -33,6 +33,7 @@ extern int	vs_max_points;
 extern int	vs_pct_max_values;
 extern bool vs_use_summaries;
 extern bool vs_query_allow_delete;
+extern bool vs_citus_session_tenant_for_roles;
 extern bool vs_enable_reader_aggregates;
 extern TimestampTz VsRetentionCutoff(void);
 

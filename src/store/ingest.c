@@ -8,7 +8,8 @@
  *	  each (series, ts) as OpenTSDB does, updates and locks each series'
  *	  newest point (series_last), and inserts the points with INSERT ...
  *	  SELECT unnest(...) in chunks: those after their series' stored newest
- *	  point with a plain INSERT, the others with ON CONFLICT DO UPDATE.
+ *	  point with a plain INSERT, the others with ON CONFLICT DO UPDATE
+ *	  (where Citus is installed, all of them: see InsertPoints).
  *	  Every point was checked to go to a day whose partition exists
  *	  (partition.c): no write makes one.  Work memory is a child context
  *	  of the caller's, freed when the call returns.
@@ -140,6 +141,16 @@ PointArgs(int32 tenant, const VsPointIn *points, int n, Datum *args)
 static void
 InsertPoints(int32 tenant, const VsPointIn *points, int n, bool upsert)
 {
+	/*
+	 * Citus runs an INSERT ... SELECT from unnest() with neither ON CONFLICT
+	 * nor RETURNING as a COPY into the shards, which row-level security
+	 * refuses ("COPY FROM not supported with row-level security") and where
+	 * a duplicate is XX000, not 23505.  With ON CONFLICT it inserts from
+	 * intermediate results with an INSERT on each shard: the upsert, whose
+	 * conflict clause never fires for points that cannot exist yet.
+	 */
+	if (!upsert && VsCitusInstalled())
+		upsert = true;
 	for (int off = 0; off < n; off += VS_INSERT_CHUNK)
 	{
 		int			len = Min(VS_INSERT_CHUNK, n - off);
