@@ -439,6 +439,7 @@ CREATE FUNCTION vscope.expire(older_than interval, max_partitions integer DEFAUL
 DECLARE
 	p record;
 	dropped integer := 0;
+	kept tstzrange[];		-- the days of points that have a partition
 BEGIN
 	IF older_than IS NULL OR older_than <= interval '0' THEN
 		RAISE EXCEPTION 'retention must be a positive interval'
@@ -489,10 +490,13 @@ BEGIN
 	-- busy day keeps its annotations with its points); global ones too,
 	-- since the time they mark has no data left (vscope.annotations is
 	-- opentsdb.sql's; PL/pgSQL finds it when this runs)
+	-- (the days kept are read first: Citus does not send a query calling
+	-- vscope.partitions() to the shards)
+	kept := ARRAY(SELECT tstzrange(x.range_start, x.range_end) FROM vscope.partitions('points') x
+				   WHERE x.range_start IS NOT NULL AND x.range_end IS NOT NULL);
 	DELETE FROM vscope.annotations a
 	 WHERE a.start_time < date_trunc('day', now() - older_than)
-	   AND NOT EXISTS (SELECT FROM vscope.partitions('points') x
-						WHERE a.start_time >= x.range_start AND a.start_time < x.range_end);
+	   AND NOT a.start_time <@ ANY (kept);
 	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
 	-- to use one, and every listing skips series without data)
 	-- events are few: deleted rather than partitioned; in a capped run at

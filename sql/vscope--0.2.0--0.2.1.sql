@@ -10415,3 +10415,92 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_publish_tenants(text[], text) IS 'internal: the tenant of each published item by its project and the routing (the current tenant, or with routing project the tenant named after the project, made when new)';
+
+-- expire(): the annotations kept by the days that have a partition, read
+-- first (Citus does not send a query calling vscope.partitions() to the shards)
+CREATE OR REPLACE FUNCTION vscope.expire(older_than interval, max_partitions integer DEFAULT NULL)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	-- dropping a day locks its parent until commit: wait a little at most
+	-- for queries of the other parent, and leave busy days for the next run
+	SET lock_timeout = '5s'
+	AS $$
+DECLARE
+	p record;
+	dropped integer := 0;
+	kept tstzrange[];		-- the days of points that have a partition
+BEGIN
+	IF older_than IS NULL OR older_than <= interval '0' THEN
+		RAISE EXCEPTION 'retention must be a positive interval'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', coalesce(older_than::text, 'NULL'));
+	END IF;
+	IF max_partitions IS NOT NULL AND max_partitions < 1 THEN
+		RAISE EXCEPTION 'max_partitions must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.samples partitions'));
+	-- the oldest days first, of points and of samples alike
+	FOR p IN SELECT x.*, 'points' AS parent FROM vscope.partitions('points') x
+			  WHERE x.range_end <= now() - older_than
+			 UNION ALL
+			 SELECT x.*, 'samples' FROM vscope.partitions('samples') x
+			  WHERE x.range_end <= now() - older_than
+			 ORDER BY range_start, parent LOOP
+		EXIT WHEN max_partitions IS NOT NULL AND dropped >= max_partitions;
+		BEGIN
+			EXECUTE format('DROP TABLE %s', p.partition);
+			dropped := dropped + 1;
+			-- a day of points goes whole: its blocks, and the latest points
+			-- that no longer exist (not those of a busy day)
+			IF p.parent = 'points' THEN
+				DELETE FROM vscope.blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+				DELETE FROM vscope.series_last
+				 WHERE ts >= p.range_start AND ts < p.range_end;
+			ELSE
+				-- a day of samples: their publisher ids and their blocks go,
+				-- and the spans that began or ended in it move to the
+				-- samples left (vscope.sample_ids, vscope.sample_blocks,
+				-- vscope.sample_span, ceilometer.sql; PL/pgSQL finds them
+				-- when this runs)
+				PERFORM vscope._ceilo_ids_dropped(p.range_start, p.range_end);
+				DELETE FROM vscope.sample_blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+				PERFORM vscope._ceilo_span_dropped(p.range_start, p.range_end);
+			END IF;
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
+		END;
+	END LOOP;
+	-- OpenTSDB annotations go with the points of their time: those whose
+	-- start is on a day past the retention that has no partition left (a
+	-- busy day keeps its annotations with its points); global ones too,
+	-- since the time they mark has no data left (vscope.annotations is
+	-- opentsdb.sql's; PL/pgSQL finds it when this runs)
+	-- (the days kept are read first: Citus does not send a query calling
+	-- vscope.partitions() to the shards)
+	kept := ARRAY(SELECT tstzrange(x.range_start, x.range_end) FROM vscope.partitions('points') x
+				   WHERE x.range_start IS NOT NULL AND x.range_end IS NOT NULL);
+	DELETE FROM vscope.annotations a
+	 WHERE a.start_time < date_trunc('day', now() - older_than)
+	   AND NOT a.start_time <@ ANY (kept);
+	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
+	-- to use one, and every listing skips series without data)
+	-- events are few: deleted rather than partitioned; in a capped run at
+	-- most 10,000 of them
+	IF max_partitions IS NULL THEN
+		DELETE FROM vscope.events WHERE generated < now() - older_than;
+	ELSE
+		DELETE FROM vscope.events
+		 WHERE ctid = ANY (ARRAY(SELECT ctid FROM vscope.events
+								  WHERE generated < now() - older_than LIMIT 10000));
+	END IF;
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks (of points and of samples) of those days, the OpenTSDB annotations of the days gone, the publisher ids of their Ceilometer samples and older Ceilometer events, and moves the sample series'' spans to the samples left';
+REVOKE ALL ON FUNCTION vscope.expire(interval, integer) FROM PUBLIC;
