@@ -232,6 +232,26 @@ COMMENT ON FUNCTION vscope.list_tokens(text) IS 'the tokens the caller may see (
 REVOKE ALL ON FUNCTION vscope.list_tokens(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vscope.list_tokens(text) TO vscope_admin;
 
+-- revoke_token() of a tenant's admin on Citus (see _insert_token): the
+-- current tenant's token only
+CREATE FUNCTION vscope._revoke_token(token_id integer) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	n bigint;
+BEGIN
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.tenant_id = tid AND k.token_id = _revoke_token.token_id AND k.revoked_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n > 0;
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._revoke_token(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._revoke_token(integer) TO vscope_admin;
+COMMENT ON FUNCTION vscope._revoke_token(integer) IS 'internal: for revoke_token() of a tenant''s admin on Citus, revokes a token of the current tenant with the owner''s rights; true if it was active';
+
 CREATE FUNCTION vscope.revoke_token(token_id integer) RETURNS boolean
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -239,6 +259,11 @@ CREATE FUNCTION vscope.revoke_token(token_id integer) RETURNS boolean
 DECLARE
 	n bigint;
 BEGIN
+	IF NOT has_table_privilege('vscope.tenants', 'INSERT')
+	   AND EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+		-- an admin on Citus: see create_token()
+		RETURN vscope._revoke_token(revoke_token.token_id);
+	END IF;
 	-- PL/pgSQL: Citus cannot plan a SQL-language function's data-modifying WITH
 	UPDATE vscope.tokens k SET revoked_at = now()
 	 WHERE k.token_id = revoke_token.token_id AND k.revoked_at IS NULL;

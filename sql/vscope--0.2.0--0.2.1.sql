@@ -10504,3 +10504,109 @@ END
 $$;
 COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks (of points and of samples) of those days, the OpenTSDB annotations of the days gone, the publisher ids of their Ceilometer samples and older Ceilometer events, and moves the sample series'' spans to the samples left';
 REVOKE ALL ON FUNCTION vscope.expire(interval, integer) FROM PUBLIC;
+
+-- Citus: revoke_token() and metrics_token() of an admin write tokens through
+-- the owner (a write to tokens needs a right to write to tenants there)
+
+CREATE FUNCTION vscope._revoke_token(token_id integer) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	n bigint;
+BEGIN
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.tenant_id = tid AND k.token_id = _revoke_token.token_id AND k.revoked_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n > 0;
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._revoke_token(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._revoke_token(integer) TO vscope_admin;
+COMMENT ON FUNCTION vscope._revoke_token(integer) IS 'internal: for revoke_token() of a tenant''s admin on Citus, revokes a token of the current tenant with the owner''s rights; true if it was active';
+
+CREATE OR REPLACE FUNCTION vscope.revoke_token(token_id integer) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n bigint;
+BEGIN
+	IF NOT has_table_privilege('vscope.tenants', 'INSERT')
+	   AND EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+		-- an admin on Citus: see create_token()
+		RETURN vscope._revoke_token(revoke_token.token_id);
+	END IF;
+	-- PL/pgSQL: Citus cannot plan a SQL-language function's data-modifying WITH
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.token_id = revoke_token.token_id AND k.revoked_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n > 0;
+END
+$$;
+COMMENT ON FUNCTION vscope.revoke_token(integer) IS 'revokes a token at once; true if it was active';
+REVOKE ALL ON FUNCTION vscope.revoke_token(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.revoke_token(integer) TO vscope_admin;
+
+CREATE FUNCTION vscope._store_metrics_token(user_id bigint, hash bytea, label text) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
+	END IF;
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.tenant_id = tid AND k.metrics_user_id = _store_metrics_token.user_id AND k.revoked_at IS NULL;
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description, metrics_user_id)
+	VALUES (tid, hash, '{read}', label, _store_metrics_token.user_id);
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._store_metrics_token(bigint, bytea, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._store_metrics_token(bigint, bytea, text) TO vscope_admin;
+COMMENT ON FUNCTION vscope._store_metrics_token(bigint, bytea, text) IS 'internal: for metrics_token() of a tenant''s admin on Citus, revokes the user''s previous metrics token of the current tenant and stores a new read token, with the owner''s rights';
+
+CREATE OR REPLACE FUNCTION vscope.metrics_token(service text, user_id bigint, endpoint text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	label text := 'metricsToken user ' || user_id;
+	tok text;
+BEGIN
+	PERFORM FROM vscope.tenants t WHERE t.tenant_id = tid AND t.name = service;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'The requested object (serviceName = %) does not exist', service USING ERRCODE = 'VS404';
+	END IF;
+	IF user_id IS NULL OR user_id <= 0 THEN
+		RAISE EXCEPTION 'invalid userId' USING ERRCODE = 'VS400';
+	END IF;
+	-- one issuer at a time per user, so exactly one token stays active
+	PERFORM pg_advisory_xact_lock(hashtext('vscope metricsToken'), hashtext(tid || '/' || user_id));
+	tok := vscope._random_token();
+	IF NOT has_table_privilege('vscope.tenants', 'INSERT')
+	   AND EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+		-- an admin on Citus, where a write to vscope.tokens needs a right to
+		-- write to vscope.tenants (see create_token())
+		PERFORM vscope._store_metrics_token(metrics_token.user_id, sha256(convert_to(tok, 'UTF8')), label);
+		RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
+	END IF;
+	-- one write: the user's previous token revoked and the new one stored,
+	-- already bound to the user, by the same statement
+	WITH revoked AS (
+		UPDATE vscope.tokens k SET revoked_at = now()
+		 WHERE k.tenant_id = tid AND k.metrics_user_id = metrics_token.user_id
+		   AND k.revoked_at IS NULL
+	)
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description, metrics_user_id)
+	VALUES (tid, sha256(convert_to(tok, 'UTF8')), '{read}', label, metrics_token.user_id);
+	RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
+END
+$$;
+COMMENT ON FUNCTION vscope.metrics_token(text, bigint, text) IS 'vScope metricsToken: a new read token for the service (the previous one of that user is revoked), for OpenTSDB and Warp 10 alike: warpEndpoint and opentsdbEndpoint are both the endpoint given (vscoped''s URL)';
+REVOKE ALL ON FUNCTION vscope.metrics_token(text, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.metrics_token(text, bigint, text) TO vscope_admin;
