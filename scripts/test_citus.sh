@@ -71,13 +71,15 @@ CONF
 	# The group roles log in only over TCP from the coordinator's address
 	# (127.0.0.1 here, on one machine), with the password that only
 	# pg_dist_authinfo holds; never over a node's local socket.  The
-	# superuser's trust between the nodes is for this test cluster only (a
-	# real one gives postgres a password in pg_dist_authinfo too).
+	# trust of the other roles between the nodes (the superuser's, and the
+	# login roles bound to a tenant that the tests make, which Citus
+	# connects to the workers as) is for this test cluster only: a real one
+	# gives them passwords in pg_dist_authinfo too.
 	as_svc sh -c "{ printf '%s\n' \
 		'local all vscope_reader,vscope_writer,vscope_admin,vscope_superadmin reject' \
 		'host all vscope_reader,vscope_writer,vscope_admin,vscope_superadmin 127.0.0.1/32 scram-sha-256' \
 		'host all vscope_reader,vscope_writer,vscope_admin,vscope_superadmin 0.0.0.0/0 reject' \
-		'host all postgres 127.0.0.1/32 trust'; cat '$PGDATA_DIR/pg_hba.conf'; } >'$PGDATA_DIR/pg_hba.new' &&
+		'host all all 127.0.0.1/32 trust'; cat '$PGDATA_DIR/pg_hba.conf'; } >'$PGDATA_DIR/pg_hba.new' &&
 		mv '$PGDATA_DIR/pg_hba.new' '$PGDATA_DIR/pg_hba.conf'"
 	cluster_start
 done

@@ -321,7 +321,10 @@ COMMENT ON FUNCTION vscope._ceilo_ids_dropped(timestamptz, timestamptz) IS 'inte
 -- planned so that only that partition is planned and locked, together
 -- with that day's samples blocks (a compressed day: their first_ts and
 -- last_ts); most series are settled by the first one.  The rows are locked first (see _ceilo_span_widen for why a
--- sample written meanwhile is not missed).
+-- sample written meanwhile is not missed).  One tenant at a time, in
+-- tenant order (writers lock spans in (tenant, series) order too), every
+-- query naming the tenant: on Citus each goes to that tenant's shard
+-- (Citus takes no FOR UPDATE over every shard).
 CREATE FUNCTION vscope._ceilo_span_dropped(lo timestamptz, hi timestamptz) RETURNS integer
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -336,80 +339,87 @@ DECLARE
 	p record;
 	changed integer := 0;
 	n integer;
+	tid integer;
 BEGIN
-	SELECT array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
-		   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
-		   array_agg(k.tenant_id) FILTER (WHERE k.first_ts < lo),
-		   array_agg(k.series_id) FILTER (WHERE k.first_ts < lo),
-		   array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi),
-		   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi)
-	  INTO ft, fs, lt, ls, gt, gs
-	  FROM (SELECT k.tenant_id, k.series_id, k.first_ts, k.last_ts FROM vscope.sample_span k
-			 WHERE (k.first_ts >= lo AND k.first_ts < hi) OR (k.last_ts >= lo AND k.last_ts < hi)
-			 ORDER BY k.tenant_id, k.series_id FOR UPDATE) k;
-	-- (listing the partitions costs: not when no series needs them)
-	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_start >= hi AND ft IS NOT NULL
-			  ORDER BY range_start LOOP
-		EXIT WHEN ft IS NULL;
-		EXECUTE $q$
-			WITH found AS (
-				SELECT a.t, a.s, f.ts
+	FOR tid IN SELECT DISTINCT k.tenant_id FROM vscope.sample_span k
+				WHERE (k.first_ts >= lo AND k.first_ts < hi) OR (k.last_ts >= lo AND k.last_ts < hi)
+				ORDER BY 1 LOOP
+		SELECT array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+			   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+			   array_agg(k.tenant_id) FILTER (WHERE k.first_ts < lo),
+			   array_agg(k.series_id) FILTER (WHERE k.first_ts < lo),
+			   array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi),
+			   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi)
+		  INTO ft, fs, lt, ls, gt, gs
+		  FROM (SELECT k.tenant_id, k.series_id, k.first_ts, k.last_ts FROM vscope.sample_span k
+				 WHERE k.tenant_id = tid
+				   AND ((k.first_ts >= lo AND k.first_ts < hi) OR (k.last_ts >= lo AND k.last_ts < hi))
+				 ORDER BY k.tenant_id, k.series_id FOR UPDATE) k;
+		-- (listing the partitions costs: not when no series needs them)
+		FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_start >= hi AND ft IS NOT NULL
+				  ORDER BY range_start LOOP
+			EXIT WHEN ft IS NULL;
+			EXECUTE $q$
+				WITH found AS (
+					SELECT a.t, a.s, f.ts
+					  FROM unnest($1, $2) a(t, s)
+					 CROSS JOIN LATERAL (SELECT least((SELECT x.ts FROM vscope.samples x
+													   WHERE x.tenant_id = $5 AND x.series_id = a.s
+														 AND x.ts >= $3 AND x.ts < $4
+													   ORDER BY x.ts LIMIT 1),
+													  (SELECT b.first_ts FROM vscope.sample_blocks b
+													   WHERE b.tenant_id = $5 AND b.series_id = a.s
+														 AND b.first_ts >= $3 AND b.first_ts < $4
+													   ORDER BY b.first_ts LIMIT 1)) AS ts) f
+					 WHERE f.ts IS NOT NULL
+				), moved AS (
+					UPDATE vscope.sample_span k SET first_ts = found.ts
+					  FROM found WHERE k.tenant_id = $5 AND k.series_id = found.s
+				)
+				SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*)::integer FROM found)
 				  FROM unnest($1, $2) a(t, s)
-				 CROSS JOIN LATERAL (SELECT least((SELECT x.ts FROM vscope.samples x
-												   WHERE x.tenant_id = a.t AND x.series_id = a.s
-													 AND x.ts >= $3 AND x.ts < $4
-												   ORDER BY x.ts LIMIT 1),
-												  (SELECT b.first_ts FROM vscope.sample_blocks b
-												   WHERE b.tenant_id = a.t AND b.series_id = a.s
-													 AND b.first_ts >= $3 AND b.first_ts < $4
-												   ORDER BY b.first_ts LIMIT 1)) AS ts) f
-				 WHERE f.ts IS NOT NULL
-			), moved AS (
-				UPDATE vscope.sample_span k SET first_ts = found.ts
-				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
-			)
-			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*)::integer FROM found)
-			  FROM unnest($1, $2) a(t, s)
-			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
-			$q$
-			INTO ft, fs, n USING ft, fs, p.range_start, p.range_end;
+				 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+				$q$
+				INTO ft, fs, n USING ft, fs, p.range_start, p.range_end, tid;
+			changed := changed + n;
+		END LOOP;
+		FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_end <= lo AND lt IS NOT NULL
+				  ORDER BY range_start DESC LOOP
+			EXIT WHEN lt IS NULL;
+			EXECUTE $q$
+				WITH found AS (
+					SELECT a.t, a.s, f.ts
+					  FROM unnest($1, $2) a(t, s)
+					 CROSS JOIN LATERAL (SELECT greatest((SELECT x.ts FROM vscope.samples x
+														  WHERE x.tenant_id = $5 AND x.series_id = a.s
+															AND x.ts >= $3 AND x.ts < $4
+														  ORDER BY x.ts DESC LIMIT 1),
+														 (SELECT b.last_ts FROM vscope.sample_blocks b
+														  WHERE b.tenant_id = $5 AND b.series_id = a.s
+															AND b.first_ts >= $3 AND b.first_ts < $4
+														  ORDER BY b.first_ts DESC LIMIT 1)) AS ts) f
+					 WHERE f.ts IS NOT NULL
+				), moved AS (
+					UPDATE vscope.sample_span k SET last_ts = found.ts
+					  FROM found WHERE k.tenant_id = $5 AND k.series_id = found.s
+				)
+				SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*)::integer FROM found)
+				  FROM unnest($1, $2) a(t, s)
+				 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+				$q$
+				INTO lt, ls, n USING lt, ls, p.range_start, p.range_end, tid;
+			changed := changed + n;
+		END LOOP;
+		-- what was all in that day, or what no partition settled (which a span
+		-- kept right never leaves), has no samples left
+		DELETE FROM vscope.sample_span k
+		 USING (SELECT * FROM unnest(gt, gs) UNION ALL SELECT * FROM unnest(ft, fs)
+				UNION ALL SELECT * FROM unnest(lt, ls)) a(t, s)
+		 WHERE k.tenant_id = tid AND k.series_id = a.s;
+		GET DIAGNOSTICS n = ROW_COUNT;
 		changed := changed + n;
 	END LOOP;
-	FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_end <= lo AND lt IS NOT NULL
-			  ORDER BY range_start DESC LOOP
-		EXIT WHEN lt IS NULL;
-		EXECUTE $q$
-			WITH found AS (
-				SELECT a.t, a.s, f.ts
-				  FROM unnest($1, $2) a(t, s)
-				 CROSS JOIN LATERAL (SELECT greatest((SELECT x.ts FROM vscope.samples x
-													  WHERE x.tenant_id = a.t AND x.series_id = a.s
-														AND x.ts >= $3 AND x.ts < $4
-													  ORDER BY x.ts DESC LIMIT 1),
-													 (SELECT b.last_ts FROM vscope.sample_blocks b
-													  WHERE b.tenant_id = a.t AND b.series_id = a.s
-														AND b.first_ts >= $3 AND b.first_ts < $4
-													  ORDER BY b.first_ts DESC LIMIT 1)) AS ts) f
-				 WHERE f.ts IS NOT NULL
-			), moved AS (
-				UPDATE vscope.sample_span k SET last_ts = found.ts
-				  FROM found WHERE k.tenant_id = found.t AND k.series_id = found.s
-			)
-			SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*)::integer FROM found)
-			  FROM unnest($1, $2) a(t, s)
-			 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
-			$q$
-			INTO lt, ls, n USING lt, ls, p.range_start, p.range_end;
-		changed := changed + n;
-	END LOOP;
-	-- what was all in that day, or what no partition settled (which a span
-	-- kept right never leaves), has no samples left
-	DELETE FROM vscope.sample_span k
-	 USING (SELECT * FROM unnest(gt, gs) UNION ALL SELECT * FROM unnest(ft, fs)
-			UNION ALL SELECT * FROM unnest(lt, ls)) a(t, s)
-	 WHERE k.tenant_id = a.t AND k.series_id = a.s;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN changed + n;
+	RETURN changed;
 END
 $$;
 COMMENT ON FUNCTION vscope._ceilo_span_dropped(timestamptz, timestamptz) IS 'internal: after vscope.expire() dropped the samples of [lo, hi), the vscope.sample_span rows that began or ended there are moved to the samples that are left (or deleted); returns how many rows changed';
@@ -1550,6 +1560,8 @@ CREATE FUNCTION vscope._ceilo_series_ids(tenants integer[], meters text[], types
 DECLARE
 	keys bytea[];
 	ids integer[];
+	known_t integer[];		-- the series that exist: tenant and key
+	known_k bytea[];
 	fresh integer[];		-- the positions of the first samples of new series, in order
 	numbers bigint[];
 BEGIN
@@ -1558,16 +1570,17 @@ BEGIN
 	  INTO keys
 	  FROM unnest(meters, types, units, resources, projects, users, sources, metadata)
 		   WITH ORDINALITY u(m, ty, un, r, p, us, src, md, i);
-	-- the series that exist are read first (MATERIALIZED: on Citus, from
-	-- the shards of these tenants), and matched to the samples after: Citus
-	-- takes no subquery correlated with unnest()
-	WITH known AS MATERIALIZED (
-		SELECT s.tenant_id, s.skey FROM vscope.sample_series s
-		 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys))
+	-- the series that exist are read first, by a query of their own (on
+	-- Citus, from the shards of these tenants), and matched to the samples
+	-- after, in a query without tenant tables: Citus takes no subquery
+	-- correlated with unnest()
+	SELECT array_agg(s.tenant_id), array_agg(s.skey) INTO known_t, known_k
+	  FROM vscope.sample_series s
+	 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys);
 	SELECT array_agg(f.i::integer ORDER BY f.i) INTO fresh
 	  FROM (SELECT DISTINCT ON (u.t, u.k) u.i
 			  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
-			 WHERE NOT EXISTS (SELECT FROM known s WHERE s.tenant_id = u.t AND s.skey = u.k)
+			 WHERE NOT EXISTS (SELECT FROM unnest(known_t, known_k) s(t, k) WHERE s.t = u.t AND s.k = u.k)
 			 ORDER BY u.t, u.k, u.i) f;
 	IF fresh IS NOT NULL THEN
 		-- one number each, ascending in the order the series come
@@ -2018,13 +2031,17 @@ CREATE FUNCTION vscope._ceilo_publish_tenants(projects text[], routing text) RET
 DECLARE
 	home integer := vscope.current_tenant();
 	r integer[];
+	known text[];
 BEGIN
 	IF routing <> 'project' THEN
 		RETURN array_fill(home, ARRAY[coalesce(cardinality(projects), 0)]);
 	END IF;
+	-- the tenants that exist read first (Citus takes no subquery
+	-- correlated with unnest())
+	known := ARRAY(SELECT t.name FROM vscope.tenants t WHERE t.name = ANY (projects));
 	INSERT INTO vscope.tenants (name)
 	SELECT DISTINCT p FROM unnest(projects) p
-	 WHERE p IS NOT NULL AND NOT EXISTS (SELECT FROM vscope.tenants t WHERE t.name = p)
+	 WHERE p IS NOT NULL AND p <> ALL (known)
 	 ORDER BY p
 	ON CONFLICT ON CONSTRAINT tenants_name_key DO NOTHING;
 	SELECT array_agg(coalesce(t.tenant_id, home) ORDER BY u.i) INTO r

@@ -130,10 +130,61 @@ SELECT pg_catalog.pg_extension_config_dump('vscope.series_last', '');
 -- while other tenants' writers do not wait.  Under that lock every series
 -- committed before is visible, so only the really new ones count against
 -- the tenant's limit (its max_series, else vscope.max_series; 0: none).
--- Runs as the extension owner: writers cannot change the numbering.
+-- Runs as the caller, under row-level security: only the tenant's row of
+-- vscope.tenants is touched with the owner's rights, by _series_lock() and
+-- _series_numbered() (see docs/architecture.md, "Citus rules": on Citus a
+-- request's writes to a tenant's shards are all made by one role).
+CREATE FUNCTION vscope._series_lock(OUT name text, OUT max_series integer, OUT series_next integer,
+									OUT series_count integer)
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
+	END IF;
+	SELECT x.name, x.max_series, x.series_next, x.series_count INTO name, max_series, series_next, series_count
+	  FROM vscope.tenants x WHERE x.tenant_id = tid FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'tenant % does not exist', tid USING ERRCODE = 'VS404';
+	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._series_lock() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._series_lock() TO vscope_writer;
+COMMENT ON FUNCTION vscope._series_lock() IS 'internal: locks the current tenant''s row of vscope.tenants until commit (one series maker of a tenant at a time) and returns its name, series limit, next series id and series count';
+
+-- after _series_lock(): the tenant's series numbered up to next_id - 1, and
+-- how many it has; the next id never goes down (ids of deleted series are
+-- never given again)
+CREATE FUNCTION vscope._series_numbered(next_id bigint, series_count bigint) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
+	END IF;
+	IF next_id IS NULL OR next_id < 1 OR next_id > 2147483647 OR series_count IS NULL OR series_count < 0 THEN
+		RAISE EXCEPTION 'invalid series numbering (next id %, count %)', next_id, series_count
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	UPDATE vscope.tenants x SET series_next = greatest(x.series_next, next_id::integer),
+		   series_count = least(_series_numbered.series_count, 2147483647)::integer
+	 WHERE x.tenant_id = tid;
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._series_numbered(bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._series_numbered(bigint, bigint) TO vscope_writer;
+COMMENT ON FUNCTION vscope._series_numbered(bigint, bigint) IS 'internal: records in the current tenant''s row of vscope.tenants the next series id (never lowered) and the series count, after _create_series made series';
+
 CREATE FUNCTION vscope._create_series(keys text[], metrics text[], tags text[])
 	RETURNS TABLE (skey text, series_id integer)
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
@@ -149,11 +200,7 @@ BEGIN
 	IF tid IS NULL THEN
 		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
 	END IF;
-	SELECT x.name, x.max_series, x.series_next, x.series_count INTO t
-	  FROM vscope.tenants x WHERE x.tenant_id = tid FOR NO KEY UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'tenant % does not exist', tid USING ERRCODE = 'VS404';
-	END IF;
+	SELECT l.name, l.max_series, l.series_next, l.series_count INTO t FROM vscope._series_lock() l;
 	-- which keys exist (another writer may have made them before we got the
 	-- lock) and which are missing, these in byte order as the C side sorts
 	-- them.  One probe of the (tenant_id, skey) index per key (OFFSET 0
@@ -204,9 +251,7 @@ BEGIN
 		  JOIN unnest(keys, metrics, tags) AS u(k, m, t) ON u.k = m.k
 		ON CONFLICT DO NOTHING
 		RETURNING s.skey, s.series_id;
-	UPDATE vscope.tenants x SET series_next = (first + cardinality(missing))::integer,
-		   series_count = least(have + cardinality(missing), 2147483647)::integer
-	 WHERE x.tenant_id = tid;
+	PERFORM vscope._series_numbered(first + cardinality(missing), have + cardinality(missing));
 END
 $$;
 REVOKE ALL ON FUNCTION vscope._create_series(text[], text[], text[]) FROM PUBLIC;
@@ -394,6 +439,7 @@ CREATE FUNCTION vscope.expire(older_than interval, max_partitions integer DEFAUL
 DECLARE
 	p record;
 	dropped integer := 0;
+	kept tstzrange[];		-- the days of points that have a partition
 BEGIN
 	IF older_than IS NULL OR older_than <= interval '0' THEN
 		RAISE EXCEPTION 'retention must be a positive interval'
@@ -444,10 +490,13 @@ BEGIN
 	-- busy day keeps its annotations with its points); global ones too,
 	-- since the time they mark has no data left (vscope.annotations is
 	-- opentsdb.sql's; PL/pgSQL finds it when this runs)
+	-- (the days kept are read first: Citus does not send a query calling
+	-- vscope.partitions() to the shards)
+	kept := ARRAY(SELECT tstzrange(x.range_start, x.range_end) FROM vscope.partitions('points') x
+				   WHERE x.range_start IS NOT NULL AND x.range_end IS NOT NULL);
 	DELETE FROM vscope.annotations a
 	 WHERE a.start_time < date_trunc('day', now() - older_than)
-	   AND NOT EXISTS (SELECT FROM vscope.partitions('points') x
-						WHERE a.start_time >= x.range_start AND a.start_time < x.range_end);
+	   AND NOT a.start_time <@ ANY (kept);
 	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
 	-- to use one, and every listing skips series without data)
 	-- events are few: deleted rather than partitioned; in a capped run at

@@ -10337,3 +10337,613 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vscope.tsdb_tsmeta(text, text, jsonb) IS 'OpenTSDB /api/uid/tsmeta for the current tenant: GET {"tsuid"} or {"m": "metric{k=v}"}, POST/PUT a body {"tsuid","displayName","description","notes","custom","units","dataType","retention","max","min"} or the same as arguments (by m= with create=true for a new series), DELETE; answers (status, TSMeta or a list of them)';
+
+-- ==== Citus: one role per request's writes to a tenant's shards; bound
+-- login roles on Citus; create_token() of an admin on Citus; Ceilometer
+-- posts and expire() of samples routed to one tenant's shard (issue 16) ====
+ALTER TABLE vscope.tenant_roles ADD COLUMN role_name name;
+UPDATE vscope.tenant_roles b SET role_name = r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = b.role_id;
+
+CREATE FUNCTION vscope._series_lock(OUT name text, OUT max_series integer, OUT series_next integer,
+									OUT series_count integer)
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
+	END IF;
+	SELECT x.name, x.max_series, x.series_next, x.series_count INTO name, max_series, series_next, series_count
+	  FROM vscope.tenants x WHERE x.tenant_id = tid FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'tenant % does not exist', tid USING ERRCODE = 'VS404';
+	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._series_lock() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._series_lock() TO vscope_writer;
+COMMENT ON FUNCTION vscope._series_lock() IS 'internal: locks the current tenant''s row of vscope.tenants until commit (one series maker of a tenant at a time) and returns its name, series limit, next series id and series count';
+
+CREATE FUNCTION vscope._series_numbered(next_id bigint, series_count bigint) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
+	END IF;
+	IF next_id IS NULL OR next_id < 1 OR next_id > 2147483647 OR series_count IS NULL OR series_count < 0 THEN
+		RAISE EXCEPTION 'invalid series numbering (next id %, count %)', next_id, series_count
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	UPDATE vscope.tenants x SET series_next = greatest(x.series_next, next_id::integer),
+		   series_count = least(_series_numbered.series_count, 2147483647)::integer
+	 WHERE x.tenant_id = tid;
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._series_numbered(bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._series_numbered(bigint, bigint) TO vscope_writer;
+COMMENT ON FUNCTION vscope._series_numbered(bigint, bigint) IS 'internal: records in the current tenant''s row of vscope.tenants the next series id (never lowered) and the series count, after _create_series made series';
+
+CREATE OR REPLACE FUNCTION vscope._create_series(keys text[], metrics text[], tags text[])
+	RETURNS TABLE (skey text, series_id integer)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	t record;
+	found_keys text[];
+	found_ids integer[];
+	missing text[];
+	lim bigint;
+	have bigint;
+	first bigint;
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
+	END IF;
+	SELECT l.name, l.max_series, l.series_next, l.series_count INTO t FROM vscope._series_lock() l;
+	-- which keys exist (another writer may have made them before we got the
+	-- lock) and which are missing, these in byte order as the C side sorts
+	-- them.  One probe of the (tenant_id, skey) index per key (OFFSET 0
+	-- keeps the subquery a probe): a join could hash, or a bitmap scan
+	-- filter, all the tenant's series, and there may be a million.
+	SELECT array_agg(u.k) FILTER (WHERE x.id IS NOT NULL),
+		   array_agg(x.id) FILTER (WHERE x.id IS NOT NULL),
+		   coalesce(array_agg(DISTINCT u.k COLLATE "C") FILTER (WHERE x.id IS NULL), '{}')
+	  INTO found_keys, found_ids, missing
+	  FROM unnest(keys) AS u(k)
+	  LEFT JOIN LATERAL (SELECT s.series_id AS id FROM vscope.series s
+						  WHERE s.tenant_id = tid AND s.skey = u.k OFFSET 0) x ON true;
+	RETURN QUERY SELECT f.k, f.id FROM unnest(found_keys, found_ids) AS f(k, id);
+	IF cardinality(missing) = 0 THEN
+		RETURN;
+	END IF;
+	lim := coalesce(t.max_series, coalesce(current_setting('vscope.max_series', true), '1000000')::bigint);
+	have := t.series_count::bigint;
+	IF lim > 0 AND have + cardinality(missing) > lim THEN
+		-- the count is only an upper bound once series were deleted: count them
+		SELECT count(*) INTO have FROM vscope.series s WHERE s.tenant_id = tid;
+		IF have + cardinality(missing) > lim THEN
+			RAISE EXCEPTION 'tenant "%" may have at most % series', t.name, lim
+				USING ERRCODE = 'program_limit_exceeded',
+					  DETAIL = format('It has %s; this write would create %s more, and nothing of it was stored.',
+									  have, cardinality(missing)),
+					  HINT = 'Write fewer distinct series (metric and tag combinations), or raise the '
+							 'limit: the vscope.max_series setting, or the tenant''s max_series in vscope.tenants.';
+		END IF;
+	END IF;
+	-- past every id in use, even one inserted by hand (one probe of the
+	-- primary key); ids of deleted series are never given again, so points
+	-- left under them cannot join a new series
+	SELECT greatest(t.series_next, coalesce(max(s.series_id), 0) + 1)::bigint INTO first
+	  FROM vscope.series s WHERE s.tenant_id = tid;
+	IF first + cardinality(missing) - 1 > 2147483647 THEN
+		RAISE EXCEPTION 'tenant "%" has used up its series ids', t.name
+			USING ERRCODE = 'program_limit_exceeded',
+				  DETAIL = format('The next id would be %s; series ids are 32-bit integers.',
+								  first + cardinality(missing) - 1);
+	END IF;
+	-- (a series inserted by hand since, under no lock, is skipped here and
+	-- found by the caller's next lookup)
+	RETURN QUERY
+		INSERT INTO vscope.series AS s (tenant_id, series_id, skey, metric, tags)
+		SELECT tid, (first + m.n - 1)::integer, m.k, u.m, u.t::jsonb
+		  FROM unnest(missing) WITH ORDINALITY AS m(k, n)
+		  JOIN unnest(keys, metrics, tags) AS u(k, m, t) ON u.k = m.k
+		ON CONFLICT DO NOTHING
+		RETURNING s.skey, s.series_id;
+	PERFORM vscope._series_numbered(first + cardinality(missing), have + cardinality(missing));
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._create_series(text[], text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._create_series(text[], text[], text[]) TO vscope_writer;
+COMMENT ON FUNCTION vscope._create_series(text[], text[], text[]) IS 'internal: creates the current tenant''s series of these keys that do not exist (numbered per tenant, within its series limit) and returns the id of each key';
+
+CREATE FUNCTION vscope._insert_token(tid integer, hash bytea, scopes text[], description text) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF tid IS DISTINCT FROM vscope.current_tenant() OR scopes && ARRAY['superadmin', 'publish'] THEN
+		RAISE EXCEPTION 'new row violates row-level security policy for table "tokens"'
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description)
+		VALUES (tid, hash, scopes, description);
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._insert_token(integer, bytea, text[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._insert_token(integer, bytea, text[], text) TO vscope_admin;
+COMMENT ON FUNCTION vscope._insert_token(integer, bytea, text[], text) IS 'internal: for create_token() of a tenant''s admin on Citus, inserts a token of the current tenant (never a superadmin or publisher one) with the owner''s rights';
+
+CREATE OR REPLACE FUNCTION vscope.create_token(tenant text, scopes text[] DEFAULT '{read}',
+									description text DEFAULT NULL)
+	RETURNS text
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer;
+	tok text;
+	bad text;
+BEGIN
+	IF coalesce(cardinality(scopes), 0) = 0 THEN
+		RAISE EXCEPTION 'a token needs at least one scope'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Scopes are read, write, admin, superadmin and publish.';
+	END IF;
+	SELECT s INTO bad FROM unnest(scopes) s
+	 WHERE s IS NULL OR s NOT IN ('read', 'write', 'admin', 'superadmin', 'publish') LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'invalid token scope "%"', coalesce(bad, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Scopes are read, write, admin, superadmin and publish.';
+	END IF;
+	tid := vscope.tenant_id(tenant);
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'tenant "%" does not exist', tenant
+			USING ERRCODE = 'VS404';
+	END IF;
+	tok := vscope._random_token();
+	scopes := ARRAY(SELECT DISTINCT s FROM unnest(scopes) s ORDER BY 1);  -- (Citus: no subquery in INSERT)
+	IF NOT has_table_privilege('vscope.tenants', 'INSERT')
+	   AND EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+		-- on Citus a write to a reference table locks the reference tables
+		-- it refers to as well, which needs a right to write to tenants:
+		-- a tenant's admin has none, and inserts through the owner
+		PERFORM vscope._insert_token(tid, sha256(convert_to(tok, 'UTF8')), scopes, description);
+		RETURN tok;
+	END IF;
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description)
+		VALUES (tid, sha256(convert_to(tok, 'UTF8')), scopes, description);
+	RETURN tok;
+END
+$$;
+COMMENT ON FUNCTION vscope.create_token(text, text[], text) IS 'creates an API token for a tenant and returns it; only its hash is kept, so this is the one time it is shown';
+REVOKE ALL ON FUNCTION vscope.create_token(text, text[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.create_token(text, text[], text) TO vscope_admin;
+
+CREATE OR REPLACE FUNCTION vscope.grant_tenant_access(role_name name, tenant text,
+										   access text DEFAULT 'read')
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer;
+	rid oid;
+BEGIN
+	IF access NOT IN ('read', 'write') THEN
+		RAISE EXCEPTION 'invalid access "%"', access
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use read or write.';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = role_name) THEN
+		RAISE EXCEPTION 'role "%" does not exist', role_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	tid := vscope.tenant_id(tenant);
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'tenant "%" does not exist', tenant USING ERRCODE = 'VS404';
+	END IF;
+	SELECT r.oid INTO rid FROM pg_roles r WHERE r.rolname = grant_tenant_access.role_name;
+	-- a binding left by a dropped role of that name goes (on Citus the
+	-- workers match bindings by name); values, no subquery: Citus plans it
+	DELETE FROM vscope.tenant_roles r WHERE r.role_name = grant_tenant_access.role_name AND r.role_id <> rid;
+	INSERT INTO vscope.tenant_roles AS r (tenant_id, role_id, role_name)
+		VALUES (tid, rid, grant_tenant_access.role_name)
+		ON CONFLICT ON CONSTRAINT tenant_roles_role_id_key
+		DO UPDATE SET tenant_id = excluded.tenant_id, role_name = excluded.role_name;
+	EXECUTE format('GRANT %I TO %I',
+				   CASE access WHEN 'write' THEN 'vscope_writer' ELSE 'vscope_reader' END,
+				   role_name);
+END
+$$;
+COMMENT ON FUNCTION vscope.grant_tenant_access(name, text, text) IS 'confines a login role to one tenant and lets it read (or write) that tenant''s data from psql or a BI tool';
+REVOKE ALL ON FUNCTION vscope.grant_tenant_access(name, text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION vscope._ceilo_span_dropped(lo timestamptz, hi timestamptz) RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	ft integer[];			-- the series that began that day and go on, still unsettled
+	fs integer[];
+	lt integer[];			-- those that ended that day, having begun before
+	ls integer[];
+	gt integer[];			-- those that began and ended that day
+	gs integer[];
+	p record;
+	changed integer := 0;
+	n integer;
+	tid integer;
+BEGIN
+	FOR tid IN SELECT DISTINCT k.tenant_id FROM vscope.sample_span k
+				WHERE (k.first_ts >= lo AND k.first_ts < hi) OR (k.last_ts >= lo AND k.last_ts < hi)
+				ORDER BY 1 LOOP
+		SELECT array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+			   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts >= hi),
+			   array_agg(k.tenant_id) FILTER (WHERE k.first_ts < lo),
+			   array_agg(k.series_id) FILTER (WHERE k.first_ts < lo),
+			   array_agg(k.tenant_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi),
+			   array_agg(k.series_id) FILTER (WHERE k.first_ts >= lo AND k.last_ts < hi)
+		  INTO ft, fs, lt, ls, gt, gs
+		  FROM (SELECT k.tenant_id, k.series_id, k.first_ts, k.last_ts FROM vscope.sample_span k
+				 WHERE k.tenant_id = tid
+				   AND ((k.first_ts >= lo AND k.first_ts < hi) OR (k.last_ts >= lo AND k.last_ts < hi))
+				 ORDER BY k.tenant_id, k.series_id FOR UPDATE) k;
+		-- (listing the partitions costs: not when no series needs them)
+		FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_start >= hi AND ft IS NOT NULL
+				  ORDER BY range_start LOOP
+			EXIT WHEN ft IS NULL;
+			EXECUTE $q$
+				WITH found AS (
+					SELECT a.t, a.s, f.ts
+					  FROM unnest($1, $2) a(t, s)
+					 CROSS JOIN LATERAL (SELECT least((SELECT x.ts FROM vscope.samples x
+													   WHERE x.tenant_id = $5 AND x.series_id = a.s
+														 AND x.ts >= $3 AND x.ts < $4
+													   ORDER BY x.ts LIMIT 1),
+													  (SELECT b.first_ts FROM vscope.sample_blocks b
+													   WHERE b.tenant_id = $5 AND b.series_id = a.s
+														 AND b.first_ts >= $3 AND b.first_ts < $4
+													   ORDER BY b.first_ts LIMIT 1)) AS ts) f
+					 WHERE f.ts IS NOT NULL
+				), moved AS (
+					UPDATE vscope.sample_span k SET first_ts = found.ts
+					  FROM found WHERE k.tenant_id = $5 AND k.series_id = found.s
+				)
+				SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*)::integer FROM found)
+				  FROM unnest($1, $2) a(t, s)
+				 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+				$q$
+				INTO ft, fs, n USING ft, fs, p.range_start, p.range_end, tid;
+			changed := changed + n;
+		END LOOP;
+		FOR p IN SELECT * FROM vscope.partitions('samples') WHERE range_end <= lo AND lt IS NOT NULL
+				  ORDER BY range_start DESC LOOP
+			EXIT WHEN lt IS NULL;
+			EXECUTE $q$
+				WITH found AS (
+					SELECT a.t, a.s, f.ts
+					  FROM unnest($1, $2) a(t, s)
+					 CROSS JOIN LATERAL (SELECT greatest((SELECT x.ts FROM vscope.samples x
+														  WHERE x.tenant_id = $5 AND x.series_id = a.s
+															AND x.ts >= $3 AND x.ts < $4
+														  ORDER BY x.ts DESC LIMIT 1),
+														 (SELECT b.last_ts FROM vscope.sample_blocks b
+														  WHERE b.tenant_id = $5 AND b.series_id = a.s
+															AND b.first_ts >= $3 AND b.first_ts < $4
+														  ORDER BY b.first_ts DESC LIMIT 1)) AS ts) f
+					 WHERE f.ts IS NOT NULL
+				), moved AS (
+					UPDATE vscope.sample_span k SET last_ts = found.ts
+					  FROM found WHERE k.tenant_id = $5 AND k.series_id = found.s
+				)
+				SELECT array_agg(a.t), array_agg(a.s), (SELECT count(*)::integer FROM found)
+				  FROM unnest($1, $2) a(t, s)
+				 WHERE NOT EXISTS (SELECT FROM found WHERE found.t = a.t AND found.s = a.s)
+				$q$
+				INTO lt, ls, n USING lt, ls, p.range_start, p.range_end, tid;
+			changed := changed + n;
+		END LOOP;
+		-- what was all in that day, or what no partition settled (which a span
+		-- kept right never leaves), has no samples left
+		DELETE FROM vscope.sample_span k
+		 USING (SELECT * FROM unnest(gt, gs) UNION ALL SELECT * FROM unnest(ft, fs)
+				UNION ALL SELECT * FROM unnest(lt, ls)) a(t, s)
+		 WHERE k.tenant_id = tid AND k.series_id = a.s;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		changed := changed + n;
+	END LOOP;
+	RETURN changed;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_span_dropped(timestamptz, timestamptz) IS 'internal: after vscope.expire() dropped the samples of [lo, hi), the vscope.sample_span rows that began or ended there are moved to the samples that are left (or deleted); returns how many rows changed';
+
+CREATE OR REPLACE FUNCTION vscope._ceilo_series_ids(tenants integer[], meters text[], types text[], units text[],
+	resources text[], projects text[], users text[], sources text[], metadata jsonb[])
+	RETURNS integer[] LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	keys bytea[];
+	ids integer[];
+	known_t integer[];		-- the series that exist: tenant and key
+	known_k bytea[];
+	fresh integer[];		-- the positions of the first samples of new series, in order
+	numbers bigint[];
+BEGIN
+	SELECT array_agg(sha256(convert_to(jsonb_build_array(u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md)::text, 'UTF8'))
+					 ORDER BY u.i)
+	  INTO keys
+	  FROM unnest(meters, types, units, resources, projects, users, sources, metadata)
+		   WITH ORDINALITY u(m, ty, un, r, p, us, src, md, i);
+	-- the series that exist are read first, by a query of their own (on
+	-- Citus, from the shards of these tenants), and matched to the samples
+	-- after, in a query without tenant tables: Citus takes no subquery
+	-- correlated with unnest()
+	SELECT array_agg(s.tenant_id), array_agg(s.skey) INTO known_t, known_k
+	  FROM vscope.sample_series s
+	 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys);
+	SELECT array_agg(f.i::integer ORDER BY f.i) INTO fresh
+	  FROM (SELECT DISTINCT ON (u.t, u.k) u.i
+			  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
+			 WHERE NOT EXISTS (SELECT FROM unnest(known_t, known_k) s(t, k) WHERE s.t = u.t AND s.k = u.k)
+			 ORDER BY u.t, u.k, u.i) f;
+	IF fresh IS NOT NULL THEN
+		-- one number each, ascending in the order the series come
+		numbers := ARRAY(SELECT nextval(pg_get_serial_sequence('vscope.sample_series', 'series_id'))
+						   FROM generate_series(1, cardinality(fresh)));
+		INSERT INTO vscope.sample_series (tenant_id, series_id, counter_name, counter_type, counter_unit,
+										  resource_id, project_id, user_id, source, resource_metadata, skey)
+		SELECT u.t, f.n, u.m, u.ty, u.un, u.r, u.p, u.us, u.src, u.md, u.k
+		  FROM unnest(tenants, meters, types, units, resources, projects, users, sources, metadata, keys)
+			   WITH ORDINALITY u(t, m, ty, un, r, p, us, src, md, k, i)
+		  JOIN unnest(fresh, numbers) f(i, n) ON f.i = u.i
+		 ORDER BY u.t, u.k
+		ON CONFLICT (tenant_id, skey) DO NOTHING;
+	END IF;
+	WITH known AS MATERIALIZED (
+		SELECT s.tenant_id, s.skey, s.series_id FROM vscope.sample_series s
+		 WHERE s.tenant_id = ANY (tenants) AND s.skey = ANY (keys))
+	SELECT array_agg(s.series_id ORDER BY u.i) INTO ids
+	  FROM unnest(tenants, keys) WITH ORDINALITY u(t, k, i)
+	  JOIN known s ON s.tenant_id = u.t AND s.skey = u.k;
+	IF coalesce(cardinality(ids), 0) <> coalesce(cardinality(tenants), 0) THEN
+		RAISE EXCEPTION 'a sample series could not be found or made'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'The samples name a tenant this session may not write to.';
+	END IF;
+	RETURN ids;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_series_ids(integer[], text[], text[], text[], text[], text[], text[], text[], jsonb[]) IS 'internal: the sample series (by tenant, meter, type, unit, resource, project, user, source and metadata, given as arrays) of checked samples, made when new; their ids in the order given';
+
+CREATE OR REPLACE FUNCTION vscope._ceilo_publish_tenants(projects text[], routing text) RETURNS integer[]
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	home integer := vscope.current_tenant();
+	r integer[];
+	known text[];
+BEGIN
+	IF routing <> 'project' THEN
+		RETURN array_fill(home, ARRAY[coalesce(cardinality(projects), 0)]);
+	END IF;
+	-- the tenants that exist read first (Citus takes no subquery
+	-- correlated with unnest())
+	known := ARRAY(SELECT t.name FROM vscope.tenants t WHERE t.name = ANY (projects));
+	INSERT INTO vscope.tenants (name)
+	SELECT DISTINCT p FROM unnest(projects) p
+	 WHERE p IS NOT NULL AND p <> ALL (known)
+	 ORDER BY p
+	ON CONFLICT ON CONSTRAINT tenants_name_key DO NOTHING;
+	SELECT array_agg(coalesce(t.tenant_id, home) ORDER BY u.i) INTO r
+	  FROM unnest(projects) WITH ORDINALITY u(p, i)
+	  LEFT JOIN vscope.tenants t ON t.name = u.p;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION vscope._ceilo_publish_tenants(text[], text) IS 'internal: the tenant of each published item by its project and the routing (the current tenant, or with routing project the tenant named after the project, made when new)';
+
+-- expire(): the annotations kept by the days that have a partition, read
+-- first (Citus does not send a query calling vscope.partitions() to the shards)
+CREATE OR REPLACE FUNCTION vscope.expire(older_than interval, max_partitions integer DEFAULT NULL)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	SET TimeZone = 'UTC'
+	-- dropping a day locks its parent until commit: wait a little at most
+	-- for queries of the other parent, and leave busy days for the next run
+	SET lock_timeout = '5s'
+	AS $$
+DECLARE
+	p record;
+	dropped integer := 0;
+	kept tstzrange[];		-- the days of points that have a partition
+BEGIN
+	IF older_than IS NULL OR older_than <= interval '0' THEN
+		RAISE EXCEPTION 'retention must be a positive interval'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', coalesce(older_than::text, 'NULL'));
+	END IF;
+	IF max_partitions IS NOT NULL AND max_partitions < 1 THEN
+		RAISE EXCEPTION 'max_partitions must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.points partitions'));
+	PERFORM pg_advisory_xact_lock(hashtext('vscope.samples partitions'));
+	-- the oldest days first, of points and of samples alike
+	FOR p IN SELECT x.*, 'points' AS parent FROM vscope.partitions('points') x
+			  WHERE x.range_end <= now() - older_than
+			 UNION ALL
+			 SELECT x.*, 'samples' FROM vscope.partitions('samples') x
+			  WHERE x.range_end <= now() - older_than
+			 ORDER BY range_start, parent LOOP
+		EXIT WHEN max_partitions IS NOT NULL AND dropped >= max_partitions;
+		BEGIN
+			EXECUTE format('DROP TABLE %s', p.partition);
+			dropped := dropped + 1;
+			-- a day of points goes whole: its blocks, and the latest points
+			-- that no longer exist (not those of a busy day)
+			IF p.parent = 'points' THEN
+				DELETE FROM vscope.blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+				DELETE FROM vscope.series_last
+				 WHERE ts >= p.range_start AND ts < p.range_end;
+			ELSE
+				-- a day of samples: their publisher ids and their blocks go,
+				-- and the spans that began or ended in it move to the
+				-- samples left (vscope.sample_ids, vscope.sample_blocks,
+				-- vscope.sample_span, ceilometer.sql; PL/pgSQL finds them
+				-- when this runs)
+				PERFORM vscope._ceilo_ids_dropped(p.range_start, p.range_end);
+				DELETE FROM vscope.sample_blocks
+				 WHERE (first_ts AT TIME ZONE 'UTC')::date = p.range_start::date;
+				PERFORM vscope._ceilo_span_dropped(p.range_start, p.range_end);
+			END IF;
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE NOTICE 'vscope.expire: % is busy, left for the next run', p.partition;
+		END;
+	END LOOP;
+	-- OpenTSDB annotations go with the points of their time: those whose
+	-- start is on a day past the retention that has no partition left (a
+	-- busy day keeps its annotations with its points); global ones too,
+	-- since the time they mark has no data left (vscope.annotations is
+	-- opentsdb.sql's; PL/pgSQL finds it when this runs)
+	-- (the days kept are read first: Citus does not send a query calling
+	-- vscope.partitions() to the shards)
+	kept := ARRAY(SELECT tstzrange(x.range_start, x.range_end) FROM vscope.partitions('points') x
+				   WHERE x.range_start IS NOT NULL AND x.range_end IS NOT NULL);
+	DELETE FROM vscope.annotations a
+	 WHERE a.start_time < date_trunc('day', now() - older_than)
+	   AND NOT a.start_time <@ ANY (kept);
+	-- (series stay, for OpenTSDB and Ceilometer alike: a writer may be about
+	-- to use one, and every listing skips series without data)
+	-- events are few: deleted rather than partitioned; in a capped run at
+	-- most 10,000 of them
+	IF max_partitions IS NULL THEN
+		DELETE FROM vscope.events WHERE generated < now() - older_than;
+	ELSE
+		DELETE FROM vscope.events
+		 WHERE ctid = ANY (ARRAY(SELECT ctid FROM vscope.events
+								  WHERE generated < now() - older_than LIMIT 10000));
+	END IF;
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION vscope.expire(interval, integer) IS 'drops the daily partitions (of points and of Ceilometer samples) whose rows are all older than the interval, oldest first, at most max_partitions of them (NULL: all), returns how many, deletes the blocks (of points and of samples) of those days, the OpenTSDB annotations of the days gone, the publisher ids of their Ceilometer samples and older Ceilometer events, and moves the sample series'' spans to the samples left';
+REVOKE ALL ON FUNCTION vscope.expire(interval, integer) FROM PUBLIC;
+
+-- Citus: revoke_token() and metrics_token() of an admin write tokens through
+-- the owner (a write to tokens needs a right to write to tenants there)
+
+CREATE FUNCTION vscope._revoke_token(token_id integer) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	n bigint;
+BEGIN
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.tenant_id = tid AND k.token_id = _revoke_token.token_id AND k.revoked_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n > 0;
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._revoke_token(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._revoke_token(integer) TO vscope_admin;
+COMMENT ON FUNCTION vscope._revoke_token(integer) IS 'internal: for revoke_token() of a tenant''s admin on Citus, revokes a token of the current tenant with the owner''s rights; true if it was active';
+
+CREATE OR REPLACE FUNCTION vscope.revoke_token(token_id integer) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n bigint;
+BEGIN
+	IF NOT has_table_privilege('vscope.tenants', 'INSERT')
+	   AND EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+		-- an admin on Citus: see create_token()
+		RETURN vscope._revoke_token(revoke_token.token_id);
+	END IF;
+	-- PL/pgSQL: Citus cannot plan a SQL-language function's data-modifying WITH
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.token_id = revoke_token.token_id AND k.revoked_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n > 0;
+END
+$$;
+COMMENT ON FUNCTION vscope.revoke_token(integer) IS 'revokes a token at once; true if it was active';
+REVOKE ALL ON FUNCTION vscope.revoke_token(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.revoke_token(integer) TO vscope_admin;
+
+CREATE FUNCTION vscope._store_metrics_token(user_id bigint, hash bytea, label text) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
+	END IF;
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.tenant_id = tid AND k.metrics_user_id = _store_metrics_token.user_id AND k.revoked_at IS NULL;
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description, metrics_user_id)
+	VALUES (tid, hash, '{read}', label, _store_metrics_token.user_id);
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._store_metrics_token(bigint, bytea, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._store_metrics_token(bigint, bytea, text) TO vscope_admin;
+COMMENT ON FUNCTION vscope._store_metrics_token(bigint, bytea, text) IS 'internal: for metrics_token() of a tenant''s admin on Citus, revokes the user''s previous metrics token of the current tenant and stores a new read token, with the owner''s rights';
+
+CREATE OR REPLACE FUNCTION vscope.metrics_token(service text, user_id bigint, endpoint text) RETURNS json
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+	label text := 'metricsToken user ' || user_id;
+	tok text;
+BEGIN
+	PERFORM FROM vscope.tenants t WHERE t.tenant_id = tid AND t.name = service;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'The requested object (serviceName = %) does not exist', service USING ERRCODE = 'VS404';
+	END IF;
+	IF user_id IS NULL OR user_id <= 0 THEN
+		RAISE EXCEPTION 'invalid userId' USING ERRCODE = 'VS400';
+	END IF;
+	-- one issuer at a time per user, so exactly one token stays active
+	PERFORM pg_advisory_xact_lock(hashtext('vscope metricsToken'), hashtext(tid || '/' || user_id));
+	tok := vscope._random_token();
+	IF NOT has_table_privilege('vscope.tenants', 'INSERT')
+	   AND EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+		-- an admin on Citus, where a write to vscope.tokens needs a right to
+		-- write to vscope.tenants (see create_token())
+		PERFORM vscope._store_metrics_token(metrics_token.user_id, sha256(convert_to(tok, 'UTF8')), label);
+		RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
+	END IF;
+	-- one write: the user's previous token revoked and the new one stored,
+	-- already bound to the user, by the same statement
+	WITH revoked AS (
+		UPDATE vscope.tokens k SET revoked_at = now()
+		 WHERE k.tenant_id = tid AND k.metrics_user_id = metrics_token.user_id
+		   AND k.revoked_at IS NULL
+	)
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description, metrics_user_id)
+	VALUES (tid, sha256(convert_to(tok, 'UTF8')), '{read}', label, metrics_token.user_id);
+	RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
+END
+$$;
+COMMENT ON FUNCTION vscope.metrics_token(text, bigint, text) IS 'vScope metricsToken: a new read token for the service (the previous one of that user is revoked), for OpenTSDB and Warp 10 alike: warpEndpoint and opentsdbEndpoint are both the endpoint given (vscoped''s URL)';
+REVOKE ALL ON FUNCTION vscope.metrics_token(text, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope.metrics_token(text, bigint, text) TO vscope_admin;

@@ -397,6 +397,29 @@ END
 $$;
 COMMENT ON FUNCTION vscope.live_object(text, bigint, text, bigint) IS 'vScope: one filer, host or vm of the service with OVH''s fields; live values come from the latest points of the vscope.* metrics';
 
+-- metrics_token() of a tenant's admin on Citus: the user's previous token
+-- of the current tenant revoked and the new one stored, with the owner's
+-- rights (see _insert_token in tenancy.sql)
+CREATE FUNCTION vscope._store_metrics_token(user_id bigint, hash bytea, label text) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	tid integer := vscope.current_tenant();
+BEGIN
+	IF tid IS NULL THEN
+		RAISE EXCEPTION 'no tenant selected' USING ERRCODE = 'VS401';
+	END IF;
+	UPDATE vscope.tokens k SET revoked_at = now()
+	 WHERE k.tenant_id = tid AND k.metrics_user_id = _store_metrics_token.user_id AND k.revoked_at IS NULL;
+	INSERT INTO vscope.tokens (tenant_id, token_hash, scopes, description, metrics_user_id)
+	VALUES (tid, hash, '{read}', label, _store_metrics_token.user_id);
+END
+$$;
+REVOKE ALL ON FUNCTION vscope._store_metrics_token(bigint, bytea, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vscope._store_metrics_token(bigint, bytea, text) TO vscope_admin;
+COMMENT ON FUNCTION vscope._store_metrics_token(bigint, bytea, text) IS 'internal: for metrics_token() of a tenant''s admin on Citus, revokes the user''s previous metrics token of the current tenant and stores a new read token, with the owner''s rights';
+
 -- a read token for the service's metrics, for one of its users: each call
 -- issues a new one and revokes the user's previous one (only hashes are
 -- kept, so the old one cannot be shown again)
@@ -419,6 +442,13 @@ BEGIN
 	-- one issuer at a time per user, so exactly one token stays active
 	PERFORM pg_advisory_xact_lock(hashtext('vscope metricsToken'), hashtext(tid || '/' || user_id));
 	tok := vscope._random_token();
+	IF NOT has_table_privilege('vscope.tenants', 'INSERT')
+	   AND EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+		-- an admin on Citus, where a write to vscope.tokens needs a right to
+		-- write to vscope.tenants (see create_token())
+		PERFORM vscope._store_metrics_token(metrics_token.user_id, sha256(convert_to(tok, 'UTF8')), label);
+		RETURN json_build_object('warpEndpoint', endpoint, 'token', tok, 'opentsdbEndpoint', endpoint);
+	END IF;
 	-- one write: the user's previous token revoked and the new one stored,
 	-- already bound to the user, by the same statement
 	WITH revoked AS (

@@ -24,7 +24,9 @@
  *		settings to the workers, and psql runs statements outside
  *		transaction blocks, where no SET LOCAL reaches them either);
  *	  - otherwise the binding of the session user in vscope.tenant_roles, so a
- *		login role given to a BI tool can never choose another tenant.
+ *		login role given to a BI tool can never choose another tenant (on
+ *		Citus read from the node's shard of that reference table, and in a
+ *		session the coordinator opened matched by role name, not OID).
  *	  Row-level security compares every row's tenant_id with this value.  It
  *	  is evaluated often (once per scan, or per row in a filter), so who may
  *	  set it is cached for the rest of the transaction, and the setting's
@@ -39,6 +41,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "commands/extension.h"
 #include "common/base64.h"
 #include "common/int.h"
@@ -57,6 +60,7 @@
 static bool IsCitusSessionOfGroupRole(Oid session_user);
 static bool CitusSessionGpid(int64 *gpid);
 static int32 LookupSessionTenant(bool *isnull);
+static bool IsCitusSession(void);
 
 static LocalTransactionId cache_lxid = InvalidLocalTransactionId;
 static bool cache_trust_guc;
@@ -160,20 +164,29 @@ IsCitusSessionOfGroupRole(Oid session_user)
 	static const char *const group_roles[] = {
 		"vscope_reader", "vscope_writer", "vscope_admin", "vscope_superadmin"
 	};
-	const char *appname;
-
 	bool		group_role = false;
 
-	appname = GetConfigOption("application_name", true, false);
-	if (appname == NULL ||
-		strncmp(appname, VS_CITUS_INTERNAL_PREFIX, strlen(VS_CITUS_INTERNAL_PREFIX)) != 0)
-		return false;
 	for (size_t i = 0; i < lengthof(group_roles); i++)
 	{
 		if (session_user == get_role_oid(group_roles[i], true))
 			group_role = true;
 	}
-	return group_role && OidIsValid(get_extension_oid("citus", true));
+	return group_role && IsCitusSession();
+}
+
+/*
+ * IsCitusSession says whether this backend names itself as the sessions a
+ * Citus coordinator opens on a node do, with Citus in the database.
+ */
+static bool
+IsCitusSession(void)
+{
+	const char *appname = GetConfigOption("application_name", true, false);
+
+	if (appname == NULL ||
+		strncmp(appname, VS_CITUS_INTERNAL_PREFIX, strlen(VS_CITUS_INTERNAL_PREFIX)) != 0)
+		return false;
+	return OidIsValid(get_extension_oid("citus", true));
 }
 
 /*
@@ -328,9 +341,65 @@ VsRequireTenant(void)
 }
 
 /*
+ * BindingsRelation returns the relation that holds this node's rows of
+ * vscope.tenant_roles (relid): the table itself, or, where Citus made it a
+ * reference table, its shard on this node (vscope.tenant_roles_<shardid>;
+ * the table is then an empty shell).  InvalidOid when Citus lists shards of
+ * it and none is on this node (the coordinator not added to the cluster
+ * with citus_set_coordinator_host()): no binding is found, so a bound role
+ * sees nothing rather than more.
+ */
+static Oid
+BindingsRelation(Oid nsp, Oid relid, Snapshot snap)
+{
+	Oid			shards;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	AttrNumber	att_rel;
+	AttrNumber	att_shard;
+	bool		distributed = false;
+	Oid			result = InvalidOid;
+
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return relid;
+	shards = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	if (!OidIsValid(shards))
+		return relid;
+	att_rel = get_attnum(shards, "logicalrelid");
+	att_shard = get_attnum(shards, "shardid");
+	if (att_rel == InvalidAttrNumber || att_shard == InvalidAttrNumber)
+		return relid;
+
+	rel = table_open(shards, AccessShareLock);
+	scan = table_beginscan(rel, snap, 0, NULL);
+	while (!OidIsValid(result) && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		n1,
+					n2;
+		Datum		logical = heap_getattr(tup, att_rel, RelationGetDescr(rel), &n1);
+		Datum		shardid = heap_getattr(tup, att_shard, RelationGetDescr(rel), &n2);
+		char	   *shardname;
+
+		if (n1 || n2 || DatumGetObjectId(logical) != relid)
+			continue;
+		distributed = true;
+		shardname = psprintf("tenant_roles_" INT64_FORMAT, DatumGetInt64(shardid));
+		result = get_relname_relid(shardname, nsp);
+		pfree(shardname);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return distributed ? result : relid;
+}
+
+/*
  * LookupBoundTenant reads the tenant bound to a login role.  It scans the
  * table directly (it is tiny), so neither the caller's privileges nor the
- * table's own row-level security get in the way.
+ * table's own row-level security get in the way.  A binding names the role
+ * by OID; in a session a Citus coordinator opened on this node (a worker,
+ * where the role has another OID than on the coordinator that bound it) by
+ * its name (role_name, since 0.2.1).
  */
 static int32
 LookupBoundTenant(Oid roleid, bool *isnull)
@@ -341,6 +410,10 @@ LookupBoundTenant(Oid roleid, bool *isnull)
 	TableScanDesc scan;
 	HeapTuple	tup;
 	Snapshot	snap;
+	AttrNumber	att_tenant;
+	AttrNumber	att_role;
+	AttrNumber	att_name;
+	const char *rolename = NULL;
 	int32		result = 0;
 
 	*isnull = true;
@@ -351,21 +424,42 @@ LookupBoundTenant(Oid roleid, bool *isnull)
 		return 0;
 
 	snap = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	relid = BindingsRelation(nsp, relid, snap);
+	if (!OidIsValid(relid))
+		return 0;
+	att_tenant = get_attnum(relid, "tenant_id");
+	att_role = get_attnum(relid, "role_id");
+	att_name = get_attnum(relid, "role_name");
+	if (att_tenant == InvalidAttrNumber || att_role == InvalidAttrNumber)
+		return 0;
+	if (att_name != InvalidAttrNumber && IsCitusSession())
+		rolename = GetUserNameFromId(roleid, true);
+
 	rel = table_open(relid, AccessShareLock);
 	scan = table_beginscan(rel, snap, 0, NULL);
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		bool		n1,
-					n2;
-		Datum		tenant = heap_getattr(tup, 1, RelationGetDescr(rel), &n1);
-		Datum		role = heap_getattr(tup, 2, RelationGetDescr(rel), &n2);
+					n2,
+					n3;
+		Datum		tenant = heap_getattr(tup, att_tenant, RelationGetDescr(rel), &n1);
+		Datum		role = heap_getattr(tup, att_role, RelationGetDescr(rel), &n2);
 
-		if (!n1 && !n2 && DatumGetObjectId(role) == roleid)
+		if (n1 || n2)
+			continue;
+		if (DatumGetObjectId(role) != roleid)
 		{
-			result = DatumGetInt32(tenant);
-			*isnull = false;
-			break;
+			Datum		name;
+
+			if (rolename == NULL)
+				continue;
+			name = heap_getattr(tup, att_name, RelationGetDescr(rel), &n3);
+			if (n3 || strcmp(NameStr(*DatumGetName(name)), rolename) != 0)
+				continue;
 		}
+		result = DatumGetInt32(tenant);
+		*isnull = false;
+		break;
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
