@@ -91,25 +91,40 @@ DayWritable(TimestampTz ts, int32 *dayp)
 	int32		day = UnixDay(ts);
 	char	   *name;
 	Oid			relid;
+	Oid			nsp_now;
 	bool		found;
 
 	*dayp = day;
-	if (known_days == NULL)
+	if (known_days == NULL || !OidIsValid(vscope_nsp))
 	{
 		HASHCTL		ctl;
+		Oid			nsp;
+		Oid			points;
 
-		vscope_nsp = get_namespace_oid("vscope", false);
-		points_relid = get_relname_relid("points", vscope_nsp);
+		/*
+		 * The catalog lookups may process pending invalidations, whose
+		 * callback (PointsInvalidated) resets the globals while points_relid
+		 * is not yet known: look up into locals and set the globals only
+		 * after the last lookup, or every day would read as not writable for
+		 * the rest of the backend's life.
+		 */
+		nsp = get_namespace_oid("vscope", false);
+		points = get_relname_relid("points", nsp);
+		if (known_days != NULL)
+			hash_destroy(known_days);
 		ctl.keysize = sizeof(int32);
 		ctl.entrysize = sizeof(int32);
 		ctl.hcxt = CacheMemoryContext;
 		known_days = hash_create("vscope partition days", 64, &ctl,
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		vscope_nsp = nsp;
+		points_relid = points;
 	}
 	if (hash_search(known_days, &day, HASH_FIND, NULL) != NULL)
 		return true;
+	nsp_now = vscope_nsp;
 	name = psprintf("points_%s", DayText(day, ""));
-	relid = get_relname_relid(name, vscope_nsp);
+	relid = get_relname_relid(name, nsp_now);
 	/* a table of that name detached by hand holds no points of the day */
 	found = OidIsValid(relid) && get_rel_relispartition(relid);
 	pfree(name);
