@@ -375,13 +375,12 @@ PutUInt(char *p, uint64 n)
 	e = p + nd;
 	while (n >= 100)
 	{
-		uint64		q = n / 100;
-		uint32		r = (uint32) (n - q * 100);
+		uint32		r = (uint32) (n % 100);
 
 		e -= 2;
 		e[0] = digit_pairs[2 * r];
 		e[1] = digit_pairs[2 * r + 1];
-		n = q;
+		n /= 100;
 	}
 	if (n >= 10)
 	{
