@@ -181,12 +181,9 @@ IsCitusSessionOfGroupRole(Oid session_user)
 static bool
 IsCitusSession(void)
 {
-	const char *appname = GetConfigOption("application_name", true, false);
+	int64		gpid;
 
-	if (appname == NULL ||
-		strncmp(appname, VS_CITUS_INTERNAL_PREFIX, strlen(VS_CITUS_INTERNAL_PREFIX)) != 0)
-		return false;
-	return OidIsValid(get_extension_oid("citus", true));
+	return CitusSessionGpid(&gpid);
 }
 
 /*
